@@ -1,0 +1,83 @@
+//! Time windows in which a participant does not want some channels (e.g. no voice 23:00–07:00).
+//! Times are local Dutch wall-clock times.
+
+use crate::channel::{Channel, ChannelSet};
+use chrono::NaiveTime;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuietHours {
+    pub channels: Vec<Channel>,
+    #[serde(with = "hhmm")]
+    pub from: NaiveTime,
+    #[serde(with = "hhmm")]
+    pub to: NaiveTime,
+}
+
+impl QuietHours {
+    /// Whether `time` (local) falls in the window; a window may wrap midnight. `from` is
+    /// inclusive, `to` exclusive; equal times mean the whole day.
+    pub fn covers(&self, time: NaiveTime) -> bool {
+        if self.from == self.to {
+            true
+        } else if self.from < self.to {
+            time >= self.from && time < self.to
+        } else {
+            time >= self.from || time < self.to
+        }
+    }
+
+    pub fn channel_set(&self) -> ChannelSet {
+        self.channels.iter().copied().collect()
+    }
+}
+
+/// Parses `HH:MM` (00:00–23:59).
+pub fn parse_hhmm(s: &str) -> Option<NaiveTime> {
+    let (h, m) = s.trim().split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
+}
+
+mod hhmm {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.format("%H:%M").to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_hhmm(&s).ok_or_else(|| serde::de::Error::custom("expected a time as HH:MM"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveTime {
+        parse_hhmm(s).unwrap()
+    }
+
+    #[test]
+    fn windows_wrap_midnight() {
+        let w = QuietHours { channels: vec![Channel::Voice], from: t("23:00"), to: t("07:00") };
+        assert!(w.covers(t("23:00")));
+        assert!(w.covers(t("03:00")));
+        assert!(!w.covers(t("07:00")));
+        assert!(!w.covers(t("12:00")));
+        let day = QuietHours { channels: vec![Channel::Sms], from: t("09:00"), to: t("17:00") };
+        assert!(day.covers(t("09:00")) && !day.covers(t("17:00")) && !day.covers(t("08:59")));
+    }
+
+    #[test]
+    fn hhmm_rejects_nonsense() {
+        for bad in ["24:00", "7:00", "07:60", "0700", "", "ab:cd"] {
+            assert!(parse_hhmm(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The in-memory area index: an R-tree of bounding boxes per level, then an exact
+//! point-in-polygon test (boundary included). Built from the areas in the database, so every
+//! process that shares a database answers the same.
+
+use crate::area::AreaRecord;
+use buurtnet_domain::AreaLevel;
+use geo::{Intersects, Point};
+use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
+use std::collections::HashMap;
+
+type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+pub struct AreaIndex {
+    areas: Vec<AreaRecord>,
+    by_code: HashMap<String, usize>,
+    trees: HashMap<AreaLevel, RTree<Entry>>,
+}
+
+impl std::fmt::Debug for AreaIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AreaIndex").field("areas", &self.areas.len()).finish()
+    }
+}
+
+/// The areas a point lies in, one per level (codes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Located {
+    pub neighbourhood: Option<String>,
+    pub district: Option<String>,
+    pub municipality: Option<String>,
+    pub pc4: Option<String>,
+    pub safety_region: Option<String>,
+    pub police_unit: Option<String>,
+    pub province: Option<String>,
+}
+
+impl Located {
+    /// Every code, finest first.
+    pub fn codes(&self) -> Vec<&str> {
+        [
+            &self.neighbourhood,
+            &self.district,
+            &self.municipality,
+            &self.pc4,
+            &self.safety_region,
+            &self.police_unit,
+            &self.province,
+        ]
+        .into_iter()
+        .filter_map(|c| c.as_deref())
+        .collect()
+    }
+
+    pub fn in_netherlands(&self) -> bool {
+        self.municipality.is_some()
+    }
+}
+
+impl AreaIndex {
+    pub fn new(areas: Vec<AreaRecord>) -> AreaIndex {
+        let mut by_code = HashMap::with_capacity(areas.len());
+        let mut entries: HashMap<AreaLevel, Vec<Entry>> = HashMap::new();
+        for (i, a) in areas.iter().enumerate() {
+            by_code.insert(a.code.clone(), i);
+            if a.level == AreaLevel::Country {
+                continue; // the country is every municipality; no need to test its outline
+            }
+            if let Some([x0, y0, x1, y1]) = a.bbox() {
+                let rect = Rectangle::from_corners([x0, y0], [x1, y1]);
+                entries.entry(a.level).or_default().push(GeomWithData::new(rect, i));
+            }
+        }
+        let trees = entries.into_iter().map(|(level, e)| (level, RTree::bulk_load(e))).collect();
+        AreaIndex { areas, by_code, trees }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.areas.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.areas.len()
+    }
+
+    pub fn get(&self, code: &str) -> Option<&AreaRecord> {
+        self.by_code.get(code).map(|i| &self.areas[*i])
+    }
+
+    pub fn areas(&self) -> &[AreaRecord] {
+        &self.areas
+    }
+
+    /// Areas of one level that contain the point (boundary included), sorted by code.
+    pub fn containing(&self, level: AreaLevel, lat: f64, lon: f64) -> Vec<&AreaRecord> {
+        let Some(tree) = self.trees.get(&level) else { return Vec::new() };
+        let p = Point::new(lon, lat);
+        let probe = AABB::from_point([lon, lat]);
+        let mut found: Vec<&AreaRecord> = tree
+            .locate_in_envelope_intersecting(probe)
+            .map(|e| &self.areas[e.data])
+            .filter(|a| a.geometry.intersects(&p))
+            .collect();
+        found.sort_by(|a, b| a.code.cmp(&b.code));
+        found
+    }
+
+    fn first(&self, level: AreaLevel, lat: f64, lon: f64) -> Option<String> {
+        self.containing(level, lat, lon).first().map(|a| a.code.clone())
+    }
+
+    /// The areas a point lies in. The district decides the municipality (so an address's codes
+    /// always form one consistent chain); the municipality decides safety region, police unit and
+    /// province through the imported hierarchy.
+    pub fn locate(&self, lat: f64, lon: f64) -> Located {
+        let neighbourhood = self.first(AreaLevel::Neighbourhood, lat, lon);
+        let district = self.first(AreaLevel::District, lat, lon);
+        let municipality = district
+            .as_deref()
+            .and_then(|d| self.get(d))
+            .and_then(|d| d.parent_code.clone())
+            .or_else(|| self.first(AreaLevel::Municipality, lat, lon));
+        let pc4 = self.first(AreaLevel::Pc4, lat, lon);
+        let gm = municipality.as_deref().and_then(|c| self.get(c));
+        let safety_region = gm.and_then(|g| g.parent_code.clone()).filter(|c| c.starts_with("VR"));
+        let police_unit = safety_region.as_deref().and_then(|c| self.get(c)).and_then(|v| v.parent_code.clone());
+        let province = gm.and_then(|g| g.province_code.clone());
+        Located { neighbourhood, district, municipality, pc4, safety_region, police_unit, province }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{MultiPolygon, polygon};
+
+    fn square(code: &str, level: AreaLevel, parent: Option<&str>, x: f64, y: f64, size: f64) -> AreaRecord {
+        AreaRecord {
+            code: code.into(),
+            name: code.into(),
+            level,
+            parent_code: parent.map(String::from),
+            province_code: None,
+            inhabitants: None,
+            geometry: MultiPolygon(vec![polygon![(x: x, y: y), (x: x + size, y: y), (x: x + size, y: y + size), (x: x, y: y + size), (x: x, y: y)]]),
+        }
+    }
+
+    #[test]
+    fn boundary_points_count_as_inside_and_chain_is_consistent() {
+        let idx = AreaIndex::new(vec![
+            square("RE03", AreaLevel::PoliceUnit, Some("NL"), 5.0, 52.0, 1.0),
+            square("VR09", AreaLevel::SafetyRegion, Some("RE03"), 5.0, 52.0, 1.0),
+            square("GM0307", AreaLevel::Municipality, Some("VR09"), 5.0, 52.0, 0.5),
+            square("WK030701", AreaLevel::District, Some("GM0307"), 5.0, 52.0, 0.25),
+        ]);
+        let l = idx.locate(52.25, 5.1); // on the district's top edge
+        assert_eq!(l.district.as_deref(), Some("WK030701"));
+        assert_eq!(l.municipality.as_deref(), Some("GM0307"));
+        assert_eq!(l.safety_region.as_deref(), Some("VR09"));
+        assert_eq!(l.police_unit.as_deref(), Some("RE03"));
+        assert_eq!(idx.locate(52.4, 5.4).district, None);
+        assert_eq!(idx.locate(52.4, 5.4).municipality.as_deref(), Some("GM0307"));
+        assert!(!idx.locate(40.0, 5.0).in_netherlands());
+    }
+}

@@ -1,0 +1,11 @@
+//! Dutch geography for buurtnet: reading the CBS area files into [`AreaRecord`]s and answering
+//! "which areas contain this point" quickly with an in-memory [`AreaIndex`].
+
+pub mod area;
+pub mod index;
+pub mod load;
+pub mod synthetic;
+
+pub use area::{AreaRecord, geometry_from_geojson, geometry_to_geojson};
+pub use index::{AreaIndex, Located};
+pub use load::{GeoLoadError, load_folder};

@@ -1,0 +1,67 @@
+//! Staff endpoints (bearer token): who am I, and participant statistics within my scope.
+
+use crate::auth::StaffUser;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Query, State};
+use buurtnet_domain::staff::{Role, Scope};
+use buurtnet_store::AreaFilter;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub async fn me(user: StaffUser) -> Json<Value> {
+    Json(json!({"id": user.id, "role": user.role.as_str(), "scope": user.scope.code()}))
+}
+
+#[derive(Deserialize)]
+pub struct StatsQuery {
+    municipality: Option<String>,
+    police_unit: Option<String>,
+}
+
+/// `GET /api/v1/stats/participants?municipality=GM…|police_unit=RE…`: counts only, never people;
+/// limited to the caller's scope.
+pub async fn participant_stats(State(state): State<AppState>, user: StaffUser, Query(q): Query<StatsQuery>) -> AppResult<Json<Value>> {
+    user.require_role(&[Role::MunicipalityOfficer, Role::RegionalCoordinator, Role::Admin, Role::Dispatcher])?;
+    let index = state.areas.current();
+    let filter = match (q.municipality.as_deref(), q.police_unit.as_deref()) {
+        (Some(gm), None) => {
+            let area = index.get(gm).filter(|a| a.level == buurtnet_domain::AreaLevel::Municipality);
+            let area = area.ok_or_else(|| AppError::bad_request("unknown_area", format!("'{gm}' is not a municipality code.")))?;
+            let vr = area.parent_code.as_deref().and_then(|v| index.get(v));
+            let re = vr.and_then(|v| v.parent_code.as_deref());
+            if !user.scope.covers_municipality(gm, re) {
+                return Err(AppError::Forbidden(format!("{gm} is outside your scope ({}).", user.scope.code())));
+            }
+            AreaFilter::Municipality(gm.to_string())
+        }
+        (None, Some(re)) => {
+            let ok = match &user.scope {
+                Scope::National => true,
+                Scope::PoliceUnit(own) => own == re,
+                Scope::Municipality(_) => false,
+            };
+            if !ok {
+                return Err(AppError::Forbidden(format!("{re} is outside your scope ({}).", user.scope.code())));
+            }
+            AreaFilter::PoliceUnit(re.to_string())
+        }
+        (None, None) => match &user.scope {
+            Scope::National => AreaFilter::All,
+            Scope::PoliceUnit(re) => AreaFilter::PoliceUnit(re.clone()),
+            Scope::Municipality(gm) => AreaFilter::Municipality(gm.clone()),
+        },
+        (Some(_), Some(_)) => return Err(AppError::bad_request("ambiguous_filter", "Give either municipality or police_unit, not both.")),
+    };
+    let counts = state.store.participant_counts(&filter).await?;
+    let scope = match &filter {
+        AreaFilter::All => "NL".to_string(),
+        AreaFilter::Municipality(c) | AreaFilter::PoliceUnit(c) => c.clone(),
+    };
+    Ok(Json(json!({"area": scope, "counts": counts})))
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound("There is no such API endpoint.".into())
+}

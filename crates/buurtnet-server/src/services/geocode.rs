@@ -1,0 +1,100 @@
+//! Geocoding a postcode + house number to a point. Behind one interface: the offline table of
+//! address points (with the PC4 area's interior point as an approximate fallback), optionally
+//! preceded by the PDOK Locatieserver (the national geocoder).
+
+use crate::config::GeocoderConfig;
+use buurtnet_domain::postcode::{HouseNumber, Postcode};
+use buurtnet_geo::AreaIndex;
+use buurtnet_store::Store;
+use geo::InteriorPoint;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Geocoded {
+    pub lat: f64,
+    pub lon: f64,
+    /// True when only the postcode area was found (the point is its interior point).
+    pub approximate: bool,
+    pub source: &'static str,
+}
+
+pub struct Geocoder {
+    pdok: Option<Pdok>,
+}
+
+struct Pdok {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Geocoder {
+    pub fn from_config(c: &GeocoderConfig) -> anyhow::Result<Geocoder> {
+        let pdok = if c.kind == "pdok" {
+            let client = reqwest::Client::builder().timeout(Duration::from_millis(c.timeout_ms)).build()?;
+            Some(Pdok { client, base: c.pdok_url.trim_end_matches('/').to_string() })
+        } else {
+            None
+        };
+        Ok(Geocoder { pdok })
+    }
+
+    pub async fn geocode(&self, store: &Store, areas: &AreaIndex, postcode: &Postcode, house: &HouseNumber) -> anyhow::Result<Option<Geocoded>> {
+        if let Some(pdok) = &self.pdok {
+            match pdok.lookup(postcode, house).await {
+                Ok(Some(g)) => return Ok(Some(g)),
+                Ok(None) => {}
+                // Outage of the national service: fall back to the offline table, log once here.
+                Err(e) => tracing::warn!(error = %e, "PDOK Locatieserver lookup failed; using the offline table"),
+            }
+        }
+        if let Some(p) = store.address_point(postcode.as_str(), house.as_str()).await? {
+            return Ok(Some(Geocoded { lat: p.lat, lon: p.lon, approximate: false, source: "address_points" }));
+        }
+        Ok(pc4_point(areas, postcode.pc4()))
+    }
+}
+
+/// The interior point of a PC4 area: an approximate location for any address in it.
+pub fn pc4_point(areas: &AreaIndex, pc4: &str) -> Option<Geocoded> {
+    let area = areas.get(pc4)?;
+    let p = area.geometry.interior_point()?;
+    Some(Geocoded { lat: p.y(), lon: p.x(), approximate: true, source: "pc4" })
+}
+
+impl Pdok {
+    async fn lookup(&self, postcode: &Postcode, house: &HouseNumber) -> anyhow::Result<Option<Geocoded>> {
+        let q = format!("postcode:{} and huisnummer:{}", postcode.as_str(), house.number());
+        let resp = self
+            .client
+            .get(format!("{}/free", self.base))
+            .query(&[("q", q.as_str()), ("fq", "type:adres"), ("rows", "1"), ("fl", "centroide_ll,postcode,huisnummer")])
+            .send()
+            .await?
+            .error_for_status()?;
+        let body: serde_json::Value = resp.json().await?;
+        let doc = body.pointer("/response/docs/0");
+        let Some(point) = doc.and_then(|d| d.get("centroide_ll")).and_then(|v| v.as_str()) else {
+            return Ok(None);
+        };
+        Ok(parse_wkt_point(point).map(|(lon, lat)| Geocoded { lat, lon, approximate: false, source: "pdok" }))
+    }
+}
+
+/// Parses `POINT(5.38 52.15)` (lon lat).
+fn parse_wkt_point(s: &str) -> Option<(f64, f64)> {
+    let inner = s.trim().strip_prefix("POINT(")?.strip_suffix(')')?;
+    let mut parts = inner.split_whitespace();
+    let lon = parts.next()?.parse().ok()?;
+    let lat = parts.next()?.parse().ok()?;
+    Some((lon, lat))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wkt_points() {
+        assert_eq!(super::parse_wkt_point("POINT(5.38 52.15)"), Some((5.38, 52.15)));
+        assert_eq!(super::parse_wkt_point("POINT(5.38)"), None);
+        assert_eq!(super::parse_wkt_point("LINESTRING(1 2)"), None);
+    }
+}

@@ -1,0 +1,8 @@
+//! Application services: what the HTTP handlers and the CLI commands call.
+
+pub mod demo;
+pub mod geocode;
+pub mod geography;
+pub mod import;
+pub mod notify;
+pub mod participants;

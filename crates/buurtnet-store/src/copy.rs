@@ -1,0 +1,257 @@
+//! Copying every table from one store to another (SQLite → PostgreSQL or back), in key order,
+//! page by page, so a database of millions of rows moves in bounded memory.
+
+use crate::{Store, StoreError};
+use sqlx::{QueryBuilder, Row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    Int,
+    Real,
+    Text,
+    Bool,
+}
+
+pub struct TableSpec {
+    pub name: &'static str,
+    pub key: &'static [&'static str],
+    pub columns: &'static [(&'static str, ColType)],
+}
+
+use ColType::{Bool, Int, Real, Text};
+
+/// Every table, parents before children.
+pub const TABLES: &[TableSpec] = &[
+    TableSpec { name: "meta", key: &["key"], columns: &[("key", Text), ("value", Text)] },
+    TableSpec { name: "id_sequences", key: &["name"], columns: &[("name", Text), ("next_id", Int)] },
+    TableSpec {
+        name: "areas",
+        key: &["code"],
+        columns: &[
+            ("code", Text),
+            ("name", Text),
+            ("level", Text),
+            ("parent_code", Text),
+            ("province_code", Text),
+            ("inhabitants", Int),
+            ("min_lon", Real),
+            ("min_lat", Real),
+            ("max_lon", Real),
+            ("max_lat", Real),
+            ("geometry", Text),
+            ("geometry_simplified", Text),
+        ],
+    },
+    TableSpec {
+        name: "address_points",
+        key: &["postcode", "house_number"],
+        columns: &[("postcode", Text), ("house_number", Text), ("street", Text), ("city", Text), ("lat", Real), ("lon", Real)],
+    },
+    TableSpec {
+        name: "participants",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("external_id", Text),
+            ("language", Text),
+            ("topics", Int),
+            ("age_confirmed", Bool),
+            ("paused", Bool),
+            ("municipality_code", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    },
+    TableSpec {
+        name: "contacts",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("participant_id", Int),
+            ("kind", Text),
+            ("value", Text),
+            ("mobile", Bool),
+            ("verified_at", Int),
+            ("code_hash", Text),
+            ("code_expires_at", Int),
+            ("code_attempts", Int),
+        ],
+    },
+    TableSpec {
+        name: "addresses",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("participant_id", Int),
+            ("kind", Text),
+            ("postcode", Text),
+            ("house_number", Text),
+            ("lat", Real),
+            ("lon", Real),
+            ("approximate", Bool),
+            ("cell", Int),
+            ("neighbourhood_code", Text),
+            ("district_code", Text),
+            ("municipality_code", Text),
+            ("pc4", Text),
+            ("safety_region_code", Text),
+            ("police_unit_code", Text),
+            ("province_code", Text),
+            ("channels", Int),
+            ("quiet_hours", Text),
+        ],
+    },
+    TableSpec {
+        name: "staff_users",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("email", Text),
+            ("password_hash", Text),
+            ("role", Text),
+            ("scope", Text),
+            ("disabled", Bool),
+            ("created_at", Int),
+        ],
+    },
+    TableSpec {
+        name: "api_tokens",
+        key: &["id"],
+        columns: &[("id", Int), ("user_id", Int), ("token_hash", Text), ("created_at", Int)],
+    },
+    TableSpec {
+        name: "audit_log",
+        key: &["id"],
+        columns: &[("id", Int), ("at", Int), ("actor", Text), ("action", Text), ("target", Text), ("details", Text)],
+    },
+    TableSpec {
+        name: "sandbox_messages",
+        key: &["id"],
+        columns: &[("id", Int), ("at", Int), ("channel", Text), ("recipient", Text), ("subject", Text), ("body", Text)],
+    },
+];
+
+/// One value, typed by its column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Int(Option<i64>),
+    Real(Option<f64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+}
+
+/// Tables that the target may already hold rows in (they are replaced).
+const REPLACED: &[&str] = &["meta", "id_sequences"];
+
+const PAGE: i64 = 2000;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopiedTable {
+    pub table: &'static str,
+    pub rows: u64,
+}
+
+impl Store {
+    pub async fn count_rows(&self, table: &str) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        Ok(with_pool!(self, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())).fetch_one(p).await)?)
+    }
+
+    async fn read_page(&self, spec: &TableSpec, after: Option<&[Cell]>) -> Result<Vec<Vec<Cell>>, StoreError> {
+        let cols: Vec<&str> = spec.columns.iter().map(|c| c.0).collect();
+        let key = spec.key.join(", ");
+        let rows = with_pool!(self, |p| {
+            let mut qb = QueryBuilder::new(format!("SELECT {} FROM {}", cols.join(", "), spec.name));
+            if let Some(after) = after {
+                qb.push(format!(" WHERE ({key}) > ("));
+                let mut sep = qb.separated(", ");
+                for k in spec.key {
+                    let i = spec.columns.iter().position(|c| c.0 == *k).unwrap_or(0);
+                    match &after[i] {
+                        Cell::Int(v) => sep.push_bind(*v),
+                        Cell::Real(v) => sep.push_bind(*v),
+                        Cell::Text(v) => sep.push_bind(v.clone()),
+                        Cell::Bool(v) => sep.push_bind(*v),
+                    };
+                }
+                qb.push(")");
+            }
+            qb.push(format!(" ORDER BY {key} LIMIT {PAGE}"));
+            let rows = qb.build().fetch_all(p).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                let mut cells = Vec::with_capacity(spec.columns.len());
+                for (i, (_, t)) in spec.columns.iter().enumerate() {
+                    cells.push(match t {
+                        ColType::Int => Cell::Int(row.try_get(i)?),
+                        ColType::Real => Cell::Real(row.try_get(i)?),
+                        ColType::Text => Cell::Text(row.try_get(i)?),
+                        ColType::Bool => Cell::Bool(row.try_get(i)?),
+                    });
+                }
+                out.push(cells);
+            }
+            Ok::<_, sqlx::Error>(out)
+        })?;
+        Ok(rows)
+    }
+
+    async fn write_rows(&self, spec: &TableSpec, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
+        let cols: Vec<&str> = spec.columns.iter().map(|c| c.0).collect();
+        // Keep each statement under SQLite's bind-parameter limit.
+        let per_stmt = (30_000 / cols.len()).max(1);
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            for chunk in rows.chunks(per_stmt) {
+                let mut qb = QueryBuilder::new(format!("INSERT INTO {} ({}) ", spec.name, cols.join(", ")));
+                qb.push_values(chunk, |mut b, row| {
+                    for cell in row {
+                        match cell {
+                            Cell::Int(v) => b.push_bind(*v),
+                            Cell::Real(v) => b.push_bind(*v),
+                            Cell::Text(v) => b.push_bind(v.clone()),
+                            Cell::Bool(v) => b.push_bind(*v),
+                        };
+                    }
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    /// Copies every table of `self` into `target`, which must be migrated and hold no data
+    /// (beyond the rows the migrations create). Calls `progress` after each page.
+    pub async fn copy_to(&self, target: &Store, mut progress: impl FnMut(&str, u64)) -> Result<Vec<CopiedTable>, StoreError> {
+        for spec in TABLES.iter().filter(|s| !REPLACED.contains(&s.name)) {
+            if target.count_rows(spec.name).await? > 0 {
+                return Err(StoreError::Config(format!(
+                    "the target database already holds rows in {}; copy-db only fills an empty database",
+                    spec.name
+                )));
+            }
+        }
+        let mut report = Vec::new();
+        for spec in TABLES {
+            if REPLACED.contains(&spec.name) {
+                let sql = format!("DELETE FROM {}", spec.name);
+                with_pool!(target, |p| sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).execute(p).await.map(|r| r.rows_affected()))?;
+            }
+            let mut copied = 0u64;
+            let mut last: Option<Vec<Cell>> = None;
+            loop {
+                let page = self.read_page(spec, last.as_deref()).await?;
+                if page.is_empty() {
+                    break;
+                }
+                target.write_rows(spec, &page).await?;
+                copied += page.len() as u64;
+                progress(spec.name, copied);
+                last = page.into_iter().last();
+            }
+            report.push(CopiedTable { table: spec.name, rows: copied });
+        }
+        Ok(report)
+    }
+}

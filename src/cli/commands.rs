@@ -1,0 +1,183 @@
+//! The commands that need a database: serve, demo, migrate, imports, copy-db, admin.
+
+use super::Command;
+use anyhow::Context;
+use buurtnet_domain::{Clock, SystemClock};
+use buurtnet_server::services::{demo, geography, import};
+use buurtnet_server::{App, AppState, Config};
+use buurtnet_store::{ConnectOptions, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::Arc;
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    let opts = ConnectOptions { max_connections: config.database_max_connections, ..ConnectOptions::default() };
+    let store = Store::connect(&config.database_url, &opts).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+fn version_tag() -> String {
+    format!("{}", SystemClock.now().timestamp_millis())
+}
+
+pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Migrate => {
+            let store = open(&config).await?;
+            println!("database migrated ({})", store.backend().as_str());
+        }
+        Command::Serve => {
+            let store = open(&config).await?;
+            serve(config, store).await?;
+        }
+        Command::Demo { share, no_serve } => {
+            anyhow::ensure!((0.0..=1.0).contains(&share), "--share must be between 0 and 1");
+            // Plain http on loopback: cookies cannot be Secure there.
+            if config.bind.ip().is_loopback() {
+                config.secure_cookies = false;
+            }
+            let store = open(&config).await?;
+            prepare_demo(&config, &store, share).await?;
+            if !no_serve {
+                serve(config, store).await?;
+            }
+        }
+        Command::ImportAreas { folder } => {
+            let folder = folder.or(config.geodata.clone()).context("give a folder, or set --geodata / BUURTNET_GEODATA")?;
+            let store = open(&config).await?;
+            let summary = geography::import_areas(&store, Some(&folder), &version_tag()).await?;
+            store.audit(SystemClock.now().timestamp_millis(), "cli", "areas.imported", None, &serde_json::json!({"areas": summary.areas})).await?;
+            println!("imported {} areas and {} address points from {}", summary.areas, summary.address_points, folder.display());
+            for (level, n) in summary.by_level {
+                println!("  {level:<14} {n}");
+            }
+        }
+        Command::ImportParticipants { file, verified, skip_invalid } => {
+            let store = open(&config).await?;
+            import_participants(&store, &file, import::ImportOptions { verified, skip_invalid }).await?;
+        }
+        Command::CopyDb { from, to } => {
+            let source = Store::connect(&from, &ConnectOptions { create_if_missing: false, ..ConnectOptions::default() }).await.context("cannot open --from")?;
+            source.migrate().await?;
+            let target = Store::connect(&to, &ConnectOptions::default()).await.context("cannot open --to")?;
+            target.migrate().await?;
+            let bar = ProgressBar::new_spinner();
+            let report = source.copy_to(&target, |table, n| bar.set_message(format!("{table}: {n} rows"))).await?;
+            bar.finish_and_clear();
+            for t in &report {
+                let n = target.count_rows(t.table).await?;
+                anyhow::ensure!(n as u64 == t.rows, "{}: copied {} rows but the target holds {n}", t.table, t.rows);
+                println!("{:<18} {:>10} rows", t.table, t.rows);
+            }
+            println!("copied {} tables from {} to {}", report.len(), source.backend().as_str(), target.backend().as_str());
+        }
+        Command::Admin { command } => {
+            let store = open(&config).await?;
+            super::admin::run(&store, command).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
+    let bind = config.bind;
+    let app = App::new(config, store, Arc::new(SystemClock), buurtnet_server::telemetry::prometheus()).await?;
+    let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    tracing::info!(http.bind = %bind, "buurtnet is listening");
+    println!("buurtnet is listening on http://{bind}  (sandbox: http://{bind}/sandbox)");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    buurtnet_server::serve(AppState(Arc::new(app)), listener, shutdown).await?;
+    Ok(())
+}
+
+async fn prepare_demo(config: &Config, store: &Store, share: f64) -> anyhow::Result<()> {
+    if store.count_areas().await? == 0 {
+        let summary = geography::import_areas(store, config.geodata.as_deref(), &version_tag()).await?;
+        if summary.synthetic {
+            println!("no geodata folder found: using the synthetic town Demodorp ({} areas)", summary.areas);
+        } else {
+            println!("imported {} areas from the CBS files", summary.areas);
+        }
+    }
+    let rows = store.all_areas().await?;
+    let index = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        Ok(buurtnet_geo::AreaIndex::new(geography::records_from_rows(&rows)?))
+    })
+    .await??;
+    let now = SystemClock.now().timestamp_millis();
+    if store.count_participants().await? == 0 {
+        let people = demo::generate_participants(&index, share, 2026, now);
+        let bar = ProgressBar::new(people.len() as u64);
+        bar.set_style(ProgressStyle::with_template("demo participants {bar:40} {pos}/{len} {per_sec}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        store.insert_participants_with_progress(&people, &mut |n| bar.set_position(n)).await?;
+        bar.finish_and_clear();
+        println!("created {} demo participants ({}% of the inhabitants of {} neighbourhoods)", people.len(), share * 100.0, demo::demo_neighbourhoods(&index).len());
+    } else {
+        println!("the database already holds {} participants; not adding demo participants", store.count_participants().await?);
+    }
+    let accounts = demo::ensure_staff(store, &index, now).await?;
+    println!("\nstaff accounts (use the token as 'Authorization: Bearer <token>'):");
+    for a in accounts {
+        println!(
+            "  {:<22} {:<36} scope {:<7} password {:<26} token {}",
+            a.role.as_str(),
+            a.email,
+            a.scope,
+            a.password.as_deref().unwrap_or("(unchanged)"),
+            a.token
+        );
+    }
+    println!();
+    Ok(())
+}
+
+async fn import_participants(store: &Store, file: &std::path::Path, options: import::ImportOptions) -> anyhow::Result<()> {
+    let rows = store.all_areas().await?;
+    let index = Arc::new(buurtnet_geo::AreaIndex::new(geography::records_from_rows(&rows)?));
+    let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(size);
+    bar.set_style(ProgressStyle::with_template("{msg:10} {bar:40} {percent}% {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let progress = |stage: &'static str, done: u64, total: u64| {
+        bar.set_message(stage);
+        bar.set_length(total.max(1));
+        bar.set_position(done);
+    };
+    let started = std::time::Instant::now();
+    let now = SystemClock.now().timestamp_millis();
+    let result = import::import_csv(store, index, std::io::BufReader::with_capacity(1 << 20, f), size, options, now, &progress).await;
+    bar.finish_and_clear();
+    match result {
+        Ok(report) => {
+            let secs = started.elapsed().as_secs_f64();
+            store.audit(now, "cli", "participants.imported", None, &serde_json::json!({"participants": report.participants, "rejected_lines": report.rejected.len()})).await?;
+            println!(
+                "imported {} participants with {} addresses from {} lines in {:.1} s ({:.0} lines/s)",
+                report.participants,
+                report.addresses,
+                report.lines,
+                secs,
+                report.lines as f64 / secs.max(1e-9)
+            );
+            if !report.rejected.is_empty() {
+                println!("skipped {} bad line(s):", report.rejected.len());
+                for e in &report.rejected {
+                    println!("  {e}");
+                }
+            }
+            Ok(())
+        }
+        Err(import::ImportError::Invalid(errors)) => {
+            for e in errors.iter().take(100) {
+                eprintln!("  {e}");
+            }
+            if errors.len() > 100 {
+                eprintln!("  … and {} more", errors.len() - 100);
+            }
+            anyhow::bail!("{} bad line(s); nothing was imported (use --skip-invalid to import the good lines)", errors.len())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,101 @@
+//! Command-line interface: parsing, configuration layering, and one module per command.
+
+mod admin;
+mod commands;
+mod settings;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(name = "buurtnet", version, about = "Alerting residents and neighbours: urgent actions, enquiries, information, conversations")]
+pub struct Cli {
+    /// TOML configuration file (settings: defaults → this file → BUURTNET_… environment → flags).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL: sqlite://FILE (default sqlite://buurtnet.db) or postgres://USER:PASS@HOST/DB.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, global = true)]
+    pub bind: Option<String>,
+    /// Folder with the CBS GeoJSON files (default ../shared/data/nl when it exists).
+    #[arg(long, global = true)]
+    pub geodata: Option<PathBuf>,
+    /// Log JSON lines instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve,
+    /// Migrate, import geography and demo participants, create one staff account per role, and serve.
+    Demo {
+        /// Share of each neighbourhood's inhabitants to create as participants.
+        #[arg(long, default_value_t = 0.10)]
+        share: f64,
+        /// Prepare the demo data and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Apply the database migrations.
+    Migrate,
+    /// Import areas from the CBS GeoJSON folder (default: --geodata).
+    ImportAreas {
+        /// The folder (defaults to --geodata).
+        folder: Option<PathBuf>,
+    },
+    /// Import participants from a CSV file (header: external_id,email,phone,lat,lon,postcode,house_number,address_kind,channels,topics,language).
+    ImportParticipants {
+        file: PathBuf,
+        /// Mark e-mail addresses and phone numbers as verified (the list's owner vouches for them).
+        #[arg(long)]
+        verified: bool,
+        /// Import the good lines and report the bad ones (default: any bad line aborts, nothing is imported).
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Copy every table from one database to another (e.g. SQLite → PostgreSQL).
+    CopyDb {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Staff accounts and API tokens.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match settings::build(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    buurtnet_server::telemetry::init_logging(config.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

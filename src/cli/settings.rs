@@ -1,0 +1,35 @@
+//! Builds the one typed configuration: defaults → TOML file → `BUURTNET_…` environment → flags.
+
+use super::Cli;
+use anyhow::Context;
+use buurtnet_server::Config;
+
+pub fn build(cli: &Cli) -> anyhow::Result<Config> {
+    let mut builder = config::Config::builder();
+    if let Some(path) = &cli.config {
+        anyhow::ensure!(path.is_file(), "the configuration file {} does not exist", path.display());
+        builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+    }
+    builder = builder.add_source(
+        config::Environment::with_prefix("BUURTNET").prefix_separator("_").separator("__").try_parsing(true),
+    );
+    let layered = builder.build().context("cannot read the configuration")?;
+    let mut config: Config = layered.try_deserialize().context("the configuration is not valid")?;
+    if let Some(url) = &cli.database_url {
+        config.database_url = url.clone();
+    }
+    if let Some(bind) = &cli.bind {
+        config.bind = bind.parse().with_context(|| format!("--bind '{bind}' is not an address like 127.0.0.1:8080"))?;
+    }
+    if let Some(g) = &cli.geodata {
+        config.geodata = Some(g.clone());
+    }
+    if cli.log_json {
+        config.log_json = true;
+    }
+    if let Some(g) = &config.geodata {
+        anyhow::ensure!(g.is_dir(), "the geodata folder {} does not exist", g.display());
+    }
+    config.validate().map_err(anyhow::Error::msg)?;
+    Ok(config)
+}
