@@ -36,12 +36,15 @@ pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
     let now = SystemClock.now().timestamp_millis();
     match cmd {
         AdminCommand::CreateUser { email, role, scope, password_stdin } => {
-            let email_ok = buurtnet_domain::contact::Email::parse(&email).with_context(|| format!("--email '{email}' is not an e-mail address"))?;
+            let email_ok = buurtnet_domain::contact::Email::parse(&email)
+                .with_context(|| format!("--email '{email}' is not an e-mail address"))?;
             let role_v = Role::parse(&role).with_context(|| {
                 let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
                 format!("--role '{role}' is not a role; use one of: {}", all.join(", "))
             })?;
-            let scope_v = Scope::parse(&scope).with_context(|| format!("--scope '{scope}' is not a scope; use NL, a police unit (RE03) or a municipality (GM0307)"))?;
+            let scope_v = Scope::parse(&scope).with_context(|| {
+                format!("--scope '{scope}' is not a scope; use NL, a police unit (RE03) or a municipality (GM0307)")
+            })?;
             if scope_v != Scope::National && store.get_area(scope_v.code()).await?.is_none() && store.count_areas().await? > 0 {
                 anyhow::bail!("--scope {}: no such area; run import-areas or check the code", scope_v.code());
             }
@@ -57,8 +60,18 @@ pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
             if store.staff_user_by_email(email_ok.as_str()).await?.is_some() {
                 anyhow::bail!("an account for {} already exists", email_ok.as_str());
             }
-            let id = store.create_staff_user(email_ok.as_str(), &hash_password(&password)?, role_v.as_str(), scope_v.code(), now).await?;
-            store.audit(now, "cli", "staff.created", Some(&format!("staff:{id}")), &json!({"role": role_v.as_str(), "scope": scope_v.code()})).await?;
+            let id = store
+                .create_staff_user(email_ok.as_str(), &hash_password(&password)?, role_v.as_str(), scope_v.code(), now)
+                .await?;
+            store
+                .audit(
+                    now,
+                    "cli",
+                    "staff.created",
+                    Some(&format!("staff:{id}")),
+                    &json!({"role": role_v.as_str(), "scope": scope_v.code()}),
+                )
+                .await?;
             println!("created staff account {id}: {} ({}, {})", email_ok.as_str(), role_v.as_str(), scope_v.code());
             if generated {
                 println!("password (shown once): {password}");

@@ -46,7 +46,15 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let folder = folder.or(config.geodata.clone()).context("give a folder, or set --geodata / BUURTNET_GEODATA")?;
             let store = open(&config).await?;
             let summary = geography::import_areas(&store, Some(&folder), &version_tag()).await?;
-            store.audit(SystemClock.now().timestamp_millis(), "cli", "areas.imported", None, &serde_json::json!({"areas": summary.areas})).await?;
+            store
+                .audit(
+                    SystemClock.now().timestamp_millis(),
+                    "cli",
+                    "areas.imported",
+                    None,
+                    &serde_json::json!({"areas": summary.areas}),
+                )
+                .await?;
             println!("imported {} areas and {} address points from {}", summary.areas, summary.address_points, folder.display());
             for (level, n) in summary.by_level {
                 println!("  {level:<14} {n}");
@@ -57,7 +65,9 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             import_participants(&store, &file, import::ImportOptions { verified, skip_invalid }).await?;
         }
         Command::CopyDb { from, to } => {
-            let source = Store::connect(&from, &ConnectOptions { create_if_missing: false, ..ConnectOptions::default() }).await.context("cannot open --from")?;
+            let source = Store::connect(&from, &ConnectOptions { create_if_missing: false, ..ConnectOptions::default() })
+                .await
+                .context("cannot open --from")?;
             source.migrate().await?;
             let target = Store::connect(&to, &ConnectOptions::default()).await.context("cannot open --to")?;
             target.migrate().await?;
@@ -110,10 +120,18 @@ async fn prepare_demo(config: &Config, store: &Store, share: f64) -> anyhow::Res
     if store.count_participants().await? == 0 {
         let people = demo::generate_participants(&index, share, 2026, now);
         let bar = ProgressBar::new(people.len() as u64);
-        bar.set_style(ProgressStyle::with_template("demo participants {bar:40} {pos}/{len} {per_sec}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        bar.set_style(
+            ProgressStyle::with_template("demo participants {bar:40} {pos}/{len} {per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         store.insert_participants_with_progress(&people, &mut |n| bar.set_position(n)).await?;
         bar.finish_and_clear();
-        println!("created {} demo participants ({}% of the inhabitants of {} neighbourhoods)", people.len(), share * 100.0, demo::demo_neighbourhoods(&index).len());
+        println!(
+            "created {} demo participants ({}% of the inhabitants of {} neighbourhoods)",
+            people.len(),
+            share * 100.0,
+            demo::demo_neighbourhoods(&index).len()
+        );
     } else {
         println!("the database already holds {} participants; not adding demo participants", store.count_participants().await?);
     }
@@ -139,7 +157,9 @@ async fn import_participants(store: &Store, file: &std::path::Path, options: imp
     let f = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = ProgressBar::new(size);
-    bar.set_style(ProgressStyle::with_template("{msg:10} {bar:40} {percent}% {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{msg:10} {bar:40} {percent}% {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let progress = |stage: &'static str, done: u64, total: u64| {
         bar.set_message(stage);
         bar.set_length(total.max(1));
@@ -147,12 +167,21 @@ async fn import_participants(store: &Store, file: &std::path::Path, options: imp
     };
     let started = std::time::Instant::now();
     let now = SystemClock.now().timestamp_millis();
-    let result = import::import_csv(store, index, std::io::BufReader::with_capacity(1 << 20, f), size, options, now, &progress).await;
+    let result =
+        import::import_csv(store, index, std::io::BufReader::with_capacity(1 << 20, f), size, options, now, &progress).await;
     bar.finish_and_clear();
     match result {
         Ok(report) => {
             let secs = started.elapsed().as_secs_f64();
-            store.audit(now, "cli", "participants.imported", None, &serde_json::json!({"participants": report.participants, "rejected_lines": report.rejected.len()})).await?;
+            store
+                .audit(
+                    now,
+                    "cli",
+                    "participants.imported",
+                    None,
+                    &serde_json::json!({"participants": report.participants, "rejected_lines": report.rejected.len()}),
+                )
+                .await?;
             println!(
                 "imported {} participants with {} addresses from {} lines in {:.1} s ({:.0} lines/s)",
                 report.participants,

@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "buurtnet", version, about = "Alerting residents and neighbours: urgent actions, enquiries, information, conversations")]
+#[command(
+    name = "buurtnet",
+    version,
+    about = "Alerting residents and neighbours: urgent actions, enquiries, information, conversations"
+)]
 pub struct Cli {
     /// TOML configuration file (settings: defaults → this file → BUURTNET_… environment → flags).
     #[arg(long, global = true)]

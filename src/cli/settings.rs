@@ -10,9 +10,8 @@ pub fn build(cli: &Cli) -> anyhow::Result<Config> {
         anyhow::ensure!(path.is_file(), "the configuration file {} does not exist", path.display());
         builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
     }
-    builder = builder.add_source(
-        config::Environment::with_prefix("BUURTNET").prefix_separator("_").separator("__").try_parsing(true),
-    );
+    builder =
+        builder.add_source(config::Environment::with_prefix("BUURTNET").prefix_separator("_").separator("__").try_parsing(true));
     let layered = builder.build().context("cannot read the configuration")?;
     let mut config: Config = layered.try_deserialize().context("the configuration is not valid")?;
     if let Some(url) = &cli.database_url {

@@ -1,1 +1,15 @@
-mod x {}
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+//! All integration tests in one binary (one link step). Each test runs against a real server on
+//! 127.0.0.1:0 with a fresh database, on SQLite and on PostgreSQL (`PG_TEST_URL`, set by
+//! scripts/test).
+
+mod common;
+
+mod areas;
+mod cli;
+mod copy_db;
+mod import;
+mod ops;
+mod pages;
+mod participants;
+mod staff;

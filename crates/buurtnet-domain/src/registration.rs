@@ -104,14 +104,7 @@ pub fn parse_registration(body: &Value) -> Result<ParticipantDraft, FieldErrors>
         _ => errors.add("addresses", "no_addresses", "Give at least one address."),
     }
 
-    let draft = ParticipantDraft {
-        external_id: None,
-        email,
-        phone,
-        language,
-        topics: topics.into_iter().collect(),
-        addresses,
-    };
+    let draft = ParticipantDraft { external_id: None, email, phone, language, topics: topics.into_iter().collect(), addresses };
     check_contact_rules(&draft, &mut errors, obj.contains_key("email"), obj.contains_key("phone"));
     errors.into_result(draft)
 }
@@ -215,19 +208,14 @@ fn parse_address(v: &Value, path: &str, errors: &mut FieldErrors) -> Option<Addr
     if lon.is_none() {
         errors.add(format!("{path}.lon"), "invalid_coordinate", "Longitude must be a number.");
     }
-    let location = location_from_parts(
-        postcode_raw.as_deref(),
-        house_raw.as_deref(),
-        lat.flatten(),
-        lon.flatten(),
-        path,
-        errors,
-    );
+    let location = location_from_parts(postcode_raw.as_deref(), house_raw.as_deref(), lat.flatten(), lon.flatten(), path, errors);
 
     let channels: ChannelSet = match obj.get("channels") {
-        Some(v) => parse_name_list(v, &format!("{path}.channels"), Channel::parse, "unknown_channel", "push, sms, voice, email", errors)
-            .into_iter()
-            .collect(),
+        Some(v) => {
+            parse_name_list(v, &format!("{path}.channels"), Channel::parse, "unknown_channel", "push, sms, voice, email", errors)
+                .into_iter()
+                .collect()
+        }
         None => ChannelSet::EMPTY,
     };
     if channels.is_empty() && !errors.iter().any(|e| e.field.starts_with(&format!("{path}.channels"))) {
@@ -239,7 +227,11 @@ fn parse_address(v: &Value, path: &str, errors: &mut FieldErrors) -> Option<Addr
         None | Some(Value::Null) => {}
         Some(Value::Array(list)) => {
             if list.len() > MAX_QUIET_WINDOWS {
-                errors.add(format!("{path}.quiet_hours"), "too_many_windows", format!("At most {MAX_QUIET_WINDOWS} time windows."));
+                errors.add(
+                    format!("{path}.quiet_hours"),
+                    "too_many_windows",
+                    format!("At most {MAX_QUIET_WINDOWS} time windows."),
+                );
             }
             for (j, w) in list.iter().enumerate().take(MAX_QUIET_WINDOWS) {
                 if let Some(q) = parse_window(w, &format!("{path}.quiet_hours[{j}]"), errors) {
@@ -270,7 +262,11 @@ pub fn location_from_parts(
     match (lat, lon) {
         (Some(lat), Some(lon)) => {
             if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-                errors.add(field("lat"), "invalid_coordinate", "Latitude must be between -90 and 90 and longitude between -180 and 180.");
+                errors.add(
+                    field("lat"),
+                    "invalid_coordinate",
+                    "Latitude must be between -90 and 90 and longitude between -180 and 180.",
+                );
                 None
             } else if !NL_BOUNDS.contains(lat, lon) {
                 errors.add(field("lat"), "outside_netherlands", "This point is not in the Netherlands.");
@@ -322,7 +318,9 @@ fn parse_window(v: &Value, path: &str, errors: &mut FieldErrors) -> Option<Quiet
     };
     let before = errors.len();
     let channels = match obj.get("channels") {
-        Some(v) => parse_name_list(v, &format!("{path}.channels"), Channel::parse, "unknown_channel", "push, sms, voice, email", errors),
+        Some(v) => {
+            parse_name_list(v, &format!("{path}.channels"), Channel::parse, "unknown_channel", "push, sms, voice, email", errors)
+        }
         None => {
             errors.add(format!("{path}.channels"), "no_channels", "Name the channels this window applies to.");
             Vec::new()

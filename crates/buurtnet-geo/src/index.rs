@@ -141,7 +141,9 @@ mod tests {
             parent_code: parent.map(String::from),
             province_code: None,
             inhabitants: None,
-            geometry: MultiPolygon(vec![polygon![(x: x, y: y), (x: x + size, y: y), (x: x + size, y: y + size), (x: x, y: y + size), (x: x, y: y)]]),
+            geometry: MultiPolygon(vec![
+                polygon![(x: x, y: y), (x: x + size, y: y), (x: x + size, y: y + size), (x: x, y: y + size), (x: x, y: y)],
+            ]),
         }
     }
 

@@ -42,10 +42,11 @@ struct RawFeature {
 
 fn read_features(path: &Path) -> Result<Vec<RawFeature>, GeoLoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| GeoLoadError::Io { path: path.into(), source })?;
-    let fc: geojson::FeatureCollection =
-        text.parse::<geojson::GeoJson>().map_err(|e| GeoLoadError::Json { path: path.into(), message: e.to_string() })?.try_into().map_err(
-            |e: geojson::Error| GeoLoadError::Json { path: path.into(), message: e.to_string() },
-        )?;
+    let fc: geojson::FeatureCollection = text
+        .parse::<geojson::GeoJson>()
+        .map_err(|e| GeoLoadError::Json { path: path.into(), message: e.to_string() })?
+        .try_into()
+        .map_err(|e: geojson::Error| GeoLoadError::Json { path: path.into(), message: e.to_string() })?;
     let mut out = Vec::with_capacity(fc.features.len());
     for (index, f) in fc.features.into_iter().enumerate() {
         let err = |message: String| GeoLoadError::Feature { path: path.into(), index, message };
@@ -106,7 +107,11 @@ fn read_hierarchy(path: &Path) -> Result<HashMap<String, Hierarchy>, GeoLoadErro
                 out.insert(g, Hierarchy { province: p, safety_region: v });
             }
             _ => {
-                return Err(GeoLoadError::Csv { path: path.into(), line: i + 2, message: "missing municipality, province or safety region code".into() });
+                return Err(GeoLoadError::Csv {
+                    path: path.into(),
+                    line: i + 2,
+                    message: "missing municipality, province or safety region code".into(),
+                });
             }
         }
     }
@@ -154,7 +159,9 @@ pub fn load_folder(folder: &Path) -> Result<Vec<AreaRecord>, GeoLoadError> {
     }
 
     // 2015 neighbourhoods: link each to the 2024 district holding its interior point.
-    let district_index = AreaIndex::new(areas.iter().filter(|a| matches!(a.level, AreaLevel::District | AreaLevel::Municipality)).cloned().collect());
+    let district_index = AreaIndex::new(
+        areas.iter().filter(|a| matches!(a.level, AreaLevel::District | AreaLevel::Municipality)).cloned().collect(),
+    );
     let mut buurt_files: Vec<PathBuf> = std::fs::read_dir(folder)
         .map_err(|source| GeoLoadError::Io { path: folder.into(), source })?
         .filter_map(|e| e.ok().map(|e| e.path()))

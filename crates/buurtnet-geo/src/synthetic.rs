@@ -40,7 +40,14 @@ pub fn synthetic_town() -> Vec<AreaRecord> {
         let dx1 = dx0 + w / 3.0;
         let wk = format!("WK9999{:02}", d + 1);
         out.push(area(&wk, dname, AreaLevel::District, Some("GM9999"), 10_000, rect(dx0, y0, dx1, y0 + h)));
-        out.push(area(&format!("999{}", d + 1), &format!("Demodorp {dname}"), AreaLevel::Pc4, Some("GM9999"), 10_000, rect(dx0, y0, dx1, y0 + h)));
+        out.push(area(
+            &format!("999{}", d + 1),
+            &format!("Demodorp {dname}"),
+            AreaLevel::Pc4,
+            Some("GM9999"),
+            10_000,
+            rect(dx0, y0, dx1, y0 + h),
+        ));
         for b in 0..3 {
             let by0 = y0 + h * b as f64 / 3.0;
             out.push(area(

@@ -90,7 +90,10 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "submit_code" => ("Bevestigen", "Confirm"),
         "resend_code" => ("Stuur een nieuwe code", "Send a new code"),
         "phone_verified" => ("Je telefoonnummer is bevestigd.", "Your phone number is confirmed."),
-        "email_verified" => ("Je e-mailadres is bevestigd. Je ontvangt nu berichten van buurtnet.", "Your e-mail address is confirmed. You will now receive messages from buurtnet."),
+        "email_verified" => (
+            "Je e-mailadres is bevestigd. Je ontvangt nu berichten van buurtnet.",
+            "Your e-mail address is confirmed. You will now receive messages from buurtnet.",
+        ),
         "link_sent" => (
             "Als dit adres of nummer bij ons bekend is, hebben we je een link gestuurd.",
             "If this address or number is known to us, we have sent you a link.",
@@ -108,7 +111,9 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "resume" => ("Weer berichten ontvangen", "Receive messages again"),
         "download" => ("Download al mijn gegevens (JSON)", "Download all my data (JSON)"),
         "delete" => ("Verwijder mijn aanmelding en al mijn gegevens", "Delete my registration and all my data"),
-        "deleted" => ("Je aanmelding en al je gegevens zijn verwijderd.", "Your registration and all your data have been deleted."),
+        "deleted" => {
+            ("Je aanmelding en al je gegevens zijn verwijderd.", "Your registration and all your data have been deleted.")
+        }
         "verified" => ("bevestigd", "confirmed"),
         "unverified" => ("nog niet bevestigd", "not yet confirmed"),
         "approximate" => ("locatie bij benadering (postcodegebied)", "approximate location (postcode area)"),

@@ -17,7 +17,11 @@ pub use state::{App, AppState};
 
 /// Serves HTTP on `listener` until `shutdown` completes. Also keeps the area index in step with
 /// the database (another process may have imported new areas).
-pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let refresher = {
         let state = state.clone();
         tokio::spawn(async move {

@@ -43,7 +43,8 @@ impl Signer {
     }
 
     fn mac(&self, data: &[u8]) -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(data);
         mac.finalize().into_bytes().to_vec()
     }

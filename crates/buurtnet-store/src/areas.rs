@@ -67,9 +67,8 @@ impl Store {
     }
 
     pub async fn get_area(&self, code: &str) -> Result<Option<AreaRow>, StoreError> {
-        let row = with_pool!(self, |p| {
-            sqlx::query_as("SELECT * FROM areas WHERE code = $1").bind(code).fetch_optional(p).await
-        })?;
+        let row =
+            with_pool!(self, |p| { sqlx::query_as("SELECT * FROM areas WHERE code = $1").bind(code).fetch_optional(p).await })?;
         Ok(row)
     }
 

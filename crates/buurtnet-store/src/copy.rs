@@ -236,7 +236,10 @@ impl Store {
         for spec in TABLES {
             if REPLACED.contains(&spec.name) {
                 let sql = format!("DELETE FROM {}", spec.name);
-                with_pool!(target, |p| sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).execute(p).await.map(|r| r.rows_affected()))?;
+                with_pool!(target, |p| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                    .execute(p)
+                    .await
+                    .map(|r| r.rows_affected()))?;
             }
             let mut copied = 0u64;
             let mut last: Option<Vec<Cell>> = None;

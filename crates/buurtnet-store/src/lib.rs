@@ -200,3 +200,12 @@ impl Store {
         self.get_meta(key).await?.ok_or_else(|| StoreError::Config(format!("meta key {key} vanished")))
     }
 }
+
+impl Store {
+    /// Runs one administrative statement (e.g. `CREATE DATABASE` in tests and tools). Never pass
+    /// user input.
+    pub async fn execute_admin(&self, sql: &str) -> Result<(), StoreError> {
+        with_pool!(self, |p| sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+}

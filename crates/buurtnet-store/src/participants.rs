@@ -1,6 +1,8 @@
 //! Participants (residents), their contact points and addresses.
 
-use crate::{AddressRow, AreaFilter, ContactRow, NewParticipant, ParticipantCounts, ParticipantRecord, ParticipantRow, Store, StoreError};
+use crate::{
+    AddressRow, AreaFilter, ContactRow, NewParticipant, ParticipantCounts, ParticipantRecord, ParticipantRow, Store, StoreError,
+};
 use sqlx::QueryBuilder;
 
 /// Rows per multi-row INSERT; well under both backends' bind-parameter limits.
@@ -63,9 +65,15 @@ impl Store {
                 });
                 qb.build().execute(&mut *tx).await?;
                 for part in contacts.chunks(BATCH) {
-                    let mut qb = QueryBuilder::new("INSERT INTO contacts (id, participant_id, kind, value, mobile, verified_at) ");
+                    let mut qb =
+                        QueryBuilder::new("INSERT INTO contacts (id, participant_id, kind, value, mobile, verified_at) ");
                     qb.push_values(part, |mut b, (id, pid, c)| {
-                        b.push_bind(*id).push_bind(*pid).push_bind(&c.kind).push_bind(&c.value).push_bind(c.mobile).push_bind(c.verified_at);
+                        b.push_bind(*id)
+                            .push_bind(*pid)
+                            .push_bind(&c.kind)
+                            .push_bind(&c.value)
+                            .push_bind(c.mobile)
+                            .push_bind(c.verified_at);
                     });
                     qb.build().execute(&mut *tx).await?;
                 }
@@ -174,7 +182,14 @@ impl Store {
     }
 
     /// Changes language, topics and the paused flag.
-    pub async fn update_participant(&self, id: i64, language: &str, topics: i64, paused: bool, now: i64) -> Result<bool, StoreError> {
+    pub async fn update_participant(
+        &self,
+        id: i64,
+        language: &str,
+        topics: i64,
+        paused: bool,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let done = with_pool!(self, |p| {
             sqlx::query("UPDATE participants SET language = $1, topics = $2, paused = $3, updated_at = $4 WHERE id = $5")
                 .bind(language)
@@ -279,7 +294,8 @@ impl Store {
                     COALESCE(SUM(CASE WHEN (channels & 8) <> 0 THEN 1 ELSE 0 END), 0)
              FROM addresses WHERE ($1 IS NULL OR {column} = $1)"
         );
-        let row: (i64, i64, i64, i64, i64, i64) = with_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(code).fetch_one(p).await)?;
+        let row: (i64, i64, i64, i64, i64, i64) =
+            with_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(code).fetch_one(p).await)?;
         Ok(ParticipantCounts { participants: row.0, addresses: row.1, push: row.2, sms: row.3, voice: row.4, email: row.5 })
     }
 }

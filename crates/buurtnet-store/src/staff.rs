@@ -65,7 +65,14 @@ impl Store {
     }
 
     /// Appends to the audit log. `target` and `details` must hold no personal data.
-    pub async fn audit(&self, at: i64, actor: &str, action: &str, target: Option<&str>, details: &serde_json::Value) -> Result<(), StoreError> {
+    pub async fn audit(
+        &self,
+        at: i64,
+        actor: &str,
+        action: &str,
+        target: Option<&str>,
+        details: &serde_json::Value,
+    ) -> Result<(), StoreError> {
         let id = self.allocate_ids("audit_log", 1).await?;
         with_pool!(self, |p| {
             sqlx::query("INSERT INTO audit_log (id, at, actor, action, target, details) VALUES ($1, $2, $3, $4, $5, $6)")

@@ -35,8 +35,10 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> 
 
 pub async fn one(State(state): State<AppState>, Path(code): Path<String>) -> AppResult<Json<Value>> {
     let code = code.trim().to_ascii_uppercase();
-    let area = state.store.get_area(&code).await?.ok_or_else(|| AppError::NotFound(format!("There is no area with code '{code}'.")))?;
-    let geometry: Value = serde_json::from_str(&area.geometry_simplified).map_err(|e| AppError::Internal(format!("area {code}: {e}")))?;
+    let area =
+        state.store.get_area(&code).await?.ok_or_else(|| AppError::NotFound(format!("There is no area with code '{code}'.")))?;
+    let geometry: Value =
+        serde_json::from_str(&area.geometry_simplified).map_err(|e| AppError::Internal(format!("area {code}: {e}")))?;
     Ok(Json(json!({
         "code": area.code, "name": area.name, "level": area.level, "parent": area.parent_code,
         "province": area.province_code, "inhabitants": area.inhabitants,
@@ -52,8 +54,12 @@ pub struct AtQuery {
 }
 
 fn coordinate(v: Option<&str>, name: &str, range: f64) -> AppResult<f64> {
-    let v = v.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| AppError::bad_request("missing_coordinate", format!("Give '{name}' as a number.")))?;
-    let f: f64 = v.parse().map_err(|_| AppError::bad_request("invalid_coordinate", format!("'{name}' must be a number, not '{v}'.")))?;
+    let v = v
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::bad_request("missing_coordinate", format!("Give '{name}' as a number.")))?;
+    let f: f64 =
+        v.parse().map_err(|_| AppError::bad_request("invalid_coordinate", format!("'{name}' must be a number, not '{v}'.")))?;
     if !f.is_finite() || f.abs() > range {
         return Err(AppError::bad_request("invalid_coordinate", format!("'{name}' must be between -{range} and {range}.")));
     }

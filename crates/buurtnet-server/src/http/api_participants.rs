@@ -57,7 +57,11 @@ pub async fn export(State(state): State<AppState>, Path(token): Path<String>) ->
     Ok(Json(svc::export(&record)))
 }
 
-pub async fn update(State(state): State<AppState>, Path(token): Path<String>, JsonBody(body): JsonBody) -> AppResult<Json<Value>> {
+pub async fn update(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    JsonBody(body): JsonBody,
+) -> AppResult<Json<Value>> {
     let record = svc::self_service_record(&state, &token).await?;
     svc::update(&state, &record, &body).await?;
     let record = svc::self_service_record(&state, &token).await?;

@@ -22,13 +22,18 @@ pub struct StatsQuery {
 
 /// `GET /api/v1/stats/participants?municipality=GM…|police_unit=RE…`: counts only, never people;
 /// limited to the caller's scope.
-pub async fn participant_stats(State(state): State<AppState>, user: StaffUser, Query(q): Query<StatsQuery>) -> AppResult<Json<Value>> {
+pub async fn participant_stats(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Query(q): Query<StatsQuery>,
+) -> AppResult<Json<Value>> {
     user.require_role(&[Role::MunicipalityOfficer, Role::RegionalCoordinator, Role::Admin, Role::Dispatcher])?;
     let index = state.areas.current();
     let filter = match (q.municipality.as_deref(), q.police_unit.as_deref()) {
         (Some(gm), None) => {
             let area = index.get(gm).filter(|a| a.level == buurtnet_domain::AreaLevel::Municipality);
-            let area = area.ok_or_else(|| AppError::bad_request("unknown_area", format!("'{gm}' is not a municipality code.")))?;
+            let area =
+                area.ok_or_else(|| AppError::bad_request("unknown_area", format!("'{gm}' is not a municipality code.")))?;
             let vr = area.parent_code.as_deref().and_then(|v| index.get(v));
             let re = vr.and_then(|v| v.parent_code.as_deref());
             if !user.scope.covers_municipality(gm, re) {
@@ -52,7 +57,9 @@ pub async fn participant_stats(State(state): State<AppState>, user: StaffUser, Q
             Scope::PoliceUnit(re) => AreaFilter::PoliceUnit(re.clone()),
             Scope::Municipality(gm) => AreaFilter::Municipality(gm.clone()),
         },
-        (Some(_), Some(_)) => return Err(AppError::bad_request("ambiguous_filter", "Give either municipality or police_unit, not both.")),
+        (Some(_), Some(_)) => {
+            return Err(AppError::bad_request("ambiguous_filter", "Give either municipality or police_unit, not both."));
+        }
     };
     let counts = state.store.participant_counts(&filter).await?;
     let scope = match &filter {

@@ -19,13 +19,19 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.starts_with("application/json"));
         if !is_json {
-            return Err(AppError::bad_request("unsupported_media_type", "Send the body as JSON with 'Content-Type: application/json'."));
+            return Err(AppError::bad_request(
+                "unsupported_media_type",
+                "Send the body as JSON with 'Content-Type: application/json'.",
+            ));
         }
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| AppError::bad_request("body_unreadable", format!("The request body could not be read: {e}")))?;
         let value = serde_json::from_slice(&bytes).map_err(|e| {
-            AppError::bad_request("invalid_json", format!("The body is not valid JSON (line {}, column {}): {e}", e.line(), e.column()))
+            AppError::bad_request(
+                "invalid_json",
+                format!("The body is not valid JSON (line {}, column {}): {e}", e.line(), e.column()),
+            )
         })?;
         Ok(JsonBody(value))
     }

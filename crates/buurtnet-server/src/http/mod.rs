@@ -53,11 +53,15 @@ pub fn router(state: AppState) -> Router {
     }
     app.layer(middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The route template, never the full URL: links carry tokens.
-            let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+            let route =
+                req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
             tracing::info_span!("request", http.method = %req.method(), http.route = %route, request.id = %id)
         }))
@@ -72,7 +76,8 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
-    metrics::counter!("buurtnet_http_requests_total", "route" => route.clone(), "method" => method, "status" => status).increment(1);
+    metrics::counter!("buurtnet_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
+        .increment(1);
     metrics::histogram!("buurtnet_http_request_duration_seconds", "route" => route).record(start.elapsed().as_secs_f64());
     resp
 }

@@ -52,15 +52,16 @@ fn language(jar: CookieJar, q: Option<&str>, headers: &HeaderMap, secure: bool) 
 
 /// The CSRF token of this browser (created on first use).
 fn csrf_token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
-    if let Some(c) = jar.get("csrf") {
-        if c.value().len() >= 32 {
-            let v = c.value().to_string();
-            return (jar, v);
-        }
+    if let Some(c) = jar.get("csrf")
+        && c.value().len() >= 32
+    {
+        let v = c.value().to_string();
+        return (jar, v);
     }
     let bytes: [u8; 24] = rand::rng().random();
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let cookie = Cookie::build(("csrf", token.clone())).path("/").same_site(SameSite::Strict).secure(secure).http_only(true).build();
+    let cookie =
+        Cookie::build(("csrf", token.clone())).path("/").same_site(SameSite::Strict).secure(secure).http_only(true).build();
     (jar.add(cookie), token)
 }
 
@@ -74,7 +75,12 @@ struct HomePage {
     t: T,
 }
 
-async fn home(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, Query(q): Query<LangQuery>) -> impl IntoResponse {
+async fn home(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> impl IntoResponse {
     let (jar, t) = language(jar, q.lang.as_deref(), &headers, state.config.secure_cookies);
     (jar, HomePage { t })
 }
@@ -133,7 +139,12 @@ struct RegisterPage {
     errors: Vec<(String, String)>,
 }
 
-async fn register_form(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, Query(q): Query<LangQuery>) -> impl IntoResponse {
+async fn register_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> impl IntoResponse {
     let secure = state.config.secure_cookies;
     let (jar, t) = language(jar, q.lang.as_deref(), &headers, secure);
     let (jar, csrf) = csrf_token(jar, secure);
@@ -141,13 +152,21 @@ async fn register_form(State(state): State<AppState>, jar: CookieJar, headers: H
     (jar, RegisterPage { t, csrf, form, errors: Vec::new() })
 }
 
-async fn register_submit(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, rid: RequestId, Form(form): Form<RegisterForm>) -> Response {
+async fn register_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    rid: RequestId,
+    Form(form): Form<RegisterForm>,
+) -> Response {
     let secure = state.config.secure_cookies;
     let (jar, t) = language(jar, form.lang.as_deref(), &headers, secure);
     if !csrf_ok(&jar, &form.csrf) {
-        return (jar, error_page(t, AppError::bad_request("csrf", "The form has expired; reload the page and try again."), rid)).into_response();
+        return (jar, error_page(t, AppError::bad_request("csrf", "The form has expired; reload the page and try again."), rid))
+            .into_response();
     }
-    let mut address = json!({"kind": "home", "postcode": form.postcode, "house_number": form.house_number, "channels": form.channels});
+    let mut address =
+        json!({"kind": "home", "postcode": form.postcode, "house_number": form.house_number, "channels": form.channels});
     if form.quiet_voice.is_some() {
         address["quiet_hours"] = json!([{"channels": ["voice"], "from": "23:00", "to": "07:00"}]);
     }
@@ -160,7 +179,11 @@ async fn register_submit(State(state): State<AppState>, jar: CookieJar, headers:
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {
-        Ok(()) => (jar, message(t, StatusCode::OK, t.get("registered_title"), t.get("registered_text").to_string(), "ok", String::new())).into_response(),
+        Ok(()) => (
+            jar,
+            message(t, StatusCode::OK, t.get("registered_title"), t.get("registered_text").to_string(), "ok", String::new()),
+        )
+            .into_response(),
         Err(AppError::Validation(errors)) => {
             let errors = errors.iter().map(|e| (e.field.clone(), t.error(e.code, &e.message))).collect();
             let (jar, csrf) = csrf_token(jar, secure);
@@ -170,12 +193,19 @@ async fn register_submit(State(state): State<AppState>, jar: CookieJar, headers:
     }
 }
 
-async fn confirm_email(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, rid: RequestId, Path(token): Path<String>) -> Response {
+async fn confirm_email(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    rid: RequestId,
+    Path(token): Path<String>,
+) -> Response {
     let (jar, t) = language(jar, None, &headers, state.config.secure_cookies);
     match svc::verify_email(&state, &token).await {
         Ok(lang) => {
             let t = T::new(lang);
-            (jar, message(t, StatusCode::OK, t.get("email"), t.get("email_verified").to_string(), "ok", String::new())).into_response()
+            (jar, message(t, StatusCode::OK, t.get("email"), t.get("email_verified").to_string(), "ok", String::new()))
+                .into_response()
         }
         Err(e) => (jar, error_page(t, e, rid)).into_response(),
     }
@@ -190,7 +220,12 @@ struct PhonePage {
     error: String,
 }
 
-async fn phone_form(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, Query(q): Query<LangQuery>) -> impl IntoResponse {
+async fn phone_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> impl IntoResponse {
     let secure = state.config.secure_cookies;
     let (jar, t) = language(jar, q.lang.as_deref(), &headers, secure);
     let (jar, csrf) = csrf_token(jar, secure);
@@ -208,14 +243,23 @@ struct PhoneForm {
     lang: Option<String>,
 }
 
-async fn phone_submit(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, rid: RequestId, Form(form): Form<PhoneForm>) -> Response {
+async fn phone_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    rid: RequestId,
+    Form(form): Form<PhoneForm>,
+) -> Response {
     let secure = state.config.secure_cookies;
     let (jar, t) = language(jar, form.lang.as_deref(), &headers, secure);
     if !csrf_ok(&jar, &form.csrf) {
         return (jar, error_page(t, AppError::bad_request("csrf", "The form has expired."), rid)).into_response();
     }
     match svc::verify_phone(&state, &form.phone, &form.code).await {
-        Ok(()) => (jar, message(t, StatusCode::OK, t.get("verify_phone"), t.get("phone_verified").to_string(), "ok", String::new())).into_response(),
+        Ok(()) => {
+            (jar, message(t, StatusCode::OK, t.get("verify_phone"), t.get("phone_verified").to_string(), "ok", String::new()))
+                .into_response()
+        }
         Err(e) if e.status().is_client_error() => {
             let error = match &e {
                 AppError::Validation(f) => f.iter().map(|x| t.error(x.code, &x.message)).collect::<Vec<_>>().join(" "),
@@ -236,7 +280,12 @@ struct SelfServiceRequestPage {
     error: String,
 }
 
-async fn self_service_request_form(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, Query(q): Query<LangQuery>) -> impl IntoResponse {
+async fn self_service_request_form(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> impl IntoResponse {
     let secure = state.config.secure_cookies;
     let (jar, t) = language(jar, q.lang.as_deref(), &headers, secure);
     let (jar, csrf) = csrf_token(jar, secure);
@@ -252,7 +301,13 @@ struct ContactForm {
     lang: Option<String>,
 }
 
-async fn self_service_request_submit(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, rid: RequestId, Form(form): Form<ContactForm>) -> Response {
+async fn self_service_request_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    rid: RequestId,
+    Form(form): Form<ContactForm>,
+) -> Response {
     let secure = state.config.secure_cookies;
     let (jar, t) = language(jar, form.lang.as_deref(), &headers, secure);
     if !csrf_ok(&jar, &form.csrf) {
@@ -261,7 +316,8 @@ async fn self_service_request_submit(State(state): State<AppState>, jar: CookieJ
     let contact = form.contact.trim();
     let (email, phone) = if contact.contains('@') { (Some(contact), None) } else { (None, Some(contact)) };
     match svc::request_self_service(&state, email, phone).await {
-        Ok(()) => (jar, message(t, StatusCode::OK, t.get("my_details"), t.get("link_sent").to_string(), "ok", String::new())).into_response(),
+        Ok(()) => (jar, message(t, StatusCode::OK, t.get("my_details"), t.get("link_sent").to_string(), "ok", String::new()))
+            .into_response(),
         Err(AppError::Validation(f)) => {
             let error = f.iter().map(|x| t.error(x.code, &x.message)).collect::<Vec<_>>().join(" ");
             let (jar, csrf) = csrf_token(jar, secure);
@@ -287,7 +343,13 @@ struct SelfServicePage {
     addresses: Vec<(String, String, bool, String)>,
 }
 
-async fn render_self_service(state: &AppState, t: T, jar: CookieJar, token: String, notice: String) -> Result<Response, AppError> {
+async fn render_self_service(
+    state: &AppState,
+    t: T,
+    jar: CookieJar,
+    token: String,
+    notice: String,
+) -> Result<Response, AppError> {
     let record = svc::self_service_record(state, &token).await?;
     let (jar, csrf) = csrf_token(jar, state.config.secure_cookies);
     let p = &record.participant;
@@ -315,7 +377,14 @@ async fn render_self_service(state: &AppState, t: T, jar: CookieJar, token: Stri
     Ok((jar, page).into_response())
 }
 
-async fn self_service_page(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, rid: RequestId, Query(q): Query<LangQuery>, Path(token): Path<String>) -> Response {
+async fn self_service_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    rid: RequestId,
+    Query(q): Query<LangQuery>,
+    Path(token): Path<String>,
+) -> Response {
     let (jar, t) = language(jar, q.lang.as_deref(), &headers, state.config.secure_cookies);
     match render_self_service(&state, t, jar.clone(), token, String::new()).await {
         Ok(r) => r,
@@ -335,7 +404,14 @@ struct SelfServiceForm {
     lang: Option<String>,
 }
 
-async fn self_service_submit(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap, rid: RequestId, Path(token): Path<String>, Form(form): Form<SelfServiceForm>) -> Response {
+async fn self_service_submit(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    rid: RequestId,
+    Path(token): Path<String>,
+    Form(form): Form<SelfServiceForm>,
+) -> Response {
     let (jar, t) = language(jar, form.lang.as_deref(), &headers, state.config.secure_cookies);
     if !csrf_ok(&jar, &form.csrf) {
         return (jar, error_page(t, AppError::bad_request("csrf", "The form has expired."), rid)).into_response();
@@ -358,7 +434,8 @@ async fn self_service_submit(State(state): State<AppState>, jar: CookieJar, head
     }
     .await;
     match result {
-        Ok(None) => (jar, message(t, StatusCode::OK, t.get("my_details"), t.get("deleted").to_string(), "ok", String::new())).into_response(),
+        Ok(None) => (jar, message(t, StatusCode::OK, t.get("my_details"), t.get("deleted").to_string(), "ok", String::new()))
+            .into_response(),
         Ok(Some(())) => match render_self_service(&state, t, jar.clone(), token, t.get("saved").to_string()).await {
             Ok(r) => r,
             Err(e) => (jar, error_page(t, e, rid)).into_response(),

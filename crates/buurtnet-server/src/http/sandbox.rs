@@ -42,7 +42,9 @@ fn group(list: Vec<SandboxMessage>) -> Vec<(String, Vec<Shown>)> {
             channel: m.channel,
             subject: m.subject.unwrap_or_default(),
             body: m.body,
-            at: chrono::DateTime::from_timestamp_millis(m.at).map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default(),
+            at: chrono::DateTime::from_timestamp_millis(m.at)
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default(),
         };
         match out.iter_mut().find(|(r, _)| *r == m.recipient) {
             Some((_, v)) => v.push(shown),

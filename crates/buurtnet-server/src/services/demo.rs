@@ -88,12 +88,27 @@ pub fn generate_participants(index: &AreaIndex, share: f64, seed: u64, now_ms: i
             let wants_email = channels.contains(Channel::Email) || rng.random_bool(0.3);
             let mut contacts = Vec::new();
             if wants_email {
-                contacts.push(NewContact { kind: "email".into(), value: format!("deelnemer{serial}@demo.buurtnet.invalid"), mobile: false, verified_at: Some(now_ms) });
+                contacts.push(NewContact {
+                    kind: "email".into(),
+                    value: format!("deelnemer{serial}@demo.buurtnet.invalid"),
+                    mobile: false,
+                    verified_at: Some(now_ms),
+                });
             }
             if wants_phone {
-                contacts.push(NewContact { kind: "phone".into(), value: format!("+3161{serial:07}"), mobile: true, verified_at: Some(now_ms) });
+                contacts.push(NewContact {
+                    kind: "phone".into(),
+                    value: format!("+3161{serial:07}"),
+                    mobile: true,
+                    verified_at: Some(now_ms),
+                });
             }
-            let draft = AddressDraft { kind: AddressKind::Home, location: AddressLocation::Point { lat, lon }, channels, quiet_hours: Vec::new() };
+            let draft = AddressDraft {
+                kind: AddressKind::Home,
+                location: AddressLocation::Point { lat, lon },
+                channels,
+                quiet_hours: Vec::new(),
+            };
             let at = index.locate(lat, lon);
             let address = new_address(&draft, lat, lon, false, &at);
             let topics: TopicSet = Topic::ALL.into_iter().filter(|_| rng.random_bool(0.9)).chain([Topic::Urgent]).collect();
@@ -140,7 +155,15 @@ pub async fn ensure_staff(store: &Store, index: &AreaIndex, now_ms: i64) -> anyh
             None => {
                 let password = generate_password();
                 let id = store.create_staff_user(&email, &hash_password(&password)?, role.as_str(), scope, now_ms).await?;
-                store.audit(now_ms, "cli:demo", "staff.created", Some(&format!("staff:{id}")), &serde_json::json!({"role": role.as_str(), "scope": scope})).await?;
+                store
+                    .audit(
+                        now_ms,
+                        "cli:demo",
+                        "staff.created",
+                        Some(&format!("staff:{id}")),
+                        &serde_json::json!({"role": role.as_str(), "scope": scope}),
+                    )
+                    .await?;
                 (id, Some(password))
             }
         };

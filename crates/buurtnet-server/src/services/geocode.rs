@@ -38,7 +38,13 @@ impl Geocoder {
         Ok(Geocoder { pdok })
     }
 
-    pub async fn geocode(&self, store: &Store, areas: &AreaIndex, postcode: &Postcode, house: &HouseNumber) -> anyhow::Result<Option<Geocoded>> {
+    pub async fn geocode(
+        &self,
+        store: &Store,
+        areas: &AreaIndex,
+        postcode: &Postcode,
+        house: &HouseNumber,
+    ) -> anyhow::Result<Option<Geocoded>> {
         if let Some(pdok) = &self.pdok {
             match pdok.lookup(postcode, house).await {
                 Ok(Some(g)) => return Ok(Some(g)),

@@ -136,7 +136,8 @@ pub fn read_address_points(path: &Path) -> anyhow::Result<Vec<AddressPoint>> {
         let props = f.properties.unwrap_or_default();
         let s = |k: &str| props.get(k).and_then(|v| v.as_str()).map(str::to_string);
         let (Some(pc), Some(hn)) = (s("postcode"), s("housenumber")) else { continue };
-        let (Some(postcode), Some(house)) = (buurtnet_domain::postcode::Postcode::parse(&pc), buurtnet_domain::postcode::HouseNumber::parse(&hn))
+        let (Some(postcode), Some(house)) =
+            (buurtnet_domain::postcode::Postcode::parse(&pc), buurtnet_domain::postcode::HouseNumber::parse(&hn))
         else {
             continue;
         };

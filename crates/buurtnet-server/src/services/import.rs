@@ -6,7 +6,7 @@
 use crate::services::geocode::pc4_point;
 use crate::services::participants::new_address;
 use buurtnet_domain::contact::{Email, Phone};
-use buurtnet_domain::registration::{AddressDraft, AddressLocation, ParticipantDraft, check_contact_rules, location_from_parts};
+use buurtnet_domain::registration::{AddressDraft, AddressLocation, ParticipantDraft, location_from_parts};
 use buurtnet_domain::{AddressKind, Channel, ChannelSet, FieldErrors, Language, Topic, TopicSet};
 use buurtnet_geo::AreaIndex;
 use buurtnet_store::{NewContact, NewParticipant, Store};
@@ -79,7 +79,12 @@ fn split_list(s: &str) -> impl Iterator<Item = &str> {
     s.split(';').map(str::trim).filter(|x| !x.is_empty())
 }
 
-fn parse_line(rec: &csv::StringRecord, cols: &[usize; 11], areas: &AreaIndex, points: &PointTable) -> Result<(Option<String>, ParticipantDraft, buurtnet_store::NewAddress), FieldErrors> {
+fn parse_line(
+    rec: &csv::StringRecord,
+    cols: &[usize; 11],
+    areas: &AreaIndex,
+    points: &PointTable,
+) -> Result<(Option<String>, ParticipantDraft, buurtnet_store::NewAddress), FieldErrors> {
     let get = |i: usize| rec.get(cols[i]).map(str::trim).filter(|s| !s.is_empty());
     let mut errors = FieldErrors::new();
     let external_id = get(0).map(String::from);
@@ -121,7 +126,11 @@ fn parse_line(rec: &csv::StringRecord, cols: &[usize; 11], areas: &AreaIndex, po
     for c in split_list(get(8).unwrap_or("")) {
         match Channel::parse(c) {
             Some(c) => channels.insert(c),
-            None => errors.add("channels", "unknown_channel", format!("Unknown channel '{c}'; use push, sms, voice, email separated by ';'.")),
+            None => errors.add(
+                "channels",
+                "unknown_channel",
+                format!("Unknown channel '{c}'; use push, sms, voice, email separated by ';'."),
+            ),
         }
     }
     if channels.is_empty() && get(8).is_none() {
@@ -134,7 +143,9 @@ fn parse_line(rec: &csv::StringRecord, cols: &[usize; 11], areas: &AreaIndex, po
             for t in split_list(s) {
                 match Topic::parse(t) {
                     Some(t) => set.insert(t),
-                    None => errors.add("topics", "unknown_topic", format!("Unknown topic '{t}'; use urgent, enquiry, information.")),
+                    None => {
+                        errors.add("topics", "unknown_topic", format!("Unknown topic '{t}'; use urgent, enquiry, information."))
+                    }
                 }
             }
             set
@@ -167,12 +178,16 @@ fn parse_line(rec: &csv::StringRecord, cols: &[usize; 11], areas: &AreaIndex, po
     };
     let at = areas.locate(plat, plon);
     if !areas.is_empty() && !at.in_netherlands() {
-        errors.add(if matches!(location, AddressLocation::Point { .. }) { "lat" } else { "postcode" }, "outside_netherlands", "This point is not in a Dutch municipality.");
+        errors.add(
+            if matches!(location, AddressLocation::Point { .. }) { "lat" } else { "postcode" },
+            "outside_netherlands",
+            "This point is not in a Dutch municipality.",
+        );
     }
     let draft_address = AddressDraft { kind, location, channels, quiet_hours: Vec::new() };
     let address = new_address(&draft_address, plat, plon, approximate, &at);
-    let draft = ParticipantDraft { external_id: external_id.clone(), email, phone, language, topics, addresses: vec![draft_address] };
-    check_contact_rules(&draft, &mut errors, get(1).is_some(), get(2).is_some());
+    let draft =
+        ParticipantDraft { external_id: external_id.clone(), email, phone, language, topics, addresses: vec![draft_address] };
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -220,9 +235,13 @@ pub async fn import_csv<R: Read + Send + 'static>(
             let line = rec.position().map(|p| p.line()).unwrap_or(lines + 1);
             match parse_line(&rec, &cols, &areas, &points) {
                 Ok((external_id, draft, address)) => rows.push(Row { line, external_id, draft, address }),
-                Err(errs) => rejected.extend(errs.iter().map(|e| LineError { line, field: e.field.clone(), message: e.message.clone() })),
+                Err(errs) => rejected.extend(errs.iter().map(|e| LineError {
+                    line,
+                    field: e.field.trim_start_matches("addresses[0].").to_string(),
+                    message: e.message.clone(),
+                })),
             }
-            if lines % 10_000 == 0 {
+            if lines.is_multiple_of(10_000) {
                 progress("checking", rec.position().map(|p| p.byte()).unwrap_or(0), total_bytes);
             }
         }
@@ -239,9 +258,17 @@ pub async fn import_csv<R: Read + Send + 'static>(
         if let Some(ext) = &row.external_id {
             if let Some(&i) = by_external.get(ext) {
                 let p = &mut people[i].1;
-                let same = |kind: &str, v: Option<&str>| v.is_none() || p.contacts.iter().any(|c| c.kind == kind && Some(c.value.as_str()) == v);
-                if !same("email", row.draft.email.as_ref().map(|e| e.as_str())) || !same("phone", row.draft.phone.as_ref().map(|p| p.as_str())) {
-                    rejected.push(LineError { line: row.line, field: "external_id".into(), message: format!("'{ext}' appears earlier with another e-mail address or phone number.") });
+                let same = |kind: &str, v: Option<&str>| {
+                    v.is_none() || p.contacts.iter().any(|c| c.kind == kind && Some(c.value.as_str()) == v)
+                };
+                if !same("email", row.draft.email.as_ref().map(|e| e.as_str()))
+                    || !same("phone", row.draft.phone.as_ref().map(|p| p.as_str()))
+                {
+                    rejected.push(LineError {
+                        line: row.line,
+                        field: "external_id".into(),
+                        message: format!("'{ext}' appears earlier with another e-mail address or phone number."),
+                    });
                     bad_people.insert(i);
                     continue;
                 }
@@ -253,21 +280,27 @@ pub async fn import_csv<R: Read + Send + 'static>(
         }
         let mut contacts = Vec::new();
         let verified_at = options.verified.then_some(now_ms);
-        let mut dup = None;
+        let mut dups = Vec::new();
         if let Some(e) = &row.draft.email {
             if let Some(first) = seen_contacts.insert(("email".into(), e.as_str().into()), row.line) {
-                dup = Some(("email", first));
+                dups.push(("email", first));
             }
             contacts.push(NewContact { kind: "email".into(), value: e.as_str().into(), mobile: false, verified_at });
         }
         if let Some(ph) = &row.draft.phone {
             if let Some(first) = seen_contacts.insert(("phone".into(), ph.as_str().into()), row.line) {
-                dup = Some(("phone", first));
+                dups.push(("phone", first));
             }
             contacts.push(NewContact { kind: "phone".into(), value: ph.as_str().into(), mobile: ph.is_mobile(), verified_at });
         }
-        if let Some((field, first)) = dup {
-            rejected.push(LineError { line: row.line, field: field.into(), message: format!("Also on line {first}; one person per {field}.") });
+        if !dups.is_empty() {
+            for (field, first) in dups {
+                rejected.push(LineError {
+                    line: row.line,
+                    field: field.into(),
+                    message: format!("Also on line {first}; one person per {field}."),
+                });
+            }
             continue;
         }
         people.push((
@@ -286,13 +319,49 @@ pub async fn import_csv<R: Read + Send + 'static>(
         ));
     }
 
+    // Channels need their contact points; checked per person, since a person's later lines
+    // (more addresses) need not repeat the e-mail address or phone number.
+    for (i, (lines, p)) in people.iter().enumerate() {
+        let email = p.contacts.iter().any(|c| c.kind == "email");
+        let phone = p.contacts.iter().find(|c| c.kind == "phone");
+        if p.contacts.is_empty() {
+            rejected.push(LineError {
+                line: lines[0],
+                field: "email".into(),
+                message: "Give an e-mail address or a phone number.".into(),
+            });
+            bad_people.insert(i);
+        }
+        for (a, line) in p.addresses.iter().zip(lines) {
+            let ch = ChannelSet::from_bits(a.channels);
+            let problem = if ch.contains(Channel::Email) && !email {
+                Some("The e-mail channel needs an e-mail address.")
+            } else if ch.contains(Channel::Voice) && phone.is_none() {
+                Some("The voice channel needs a phone number.")
+            } else if ch.contains(Channel::Sms) && !phone.is_some_and(|p| p.mobile) {
+                Some("The SMS channel needs a mobile phone number.")
+            } else {
+                None
+            };
+            if let Some(message) = problem {
+                rejected.push(LineError { line: *line, field: "channels".into(), message: message.into() });
+                bad_people.insert(i);
+            }
+        }
+    }
+
     // Against the database.
     for kind in ["email", "phone"] {
-        let values: Vec<String> = people.iter().flat_map(|(_, p)| p.contacts.iter().filter(|c| c.kind == kind).map(|c| c.value.clone())).collect();
+        let values: Vec<String> =
+            people.iter().flat_map(|(_, p)| p.contacts.iter().filter(|c| c.kind == kind).map(|c| c.value.clone())).collect();
         let existing: std::collections::HashSet<String> = store.existing_contacts(kind, &values).await?.into_iter().collect();
         for (i, (lines, p)) in people.iter().enumerate() {
             if p.contacts.iter().any(|c| c.kind == kind && existing.contains(&c.value)) {
-                rejected.push(LineError { line: lines[0], field: kind.into(), message: format!("This {kind} is already registered.") });
+                rejected.push(LineError {
+                    line: lines[0],
+                    field: kind.into(),
+                    message: format!("This {kind} is already registered."),
+                });
                 bad_people.insert(i);
             }
         }
@@ -301,7 +370,11 @@ pub async fn import_csv<R: Read + Send + 'static>(
     let existing: std::collections::HashSet<String> = store.existing_external_ids(&ext_ids).await?.into_iter().collect();
     for (i, (lines, p)) in people.iter().enumerate() {
         if p.external_id.as_ref().is_some_and(|e| existing.contains(e)) {
-            rejected.push(LineError { line: lines[0], field: "external_id".into(), message: "This external_id was imported before.".into() });
+            rejected.push(LineError {
+                line: lines[0],
+                field: "external_id".into(),
+                message: "This external_id was imported before.".into(),
+            });
             bad_people.insert(i);
         }
     }

@@ -21,7 +21,9 @@ pub const SELF_SERVICE: &str = "self-service";
 /// Builds the stored address from a draft, its point and the areas it lies in.
 pub fn new_address(draft: &AddressDraft, lat: f64, lon: f64, approximate: bool, at: &Located) -> NewAddress {
     let (postcode, house_number) = match &draft.location {
-        AddressLocation::Postcode { postcode, house_number } => (Some(postcode.as_str().to_string()), Some(house_number.as_str().to_string())),
+        AddressLocation::Postcode { postcode, house_number } => {
+            (Some(postcode.as_str().to_string()), Some(house_number.as_str().to_string()))
+        }
         AddressLocation::Point { .. } => (None, None),
     };
     NewAddress {
@@ -92,21 +94,21 @@ pub async fn register(app: &App, draft: ParticipantDraft) -> AppResult<()> {
 
     // Known contact points: tell their owner, reveal nothing to the caller.
     let mut known = false;
-    if let Some(email) = &draft.email {
-        if let Some(c) = app.store.contact("email", email.as_str()).await? {
-            known = true;
-            let lang = owner_language(app, c.participant_id).await?;
-            let link = self_service_link(app, c.participant_id);
-            let mail = texts::already_registered_email(lang, &link);
-            app.notifier.send_email(&app.store, now, email.as_str(), &mail.subject, &mail.body).await?;
-        }
+    if let Some(email) = &draft.email
+        && let Some(c) = app.store.contact("email", email.as_str()).await?
+    {
+        known = true;
+        let lang = owner_language(app, c.participant_id).await?;
+        let link = self_service_link(app, c.participant_id);
+        let mail = texts::already_registered_email(lang, &link);
+        app.notifier.send_email(&app.store, now, email.as_str(), &mail.subject, &mail.body).await?;
     }
-    if let Some(phone) = &draft.phone {
-        if let Some(c) = app.store.contact("phone", phone.as_str()).await? {
-            known = true;
-            let lang = owner_language(app, c.participant_id).await?;
-            app.notifier.send_sms(&app.store, now, phone.as_str(), &texts::already_registered_sms(lang)).await?;
-        }
+    if let Some(phone) = &draft.phone
+        && let Some(c) = app.store.contact("phone", phone.as_str()).await?
+    {
+        known = true;
+        let lang = owner_language(app, c.participant_id).await?;
+        app.notifier.send_sms(&app.store, now, phone.as_str(), &texts::already_registered_sms(lang)).await?;
     }
     if known {
         return Ok(());
@@ -183,7 +185,11 @@ async fn send_phone_code(app: &App, phone: &Phone, lang: Language) -> AppResult<
 /// Confirms an e-mail address from the signed link. Returns the owner's language.
 pub async fn verify_email(app: &App, token: &str) -> AppResult<Language> {
     let claims = app.signer.verify(token, VERIFY_EMAIL, app.now_ms()).map_err(link_error)?;
-    let contact = app.store.contact_by_id(claims.id).await?.ok_or_else(|| AppError::NotFound("This registration no longer exists.".into()))?;
+    let contact = app
+        .store
+        .contact_by_id(claims.id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("This registration no longer exists.".into()))?;
     app.store.mark_contact_verified(contact.id, app.now_ms()).await?;
     owner_language(app, contact.participant_id).await
 }
@@ -264,19 +270,20 @@ pub async fn request_self_service(app: &App, email: Option<&str>, phone: Option<
         return Err(AppError::Validation(errors));
     }
     let now = app.now_ms();
-    if let Some(Some(e)) = email {
-        if let Some(c) = app.store.contact("email", e.as_str()).await? {
-            let lang = owner_language(app, c.participant_id).await?;
-            let mail = texts::self_service_email(lang, &self_service_link(app, c.participant_id), app.config.links.self_service_hours);
-            app.notifier.send_email(&app.store, now, e.as_str(), &mail.subject, &mail.body).await?;
-        }
+    if let Some(Some(e)) = email
+        && let Some(c) = app.store.contact("email", e.as_str()).await?
+    {
+        let lang = owner_language(app, c.participant_id).await?;
+        let mail =
+            texts::self_service_email(lang, &self_service_link(app, c.participant_id), app.config.links.self_service_hours);
+        app.notifier.send_email(&app.store, now, e.as_str(), &mail.subject, &mail.body).await?;
     }
-    if let Some(Some(p)) = phone {
-        if let Some(c) = app.store.contact("phone", p.as_str()).await? {
-            let lang = owner_language(app, c.participant_id).await?;
-            let sms = texts::self_service_sms(lang, &self_service_link(app, c.participant_id));
-            app.notifier.send_sms(&app.store, now, p.as_str(), &sms).await?;
-        }
+    if let Some(Some(p)) = phone
+        && let Some(c) = app.store.contact("phone", p.as_str()).await?
+    {
+        let lang = owner_language(app, c.participant_id).await?;
+        let sms = texts::self_service_sms(lang, &self_service_link(app, c.participant_id));
+        app.notifier.send_sms(&app.store, now, p.as_str(), &sms).await?;
     }
     Ok(())
 }
@@ -284,10 +291,7 @@ pub async fn request_self_service(app: &App, email: Option<&str>, phone: Option<
 /// The participant a self-service token belongs to.
 pub async fn self_service_record(app: &App, token: &str) -> AppResult<ParticipantRecord> {
     let claims = app.signer.verify(token, SELF_SERVICE, app.now_ms()).map_err(link_error)?;
-    app.store
-        .participant(claims.id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("This registration no longer exists.".into()))
+    app.store.participant(claims.id).await?.ok_or_else(|| AppError::NotFound("This registration no longer exists.".into()))
 }
 
 fn iso(ms: i64) -> Value {
@@ -405,10 +409,18 @@ pub async fn update(app: &App, record: &ParticipantRecord, body: &Value) -> AppR
                     errors.add(format!("{path}.channels"), "no_channels", "Choose at least one channel for this address.");
                 }
                 if channels.contains(buurtnet_domain::Channel::Email) && !has_email {
-                    errors.add(format!("{path}.channels"), "email_channel_without_email", "The e-mail channel needs an e-mail address.");
+                    errors.add(
+                        format!("{path}.channels"),
+                        "email_channel_without_email",
+                        "The e-mail channel needs an e-mail address.",
+                    );
                 }
                 if channels.contains(buurtnet_domain::Channel::Voice) && phone.is_none() {
-                    errors.add(format!("{path}.channels"), "voice_channel_without_phone", "The voice channel needs a phone number.");
+                    errors.add(
+                        format!("{path}.channels"),
+                        "voice_channel_without_phone",
+                        "The voice channel needs a phone number.",
+                    );
                 }
                 if channels.contains(buurtnet_domain::Channel::Sms) && !phone.is_some_and(|p| p.mobile) {
                     errors.add(format!("{path}.channels"), "sms_needs_mobile", "SMS needs a mobile number.");

@@ -1,0 +1,143 @@
+use crate::common::{Backend, TestApp, fresh_database};
+use crate::on_both_backends;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+on_both_backends!(admin_accounts_and_tokens);
+
+fn buurtnet(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_buurtnet")).args(args).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["demo", "--help"],
+        &["migrate", "--help"],
+        &["import-areas", "--help"],
+        &["import-participants", "--help"],
+        &["copy-db", "--help"],
+        &["admin", "create-user", "--help"],
+        &["admin", "create-token", "--help"],
+    ] {
+        let (ok, stdout, _) = buurtnet(cmd);
+        assert!(ok && stdout.contains("Usage"), "{cmd:?}");
+    }
+}
+
+#[test]
+fn bad_database_urls_are_clear_errors() {
+    let (ok, _, stderr) = buurtnet(&["--database-url", "mysql://x/y", "migrate"]);
+    assert!(!ok && stderr.contains("unknown database URL scheme 'mysql'"), "{stderr}");
+    let (ok, _, stderr) = buurtnet(&["--database-url", "sqlite:///no/such/folder/b.db", "migrate"]);
+    assert!(!ok && stderr.contains("folder /no/such/folder") && stderr.contains("does not exist"), "{stderr}");
+    assert!(!std::path::Path::new("/no/such/folder").exists());
+    let (ok, _, stderr) = buurtnet(&["--bind", "nowhere", "migrate"]);
+    assert!(!ok && stderr.contains("--bind 'nowhere'"), "{stderr}");
+}
+
+#[test]
+fn configuration_layers_file_then_environment_then_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("buurtnet.toml");
+    std::fs::write(&cfg, "database_url = \"mysql://from-file\"\n").unwrap();
+    let (ok, _, stderr) = buurtnet(&["--config", cfg.to_str().unwrap(), "migrate"]);
+    assert!(!ok && stderr.contains("'mysql'"), "the file is read: {stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
+        .args(["--config", cfg.to_str().unwrap(), "migrate"])
+        .env("BUURTNET_DATABASE_URL", "oracle://from-env")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'oracle'"), "the environment beats the file");
+    let db = format!("sqlite://{}", dir.path().join("ok.db").display());
+    let out = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
+        .args(["--config", cfg.to_str().unwrap(), "--database-url", &db, "migrate"])
+        .env("BUURTNET_DATABASE_URL", "oracle://from-env")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the flag beats both: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(&cfg, "databse_url = \"typo\"\n").unwrap();
+    let (ok, _, stderr) = buurtnet(&["--config", cfg.to_str().unwrap(), "migrate"]);
+    assert!(!ok && stderr.contains("databse_url"), "unknown settings are named: {stderr}");
+}
+
+async fn admin_accounts_and_tokens(b: Backend) {
+    let db = fresh_database(b).await;
+    let (ok, stdout, stderr) = buurtnet(&[
+        "--database-url",
+        &db,
+        "admin",
+        "create-user",
+        "--email",
+        "centralist@politie.example.nl",
+        "--role",
+        "dispatcher",
+        "--scope",
+        "RE03",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("password (shown once): "), "{stdout}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
+        .args([
+            "--database-url",
+            &db,
+            "admin",
+            "create-user",
+            "--email",
+            "gemeente@amersfoort.example.nl",
+            "--role",
+            "municipality-officer",
+            "--scope",
+            "GM0307",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"a very long secret password\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("shown once"));
+
+    for (args, expect) in [
+        (vec!["--role", "boss", "--scope", "NL"], "--role 'boss' is not a role"),
+        (vec!["--role", "admin", "--scope", "WK030701"], "--scope 'WK030701' is not a scope"),
+        (vec!["--role", "admin", "--scope", "GM9998"], "no such area"),
+    ] {
+        let mut all = vec!["--database-url", db.as_str(), "admin", "create-user", "--email", "x@example.org"];
+        all.extend(args);
+        let (ok, _, stderr) = buurtnet(&all);
+        assert!(!ok && stderr.contains(expect), "{stderr}");
+    }
+    let (ok, _, stderr) = buurtnet(&[
+        "--database-url",
+        &db,
+        "admin",
+        "create-user",
+        "--email",
+        "centralist@politie.example.nl",
+        "--role",
+        "dispatcher",
+        "--scope",
+        "RE03",
+    ]);
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+
+    let (ok, token, _) = buurtnet(&["--database-url", &db, "admin", "create-token", "--email", "centralist@politie.example.nl"]);
+    assert!(ok && token.starts_with("bn_"));
+    let app = TestApp::spawn_on(&db).await;
+    let r = app.client.get(app.at("/api/v1/staff/me")).bearer_auth(token.trim()).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let me: serde_json::Value = r.json().await.unwrap();
+    assert_eq!((me["role"].as_str(), me["scope"].as_str()), (Some("dispatcher"), Some("RE03")));
+    let user = app.store.staff_user_by_email("centralist@politie.example.nl").await.unwrap().unwrap();
+    assert!(user.password_hash.starts_with("$argon2id$"));
+    let audit = app.store.audit_entries(50).await.unwrap();
+    assert!(audit.iter().filter(|e| e.action == "staff.created").count() >= 2);
+    assert!(audit.iter().any(|e| e.action == "token.created"));
+    assert!(!serde_json::to_string(&audit).unwrap().contains("politie.example.nl"), "no e-mail addresses in the audit log");
+}

@@ -1,0 +1,64 @@
+use crate::common::{Backend, TestApp, empty_database, example_registration, fresh_database, link_token};
+use buurtnet_store::copy::TABLES;
+use std::process::Command;
+
+async fn table_counts(app: &TestApp) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for t in TABLES {
+        out.push((t.name.to_string(), app.store.count_rows(t.name).await.unwrap()));
+    }
+    out
+}
+
+fn copy(from: &str, to: &str) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_buurtnet")).args(["copy-db", "--from", from, "--to", to]).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// SQLite → PostgreSQL → SQLite: every table, same counts, same content; links signed on the
+/// first database still work on the copies (the signing secret moves with the data).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_to_postgres_and_back() {
+    let sqlite = fresh_database(Backend::Sqlite).await;
+    let app = TestApp::spawn_on(&sqlite).await;
+    for i in 0..3 {
+        let (s, _) = app
+            .post_json("/api/v1/participants", &example_registration(&format!("c{i}@example.org"), &format!("+3161234000{i}")))
+            .await;
+        assert_eq!(s, 202);
+    }
+    app.staff_token("admin", "NL").await;
+    app.post_json("/api/v1/participants/self-service-link", &serde_json::json!({"email": "c1@example.org"})).await;
+    let token = link_token(app.sandbox("c1@example.org").await.last().unwrap()["body"].as_str().unwrap(), "/mijn/");
+    let (_, original) = app.get_json(&format!("/api/v1/self-service/{token}")).await;
+    let counts = table_counts(&app).await;
+    assert!(counts.iter().any(|(t, n)| t == "areas" && *n > 9000));
+    drop(app);
+
+    let pg = empty_database(Backend::Postgres).await;
+    let (ok, stdout, stderr) = copy(&sqlite, &pg);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("copied 11 tables from sqlite to postgres"), "{stdout}");
+    let on_pg = TestApp::spawn_on(&pg).await;
+    assert_eq!(table_counts(&on_pg).await, counts);
+    let (s, copied) = on_pg.get_json(&format!("/api/v1/self-service/{token}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(copied, original, "the participant reads the same after the copy");
+    assert_eq!(on_pg.get_json("/api/v1/areas/at?lat=52.1561&lon=5.3878").await.1["areas"][2]["code"], "GM0307");
+    // New ids continue after the copied ones.
+    let (s, _) = on_pg.post_json("/api/v1/participants", &example_registration("new@example.org", "+31612349999")).await;
+    assert_eq!(s, 202);
+    let counts_pg = table_counts(&on_pg).await;
+
+    // Copying into a database that holds data is refused.
+    let (ok, _, stderr) = copy(&sqlite, &pg);
+    assert!(!ok && stderr.contains("already holds rows"), "{stderr}");
+    drop(on_pg);
+
+    let back = empty_database(Backend::Sqlite).await;
+    let (ok, stdout, stderr) = copy(&pg, &back);
+    assert!(ok, "{stdout}\n{stderr}");
+    let again = TestApp::spawn_on(&back).await;
+    assert_eq!(table_counts(&again).await, counts_pg);
+    assert_eq!(again.get_json(&format!("/api/v1/self-service/{token}")).await.1, original);
+}
