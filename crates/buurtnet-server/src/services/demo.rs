@@ -85,7 +85,8 @@ pub fn generate_participants(index: &AreaIndex, share: f64, seed: u64, now_ms: i
             serial += 1;
             let channels = channel_mix(&mut rng);
             let wants_phone = channels.contains(Channel::Sms) || channels.contains(Channel::Voice) || rng.random_bool(0.3);
-            let wants_email = channels.contains(Channel::Email) || rng.random_bool(0.3);
+            // Everyone has at least one contact point (for self-service), also app-only users.
+            let wants_email = channels.contains(Channel::Email) || rng.random_bool(0.3) || !wants_phone;
             let mut contacts = Vec::new();
             if wants_email {
                 contacts.push(NewContact {
