@@ -162,6 +162,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub store: Store,
     pub clock: Arc<ManualClock>,
+    pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -202,7 +203,7 @@ impl TestApp {
             let _ = rx.await;
         }));
         let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let app = TestApp { url: format!("http://{addr}"), client, store, clock, shutdown: Some(tx) };
+        let app = TestApp { url: format!("http://{addr}"), client, store, clock, state, shutdown: Some(tx) };
         // Wait for readiness rather than sleeping.
         for _ in 0..200 {
             if app.client.get(app.at("/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {

@@ -13,3 +13,4 @@ mod ops;
 mod pages;
 mod participants;
 mod staff;
+mod targeting;

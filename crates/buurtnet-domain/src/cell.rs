@@ -20,13 +20,58 @@ pub fn cell_id(lat: f64, lon: f64) -> i64 {
     interleave(x, y) as i64
 }
 
-fn interleave(x: u64, y: u64) -> u64 {
+/// The Z-order id of grid position (x, y) at full resolution.
+pub fn interleave(x: u64, y: u64) -> u64 {
     let mut z = 0u64;
     for i in 0..GRID_BITS {
         z |= ((x >> i) & 1) << (2 * i);
         z |= ((y >> i) & 1) << (2 * i + 1);
     }
     z
+}
+
+/// A quadtree cell: at `level` (0..=24) the grid has 2^level × 2^level cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Cell {
+    pub level: u32,
+    pub x: u64,
+    pub y: u64,
+}
+
+impl Cell {
+    pub const ROOT: Cell = Cell { level: 0, x: 0, y: 0 };
+
+    /// The four children, in Z order.
+    pub fn children(self) -> [Cell; 4] {
+        let (l, x, y) = (self.level + 1, self.x * 2, self.y * 2);
+        [
+            Cell { level: l, x, y },
+            Cell { level: l, x: x + 1, y },
+            Cell { level: l, x, y: y + 1 },
+            Cell { level: l, x: x + 1, y: y + 1 },
+        ]
+    }
+
+    /// The inclusive range of full-resolution cell ids inside this cell.
+    pub fn id_range(self) -> (i64, i64) {
+        let shift = 2 * (GRID_BITS - self.level);
+        let lo = interleave(self.x, self.y) << shift;
+        (lo as i64, (lo + (1u64 << shift) - 1) as i64)
+    }
+
+    /// The cell's rectangle in degrees (closed): every point whose id is in [`Cell::id_range`]
+    /// lies in it.
+    pub fn bounds(self) -> crate::Bounds {
+        let n = (1u64 << self.level) as f64;
+        let b = NL_BOUNDS;
+        let (w, h) = (b.max_lon - b.min_lon, b.max_lat - b.min_lat);
+        crate::Bounds {
+            min_lon: b.min_lon + w * self.x as f64 / n,
+            max_lon: b.min_lon + w * (self.x + 1) as f64 / n,
+            min_lat: b.min_lat + h * self.y as f64 / n,
+            max_lat: b.min_lat + h * (self.y + 1) as f64 / n,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -40,5 +85,20 @@ mod tests {
         assert_eq!(a >> 20, b >> 20);
         assert_eq!(a, cell_id(52.1561, 5.3878));
         assert!(a >= 0 && a < (1i64 << 48));
+    }
+
+    #[test]
+    fn every_point_lies_in_the_cells_whose_range_holds_its_id() {
+        let (lat, lon) = (52.1561, 5.3878);
+        let id = cell_id(lat, lon);
+        let mut cell = Cell::ROOT;
+        for _ in 0..GRID_BITS {
+            let (lo, hi) = cell.id_range();
+            assert!(lo <= id && id <= hi);
+            let b = cell.bounds();
+            assert!(b.contains(lat, lon), "{cell:?} {b:?}");
+            cell = *cell.children().iter().find(|c| (c.id_range().0..=c.id_range().1).contains(&id)).unwrap();
+        }
+        assert_eq!(cell.id_range(), (id, id));
     }
 }

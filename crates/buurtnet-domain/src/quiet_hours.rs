@@ -32,6 +32,26 @@ impl QuietHours {
     }
 }
 
+/// Dutch wall-clock time at a UTC instant: CET (UTC+1), or CEST (UTC+2) from the last Sunday
+/// of March 01:00 UTC to the last Sunday of October 01:00 UTC (the EU rule).
+pub fn dutch_local_time(utc: chrono::DateTime<chrono::Utc>) -> NaiveTime {
+    use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+    let last_sunday = |month: u32| {
+        let first_next = if month == 12 {
+            NaiveDate::from_ymd_opt(utc.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(utc.year(), month + 1, 1)
+        };
+        let mut d = first_next.unwrap_or_default() - Duration::days(1);
+        while d.weekday() != Weekday::Sun {
+            d -= Duration::days(1);
+        }
+        Utc.from_utc_datetime(&d.and_hms_opt(1, 0, 0).unwrap_or_default())
+    };
+    let summer = utc >= last_sunday(3) && utc < last_sunday(10);
+    (utc + Duration::hours(if summer { 2 } else { 1 })).time()
+}
+
 /// Parses `HH:MM` (00:00–23:59).
 pub fn parse_hhmm(s: &str) -> Option<NaiveTime> {
     let (h, m) = s.trim().split_once(':')?;
@@ -72,6 +92,18 @@ mod tests {
         assert!(!w.covers(t("12:00")));
         let day = QuietHours { channels: vec![Channel::Sms], from: t("09:00"), to: t("17:00") };
         assert!(day.covers(t("09:00")) && !day.covers(t("17:00")) && !day.covers(t("08:59")));
+    }
+
+    #[test]
+    fn dutch_time_follows_summer_time() {
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        assert_eq!(dutch_local_time(at("2026-01-15T22:30:00Z")), t("23:30"));
+        assert_eq!(dutch_local_time(at("2026-07-15T22:30:00Z")), t("00:30"));
+        // 2026: summer time from 29 March 01:00 UTC to 25 October 01:00 UTC.
+        assert_eq!(dutch_local_time(at("2026-03-29T00:59:00Z")), t("01:59"));
+        assert_eq!(dutch_local_time(at("2026-03-29T01:00:00Z")), t("03:00"));
+        assert_eq!(dutch_local_time(at("2026-10-25T00:59:00Z")), t("02:59"));
+        assert_eq!(dutch_local_time(at("2026-10-25T01:00:00Z")), t("02:00"));
     }
 
     #[test]

@@ -104,6 +104,13 @@ impl AreaIndex {
         found
     }
 
+    /// Areas of one level whose geometry may intersect a rectangle (bounding boxes only).
+    pub fn intersecting(&self, level: AreaLevel, rect: &geo::Rect<f64>) -> Vec<&AreaRecord> {
+        let Some(tree) = self.trees.get(&level) else { return Vec::new() };
+        let probe = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
+        tree.locate_in_envelope_intersecting(probe).map(|e| &self.areas[e.data]).collect()
+    }
+
     fn first(&self, level: AreaLevel, lat: f64, lon: f64) -> Option<String> {
         self.containing(level, lat, lon).first().map(|a| a.code.clone())
     }

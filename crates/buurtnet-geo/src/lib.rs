@@ -5,6 +5,7 @@ pub mod area;
 pub mod index;
 pub mod load;
 pub mod synthetic;
+pub mod target_area;
 
 pub use area::{AreaRecord, geometry_from_geojson, geometry_to_geojson};
 pub use index::{AreaIndex, Located};

@@ -99,6 +99,9 @@ pub const TABLES: &[TableSpec] = &[
             ("province_code", Text),
             ("channels", Int),
             ("quiet_hours", Text),
+            ("topics", Int),
+            ("paused", Bool),
+            ("verified_channels", Int),
         ],
     },
     TableSpec {

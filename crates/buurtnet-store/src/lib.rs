@@ -24,6 +24,7 @@ pub mod models;
 mod participants;
 mod sandbox;
 mod staff;
+pub mod targeting;
 
 pub use error::StoreError;
 pub use models::*;

@@ -44,8 +44,9 @@ impl Store {
                         contacts.push((next_c, *id, c));
                         next_c += 1;
                     }
+                    let mask = crate::targeting::verified_mask(&p.contacts);
                     for a in &p.addresses {
-                        addresses.push((next_a, *id, a));
+                        addresses.push((next_a, *id, a, p.topics, p.paused, mask));
                         next_a += 1;
                     }
                 }
@@ -80,9 +81,9 @@ impl Store {
                 for part in addresses.chunks(BATCH) {
                     let mut qb = QueryBuilder::new(
                         "INSERT INTO addresses (id, participant_id, kind, postcode, house_number, lat, lon, approximate, cell, \
-                         neighbourhood_code, district_code, municipality_code, pc4, safety_region_code, police_unit_code, province_code, channels, quiet_hours) ",
+                         neighbourhood_code, district_code, municipality_code, pc4, safety_region_code, police_unit_code, province_code, channels, quiet_hours, topics, paused, verified_channels) ",
                     );
-                    qb.push_values(part, |mut b, (id, pid, a)| {
+                    qb.push_values(part, |mut b, (id, pid, a, topics, paused, mask)| {
                         b.push_bind(*id)
                             .push_bind(*pid)
                             .push_bind(&a.kind)
@@ -100,7 +101,10 @@ impl Store {
                             .push_bind(&a.police_unit_code)
                             .push_bind(&a.province_code)
                             .push_bind(a.channels)
-                            .push_bind(&a.quiet_hours);
+                            .push_bind(&a.quiet_hours)
+                            .push_bind(*topics)
+                            .push_bind(*paused)
+                            .push_bind(*mask);
                     });
                     qb.build().execute(&mut *tx).await?;
                 }
@@ -190,16 +194,21 @@ impl Store {
         paused: bool,
         now: i64,
     ) -> Result<bool, StoreError> {
+        // The addresses carry copies of topics and paused for targeting: change both at once.
         let done = with_pool!(self, |p| {
-            sqlx::query("UPDATE participants SET language = $1, topics = $2, paused = $3, updated_at = $4 WHERE id = $5")
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE participants SET language = $1, topics = $2, paused = $3, updated_at = $4 WHERE id = $5")
                 .bind(language)
                 .bind(topics)
                 .bind(paused)
                 .bind(now)
                 .bind(id)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(crate::targeting::REFRESH_FLAGS).bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n)
         })?;
         Ok(done == 1)
     }
@@ -264,12 +273,18 @@ impl Store {
 
     pub async fn mark_contact_verified(&self, contact_id: i64, at: i64) -> Result<(), StoreError> {
         with_pool!(self, |p| {
-            sqlx::query("UPDATE contacts SET verified_at = COALESCE(verified_at, $1), code_hash = NULL, code_expires_at = NULL WHERE id = $2")
-                .bind(at)
-                .bind(contact_id)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected())
+            let mut tx = p.begin().await?;
+            let participant: Option<i64> = sqlx::query_scalar(
+                "UPDATE contacts SET verified_at = COALESCE(verified_at, $1), code_hash = NULL, code_expires_at = NULL WHERE id = $2 RETURNING participant_id",
+            )
+            .bind(at)
+            .bind(contact_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(pid) = participant {
+                sqlx::query(crate::targeting::REFRESH_FLAGS).bind(pid).execute(&mut *tx).await?;
+            }
+            tx.commit().await
         })?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 mod api_areas;
 mod api_participants;
 mod api_staff;
+mod api_targeting;
 mod extract;
 mod ops;
 mod pages;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
             get(api_participants::export).patch(api_participants::update).delete(api_participants::delete),
         )
         .route("/staff/me", get(api_staff::me))
+        .route("/targeting/count", post(api_targeting::count))
         .route("/stats/participants", get(api_staff::participant_stats))
         .fallback(api_staff::not_found);
 

@@ -6,3 +6,4 @@ pub mod geography;
 pub mod import;
 pub mod notify;
 pub mod participants;
+pub mod targeting;

@@ -1,0 +1,436 @@
+//! Area expressions that messages are sent to, and how they are covered by cell-id ranges.
+//!
+//! `{"circle": {"lat", "lon", "radius_m"}}`, `{"polygon": GeoJSON}`, `{"areas": [codes]}` and
+//! `{"union": [AREA, …]}`. A shape is covered by quadtree cells of the Z-order grid
+//! (`buurtnet_domain::cell`): cells wholly inside become id ranges whose addresses need no further
+//! test, cells on the boundary become ranges whose addresses get the exact test (haversine
+//! distance for circles, point-in-polygon with the boundary included for polygons).
+
+use crate::index::AreaIndex;
+use buurtnet_domain::cell::Cell;
+use buurtnet_domain::{AreaLevel, Bounds, FieldErrors, NL_BOUNDS};
+use geo::{BoundingRect, Coord, Distance, Haversine, Intersects, Line, MultiPolygon, Point, Rect};
+use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
+use serde_json::Value;
+
+pub const MIN_RADIUS_M: f64 = 25.0;
+pub const MAX_RADIUS_M: f64 = 100_000.0;
+pub const MAX_VERTICES: usize = 10_000;
+const MAX_UNION_MEMBERS: usize = 100;
+const MAX_DEPTH: usize = 4;
+
+/// How a cell relates to a shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    Inside,
+    Outside,
+    Boundary,
+}
+
+pub enum Shape {
+    Circle { lat: f64, lon: f64, radius_m: f64 },
+    Polygon(PreparedPolygon),
+}
+
+impl std::fmt::Debug for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shape::Circle { lat, lon, radius_m } => write!(f, "Circle({lat}, {lon}, {radius_m} m)"),
+            Shape::Polygon(p) => write!(f, "Polygon({} parts)", p.shape.0.len()),
+        }
+    }
+}
+
+/// A (multi)polygon with an R-tree of its edges, for fast cell classification.
+pub struct PreparedPolygon {
+    pub shape: MultiPolygon<f64>,
+    edges: RTree<GeomWithData<Rectangle<[f64; 2]>, Line<f64>>>,
+}
+
+impl PreparedPolygon {
+    pub fn new(shape: MultiPolygon<f64>) -> PreparedPolygon {
+        let mut edges = Vec::new();
+        for poly in &shape.0 {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                for l in ring.lines() {
+                    let r = Rectangle::from_corners([l.start.x, l.start.y], [l.end.x, l.end.y]);
+                    edges.push(GeomWithData::new(r, l));
+                }
+            }
+        }
+        PreparedPolygon { shape, edges: RTree::bulk_load(edges) }
+    }
+}
+
+/// One part of a target area.
+#[derive(Debug)]
+pub enum Member {
+    Shape(Shape),
+    /// An imported area, matched on the area codes stored with each address.
+    Code {
+        level: AreaLevel,
+        code: String,
+    },
+}
+
+#[derive(Debug)]
+pub struct TargetArea {
+    pub members: Vec<Member>,
+}
+
+fn rect_of(b: &Bounds) -> Rect<f64> {
+    Rect::new(Coord { x: b.min_lon, y: b.min_lat }, Coord { x: b.max_lon, y: b.max_lat })
+}
+
+impl Shape {
+    /// The exact test, boundary included.
+    pub fn contains(&self, lat: f64, lon: f64) -> bool {
+        match self {
+            Shape::Circle { lat: clat, lon: clon, radius_m } => {
+                Haversine.distance(Point::new(*clon, *clat), Point::new(lon, lat)) <= *radius_m
+            }
+            Shape::Polygon(p) => p.shape.intersects(&Point::new(lon, lat)),
+        }
+    }
+
+    /// Conservative classification: `Inside` and `Outside` are certain, anything else is
+    /// `Boundary` (its points get the exact test).
+    pub fn relate(&self, b: &Bounds) -> Relation {
+        match self {
+            Shape::Circle { lat, lon, radius_m } => {
+                let c = Point::new(*lon, *lat);
+                let nearest = Point::new(lon.clamp(b.min_lon, b.max_lon), lat.clamp(b.min_lat, b.max_lat));
+                if Haversine.distance(c, nearest) > radius_m + 1.0 {
+                    return Relation::Outside;
+                }
+                let corners = [(b.min_lon, b.min_lat), (b.max_lon, b.min_lat), (b.min_lon, b.max_lat), (b.max_lon, b.max_lat)];
+                let far = corners.iter().map(|(x, y)| Haversine.distance(c, Point::new(*x, *y))).fold(0.0, f64::max);
+                // A rectangle's farthest point from the centre is a corner for rectangles this small;
+                // the margin keeps rounding on the safe side.
+                if far < radius_m - 1.0 && (b.max_lat - b.min_lat) < 1.0 { Relation::Inside } else { Relation::Boundary }
+            }
+            Shape::Polygon(p) => {
+                let rect = rect_of(b);
+                let probe = AABB::from_corners([b.min_lon, b.min_lat], [b.max_lon, b.max_lat]);
+                if p.edges.locate_in_envelope_intersecting(probe).any(|e| e.data.intersects(&rect)) {
+                    return Relation::Boundary;
+                }
+                // No edge touches the cell: it is wholly inside or wholly outside.
+                let centre = Point::new((b.min_lon + b.max_lon) / 2.0, (b.min_lat + b.max_lat) / 2.0);
+                if p.shape.intersects(&centre) { Relation::Inside } else { Relation::Outside }
+            }
+        }
+    }
+
+    pub fn bounds(&self) -> Option<Bounds> {
+        match self {
+            Shape::Circle { lat, lon, radius_m } => {
+                let dlat = radius_m / 111_000.0;
+                let dlon = radius_m / (111_000.0 * lat.to_radians().cos().max(0.01));
+                Some(Bounds { min_lat: lat - dlat, max_lat: lat + dlat, min_lon: lon - dlon, max_lon: lon + dlon })
+            }
+            Shape::Polygon(p) => p.shape.bounding_rect().map(|r| Bounds {
+                min_lat: r.min().y,
+                max_lat: r.max().y,
+                min_lon: r.min().x,
+                max_lon: r.max().x,
+            }),
+        }
+    }
+}
+
+/// Cell-id ranges covering a shape: `inside` need no test, `boundary` need the exact one.
+/// Both lists are sorted and disjoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cover {
+    pub inside: Vec<(i64, i64)>,
+    pub boundary: Vec<(i64, i64)>,
+}
+
+impl Cover {
+    /// All ranges, merged (for the database query).
+    pub fn all(&self) -> Vec<(i64, i64)> {
+        let mut v: Vec<(i64, i64)> = self.inside.iter().chain(&self.boundary).copied().collect();
+        merge(&mut v);
+        v
+    }
+
+    /// Whether an address in one of the ranges needs the exact test.
+    pub fn needs_test(&self, id: i64) -> bool {
+        let i = self.boundary.partition_point(|r| r.1 < id);
+        self.boundary.get(i).is_some_and(|r| r.0 <= id)
+    }
+
+    pub fn covers(&self, id: i64) -> bool {
+        let i = self.inside.partition_point(|r| r.1 < id);
+        self.inside.get(i).is_some_and(|r| r.0 <= id) || self.needs_test(id)
+    }
+}
+
+fn merge(v: &mut Vec<(i64, i64)>) {
+    v.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(v.len());
+    for &(lo, hi) in v.iter() {
+        match out.last_mut() {
+            Some(last) if lo <= last.1 + 1 => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    *v = out;
+}
+
+/// Covers a shape with at most about `budget` boundary cells, refining level by level.
+pub fn cover(shape: &Shape, budget: usize) -> Cover {
+    let mut out = Cover::default();
+    let mut partial = match shape.relate(&Cell::ROOT.bounds()) {
+        Relation::Outside => return out,
+        Relation::Inside => {
+            out.inside.push(Cell::ROOT.id_range());
+            return out;
+        }
+        Relation::Boundary => vec![Cell::ROOT],
+    };
+    while let Some(first) = partial.first() {
+        if first.level >= buurtnet_domain::cell::GRID_BITS || partial.len() * 4 > budget.max(4) {
+            break;
+        }
+        let mut next = Vec::with_capacity(partial.len() * 2);
+        for cell in &partial {
+            for child in cell.children() {
+                match shape.relate(&child.bounds()) {
+                    Relation::Outside => {}
+                    Relation::Inside => out.inside.push(child.id_range()),
+                    Relation::Boundary => next.push(child),
+                }
+            }
+        }
+        partial = next;
+    }
+    out.boundary = partial.iter().map(|c| c.id_range()).collect();
+    merge(&mut out.inside);
+    merge(&mut out.boundary);
+    out
+}
+
+/// Parses and checks an area expression. Every problem is reported with its path.
+pub fn parse_area(v: &Value, index: &AreaIndex) -> Result<TargetArea, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let mut members = Vec::new();
+    parse_into(v, "area", index, 0, &mut members, &mut errors);
+    if members.len() > MAX_UNION_MEMBERS {
+        errors.add("area", "too_many_parts", format!("At most {MAX_UNION_MEMBERS} parts in one area."));
+    }
+    if errors.is_empty() && members.is_empty() {
+        errors.add("area", "empty_area", "The area is empty.");
+    }
+    errors.into_result(TargetArea { members })
+}
+
+fn parse_into(v: &Value, path: &str, index: &AreaIndex, depth: usize, out: &mut Vec<Member>, errors: &mut FieldErrors) {
+    let Some(obj) = v.as_object().filter(|o| o.len() == 1) else {
+        errors.add(path, "invalid_area", "An area is an object with exactly one of: circle, polygon, areas, union.");
+        return;
+    };
+    let (kind, body) = obj.iter().next().map(|(k, v)| (k.as_str(), v)).unwrap_or(("", &Value::Null));
+    match kind {
+        "circle" => {
+            let num = |k: &str| body.get(k).and_then(Value::as_f64).filter(|f| f.is_finite());
+            let (lat, lon, r) = (num("lat"), num("lon"), num("radius_m"));
+            for (k, val) in [("lat", lat), ("lon", lon), ("radius_m", r)] {
+                if val.is_none() {
+                    errors.add(format!("{path}.circle.{k}"), "invalid_number", format!("Give '{k}' as a number."));
+                }
+            }
+            let (Some(lat), Some(lon), Some(radius_m)) = (lat, lon, r) else { return };
+            if !(MIN_RADIUS_M..=MAX_RADIUS_M).contains(&radius_m) {
+                errors.add(
+                    format!("{path}.circle.radius_m"),
+                    "radius_out_of_range",
+                    "The radius must be between 25 m and 100 km.",
+                );
+                return;
+            }
+            if !NL_BOUNDS.contains(lat, lon)
+                || !index.is_empty()
+                    && !index.locate(lat, lon).in_netherlands()
+                    && !touches_country(index, &Shape::Circle { lat, lon, radius_m })
+            {
+                errors.add(format!("{path}.circle"), "outside_netherlands", "This circle lies outside the Netherlands.");
+                return;
+            }
+            out.push(Member::Shape(Shape::Circle { lat, lon, radius_m }));
+        }
+        "polygon" => match parse_polygon(body) {
+            Ok(mp) => {
+                let shape = Shape::Polygon(PreparedPolygon::new(mp));
+                if !index.is_empty() && !touches_country(index, &shape) {
+                    errors.add(format!("{path}.polygon"), "outside_netherlands", "This polygon lies outside the Netherlands.");
+                    return;
+                }
+                out.push(Member::Shape(shape));
+            }
+            Err((code, message)) => errors.add(format!("{path}.polygon"), code, message),
+        },
+        "areas" => {
+            let Some(list) = body.as_array().filter(|l| !l.is_empty()) else {
+                errors.add(format!("{path}.areas"), "invalid_area_list", "Give a non-empty list of area codes.");
+                return;
+            };
+            for (i, c) in list.iter().enumerate() {
+                let code = c.as_str().map(|s| s.trim().to_ascii_uppercase()).unwrap_or_default();
+                let level = AreaLevel::of_code(&code);
+                let known = code == "NL" || index.get(&code).is_some();
+                match level {
+                    Some(level) if known => out.push(Member::Code { level, code }),
+                    _ => errors.add(format!("{path}.areas[{i}]"), "unknown_area", format!("There is no area with code {c}.")),
+                }
+            }
+        }
+        "union" => {
+            if depth >= MAX_DEPTH {
+                errors.add(format!("{path}.union"), "too_deep", "Unions can be nested at most 4 deep.");
+                return;
+            }
+            let Some(list) = body.as_array().filter(|l| !l.is_empty()) else {
+                errors.add(format!("{path}.union"), "invalid_union", "A union is a non-empty list of areas.");
+                return;
+            };
+            for (i, m) in list.iter().enumerate() {
+                parse_into(m, &format!("{path}.union[{i}]"), index, depth + 1, out, errors);
+            }
+        }
+        other => errors.add(path, "invalid_area", format!("Unknown area kind '{other}'; use circle, polygon, areas or union.")),
+    }
+}
+
+/// Whether a shape overlaps any Dutch municipality (roughly: via the cells of its cover).
+fn touches_country(index: &AreaIndex, shape: &Shape) -> bool {
+    let Some(b) = shape.bounds() else { return false };
+    let rect = rect_of(&b);
+    index.intersecting(AreaLevel::Municipality, &rect).iter().any(|m| match shape {
+        Shape::Polygon(p) => p.shape.intersects(&m.geometry),
+        Shape::Circle { .. } => {
+            // Sample the circle's bounding box on a grid of points; enough to tell land from sea.
+            (0..=8).any(|i| {
+                (0..=8).any(|j| {
+                    let lat = b.min_lat + (b.max_lat - b.min_lat) * i as f64 / 8.0;
+                    let lon = b.min_lon + (b.max_lon - b.min_lon) * j as f64 / 8.0;
+                    shape.contains(lat, lon) && m.geometry.intersects(&Point::new(lon, lat))
+                })
+            })
+        }
+    })
+}
+
+fn parse_polygon(v: &Value) -> Result<MultiPolygon<f64>, (&'static str, String)> {
+    let geometry: geojson::Geometry =
+        serde_json::from_value(v.clone()).map_err(|e| ("invalid_geojson", format!("Not a GeoJSON geometry: {e}.")))?;
+    let rings: Vec<Vec<Vec<Vec<f64>>>> = match &geometry.value {
+        geojson::GeometryValue::Polygon { coordinates } => {
+            vec![coordinates.iter().map(|r| r.iter().map(|p| p.as_slice().to_vec()).collect()).collect()]
+        }
+        geojson::GeometryValue::MultiPolygon { coordinates } => coordinates
+            .iter()
+            .map(|poly| poly.iter().map(|r| r.iter().map(|p| p.as_slice().to_vec()).collect()).collect())
+            .collect(),
+        _ => return Err(("invalid_geometry_type", "Give a Polygon or MultiPolygon.".into())),
+    };
+    let vertices: usize = rings.iter().flatten().map(Vec::len).sum();
+    if vertices > MAX_VERTICES {
+        return Err(("too_many_vertices", format!("The polygon has {vertices} vertices; at most {MAX_VERTICES}.")));
+    }
+    for (i, poly) in rings.iter().enumerate() {
+        for (j, ring) in poly.iter().enumerate() {
+            if ring.len() < 4 {
+                return Err((
+                    "ring_too_short",
+                    format!("Ring {j} of polygon {i} needs at least 4 positions (a closed triangle)."),
+                ));
+            }
+            if ring.first() != ring.last() {
+                return Err((
+                    "ring_not_closed",
+                    format!("Ring {j} of polygon {i} is not closed: its last position must equal its first."),
+                ));
+            }
+            if let Some(p) =
+                ring.iter().find(|p| p.len() < 2 || !(-90.0..=90.0).contains(&p[1]) || !(-180.0..=180.0).contains(&p[0]))
+            {
+                return Err(("invalid_position", format!("Position {p:?} is not a longitude, latitude pair.")));
+            }
+        }
+    }
+    let mp = crate::area::multipolygon_from_value(geometry.value).map_err(|e| ("invalid_geojson", e))?;
+    use geo::algorithm::Validation;
+    if let Err(e) = mp.check_validation() {
+        let text = e.to_string();
+        let code = if text.contains("self-intersection") { "self_intersection" } else { "invalid_polygon" };
+        return Err((code, format!("The polygon is not valid: {text}.")));
+    }
+    Ok(mp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn empty() -> AreaIndex {
+        AreaIndex::new(Vec::new())
+    }
+
+    fn codes(v: Value) -> Vec<(String, &'static str)> {
+        parse_area(&v, &empty()).unwrap_err().iter().map(|e| (e.field.clone(), e.code)).collect()
+    }
+
+    #[test]
+    fn invalid_areas_are_named() {
+        assert_eq!(codes(json!({"circle": {"lat": 52.1, "lon": 5.1, "radius_m": 10}}))[0].1, "radius_out_of_range");
+        assert_eq!(codes(json!({"circle": {"lat": 52.1, "lon": 5.1, "radius_m": 200000}}))[0].1, "radius_out_of_range");
+        assert_eq!(codes(json!({"circle": {"lat": 40.0, "lon": 5.1, "radius_m": 500}}))[0].1, "outside_netherlands");
+        assert_eq!(
+            codes(json!({"circle": {"lat": "x", "lon": 5.1, "radius_m": 500}}))[0],
+            ("area.circle.lat".into(), "invalid_number")
+        );
+        let open = json!({"polygon": {"type": "Polygon", "coordinates": [[[5.0, 52.0], [5.1, 52.0], [5.1, 52.1], [5.0, 52.1]]]}});
+        assert_eq!(codes(open)[0].1, "ring_not_closed");
+        let bowtie = json!({"polygon": {"type": "Polygon", "coordinates": [[[5.0, 52.0], [5.1, 52.1], [5.1, 52.0], [5.0, 52.1], [5.0, 52.0]]]}});
+        assert_eq!(codes(bowtie)[0].1, "self_intersection");
+        let ring: Vec<[f64; 2]> = (0..=10_001)
+            .map(|i| {
+                let a = i as f64 / 10_001.0 * std::f64::consts::TAU;
+                [5.0 + 0.1 * a.cos(), 52.0 + 0.1 * a.sin()]
+            })
+            .collect();
+        let mut ring = ring;
+        ring.push(ring[0]);
+        assert_eq!(codes(json!({"polygon": {"type": "Polygon", "coordinates": [ring]}}))[0].1, "too_many_vertices");
+        assert_eq!(codes(json!({"areas": ["GM0307"]}))[0].1, "unknown_area");
+        assert_eq!(codes(json!({"union": []}))[0].1, "invalid_union");
+        assert_eq!(codes(json!({"square": 1}))[0].1, "invalid_area");
+        assert_eq!(
+            codes(json!({"union": [{"union": [{"union": [{"union": [{"union": [{"areas": ["NL"]}]}]}]}]}]}))[0].1,
+            "too_deep"
+        );
+    }
+
+    #[test]
+    fn covers_are_exact_at_the_edges() {
+        let shape = Shape::Circle { lat: 52.1561, lon: 5.3878, radius_m: 1000.0 };
+        let c = cover(&shape, 256);
+        assert!(!c.inside.is_empty() && !c.boundary.is_empty());
+        // Every point of a fine grid: inside the circle ⇒ covered; in an "inside" range ⇒ inside.
+        for i in 0..100 {
+            for j in 0..100 {
+                let lat = 52.14 + 0.032 * i as f64 / 100.0;
+                let lon = 5.36 + 0.055 * j as f64 / 100.0;
+                let id = buurtnet_domain::cell::cell_id(lat, lon);
+                if shape.contains(lat, lon) {
+                    assert!(c.covers(id), "{lat},{lon} inside but not covered");
+                } else if c.covers(id) {
+                    assert!(c.needs_test(id), "{lat},{lon} outside but in an inside range");
+                }
+            }
+        }
+    }
+}

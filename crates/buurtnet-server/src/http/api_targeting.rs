@@ -1,0 +1,41 @@
+//! `POST /api/v1/targeting/count`: how many people an area reaches, per channel and per
+//! neighbourhood, at a send time — for the dispatcher's map while drawing.
+
+use super::extract::JsonBody;
+use crate::auth::StaffUser;
+use crate::error::{AppError, AppResult};
+use crate::services::targeting::{self, Plan};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::State;
+use buurtnet_domain::staff::Role;
+use buurtnet_geo::target_area::Member;
+use serde_json::{Value, json};
+
+pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body): JsonBody) -> AppResult<Json<Value>> {
+    user.require_role(&[Role::Dispatcher, Role::MunicipalityOfficer, Role::Admin])?;
+    let index = state.areas.current();
+    let req = targeting::parse_request(&body, &index, state.clock.now())?;
+    for m in &req.area.members {
+        if let Member::Code { code, .. } = m
+            && !targeting::code_within_scope(&index, code, &user.scope)
+        {
+            return Err(AppError::Forbidden(format!("{code} is outside your scope ({}).", user.scope.code())));
+        }
+    }
+    let started = std::time::Instant::now();
+    let counts = targeting::count(&state.store, Plan::new(req, user.scope.clone())).await?;
+    metrics::histogram!("buurtnet_targeting_count_seconds").record(started.elapsed().as_secs_f64());
+    let by_area: Vec<Value> = counts
+        .by_area
+        .iter()
+        .map(|a| json!({"code": a.code, "level": a.level, "name": index.get(&a.code).map(|x| x.name.as_str()), "people": a.people}))
+        .collect();
+    Ok(Json(json!({
+        "people": counts.people,
+        "addresses": counts.addresses,
+        "by_channel": counts.by_channel,
+        "by_area": by_area,
+        "clipped_to_scope": counts.clipped_to_scope,
+    })))
+}

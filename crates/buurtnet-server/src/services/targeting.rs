@@ -1,0 +1,348 @@
+//! Resolving an area to exactly the right recipients: every address inside the area (exact test,
+//! boundary included) whose owner wants the topic, is not paused and has a usable channel there
+//! at the send time (quiet hours apply unless overridden), at most one message per person per
+//! channel, restricted to the caller's scope.
+//!
+//! Candidates come from the database by cell-id ranges (shapes) or by stored area codes; the
+//! exact test runs here, only on candidates from boundary cells.
+
+use buurtnet_domain::quiet_hours::{QuietHours, dutch_local_time};
+use buurtnet_domain::staff::Scope;
+use buurtnet_domain::{AreaLevel, Channel, ChannelSet, FieldErrors, Topic};
+use buurtnet_geo::AreaIndex;
+use buurtnet_geo::target_area::{Cover, Member, Shape, TargetArea, cover, parse_area};
+use buurtnet_store::targeting::{Candidate, CandidateFilter, code_column};
+use buurtnet_store::{Store, StoreError};
+use chrono::{DateTime, NaiveTime, Utc};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Boundary cells per shape: more cells, fewer exact tests; ranges stay few hundred.
+const COVER_BUDGET: usize = 256;
+
+/// A parsed targeting request.
+pub struct Request {
+    pub area: TargetArea,
+    pub topic: Topic,
+    pub at: DateTime<Utc>,
+    pub override_time_windows: bool,
+}
+
+/// `{"area", "topic", "at"?, "override_time_windows"?}`.
+pub fn parse_request(body: &Value, index: &AreaIndex, now: DateTime<Utc>) -> Result<Request, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let area = match body.get("area") {
+        Some(a) => match parse_area(a, index) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                errors.extend(e);
+                None
+            }
+        },
+        None => {
+            errors.add("area", "missing_area", "Give the area: a circle, polygon, area codes or a union.");
+            None
+        }
+    };
+    let topic = body.get("topic").and_then(Value::as_str).and_then(Topic::parse);
+    if topic.is_none() {
+        errors.add("topic", "invalid_topic", "Topic must be urgent, enquiry or information.");
+    }
+    let at = match body.get("at") {
+        None | Some(Value::Null) => Some(now),
+        Some(v) => {
+            let t = v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.to_utc());
+            if t.is_none() {
+                errors.add("at", "invalid_time", "Give 'at' as an RFC 3339 time, e.g. 2026-11-22T23:30:00+01:00.");
+            }
+            t
+        }
+    };
+    let override_time_windows = match body.get("override_time_windows") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            errors.add("override_time_windows", "not_a_boolean", "Give true or false.");
+            false
+        }
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    match (area, topic, at) {
+        (Some(area), Some(topic), Some(at)) => Ok(Request { area, topic, at, override_time_windows }),
+        _ => Err(errors),
+    }
+}
+
+fn topic_bit(t: Topic) -> i64 {
+    buurtnet_domain::TopicSet::from_iter([t]).bits()
+}
+
+enum Planned {
+    Shape(Shape, Cover),
+    Code(CandidateFilter),
+}
+
+/// What the database is asked for, and how its answers are checked.
+pub struct Plan {
+    members: Vec<Planned>,
+    topic_bit: i64,
+    local_time: NaiveTime,
+    override_time_windows: bool,
+    scope: Scope,
+}
+
+impl Plan {
+    pub fn new(req: Request, scope: Scope) -> Plan {
+        let members = req
+            .area
+            .members
+            .into_iter()
+            .map(|m| match m {
+                Member::Shape(s) => {
+                    let c = cover(&s, COVER_BUDGET);
+                    Planned::Shape(s, c)
+                }
+                Member::Code { level: AreaLevel::Country, .. } => Planned::Code(CandidateFilter::All),
+                Member::Code { level, code } => match code_column(level.as_str()) {
+                    Some(column) => Planned::Code(CandidateFilter::Code { column, code }),
+                    None => Planned::Code(CandidateFilter::Cells(Vec::new())),
+                },
+            })
+            .collect();
+        Plan {
+            members,
+            topic_bit: topic_bit(req.topic),
+            local_time: dutch_local_time(req.at),
+            override_time_windows: req.override_time_windows,
+            scope,
+        }
+    }
+
+    fn in_scope(&self, c: &Candidate) -> bool {
+        match &self.scope {
+            Scope::National => true,
+            Scope::Municipality(gm) => c.municipality_code.as_deref() == Some(gm),
+            Scope::PoliceUnit(re) => c.police_unit_code.as_deref() == Some(re),
+        }
+    }
+
+    /// The channels this address may be reached on now.
+    fn allowed(&self, c: &Candidate) -> ChannelSet {
+        let mut allowed = ChannelSet::from_bits(c.channels);
+        if !self.override_time_windows
+            && c.quiet_hours.len() > 2
+            && let Ok(windows) = serde_json::from_str::<Vec<QuietHours>>(&c.quiet_hours)
+        {
+            for w in windows.iter().filter(|w| w.covers(self.local_time)) {
+                for ch in &w.channels {
+                    allowed.remove(*ch);
+                }
+            }
+        }
+        allowed
+    }
+}
+
+/// An address in the area with the channels it may be reached on.
+#[derive(Debug, Clone)]
+pub struct Matched {
+    pub candidate: Candidate,
+    pub channels: ChannelSet,
+}
+
+/// Every matching address (once, also for overlapping unions), with a flag for addresses that
+/// were in the area but outside the caller's scope (they are left out).
+pub fn matching<'a>(store: &'a Store, plan: Arc<Plan>) -> BoxStream<'a, Result<Result<Matched, OutOfScope>, StoreError>> {
+    let several = plan.members.len() > 1;
+    let per_member = (0..plan.members.len()).map(move |i| {
+        let plan = plan.clone();
+        let filter = match &plan.members[i] {
+            Planned::Shape(_, c) => CandidateFilter::Cells(c.all()),
+            Planned::Code(f) => f.clone(),
+        };
+        store.candidates(filter, plan.topic_bit).try_filter_map(move |c| {
+            let plan = plan.clone();
+            async move {
+                if let Planned::Shape(shape, cover) = &plan.members[i]
+                    && cover.needs_test(c.cell)
+                    && !shape.contains(c.lat, c.lon)
+                {
+                    return Ok(None);
+                }
+                if !plan.in_scope(&c) {
+                    return Ok(Some(Err(OutOfScope)));
+                }
+                let channels = plan.allowed(&c);
+                if channels.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(Ok(Matched { candidate: c, channels })))
+            }
+        })
+    });
+    let all = futures::stream::iter(per_member).flatten();
+    if !several {
+        return all.boxed();
+    }
+    let mut seen = HashSet::new();
+    all.try_filter(move |m| {
+        let keep = match m {
+            Ok(m) => seen.insert(m.candidate.address_id),
+            Err(_) => true,
+        };
+        futures::future::ready(keep)
+    })
+    .boxed()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfScope;
+
+/// Per-person channel bits, indexed by participant id (ids are dense): bounded, small memory
+/// even for the whole country (one byte per participant id).
+#[derive(Default)]
+pub struct PersonChannels(Vec<u8>);
+
+impl PersonChannels {
+    /// Adds channels for a person; returns the ones that are new for them.
+    pub fn add(&mut self, participant_id: i64, channels: ChannelSet) -> ChannelSet {
+        let i = participant_id.max(0) as usize;
+        if i >= self.0.len() {
+            self.0.resize((i + 1).max(self.0.len() * 2), 0);
+        }
+        let before = self.0[i];
+        self.0[i] |= channels.bits() as u8;
+        ChannelSet::from_bits(i64::from(self.0[i] & !before))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = ChannelSet> + '_ {
+        self.0.iter().filter(|b| **b != 0).map(|b| ChannelSet::from_bits(i64::from(*b)))
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChannelCounts {
+    pub push: u64,
+    pub sms: u64,
+    pub voice: u64,
+    pub email: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AreaCount {
+    pub code: String,
+    pub level: &'static str,
+    pub people: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub people: u64,
+    pub addresses: u64,
+    pub by_channel: ChannelCounts,
+    /// The neighbourhoods touched (the district where no neighbourhood is known).
+    pub by_area: Vec<AreaCount>,
+    /// True when part of the area lies outside the caller's scope and was left out.
+    pub clipped_to_scope: bool,
+}
+
+/// Counts people, addresses, people per channel and per neighbourhood.
+pub async fn count(store: &Store, plan: Plan) -> Result<Counts, StoreError> {
+    let mut people = PersonChannels::default();
+    let mut addresses = 0u64;
+    let mut clipped = false;
+    let mut areas: HashMap<(String, &'static str), HashSet<i64>> = HashMap::new();
+    let mut stream = matching(store, Arc::new(plan));
+    while let Some(item) = stream.try_next().await? {
+        match item {
+            Err(OutOfScope) => clipped = true,
+            Ok(m) => {
+                addresses += 1;
+                people.add(m.candidate.participant_id, m.channels);
+                let key = match (&m.candidate.neighbourhood_code, &m.candidate.district_code) {
+                    (Some(b), _) => Some((b.clone(), "neighbourhood")),
+                    (None, Some(w)) => Some((w.clone(), "district")),
+                    _ => None,
+                };
+                if let Some(key) = key {
+                    areas.entry(key).or_default().insert(m.candidate.participant_id);
+                }
+            }
+        }
+    }
+    let mut by_channel = ChannelCounts::default();
+    let mut total = 0u64;
+    for set in people.iter() {
+        total += 1;
+        by_channel.push += u64::from(set.contains(Channel::Push));
+        by_channel.sms += u64::from(set.contains(Channel::Sms));
+        by_channel.voice += u64::from(set.contains(Channel::Voice));
+        by_channel.email += u64::from(set.contains(Channel::Email));
+    }
+    let mut by_area: Vec<AreaCount> =
+        areas.into_iter().map(|((code, level), ids)| AreaCount { code, level, people: ids.len() as u64 }).collect();
+    by_area.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(Counts { people: total, addresses, by_channel, by_area, clipped_to_scope: clipped })
+}
+
+/// One message to send: a person on a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Recipient {
+    pub participant_id: i64,
+    pub channel: Channel,
+}
+
+/// The recipients as a stream, each person at most once per channel however many of their
+/// addresses are in the area. Memory: one byte per participant id.
+pub fn recipients<'a>(store: &'a Store, plan: Plan) -> BoxStream<'a, Result<Recipient, StoreError>> {
+    let mut seen = PersonChannels::default();
+    matching(store, Arc::new(plan))
+        .map_ok(move |m| {
+            let fresh = match m {
+                Ok(m) => {
+                    seen.add(m.candidate.participant_id, m.channels).iter().map(|c| (m.candidate.participant_id, c)).collect()
+                }
+                Err(OutOfScope) => Vec::new(),
+            };
+            futures::stream::iter(fresh.into_iter().map(|(participant_id, channel)| Ok(Recipient { participant_id, channel })))
+        })
+        .try_flatten()
+        .boxed()
+}
+
+/// Whether an area code lies within a staff scope.
+pub fn code_within_scope(index: &AreaIndex, code: &str, scope: &Scope) -> bool {
+    let municipality = |code: &str| -> Option<String> {
+        let mut cur = index.get(code)?;
+        for _ in 0..4 {
+            if cur.level == AreaLevel::Municipality {
+                return Some(cur.code.clone());
+            }
+            cur = index.get(cur.parent_code.as_deref()?)?;
+        }
+        None
+    };
+    let police_unit_of_gm = |gm: &str| -> Option<String> {
+        let vr = index.get(gm)?.parent_code.clone()?;
+        index.get(&vr)?.parent_code.clone()
+    };
+    match scope {
+        Scope::National => true,
+        Scope::Municipality(gm) => municipality(code).as_deref() == Some(gm.as_str()),
+        Scope::PoliceUnit(re) => {
+            if code == re {
+                return true;
+            }
+            match AreaLevel::of_code(code) {
+                Some(AreaLevel::SafetyRegion) => index.get(code).and_then(|v| v.parent_code.as_deref()) == Some(re.as_str()),
+                _ => municipality(code).and_then(|gm| police_unit_of_gm(&gm)).as_deref() == Some(re.as_str()),
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Reading candidate recipients for an area: addresses by cell-id ranges or by area code,
+//! filtered by topic, paused and verified channels, streamed in bounded memory.
+
+use crate::{Pool, Store, StoreError};
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use sqlx::FromRow;
+
+/// One address that may receive a message.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct Candidate {
+    pub address_id: i64,
+    pub participant_id: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub cell: i64,
+    /// The address's chosen channels that have a verified contact point.
+    pub channels: i64,
+    pub quiet_hours: String,
+    pub neighbourhood_code: Option<String>,
+    pub district_code: Option<String>,
+    pub municipality_code: Option<String>,
+    pub pc4: Option<String>,
+    pub safety_region_code: Option<String>,
+    pub police_unit_code: Option<String>,
+    pub province_code: Option<String>,
+}
+
+/// Which addresses to read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CandidateFilter {
+    /// Cell-id ranges `[lo, hi]` (inclusive), disjoint.
+    Cells(Vec<(i64, i64)>),
+    /// Addresses whose stored area code at this level column equals the code.
+    Code { column: &'static str, code: String },
+    /// Every address.
+    All,
+}
+
+/// The column that stores an address's area of a level (the names are fixed here, never input).
+pub fn code_column(level: &str) -> Option<&'static str> {
+    Some(match level {
+        "neighbourhood" => "neighbourhood_code",
+        "district" => "district_code",
+        "municipality" => "municipality_code",
+        "pc4" => "pc4",
+        "safety_region" => "safety_region_code",
+        "police_unit" => "police_unit_code",
+        "province" => "province_code",
+        _ => return None,
+    })
+}
+
+const COLUMNS: &str = "a.id AS address_id, a.participant_id, a.lat, a.lon, a.cell, (a.channels & a.verified_channels) AS channels, \
+    a.quiet_hours, a.neighbourhood_code, a.district_code, a.municipality_code, a.pc4, a.safety_region_code, a.police_unit_code, a.province_code";
+
+impl Store {
+    /// Streams the addresses matching `filter` whose owner wants `topic_bit`, is not paused and
+    /// has at least one usable channel there.
+    pub fn candidates(&self, filter: CandidateFilter, topic_bit: i64) -> BoxStream<'_, Result<Candidate, StoreError>> {
+        let base = "(a.topics & $1) <> 0 AND a.paused = $2 AND (a.channels & a.verified_channels) <> 0";
+        match (&self.pool, filter) {
+            (_, CandidateFilter::Cells(ranges)) if ranges.is_empty() => futures::stream::empty().boxed(),
+            (Pool::Sqlite(p), CandidateFilter::Cells(ranges)) => {
+                let json = serde_json::to_string(&ranges).unwrap_or_else(|_| "[]".into());
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM json_each($3) r JOIN addresses a \
+                     ON a.cell BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]') WHERE {base}"
+                );
+                sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                    .bind(topic_bit)
+                    .bind(false)
+                    .bind(json)
+                    .fetch(p)
+                    .map_err(StoreError::from)
+                    .boxed()
+            }
+            (Pool::Postgres(p), CandidateFilter::Cells(ranges)) => {
+                let (lo, hi): (Vec<i64>, Vec<i64>) = ranges.into_iter().unzip();
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM unnest($3::bigint[], $4::bigint[]) AS r(lo, hi) JOIN addresses a \
+                     ON a.cell BETWEEN r.lo AND r.hi WHERE {base}"
+                );
+                sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                    .bind(topic_bit)
+                    .bind(false)
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch(p)
+                    .map_err(StoreError::from)
+                    .boxed()
+            }
+            (pool, CandidateFilter::Code { column, code }) => {
+                let sql = format!("SELECT {COLUMNS} FROM addresses a WHERE a.{column} = $3 AND {base}");
+                match pool {
+                    Pool::Sqlite(p) => sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                        .bind(topic_bit)
+                        .bind(false)
+                        .bind(code)
+                        .fetch(p)
+                        .map_err(StoreError::from)
+                        .boxed(),
+                    Pool::Postgres(p) => sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                        .bind(topic_bit)
+                        .bind(false)
+                        .bind(code)
+                        .fetch(p)
+                        .map_err(StoreError::from)
+                        .boxed(),
+                }
+            }
+            (pool, CandidateFilter::All) => {
+                let sql = format!("SELECT {COLUMNS} FROM addresses a WHERE {base}");
+                match pool {
+                    Pool::Sqlite(p) => sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                        .bind(topic_bit)
+                        .bind(false)
+                        .fetch(p)
+                        .map_err(StoreError::from)
+                        .boxed(),
+                    Pool::Postgres(p) => sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                        .bind(topic_bit)
+                        .bind(false)
+                        .fetch(p)
+                        .map_err(StoreError::from)
+                        .boxed(),
+                }
+            }
+        }
+    }
+
+    /// Recomputes the targeting columns of one participant's addresses (topics, paused,
+    /// verified channels) from the participant and its contacts.
+    pub async fn refresh_targeting_flags(&self, participant_id: i64) -> Result<(), StoreError> {
+        with_pool!(self, |p| { sqlx::query(REFRESH_FLAGS).bind(participant_id).execute(p).await.map(|r| r.rows_affected()) })?;
+        Ok(())
+    }
+}
+
+pub(crate) const REFRESH_FLAGS: &str = "UPDATE addresses SET
+  topics = (SELECT p.topics FROM participants p WHERE p.id = addresses.participant_id),
+  paused = (SELECT p.paused FROM participants p WHERE p.id = addresses.participant_id),
+  verified_channels = 1
+    | CASE WHEN EXISTS (SELECT 1 FROM contacts c WHERE c.participant_id = addresses.participant_id AND c.kind = 'phone' AND c.verified_at IS NOT NULL AND c.mobile) THEN 2 ELSE 0 END
+    | CASE WHEN EXISTS (SELECT 1 FROM contacts c WHERE c.participant_id = addresses.participant_id AND c.kind = 'phone' AND c.verified_at IS NOT NULL) THEN 4 ELSE 0 END
+    | CASE WHEN EXISTS (SELECT 1 FROM contacts c WHERE c.participant_id = addresses.participant_id AND c.kind = 'email' AND c.verified_at IS NOT NULL) THEN 8 ELSE 0 END
+  WHERE participant_id = $1";
+
+/// The verified-channel mask for a new participant's contacts.
+pub fn verified_mask(contacts: &[crate::NewContact]) -> i64 {
+    let mut mask = 1; // push: the app registration is its own verification
+    for c in contacts.iter().filter(|c| c.verified_at.is_some()) {
+        match c.kind.as_str() {
+            "email" => mask |= 8,
+            "phone" => mask |= if c.mobile { 2 | 4 } else { 4 },
+            _ => {}
+        }
+    }
+    mask
+}

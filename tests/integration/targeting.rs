@@ -1,0 +1,443 @@
+//! Targeting against a brute-force oracle, on both backends.
+
+use crate::common::{Backend, TestApp};
+use crate::on_both_backends;
+use buurtnet_domain::quiet_hours::{QuietHours, dutch_local_time, parse_hhmm};
+use buurtnet_domain::registration::{AddressDraft, AddressLocation};
+use buurtnet_domain::staff::Scope;
+use buurtnet_domain::{AddressKind, Channel, ChannelSet, Clock, Topic, TopicSet};
+use buurtnet_geo::AreaIndex;
+use buurtnet_server::services::participants::new_address;
+use buurtnet_server::services::targeting::{self, Plan};
+use buurtnet_store::{NewContact, NewParticipant, Store};
+use futures::TryStreamExt;
+use geo::{Distance, Haversine, Intersects, MultiPolygon, Point, Polygon};
+use proptest::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+on_both_backends!(
+    matches_the_oracle_for_random_areas,
+    count_api_scopes_and_errors,
+    time_windows_and_overrides,
+    processes_sharing_a_database_agree
+);
+
+/// The box the random participants and areas live in (Amersfoort and around).
+const BOX: (f64, f64, f64, f64) = (52.10, 52.22, 5.28, 5.50);
+
+/// A generated participant as the oracle sees it.
+#[derive(Debug, Clone)]
+struct Person {
+    id: i64,
+    topics: TopicSet,
+    paused: bool,
+    verified: ChannelSet,
+    addresses: Vec<(f64, f64, ChannelSet, Vec<QuietHours>, Vec<String>)>,
+}
+
+fn random_people(index: &AreaIndex, n: usize, seed: u64) -> (Vec<NewParticipant>, Vec<Person>) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rows = Vec::new();
+    let mut people = Vec::new();
+    for i in 0..n {
+        let email = rng.random_bool(0.7);
+        let phone = rng.random_bool(0.6) || !email;
+        let mobile = rng.random_bool(0.8);
+        let verified = |p: f64, rng: &mut StdRng| rng.random_bool(p).then_some(1);
+        let mut contacts = Vec::new();
+        let mut mask: ChannelSet = [Channel::Push].into_iter().collect();
+        if email {
+            let v = verified(0.85, &mut rng);
+            if v.is_some() {
+                mask.insert(Channel::Email);
+            }
+            contacts.push(NewContact {
+                kind: "email".into(),
+                value: format!("p{seed}-{i}@example.org"),
+                mobile: false,
+                verified_at: v,
+            });
+        }
+        if phone {
+            let v = verified(0.85, &mut rng);
+            if v.is_some() {
+                mask.insert(Channel::Voice);
+                if mobile {
+                    mask.insert(Channel::Sms);
+                }
+            }
+            contacts.push(NewContact { kind: "phone".into(), value: format!("+316{seed:02}{i:06}"), mobile, verified_at: v });
+        }
+        let topics: TopicSet = Topic::ALL.into_iter().filter(|_| rng.random_bool(0.7)).collect();
+        let topics = if topics.is_empty() { [Topic::Urgent].into_iter().collect() } else { topics };
+        let paused = rng.random_bool(0.05);
+        let n_addr = [1, 1, 1, 2, 3][rng.random_range(0..5)];
+        let mut addresses: Vec<(f64, f64, ChannelSet, Vec<QuietHours>, Vec<String>)> = Vec::new();
+        let mut new_addresses = Vec::new();
+        for a in 0..n_addr {
+            // Some second addresses sit right next to the first: border duplicates.
+            let (lat, lon) = if a > 0 && rng.random_bool(0.5) {
+                let (la, lo) = (addresses[0].0, addresses[0].1);
+                (la + rng.random_range(-0.0005..0.0005), lo + rng.random_range(-0.0005..0.0005))
+            } else {
+                (rng.random_range(BOX.0..BOX.1), rng.random_range(BOX.2..BOX.3))
+            };
+            let channels: ChannelSet = Channel::ALL.into_iter().filter(|_| rng.random_bool(0.5)).collect();
+            let channels = if channels.is_empty() { [Channel::Push].into_iter().collect() } else { channels };
+            let quiet = if rng.random_bool(0.3) {
+                vec![QuietHours {
+                    channels: vec![Channel::Voice, Channel::Sms],
+                    from: parse_hhmm("23:00").unwrap(),
+                    to: parse_hhmm("07:00").unwrap(),
+                }]
+            } else {
+                Vec::new()
+            };
+            let at = index.locate(lat, lon);
+            let draft = AddressDraft {
+                kind: AddressKind::Home,
+                location: AddressLocation::Point { lat, lon },
+                channels,
+                quiet_hours: quiet.clone(),
+            };
+            new_addresses.push(new_address(&draft, lat, lon, false, &at));
+            let codes = at.codes().into_iter().map(String::from).collect();
+            addresses.push((lat, lon, channels, quiet, codes));
+        }
+        rows.push(NewParticipant {
+            external_id: None,
+            language: "nl".into(),
+            topics: topics.bits(),
+            age_confirmed: true,
+            paused,
+            municipality_code: new_addresses[0].municipality_code.clone(),
+            created_at: 0,
+            contacts,
+            addresses: new_addresses,
+        });
+        people.push(Person { id: 0, topics, paused, verified: mask, addresses });
+    }
+    (rows, people)
+}
+
+async fn insert(store: &Store, index: &AreaIndex, n: usize, seed: u64) -> Vec<Person> {
+    let (rows, mut people) = random_people(index, n, seed);
+    let ids = store.insert_participants(&rows).await.unwrap();
+    for (p, id) in people.iter_mut().zip(ids) {
+        p.id = id;
+    }
+    people
+}
+
+/// The oracle's idea of an area.
+#[derive(Debug, Clone)]
+enum Oracle {
+    Circle(f64, f64, f64),
+    Polygon(MultiPolygon<f64>),
+    Code(String),
+}
+
+impl Oracle {
+    fn contains(&self, lat: f64, lon: f64, codes: &[String]) -> bool {
+        match self {
+            Oracle::Circle(clat, clon, r) => Haversine.distance(Point::new(*clon, *clat), Point::new(lon, lat)) <= *r,
+            Oracle::Polygon(mp) => mp.intersects(&Point::new(lon, lat)),
+            Oracle::Code(c) => c == "NL" || codes.iter().any(|x| x == c),
+        }
+    }
+
+    fn json(&self) -> Value {
+        match self {
+            Oracle::Circle(lat, lon, r) => json!({"circle": {"lat": lat, "lon": lon, "radius_m": r}}),
+            Oracle::Polygon(mp) => {
+                json!({"polygon": serde_json::from_str::<Value>(&buurtnet_geo::geometry_to_geojson(mp)).unwrap()})
+            }
+            Oracle::Code(c) => json!({"areas": [c]}),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Expected {
+    people: u64,
+    addresses: u64,
+    by_channel: [u64; 4],
+    recipients: BTreeSet<(i64, Channel)>,
+}
+
+fn expected(
+    people: &[Person],
+    area: &[Oracle],
+    topic: Topic,
+    at: chrono::DateTime<chrono::Utc>,
+    override_tw: bool,
+    scope: &Scope,
+) -> Expected {
+    let local = dutch_local_time(at);
+    let mut per_person: BTreeMap<i64, ChannelSet> = BTreeMap::new();
+    let mut addresses = 0;
+    for p in people {
+        if p.paused || !p.topics.contains(topic) {
+            continue;
+        }
+        for (lat, lon, channels, quiet, codes) in &p.addresses {
+            if !area.iter().any(|a| a.contains(*lat, *lon, codes)) {
+                continue;
+            }
+            let in_scope = match scope {
+                Scope::National => true,
+                Scope::Municipality(gm) | Scope::PoliceUnit(gm) => codes.contains(gm),
+            };
+            if !in_scope {
+                continue;
+            }
+            let mut allowed: ChannelSet = channels.iter().filter(|c| p.verified.contains(*c)).collect();
+            if !override_tw {
+                for w in quiet.iter().filter(|w| w.covers(local)) {
+                    for c in &w.channels {
+                        allowed.remove(*c);
+                    }
+                }
+            }
+            if allowed.is_empty() {
+                continue;
+            }
+            addresses += 1;
+            let e = per_person.entry(p.id).or_default();
+            for c in allowed.iter() {
+                e.insert(c);
+            }
+        }
+    }
+    let mut by_channel = [0u64; 4];
+    let mut recipients = BTreeSet::new();
+    for (id, set) in &per_person {
+        for (i, c) in Channel::ALL.iter().enumerate() {
+            if set.contains(*c) {
+                by_channel[i] += 1;
+                recipients.insert((*id, *c));
+            }
+        }
+    }
+    Expected { people: per_person.len() as u64, addresses, by_channel, recipients }
+}
+
+async fn actual(
+    app: &TestApp,
+    area: &[Oracle],
+    topic: Topic,
+    at: chrono::DateTime<chrono::Utc>,
+    override_tw: bool,
+    scope: &Scope,
+) -> Expected {
+    let index = app.state.areas.current();
+    let body = json!({"area": {"union": area.iter().map(Oracle::json).collect::<Vec<_>>()}, "topic": topic.as_str(), "at": at.to_rfc3339(), "override_time_windows": override_tw});
+    let req = || targeting::parse_request(&body, &index, at).unwrap_or_else(|e| panic!("{e}: {body}"));
+    let counts = targeting::count(&app.store, Plan::new(req(), scope.clone())).await.unwrap();
+    let recipients: BTreeSet<(i64, Channel)> = targeting::recipients(&app.store, Plan::new(req(), scope.clone()))
+        .map_ok(|r| (r.participant_id, r.channel))
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let c = &counts.by_channel;
+    Expected { people: counts.people, addresses: counts.addresses, by_channel: [c.push, c.sms, c.voice, c.email], recipients }
+}
+
+fn star(lat: f64, lon: f64, r: f64, points: usize, seed: u64) -> Polygon<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let n = points.max(3);
+    let mut ring: Vec<(f64, f64)> = (0..n)
+        .map(|i| {
+            let a = i as f64 / n as f64 * std::f64::consts::TAU;
+            // Alternating radii make it concave.
+            let rr = r * if i % 2 == 0 { 1.0 } else { rng.random_range(0.3..0.9) };
+            (lon + rr * 1.6 * a.cos(), lat + rr * a.sin())
+        })
+        .collect();
+    ring.push(ring[0]);
+    Polygon::new(ring.into(), vec![])
+}
+
+fn area_strategy() -> impl Strategy<Value = Vec<Oracle>> {
+    let circle = (BOX.0..BOX.1, BOX.2..BOX.3, prop_oneof![25.0..300.0f64, 300.0..3000.0f64, 3000.0..8000.0f64])
+        .prop_map(|(lat, lon, r)| Oracle::Circle(lat, lon, r));
+    let polygon = (BOX.0..BOX.1, BOX.2..BOX.3, 0.002..0.03f64, 3usize..40, any::<u64>(), any::<bool>()).prop_map(
+        |(lat, lon, r, n, seed, two)| {
+            let mut parts = vec![star(lat, lon, r, n, seed)];
+            if two {
+                parts.push(star(lat + 4.0 * r, lon - 4.0 * r, r / 2.0, n, seed + 1));
+            }
+            Oracle::Polygon(MultiPolygon(parts))
+        },
+    );
+    let code = prop::sample::select(vec!["GM0307", "WK030701", "3811", "3818", "VR09", "RE03", "PV26", "NL", "GM0327"])
+        .prop_map(|c| Oracle::Code(c.to_string()));
+    let member = prop_oneof![3 => circle, 2 => polygon, 1 => code];
+    prop::collection::vec(member, 1..3)
+}
+
+async fn matches_the_oracle_for_random_areas(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let index = app.state.areas.current();
+    let people = insert(&app.store, &index, 3000, 7).await;
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-22T23:30:00+01:00").unwrap().to_utc();
+    let handle = tokio::runtime::Handle::current();
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config { cases: 48, ..Default::default() });
+    let strategy = (area_strategy(), prop::sample::select(Topic::ALL.to_vec()), any::<bool>());
+    let non_empty = std::cell::Cell::new(0);
+    let result = runner.run(&strategy, |(area, topic, override_tw)| {
+        let want = expected(&people, &area, topic, at, override_tw, &Scope::National);
+        non_empty.set(non_empty.get() + usize::from(want.people > 0));
+        let got = tokio::task::block_in_place(|| handle.block_on(actual(&app, &area, topic, at, override_tw, &Scope::National)));
+        prop_assert_eq!(got, want, "area {:?}", area);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(non_empty.get() >= 16, "the random areas must reach people in most cases, not only empty ones ({})", non_empty.get());
+    // Scoped to a municipality: only its addresses.
+    let scope = Scope::Municipality("GM0307".into());
+    let area = [Oracle::Circle(52.16, 5.30, 6000.0)];
+    let want = expected(&people, &area, Topic::Urgent, at, true, &scope);
+    assert!(want.people > 0);
+    assert_eq!(actual(&app, &area, Topic::Urgent, at, true, &scope).await, want);
+}
+
+async fn count_api_scopes_and_errors(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let index = app.state.areas.current();
+    let people = insert(&app.store, &index, 500, 11).await;
+    let gm = app.staff_token("municipality-officer", "GM0307").await;
+    let post = |token: String, body: Value| {
+        let req = app.client.post(app.at("/api/v1/targeting/count")).bearer_auth(token).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, v) = post(gm.clone(), json!({"area": {"areas": ["GM0307"]}, "topic": "urgent", "override_time_windows": true})).await;
+    assert_eq!(s, 200, "{v}");
+    let at = app.clock.now();
+    let want = expected(&people, &[Oracle::Code("GM0307".into())], Topic::Urgent, at, true, &Scope::National);
+    assert_eq!(v["people"].as_u64(), Some(want.people));
+    assert_eq!(v["addresses"].as_u64(), Some(want.addresses));
+    assert_eq!(v["by_channel"]["sms"].as_u64(), Some(want.by_channel[1]));
+    let by_area = v["by_area"].as_array().unwrap();
+    assert!(
+        !by_area.is_empty()
+            && by_area.iter().all(|a| a["code"].as_str().unwrap().starts_with("BU0307") || a["level"] == "district"),
+        "{v}"
+    );
+    assert_eq!(v["clipped_to_scope"], false);
+
+    let (s, v) = post(gm.clone(), json!({"area": {"areas": ["GM0344"]}, "topic": "urgent"})).await;
+    assert_eq!((s, v["error"].as_str()), (403, Some("forbidden")));
+    let (s, _) =
+        post(gm.clone(), json!({"area": {"union": [{"areas": ["GM0307"]}, {"areas": ["RE03"]}]}, "topic": "urgent"})).await;
+    assert_eq!(s, 403);
+    // A circle reaching over the border is clipped to the municipality, and says so.
+    let (s, v) = post(gm.clone(), json!({"area": {"circle": {"lat": 52.16, "lon": 5.30, "radius_m": 6000}}, "topic": "urgent", "override_time_windows": true})).await;
+    assert_eq!((s, v["clipped_to_scope"].as_bool()), (200, Some(true)), "{v}");
+    let scoped =
+        expected(&people, &[Oracle::Circle(52.16, 5.30, 6000.0)], Topic::Urgent, at, true, &Scope::Municipality("GM0307".into()));
+    assert_eq!(v["people"].as_u64(), Some(scoped.people));
+
+    for (body, field, code) in [
+        (
+            json!({"area": {"circle": {"lat": 52.16, "lon": 5.3, "radius_m": 5}}, "topic": "urgent"}),
+            "area.circle.radius_m",
+            "radius_out_of_range",
+        ),
+        (json!({"area": {"areas": ["GM9998"]}, "topic": "urgent"}), "area.areas[0]", "unknown_area"),
+        (
+            json!({"area": {"circle": {"lat": 52.5, "lon": 3.5, "radius_m": 500}}, "topic": "urgent"}),
+            "area.circle",
+            "outside_netherlands",
+        ),
+        (
+            json!({"area": {"polygon": {"type": "Polygon", "coordinates": [[[5.3, 52.1], [5.4, 52.1], [5.4, 52.2]]]}}, "topic": "urgent"}),
+            "area.polygon",
+            "ring_too_short",
+        ),
+        (json!({"area": {"areas": ["GM0307"]}, "topic": "gossip"}), "topic", "invalid_topic"),
+        (json!({"area": {"areas": ["GM0307"]}, "topic": "urgent", "at": "tomorrow"}), "at", "invalid_time"),
+        (json!({"topic": "urgent"}), "area", "missing_area"),
+    ] {
+        let (s, v) = post(gm.clone(), body.clone()).await;
+        assert_eq!(s, 422, "{body}: {v}");
+        assert!(v["fields"].as_array().unwrap().iter().any(|f| f["field"] == field && f["code"] == code), "{body}: {v}");
+    }
+    let requester = app.staff_token("requester", "RE03").await;
+    assert_eq!(post(requester, json!({"area": {"areas": ["GM0307"]}, "topic": "urgent"})).await.0, 403);
+    let r = app.client.post(app.at("/api/v1/targeting/count")).json(&json!({})).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let dispatcher = app.staff_token("dispatcher", "RE03").await;
+    assert_eq!(post(dispatcher.clone(), json!({"area": {"areas": ["VR09"]}, "topic": "urgent"})).await.0, 200);
+    assert_eq!(post(dispatcher, json!({"area": {"areas": ["GM0014"]}, "topic": "urgent"})).await.0, 403);
+}
+
+async fn time_windows_and_overrides(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let body = json!({"phone": "+31655555555", "age_confirmed": true, "addresses": [{"lat": 52.1561, "lon": 5.3878, "channels": ["sms", "voice"],
+        "quiet_hours": [{"channels": ["voice", "sms"], "from": "23:00", "to": "07:00"}]}]});
+    assert_eq!(app.post_json("/api/v1/participants", &body).await.0, 202);
+    let admin = app.staff_token("admin", "NL").await;
+    let count = |at: &'static str, override_tw: bool| {
+        let req = app.client.post(app.at("/api/v1/targeting/count")).bearer_auth(admin.clone()).json(
+            &json!({"area": {"circle": {"lat": 52.1561, "lon": 5.3878, "radius_m": 100}}, "topic": "urgent", "at": at, "override_time_windows": override_tw}),
+        );
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap()["people"].as_u64().unwrap() }
+    };
+    assert_eq!(count("2026-11-22T12:00:00+01:00", false).await, 0, "an unverified phone reaches no one");
+    let code = crate::common::sms_code(app.sandbox("+31655555555").await[0]["body"].as_str().unwrap());
+    assert_eq!(app.post_json("/api/v1/participants/verify-phone", &json!({"phone": "+31655555555", "code": code})).await.0, 200);
+    assert_eq!(count("2026-11-22T12:00:00+01:00", false).await, 1);
+    assert_eq!(count("2026-11-22T23:30:00+01:00", false).await, 0, "quiet hours");
+    assert_eq!(count("2026-11-22T23:30:00+01:00", true).await, 1, "an urgent alarm overrides them");
+    assert_eq!(count("2026-07-01T05:30:00Z", false).await, 1, "07:30 summer time");
+    // Paused: nothing.
+    let id = app.store.contact("phone", "+31655555555").await.unwrap().unwrap().participant_id;
+    app.store.update_participant(id, "nl", 7, true, 0).await.unwrap();
+    assert_eq!(count("2026-11-22T12:00:00+01:00", true).await, 0);
+}
+
+async fn processes_sharing_a_database_agree(b: Backend) {
+    let first = TestApp::spawn(b).await;
+    let index = first.state.areas.current();
+    let people = insert(&first.store, &index, 800, 21).await;
+    // A second server process on the same database (SQLite file or PostgreSQL).
+    let url = match b {
+        Backend::Sqlite | Backend::Postgres => first.state.config.database_url.clone(),
+    };
+    let second = TestApp::spawn_on(&url).await;
+    let area = [Oracle::Circle(52.16, 5.39, 2500.0)];
+    let at = first.clock.now();
+    let a = actual(&first, &area, Topic::Urgent, at, true, &Scope::National).await;
+    let b2 = actual(&second, &area, Topic::Urgent, at, true, &Scope::National).await;
+    assert_eq!(a, b2);
+    assert_eq!(a, expected(&people, &area, Topic::Urgent, at, true, &Scope::National));
+    // Changes through one are seen by the other at once; registrations and deletions run
+    // concurrently with counting.
+    let more = {
+        let store = second.store.clone();
+        let index = index.clone();
+        tokio::spawn(async move { insert(&store, &index, 300, 22).await })
+    };
+    let gone: Vec<i64> = people.iter().take(100).map(|p| p.id).collect();
+    for id in &gone {
+        first.store.delete_participant(*id).await.unwrap();
+        let _ = actual(&second, &area, Topic::Urgent, at, true, &Scope::National).await.people;
+    }
+    let added = more.await.unwrap();
+    let now_people: Vec<Person> = people.into_iter().filter(|p| !gone.contains(&p.id)).chain(added).collect();
+    let want = expected(&now_people, &area, Topic::Urgent, at, true, &Scope::National);
+    assert_eq!(actual(&first, &area, Topic::Urgent, at, true, &Scope::National).await, want);
+    assert_eq!(actual(&second, &area, Topic::Urgent, at, true, &Scope::National).await, want);
+}
