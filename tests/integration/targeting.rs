@@ -28,6 +28,9 @@ on_both_backends!(
 /// The box the random participants and areas live in (Amersfoort and around).
 const BOX: (f64, f64, f64, f64) = (52.10, 52.22, 5.28, 5.50);
 
+/// lat, lon, chosen channels, quiet hours, the area codes it lies in.
+type OracleAddress = (f64, f64, ChannelSet, Vec<QuietHours>, Vec<String>);
+
 /// A generated participant as the oracle sees it.
 #[derive(Debug, Clone)]
 struct Person {
@@ -35,7 +38,7 @@ struct Person {
     topics: TopicSet,
     paused: bool,
     verified: ChannelSet,
-    addresses: Vec<(f64, f64, ChannelSet, Vec<QuietHours>, Vec<String>)>,
+    addresses: Vec<OracleAddress>,
 }
 
 fn random_people(index: &AreaIndex, n: usize, seed: u64) -> (Vec<NewParticipant>, Vec<Person>) {
@@ -75,7 +78,7 @@ fn random_people(index: &AreaIndex, n: usize, seed: u64) -> (Vec<NewParticipant>
         let topics = if topics.is_empty() { [Topic::Urgent].into_iter().collect() } else { topics };
         let paused = rng.random_bool(0.05);
         let n_addr = [1, 1, 1, 2, 3][rng.random_range(0..5)];
-        let mut addresses: Vec<(f64, f64, ChannelSet, Vec<QuietHours>, Vec<String>)> = Vec::new();
+        let mut addresses: Vec<OracleAddress> = Vec::new();
         let mut new_addresses = Vec::new();
         for a in 0..n_addr {
             // Some second addresses sit right next to the first: border duplicates.
