@@ -81,6 +81,9 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             }
             println!("copied {} tables from {} to {}", report.len(), source.backend().as_str(), target.backend().as_str());
         }
+        Command::Bench { command } => {
+            super::bench::run(command, config.geodata.as_deref()).await?;
+        }
         Command::Admin { command } => {
             let store = open(&config).await?;
             super::admin::run(&store, command).await?;

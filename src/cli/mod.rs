@@ -1,6 +1,7 @@
 //! Command-line interface: parsing, configuration layering, and one module per command.
 
 mod admin;
+mod bench;
 mod commands;
 mod settings;
 
@@ -75,6 +76,11 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
+    },
+    /// Benchmarks (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
     },
 }
 

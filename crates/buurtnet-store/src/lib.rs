@@ -25,6 +25,7 @@ mod participants;
 mod sandbox;
 mod staff;
 pub mod targeting;
+mod postgis;
 
 pub use error::StoreError;
 pub use models::*;

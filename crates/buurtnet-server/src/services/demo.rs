@@ -194,3 +194,103 @@ mod tests {
         }
     }
 }
+
+/// Participants spread over the country by the inhabitants of every district (2024 figures),
+/// placed at random points inside their district, with about `second_share` of them having a
+/// second address (half next door, half elsewhere). Deterministic for a seed; generated in
+/// chunks so millions fit in little memory.
+pub struct Population<'a> {
+    index: &'a AreaIndex,
+    /// (district, participants still to create there)
+    plan: Vec<(&'a AreaRecord, u64)>,
+    next: usize,
+    rng: StdRng,
+    serial: u64,
+    second_share: f64,
+    now_ms: i64,
+}
+
+impl<'a> Population<'a> {
+    pub fn new(index: &'a AreaIndex, total: u64, seed: u64, second_share: f64, now_ms: i64) -> Population<'a> {
+        let districts: Vec<&AreaRecord> =
+            index.areas().iter().filter(|a| a.level == AreaLevel::District && a.inhabitants.unwrap_or(0) > 0).collect();
+        let sum: i64 = districts.iter().map(|d| d.inhabitants.unwrap_or(0)).sum();
+        let mut plan: Vec<(&AreaRecord, u64)> = districts
+            .iter()
+            .map(|d| (*d, (total as f64 * d.inhabitants.unwrap_or(0) as f64 / sum.max(1) as f64).floor() as u64))
+            .collect();
+        // Hand out what rounding left over, largest districts first.
+        let mut missing = total.saturating_sub(plan.iter().map(|p| p.1).sum());
+        plan.sort_by_key(|p| std::cmp::Reverse(p.0.inhabitants.unwrap_or(0)));
+        for p in plan.iter_mut() {
+            if missing == 0 {
+                break;
+            }
+            p.1 += 1;
+            missing -= 1;
+        }
+        Population { index, plan, next: 0, rng: StdRng::seed_from_u64(seed), serial: 0, second_share, now_ms }
+    }
+
+    /// The next participant, or `None` when all are made.
+    pub fn next_participant(&mut self) -> Option<(NewParticipant, Vec<(f64, f64)>)> {
+        let (lat, lon) = loop {
+            while self.next < self.plan.len() && self.plan[self.next].1 == 0 {
+                self.next += 1;
+            }
+            let (district, left) = self.plan.get_mut(self.next)?;
+            *left -= 1;
+            let district: &AreaRecord = district;
+            if let Some(p) = random_point_in(district, &mut self.rng) {
+                break p;
+            }
+        };
+        self.serial += 1;
+        let serial = self.serial;
+        let mut points = vec![(lat, lon)];
+        if self.rng.random_bool(self.second_share) {
+            let p = if self.rng.random_bool(0.5) {
+                (lat + self.rng.random_range(-0.003..0.003), lon + self.rng.random_range(-0.004..0.004))
+            } else {
+                (lat + self.rng.random_range(-0.1..0.1), lon + self.rng.random_range(-0.15..0.15))
+            };
+            points.push(p);
+        }
+        let channels = channel_mix(&mut self.rng);
+        let mut contacts = vec![NewContact {
+            kind: "email".into(),
+            value: format!("bench{serial}@bench.buurtnet.invalid"),
+            mobile: false,
+            verified_at: Some(self.now_ms),
+        }];
+        if channels.contains(Channel::Sms) || channels.contains(Channel::Voice) {
+            contacts.push(NewContact { kind: "phone".into(), value: format!("+3162{serial:07}"), mobile: true, verified_at: Some(self.now_ms) });
+        }
+        let addresses = points
+            .iter()
+            .enumerate()
+            .map(|(i, (lat, lon))| {
+                let kind = if i == 0 { AddressKind::Home } else { AddressKind::Work };
+                let draft = AddressDraft { kind, location: AddressLocation::Point { lat: *lat, lon: *lon }, channels, quiet_hours: Vec::new() };
+                new_address(&draft, *lat, *lon, false, &self.index.locate(*lat, *lon))
+            })
+            .collect::<Vec<_>>();
+        let p = NewParticipant {
+            external_id: None,
+            language: "nl".into(),
+            topics: 7,
+            age_confirmed: true,
+            paused: false,
+            municipality_code: addresses[0].municipality_code.clone(),
+            created_at: self.now_ms,
+            contacts,
+            addresses,
+        };
+        Some((p, points))
+    }
+
+    /// Up to `n` more participants.
+    pub fn chunk(&mut self, n: usize) -> Vec<NewParticipant> {
+        (0..n).map_while(|_| self.next_participant().map(|p| p.0)).collect()
+    }
+}

@@ -1,0 +1,411 @@
+//! `buurtnet bench …`: measurements recorded in BENCHMARKS.md. Each run builds its own
+//! databases (a SQLite file in a temporary folder; a fresh PostgreSQL database when an admin URL
+//! is given) and removes them afterwards.
+
+use anyhow::Context;
+use buurtnet_domain::staff::Scope;
+use buurtnet_domain::{Clock, SystemClock, Topic};
+use buurtnet_geo::AreaIndex;
+use buurtnet_server::services::demo::Population;
+use buurtnet_server::services::{geography, import, targeting};
+use buurtnet_store::{ConnectOptions, Store};
+use clap::Subcommand;
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Bulk import: generate a CSV of N participants spread by district inhabitants and import it.
+    Import {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: u64,
+        /// Also run on PostgreSQL: an admin URL of a server where a scratch database may be created.
+        #[arg(long)]
+        postgres: Option<String>,
+    },
+    /// Point lookup: which areas contain a point, for N population-weighted points.
+    Lookup {
+        #[arg(long, default_value_t = 500_000)]
+        points: u64,
+        #[arg(long)]
+        postgres: Option<String>,
+    },
+    /// Targeting: count and full resolution latency for circles and areas, against PostGIS.
+    Targeting {
+        #[arg(long, default_value_t = 3_000_000)]
+        participants: u64,
+        /// PostgreSQL admin URL for our PostgreSQL backend's scratch database.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// PostgreSQL admin URL of a server with PostGIS, for the side-by-side comparison.
+        #[arg(long)]
+        postgis: Option<String>,
+        /// Repetitions per count measurement.
+        #[arg(long, default_value_t = 21)]
+        runs: usize,
+        /// End the output with one JSON line holding every figure.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+struct Scratch {
+    store: Store,
+    label: &'static str,
+    drop_db: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn scratch_sqlite() -> anyhow::Result<Scratch> {
+    let dir = tempfile::tempdir()?;
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store = Store::connect(&url, &ConnectOptions::default()).await?;
+    store.migrate().await?;
+    Ok(Scratch { store, label: "sqlite", drop_db: None, _dir: Some(dir) })
+}
+
+async fn scratch_postgres(admin: &str, label: &'static str, purpose: &str) -> anyhow::Result<Scratch> {
+    let name = format!("buurtnet_bench_{}_{purpose}", std::process::id());
+    let admin_store = Store::connect(admin, &ConnectOptions { max_connections: 1, ..ConnectOptions::default() }).await?;
+    admin_store.execute_admin(&format!("DROP DATABASE IF EXISTS {name}")).await?;
+    admin_store.execute_admin(&format!("CREATE DATABASE {name}")).await?;
+    admin_store.close().await;
+    let base = admin.rsplit_once('/').map(|(b, _)| b).context("the PostgreSQL URL needs a database part")?;
+    let store = Store::connect(&format!("{base}/{name}"), &ConnectOptions::default()).await?;
+    store.migrate().await?;
+    Ok(Scratch { store, label, drop_db: Some((admin.to_string(), name)), _dir: None })
+}
+
+impl Scratch {
+    async fn finish(self) -> anyhow::Result<()> {
+        self.store.close().await;
+        if let Some((admin, name)) = self.drop_db {
+            let a = Store::connect(&admin, &ConnectOptions { max_connections: 1, ..ConnectOptions::default() }).await?;
+            a.execute_admin(&format!("DROP DATABASE IF EXISTS {name}")).await?;
+            a.close().await;
+        }
+        Ok(())
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn p95(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let i = ((v.len() as f64) * 0.95).ceil() as usize;
+    v[i.clamp(1, v.len()) - 1]
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+async fn load_geography(folder: &Path, stores: &[&Store]) -> anyhow::Result<AreaIndex> {
+    let f = folder.to_path_buf();
+    let records = tokio::task::spawn_blocking(move || buurtnet_geo::load_folder(&f)).await??;
+    let rows = geography::rows_from_records(&records);
+    for s in stores {
+        s.replace_areas(&rows, "bench").await?;
+    }
+    Ok(AreaIndex::new(records))
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_default();
+    format!("{cpu}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+pub async fn run(cmd: BenchCommand, geodata: Option<&Path>) -> anyhow::Result<()> {
+    let folder = geodata.context("the benchmarks need the CBS geodata: --geodata or BUURTNET_GEODATA")?;
+    println!("machine: {}", machine());
+    match cmd {
+        BenchCommand::Import { rows, postgres } => bench_import(folder, rows, postgres.as_deref()).await,
+        BenchCommand::Lookup { points, postgres } => bench_lookup(folder, points, postgres.as_deref()).await,
+        BenchCommand::Targeting { participants, postgres, postgis, runs, json } => {
+            bench_targeting(folder, participants, postgres.as_deref(), postgis.as_deref(), runs, json).await
+        }
+    }
+}
+
+async fn bench_import(folder: &Path, rows: u64, postgres: Option<&str>) -> anyhow::Result<()> {
+    let mut backends = vec![scratch_sqlite().await?];
+    if let Some(pg) = postgres {
+        backends.push(scratch_postgres(pg, "postgres", "import").await?);
+    }
+    let stores: Vec<&Store> = backends.iter().map(|b| &b.store).collect();
+    let index = load_geography(folder, &stores).await?;
+    // The CSV: population-weighted points, half with a postcode-less point, as municipalities export.
+    let dir = tempfile::tempdir()?;
+    let csv_path = dir.path().join("participants.csv");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&csv_path)?);
+        writeln!(out, "{}", import::COLUMNS.join(","))?;
+        let mut pop = Population::new(&index, rows, 42, 0.0, 0);
+        let mut i = 0u64;
+        while let Some((p, points)) = pop.next_participant() {
+            i += 1;
+            let (lat, lon) = points[0];
+            let channels = buurtnet_domain::ChannelSet::from_bits(p.addresses[0].channels).names().join(";");
+            let phone = p.contacts.iter().find(|c| c.kind == "phone").map(|c| c.value.as_str()).unwrap_or("");
+            writeln!(out, "ext-{i},import{i}@example.org,{phone},{lat:.6},{lon:.6},,,home,{channels},urgent;enquiry,nl")?;
+        }
+    }
+    let size = std::fs::metadata(&csv_path)?.len();
+    let arc = Arc::new(index);
+    for b in backends {
+        let f = std::fs::File::open(&csv_path)?;
+        let start = Instant::now();
+        let report = import::import_csv(
+            &b.store,
+            arc.clone(),
+            std::io::BufReader::with_capacity(1 << 20, f),
+            size,
+            import::ImportOptions { verified: true, skip_invalid: false },
+            0,
+            &|_, _, _| {},
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "import {:<8} {:>9} rows in {:>6.1} s = {:>8.0} rows/s ({} participants, {} addresses)",
+            b.label,
+            report.lines,
+            secs,
+            report.lines as f64 / secs,
+            report.participants,
+            report.addresses
+        );
+        b.finish().await?;
+    }
+    Ok(())
+}
+
+async fn bench_lookup(folder: &Path, points: u64, postgres: Option<&str>) -> anyhow::Result<()> {
+    let mut backends = vec![scratch_sqlite().await?];
+    if let Some(pg) = postgres {
+        backends.push(scratch_postgres(pg, "postgres", "lookup").await?);
+    }
+    let stores: Vec<&Store> = backends.iter().map(|b| &b.store).collect();
+    let index = load_geography(folder, &stores).await?;
+    let mut pop = Population::new(&index, points, 7, 0.0, 0);
+    let mut pts = Vec::with_capacity(points as usize);
+    while let Some((_, p)) = pop.next_participant() {
+        pts.push(p[0]);
+    }
+    for b in backends {
+        // Every process builds its index from the areas in its database.
+        let start = Instant::now();
+        let rows = b.store.all_areas().await?;
+        let idx = AreaIndex::new(geography::records_from_rows(&rows)?);
+        let load = start.elapsed().as_secs_f64();
+        let mut rates = Vec::new();
+        let mut found = 0usize;
+        for _ in 0..5 {
+            let start = Instant::now();
+            found = pts.iter().filter(|(lat, lon)| idx.locate(*lat, *lon).municipality.is_some()).count();
+            rates.push(pts.len() as f64 / start.elapsed().as_secs_f64());
+        }
+        println!(
+            "lookup {:<8} index of {} areas loaded in {:.2} s; {} points, all levels: median {:.0} points/s on one core ({} in a municipality)",
+            b.label,
+            idx.len(),
+            load,
+            pts.len(),
+            median(&mut rates),
+            found
+        );
+        b.finish().await?;
+    }
+    Ok(())
+}
+
+struct AreaCase {
+    name: &'static str,
+    body: Value,
+    postgis: PostgisQuery,
+}
+
+enum PostgisQuery {
+    Circle(f64, f64, f64),
+    Area(&'static str),
+}
+
+fn cases() -> Vec<AreaCase> {
+    let (lat, lon) = (52.1561, 5.3878);
+    let circle = |name, r: f64| AreaCase {
+        name,
+        body: json!({"circle": {"lat": lat, "lon": lon, "radius_m": r}}),
+        postgis: PostgisQuery::Circle(lat, lon, r),
+    };
+    let area = |name, code: &'static str| AreaCase { name, body: json!({"areas": [code]}), postgis: PostgisQuery::Area(code) };
+    vec![
+        circle("circle 400 m", 400.0),
+        circle("circle 1 km", 1000.0),
+        circle("circle 5 km", 5000.0),
+        area("municipality GM0307", "GM0307"),
+        area("police unit RE03", "RE03"),
+        area("country NL", "NL"),
+    ]
+}
+
+async fn bench_targeting(
+    folder: &Path,
+    participants: u64,
+    postgres: Option<&str>,
+    postgis: Option<&str>,
+    runs: usize,
+    want_json: bool,
+) -> anyhow::Result<()> {
+    let mut backends = vec![scratch_sqlite().await?];
+    if let Some(pg) = postgres {
+        backends.push(scratch_postgres(pg, "postgres", "targeting").await?);
+    }
+    let gis = match postgis {
+        Some(url) => {
+            let s = scratch_postgres(url, "postgis", "postgis").await?;
+            s.store.postgis_setup().await?;
+            Some(s)
+        }
+        None => None,
+    };
+    let stores: Vec<&Store> = backends.iter().map(|b| &b.store).collect();
+    let index = load_geography(folder, &stores).await?;
+    let now = SystemClock.now();
+
+    // One pass of the generator feeds every database the same people.
+    let start = Instant::now();
+    let mut pop = Population::new(&index, participants, 2026, 0.2, now.timestamp_millis());
+    let mut made = 0u64;
+    let mut addresses = 0u64;
+    loop {
+        let chunk = pop.chunk(50_000);
+        if chunk.is_empty() {
+            break;
+        }
+        let mut ids = Vec::new();
+        for s in &stores {
+            ids = s.insert_participants(&chunk).await?;
+        }
+        if let Some(g) = &gis {
+            let mut pts = Vec::new();
+            let mut next_address = addresses as i64 + 1;
+            for (p, id) in chunk.iter().zip(&ids) {
+                for a in &p.addresses {
+                    pts.push((next_address, *id, a.lat, a.lon));
+                    next_address += 1;
+                }
+            }
+            g.store.postgis_insert(&pts).await?;
+        }
+        made += chunk.len() as u64;
+        addresses += chunk.iter().map(|p| p.addresses.len() as u64).sum::<u64>();
+        eprint!("\rgenerated {made} participants, {addresses} addresses ({:.0} s)", start.elapsed().as_secs_f64());
+    }
+    eprintln!();
+    if let Some(g) = &gis {
+        g.store.postgis_index().await?;
+    }
+    for b in &backends {
+        b.store.execute_admin("ANALYZE").await?;
+    }
+    println!("{made} participants with {addresses} addresses, loaded in {:.0} s", start.elapsed().as_secs_f64());
+
+    let mut results = Vec::new();
+    for case in cases() {
+        let mut row = json!({"area": case.name});
+        let mut ours_best_count = f64::MAX;
+        for b in &backends {
+            let plan = || -> anyhow::Result<targeting::Plan> {
+                let body = json!({"area": case.body, "topic": "urgent", "override_time_windows": true});
+                let req = targeting::parse_request(&body, &index, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(targeting::Plan::new(req, Scope::National))
+            };
+            let big = matches!(case.postgis, PostgisQuery::Area("RE03" | "NL"));
+            let n = if big { runs.clamp(1, 5) } else { runs.max(1) };
+            let mut count_ms = Vec::new();
+            let mut people = 0;
+            for _ in 0..n {
+                let t = Instant::now();
+                let c = targeting::count(&b.store, plan()?).await?;
+                count_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                people = c.people;
+            }
+            let mut resolve_ms = Vec::new();
+            let mut recipients = 0u64;
+            for _ in 0..n.min(if big { 3 } else { 7 }) {
+                let t = Instant::now();
+                recipients = targeting::recipients(&b.store, plan()?).try_fold(0u64, |n, _| async move { Ok(n + 1) }).await?;
+                resolve_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            let (c50, c95, r50, r95) = (median(&mut count_ms), p95(&mut count_ms), median(&mut resolve_ms), p95(&mut resolve_ms));
+            ours_best_count = ours_best_count.min(c50);
+            println!(
+                "{:<20} {:<8} people {:>8}  count p50 {:>8.1} ms p95 {:>8.1} ms | resolve {:>8} messages p50 {:>8.1} ms p95 {:>8.1} ms",
+                case.name, b.label, people, c50, c95, recipients, r50, r95
+            );
+            row[b.label] = json!({"people": people, "count_p50_ms": c50, "count_p95_ms": c95, "messages": recipients, "resolve_p50_ms": r50, "resolve_p95_ms": r95});
+        }
+        if let Some(g) = &gis {
+            let geometry = match &case.postgis {
+                PostgisQuery::Area(code) => Some(backends[0].store.get_area(code).await?.context("area missing")?.geometry),
+                PostgisQuery::Circle(..) => None,
+            };
+            let big = matches!(case.postgis, PostgisQuery::Area("RE03" | "NL"));
+            let n = if big { runs.clamp(1, 3) } else { runs.clamp(1, 11) };
+            let mut ms = Vec::new();
+            let mut people = 0;
+            for _ in 0..n {
+                let t = Instant::now();
+                people = match (&case.postgis, &geometry) {
+                    (PostgisQuery::Circle(lat, lon, r), _) => g.store.postgis_count_circle(*lat, *lon, *r).await?,
+                    (PostgisQuery::Area(_), Some(geo)) => g.store.postgis_count_geometry(geo).await?,
+                    _ => 0,
+                };
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            let (p50, p95v) = (median(&mut ms), p95(&mut ms));
+            println!(
+                "{:<20} {:<8} people {:>8}  count p50 {:>8.1} ms p95 {:>8.1} ms | PostGIS / our fastest count = {:.1}x",
+                case.name,
+                "postgis",
+                people,
+                p50,
+                p95v,
+                p50 / ours_best_count
+            );
+            row["postgis"] = json!({"people": people, "count_p50_ms": p50, "count_p95_ms": p95v});
+            row["ratio_postgis_over_ours"] = json!(p50 / ours_best_count);
+        }
+        results.push(row);
+    }
+    let rss = peak_rss_mb();
+    println!("peak resident memory of this process: {rss:.0} MB");
+    if want_json {
+        println!(
+            "{}",
+            json!({"participants": made, "addresses": addresses, "topic": Topic::Urgent.as_str(), "machine": machine(), "peak_rss_mb": rss, "results": results})
+        );
+    }
+    for b in backends {
+        b.finish().await?;
+    }
+    if let Some(g) = gis {
+        g.finish().await?;
+    }
+    Ok(())
+}
