@@ -38,7 +38,7 @@ async fn sqlite_to_postgres_and_back() {
     let pg = empty_database(Backend::Postgres).await;
     let (ok, stdout, stderr) = copy(&sqlite, &pg);
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("copied 11 tables from sqlite to postgres"), "{stdout}");
+    assert!(stdout.contains("copied 12 tables from sqlite to postgres"), "{stdout}");
     let on_pg = TestApp::spawn_on(&pg).await;
     assert_eq!(table_counts(&on_pg).await, counts);
     let (s, copied) = on_pg.get_json(&format!("/api/v1/self-service/{token}")).await;

@@ -25,11 +25,18 @@ pub async fn serve(
     let refresher = {
         let state = state.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
-            tick.tick().await;
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            let mut n: u64 = 0;
             loop {
                 tick.tick().await;
-                if let Err(e) = state.areas.refresh(&state.store).await {
+                n += 1;
+                // Keep the targeting replica warm (it also catches up before every count).
+                if let Err(e) = state.live.catch_up(&state.store).await {
+                    tracing::warn!(error = %e, "targeting replica catch-up failed");
+                }
+                if n.is_multiple_of(30)
+                    && let Err(e) = state.areas.refresh(&state.store).await
+                {
                     tracing::warn!(error = %e, "area index refresh failed");
                 }
             }

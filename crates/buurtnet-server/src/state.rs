@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::services::geocode::Geocoder;
 use crate::services::geography::AreaCache;
+use crate::services::live_index::LiveIndex;
 use crate::services::notify::Notifier;
 use crate::signing::Signer;
 use buurtnet_domain::Clock;
@@ -15,6 +16,8 @@ pub struct App {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub areas: AreaCache,
+    /// The in-memory targeting replica (counts while drawing).
+    pub live: LiveIndex,
     pub geocoder: Geocoder,
     pub notifier: Notifier,
     pub signer: Signer,
@@ -40,7 +43,17 @@ impl App {
         areas.refresh(&store).await?;
         let geocoder = Geocoder::from_config(&config.geocoder)?;
         let notifier = Notifier::from_config(&config.providers);
-        Ok(App { config, store, clock, areas, geocoder, notifier, signer: Signer::new(secret.as_bytes()), metrics })
+        Ok(App {
+            config,
+            store,
+            clock,
+            areas,
+            live: LiveIndex::default(),
+            geocoder,
+            notifier,
+            signer: Signer::new(secret.as_bytes()),
+            metrics,
+        })
     }
 
     pub fn now_ms(&self) -> i64 {

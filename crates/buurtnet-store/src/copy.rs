@@ -123,6 +123,11 @@ pub const TABLES: &[TableSpec] = &[
         columns: &[("id", Int), ("user_id", Int), ("token_hash", Text), ("created_at", Int)],
     },
     TableSpec {
+        name: "changes",
+        key: &["seq"],
+        columns: &[("seq", Int), ("participant_lo", Int), ("participant_hi", Int), ("at", Int)],
+    },
+    TableSpec {
         name: "audit_log",
         key: &["id"],
         columns: &[("id", Int), ("at", Int), ("actor", Text), ("action", Text), ("target", Text), ("details", Text)],

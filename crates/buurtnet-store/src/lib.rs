@@ -17,15 +17,23 @@ macro_rules! with_pool {
     };
 }
 
+/// Appends one row to the change feed; the last statement of a writing transaction.
+macro_rules! record_change {
+    ($tx:expr, $lo:expr, $hi:expr, $at:expr) => {{
+        let seq: i64 = sqlx::query_scalar(crate::targeting::NEXT_CHANGE).fetch_one(&mut *$tx).await?;
+        sqlx::query(crate::targeting::INSERT_CHANGE).bind(seq).bind($lo).bind($hi).bind($at).execute(&mut *$tx).await?;
+    }};
+}
+
 mod areas;
 pub mod copy;
 mod error;
 pub mod models;
 mod participants;
+mod postgis;
 mod sandbox;
 mod staff;
 pub mod targeting;
-mod postgis;
 
 pub use error::StoreError;
 pub use models::*;

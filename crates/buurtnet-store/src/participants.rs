@@ -111,6 +111,8 @@ impl Store {
                 written += chunk.len() as u64;
                 progress(written);
             }
+            let (lo, hi) = (ids[0], ids[ids.len() - 1]);
+            record_change!(tx, lo, hi, batch[0].created_at);
             tx.commit().await
         })?;
         Ok(ids)
@@ -207,6 +209,7 @@ impl Store {
                 .await?
                 .rows_affected();
             sqlx::query(crate::targeting::REFRESH_FLAGS).bind(id).execute(&mut *tx).await?;
+            record_change!(tx, id, id, now);
             tx.commit().await?;
             Ok::<_, sqlx::Error>(n)
         })?;
@@ -222,14 +225,18 @@ impl Store {
         quiet_hours: &str,
     ) -> Result<bool, StoreError> {
         let done = with_pool!(self, |p| {
-            sqlx::query("UPDATE addresses SET channels = $1, quiet_hours = $2 WHERE id = $3 AND participant_id = $4")
+            let mut tx = p.begin().await?;
+            let n = sqlx::query("UPDATE addresses SET channels = $1, quiet_hours = $2 WHERE id = $3 AND participant_id = $4")
                 .bind(channels)
                 .bind(quiet_hours)
                 .bind(address_id)
                 .bind(participant_id)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            record_change!(tx, participant_id, participant_id, 0i64);
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(n)
         })?;
         Ok(done == 1)
     }
@@ -241,6 +248,7 @@ impl Store {
             sqlx::query("DELETE FROM addresses WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM contacts WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;
             let r = sqlx::query("DELETE FROM participants WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            record_change!(tx, id, id, 0i64);
             tx.commit().await?;
             Ok::<_, sqlx::Error>(r.rows_affected())
         })?;
@@ -283,6 +291,7 @@ impl Store {
             .await?;
             if let Some(pid) = participant {
                 sqlx::query(crate::targeting::REFRESH_FLAGS).bind(pid).execute(&mut *tx).await?;
+                record_change!(tx, pid, pid, at);
             }
             tx.commit().await
         })?;

@@ -128,13 +128,6 @@ impl Store {
             }
         }
     }
-
-    /// Recomputes the targeting columns of one participant's addresses (topics, paused,
-    /// verified channels) from the participant and its contacts.
-    pub async fn refresh_targeting_flags(&self, participant_id: i64) -> Result<(), StoreError> {
-        with_pool!(self, |p| { sqlx::query(REFRESH_FLAGS).bind(participant_id).execute(p).await.map(|r| r.rows_affected()) })?;
-        Ok(())
-    }
 }
 
 pub(crate) const REFRESH_FLAGS: &str = "UPDATE addresses SET
@@ -157,4 +150,68 @@ pub fn verified_mask(contacts: &[crate::NewContact]) -> i64 {
         }
     }
     mask
+}
+
+/// One row of the change feed: participants `lo..=hi` changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct Change {
+    pub seq: i64,
+    pub participant_lo: i64,
+    pub participant_hi: i64,
+}
+
+pub(crate) const NEXT_CHANGE: &str = "UPDATE id_sequences SET next_id = next_id + 1 WHERE name = 'changes' RETURNING next_id - 1";
+pub(crate) const INSERT_CHANGE: &str = "INSERT INTO changes (seq, participant_lo, participant_hi, at) VALUES ($1, $2, $3, $4)";
+
+impl Store {
+    /// Change-feed rows after `seq`, in order.
+    pub async fn changes_since(&self, seq: i64) -> Result<Vec<Change>, StoreError> {
+        let rows = with_pool!(self, |p| {
+            sqlx::query_as("SELECT seq, participant_lo, participant_hi FROM changes WHERE seq > $1 ORDER BY seq LIMIT 10000")
+                .bind(seq)
+                .fetch_all(p)
+                .await
+        })?;
+        Ok(rows)
+    }
+
+    /// The newest change-feed sequence number (0 when empty).
+    pub async fn last_change(&self) -> Result<i64, StoreError> {
+        let v: Option<i64> = with_pool!(self, |p| sqlx::query_scalar("SELECT MAX(seq) FROM changes").fetch_one(p).await)?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Every targeting row of participants `lo..=hi` (all of them with `None`), streamed.
+    pub fn targeting_rows(&self, range: Option<(i64, i64)>) -> BoxStream<'_, Result<TargetRow, StoreError>> {
+        let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
+        let sql = "SELECT a.id AS address_id, a.participant_id, a.lat, a.lon, a.cell, (a.channels & a.verified_channels) AS channels, \
+                   a.topics, a.paused, a.quiet_hours, a.neighbourhood_code, a.district_code, a.municipality_code, a.pc4, \
+                   a.safety_region_code, a.police_unit_code, a.province_code \
+                   FROM addresses a WHERE a.participant_id BETWEEN $1 AND $2";
+        match &self.pool {
+            Pool::Sqlite(p) => sqlx::query_as::<_, TargetRow>(sql).bind(lo).bind(hi).fetch(p).map_err(StoreError::from).boxed(),
+            Pool::Postgres(p) => sqlx::query_as::<_, TargetRow>(sql).bind(lo).bind(hi).fetch(p).map_err(StoreError::from).boxed(),
+        }
+    }
+}
+
+/// An address as the in-memory targeting replica keeps it.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct TargetRow {
+    pub address_id: i64,
+    pub participant_id: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub cell: i64,
+    pub channels: i64,
+    pub topics: i64,
+    pub paused: bool,
+    pub quiet_hours: String,
+    pub neighbourhood_code: Option<String>,
+    pub district_code: Option<String>,
+    pub municipality_code: Option<String>,
+    pub pc4: Option<String>,
+    pub safety_region_code: Option<String>,
+    pub police_unit_code: Option<String>,
+    pub province_code: Option<String>,
 }

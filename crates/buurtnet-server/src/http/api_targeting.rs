@@ -24,7 +24,11 @@ pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body
         }
     }
     let started = std::time::Instant::now();
-    let counts = targeting::count(&state.store, Plan::new(req, user.scope.clone())).await?;
+    let plan = Plan::new(req, user.scope.clone());
+    let snapshot = state.live.catch_up(&state.store).await?;
+    let counts = tokio::task::spawn_blocking(move || targeting::count_live(&snapshot, &plan))
+        .await
+        .map_err(|e| AppError::Internal(format!("count task failed: {e}")))?;
     metrics::histogram!("buurtnet_targeting_count_seconds").record(started.elapsed().as_secs_f64());
     let by_area: Vec<Value> = counts
         .by_area

@@ -264,14 +264,24 @@ impl<'a> Population<'a> {
             verified_at: Some(self.now_ms),
         }];
         if channels.contains(Channel::Sms) || channels.contains(Channel::Voice) {
-            contacts.push(NewContact { kind: "phone".into(), value: format!("+3162{serial:07}"), mobile: true, verified_at: Some(self.now_ms) });
+            contacts.push(NewContact {
+                kind: "phone".into(),
+                value: format!("+3162{serial:07}"),
+                mobile: true,
+                verified_at: Some(self.now_ms),
+            });
         }
         let addresses = points
             .iter()
             .enumerate()
             .map(|(i, (lat, lon))| {
                 let kind = if i == 0 { AddressKind::Home } else { AddressKind::Work };
-                let draft = AddressDraft { kind, location: AddressLocation::Point { lat: *lat, lon: *lon }, channels, quiet_hours: Vec::new() };
+                let draft = AddressDraft {
+                    kind,
+                    location: AddressLocation::Point { lat: *lat, lon: *lon },
+                    channels,
+                    quiet_hours: Vec::new(),
+                };
                 new_address(&draft, *lat, *lon, false, &self.index.locate(*lat, *lon))
             })
             .collect::<Vec<_>>();

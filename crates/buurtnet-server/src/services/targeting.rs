@@ -6,6 +6,7 @@
 //! Candidates come from the database by cell-id ranges (shapes) or by stored area codes; the
 //! exact test runs here, only on candidates from boundary cells.
 
+use super::live_index::{self, LiveRow, Snapshot};
 use buurtnet_domain::quiet_hours::{QuietHours, dutch_local_time};
 use buurtnet_domain::staff::Scope;
 use buurtnet_domain::{AreaLevel, Channel, ChannelSet, FieldErrors, Topic};
@@ -204,25 +205,56 @@ pub fn matching<'a>(store: &'a Store, plan: Arc<Plan>) -> BoxStream<'a, Result<R
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutOfScope;
 
-/// Per-person channel bits, indexed by participant id (ids are dense): bounded, small memory
-/// even for the whole country (one byte per participant id).
-#[derive(Default)]
-pub struct PersonChannels(Vec<u8>);
+/// Per-person channel bits. A hash map while small; past 64k people a byte per participant id
+/// (ids are dense), so even the whole country takes a few megabytes.
+pub enum PersonChannels {
+    Few(HashMap<i64, u8>),
+    Many(Vec<u8>),
+}
+
+impl Default for PersonChannels {
+    fn default() -> Self {
+        PersonChannels::Few(HashMap::new())
+    }
+}
 
 impl PersonChannels {
     /// Adds channels for a person; returns the ones that are new for them.
     pub fn add(&mut self, participant_id: i64, channels: ChannelSet) -> ChannelSet {
-        let i = participant_id.max(0) as usize;
-        if i >= self.0.len() {
-            self.0.resize((i + 1).max(self.0.len() * 2), 0);
-        }
-        let before = self.0[i];
-        self.0[i] |= channels.bits() as u8;
-        ChannelSet::from_bits(i64::from(self.0[i] & !before))
+        let bits = channels.bits() as u8;
+        let before = match self {
+            PersonChannels::Few(map) => {
+                let slot = map.entry(participant_id).or_insert(0);
+                let before = *slot;
+                *slot |= bits;
+                if map.len() > 65_536 {
+                    let max = map.keys().copied().max().unwrap_or(0).max(0) as usize;
+                    let mut v = vec![0u8; max + 1];
+                    for (k, b) in map.iter() {
+                        v[(*k).max(0) as usize] |= *b;
+                    }
+                    *self = PersonChannels::Many(v);
+                }
+                before
+            }
+            PersonChannels::Many(v) => {
+                let i = participant_id.max(0) as usize;
+                if i >= v.len() {
+                    v.resize((i + 1).max(v.len() * 2), 0);
+                }
+                let before = v[i];
+                v[i] |= bits;
+                before
+            }
+        };
+        ChannelSet::from_bits(i64::from(bits & !before))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = ChannelSet> + '_ {
-        self.0.iter().filter(|b| **b != 0).map(|b| ChannelSet::from_bits(i64::from(*b)))
+    pub fn sets(&self) -> Vec<ChannelSet> {
+        match self {
+            PersonChannels::Few(map) => map.values().map(|b| ChannelSet::from_bits(i64::from(*b))).collect(),
+            PersonChannels::Many(v) => v.iter().filter(|b| **b != 0).map(|b| ChannelSet::from_bits(i64::from(*b))).collect(),
+        }
     }
 }
 
@@ -278,7 +310,7 @@ pub async fn count(store: &Store, plan: Plan) -> Result<Counts, StoreError> {
     }
     let mut by_channel = ChannelCounts::default();
     let mut total = 0u64;
-    for set in people.iter() {
+    for set in people.sets() {
         total += 1;
         by_channel.push += u64::from(set.contains(Channel::Push));
         by_channel.sms += u64::from(set.contains(Channel::Sms));
@@ -289,6 +321,105 @@ pub async fn count(store: &Store, plan: Plan) -> Result<Counts, StoreError> {
         areas.into_iter().map(|((code, level), ids)| AreaCount { code, level, people: ids.len() as u64 }).collect();
     by_area.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(Counts { people: total, addresses, by_channel, by_area, clipped_to_scope: clipped })
+}
+
+/// Counts on the in-memory replica (see `live_index`): the same answer as [`count`], fast.
+pub fn count_live(snap: &Snapshot, plan: &Plan) -> Counts {
+    let scope_id = match &plan.scope {
+        Scope::National => None,
+        Scope::Municipality(c) | Scope::PoliceUnit(c) => Some(snap.code_id(c).unwrap_or(u32::MAX)),
+    };
+    let scope_level = match &plan.scope {
+        Scope::PoliceUnit(_) => 5,
+        _ => 2,
+    };
+    let several = plan.members.len() > 1;
+    let mut seen_addresses = HashSet::new();
+    let mut people = PersonChannels::default();
+    let mut addresses = 0u64;
+    let mut clipped = false;
+    let mut area_people: Vec<(u32, i64)> = Vec::new();
+    let mut visit = |r: &LiveRow| {
+        if r.channels == 0 || r.topics & plan.topic_bit as u8 == 0 {
+            return;
+        }
+        if let Some(id) = scope_id
+            && r.codes[scope_level] != id
+        {
+            clipped = true;
+            return;
+        }
+        if several && !seen_addresses.insert(r.address_id) {
+            return;
+        }
+        let mut allowed = r.channel_set();
+        if !plan.override_time_windows && r.quiet != 0 {
+            for w in snap.quiet_hours(r.quiet).iter().filter(|w| w.covers(plan.local_time)) {
+                for ch in &w.channels {
+                    allowed.remove(*ch);
+                }
+            }
+        }
+        if allowed.is_empty() {
+            return;
+        }
+        addresses += 1;
+        people.add(r.participant_id, allowed);
+        let area = if r.codes[0] != 0 { r.codes[0] } else { r.codes[1] };
+        if area != 0 {
+            area_people.push((area, r.participant_id));
+        }
+    };
+    for m in &plan.members {
+        match m {
+            Planned::Shape(shape, cover) => {
+                let test = |r: &LiveRow| !cover.needs_test(r.cell) || shape.contains(r.lat, r.lon);
+                for (lo, hi) in cover.all() {
+                    for r in snap.base_in_range(lo, hi) {
+                        if test(r) {
+                            visit(r);
+                        }
+                    }
+                }
+                for r in snap.delta() {
+                    if cover.covers(r.cell) && test(r) {
+                        visit(r);
+                    }
+                }
+            }
+            Planned::Code(CandidateFilter::All) => snap.all().for_each(&mut visit),
+            Planned::Code(CandidateFilter::Code { column, code }) => {
+                let level = live_index::LEVELS.iter().position(|l| code_column(l) == Some(*column));
+                if let (Some(level), Some(id)) = (level, snap.code_id(code)) {
+                    for r in snap.base_with_code(id) {
+                        visit(r);
+                    }
+                    for r in snap.delta().filter(|r| r.codes[level] == id) {
+                        visit(r);
+                    }
+                }
+            }
+            Planned::Code(CandidateFilter::Cells(_)) => {}
+        }
+    }
+    let mut by_channel = ChannelCounts::default();
+    let sets = people.sets();
+    for set in &sets {
+        by_channel.push += u64::from(set.contains(Channel::Push));
+        by_channel.sms += u64::from(set.contains(Channel::Sms));
+        by_channel.voice += u64::from(set.contains(Channel::Voice));
+        by_channel.email += u64::from(set.contains(Channel::Email));
+    }
+    area_people.sort_unstable();
+    area_people.dedup();
+    let mut by_area: Vec<AreaCount> = Vec::new();
+    for chunk in area_people.chunk_by(|a, b| a.0 == b.0) {
+        let code = snap.code_name(chunk[0].0).unwrap_or_default().to_string();
+        let level = if code.starts_with("BU") { "neighbourhood" } else { "district" };
+        by_area.push(AreaCount { code, level, people: chunk.len() as u64 });
+    }
+    by_area.sort_by(|a, b| a.code.cmp(&b.code));
+    Counts { people: sets.len() as u64, addresses, by_channel, by_area, clipped_to_scope: clipped }
 }
 
 /// One message to send: a person on a channel.
