@@ -10,7 +10,7 @@ use buurtnet_server::services::demo::Population;
 use buurtnet_server::services::{geography, import, targeting};
 use buurtnet_store::{ConnectOptions, Store};
 use clap::Subcommand;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::Path;
@@ -50,6 +50,9 @@ pub enum BenchCommand {
         /// End the output with one JSON line holding every figure.
         #[arg(long)]
         json: bool,
+        /// Keep the SQLite database at this path (e.g. to measure a server on it afterwards).
+        #[arg(long)]
+        keep_sqlite: Option<std::path::PathBuf>,
     },
 }
 
@@ -61,11 +64,24 @@ struct Scratch {
 }
 
 async fn scratch_sqlite() -> anyhow::Result<Scratch> {
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    scratch_sqlite_at(None).await
+}
+
+async fn scratch_sqlite_at(keep: Option<&Path>) -> anyhow::Result<Scratch> {
+    let (path, dir) = match keep {
+        Some(p) => {
+            anyhow::ensure!(!p.exists(), "{} exists already", p.display());
+            (p.to_path_buf(), None)
+        }
+        None => {
+            let dir = tempfile::tempdir()?;
+            (dir.path().join("bench.db"), Some(dir))
+        }
+    };
+    let url = format!("sqlite://{}", path.display());
     let store = Store::connect(&url, &ConnectOptions::default()).await?;
     store.migrate().await?;
-    Ok(Scratch { store, label: "sqlite", drop_db: None, _dir: Some(dir) })
+    Ok(Scratch { store, label: "sqlite", drop_db: None, _dir: dir })
 }
 
 async fn scratch_postgres(admin: &str, label: &'static str, purpose: &str) -> anyhow::Result<Scratch> {
@@ -137,8 +153,9 @@ pub async fn run(cmd: BenchCommand, geodata: Option<&Path>) -> anyhow::Result<()
     match cmd {
         BenchCommand::Import { rows, postgres } => bench_import(folder, rows, postgres.as_deref()).await,
         BenchCommand::Lookup { points, postgres } => bench_lookup(folder, points, postgres.as_deref()).await,
-        BenchCommand::Targeting { participants, postgres, postgis, runs, json } => {
-            bench_targeting(folder, participants, postgres.as_deref(), postgis.as_deref(), runs, json).await
+        BenchCommand::Targeting { participants, postgres, postgis, runs, json, keep_sqlite } => {
+            bench_targeting(folder, participants, postgres.as_deref(), postgis.as_deref(), runs, json, keep_sqlite.as_deref())
+                .await
         }
     }
 }
@@ -272,8 +289,9 @@ async fn bench_targeting(
     postgis: Option<&str>,
     runs: usize,
     want_json: bool,
+    keep_sqlite: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let mut backends = vec![scratch_sqlite().await?];
+    let mut backends = vec![scratch_sqlite_at(keep_sqlite).await?];
     if let Some(pg) = postgres {
         backends.push(scratch_postgres(pg, "postgres", "targeting").await?);
     }
@@ -374,20 +392,32 @@ async fn bench_targeting(
                 anyhow::ensure!(c.people == people, "database and replica disagree on {}", case.name);
             }
             let db50 = median(&mut db_ms);
+            // Full resolution as sending does it: catch up, then stream every (person, channel).
             let mut resolve_ms = Vec::new();
             let mut recipients = 0u64;
             for _ in 0..n.min(if big { 3 } else { 7 }) {
                 let t = Instant::now();
-                recipients = targeting::recipients(&b.store, plan()?).try_fold(0u64, |n, _| async move { Ok(n + 1) }).await?;
+                let snap = live.catch_up(&b.store).await?;
+                recipients = targeting::recipients_live(snap, plan()?).fold(0u64, |n, _| async move { n + 1 }).await;
                 resolve_ms.push(t.elapsed().as_secs_f64() * 1000.0);
             }
+            // The same stream read from the database instead of the replica.
+            let mut db_resolve_ms = Vec::new();
+            for _ in 0..if big { 1 } else { 3 } {
+                let t = Instant::now();
+                let n = targeting::recipients(&b.store, plan()?).try_fold(0u64, |n, _| async move { Ok(n + 1) }).await?;
+                db_resolve_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+                anyhow::ensure!(n == recipients, "database and replica streams disagree on {}", case.name);
+            }
+            let db_r50 = median(&mut db_resolve_ms);
             let (c50, c95, r50, r95) = (median(&mut count_ms), p95(&mut count_ms), median(&mut resolve_ms), p95(&mut resolve_ms));
             ours_best_count = ours_best_count.min(c50);
             println!(
-                "{:<20} {:<8} people {:>8}  count p50 {:>8.2} ms p95 {:>8.2} ms (from the database {:>8.1} ms) | resolve {:>8} messages p50 {:>8.1} ms p95 {:>8.1} ms",
-                case.name, b.label, people, c50, c95, db50, recipients, r50, r95
+                "{:<20} {:<8} people {:>8}  count p50 {:>8.2} ms p95 {:>8.2} ms (database {:>8.1} ms) | resolve {:>8} messages p50 {:>8.1} ms p95 {:>8.1} ms (database {:>8.1} ms)",
+                case.name, b.label, people, c50, c95, db50, recipients, r50, r95, db_r50
             );
-            row[b.label] = json!({"people": people, "count_p50_ms": c50, "count_p95_ms": c95, "count_from_database_p50_ms": db50, "messages": recipients, "resolve_p50_ms": r50, "resolve_p95_ms": r95});
+            row[b.label] = json!({"people": people, "count_p50_ms": c50, "count_p95_ms": c95, "count_from_database_p50_ms": db50,
+                "messages": recipients, "resolve_p50_ms": r50, "resolve_p95_ms": r95, "resolve_from_database_p50_ms": db_r50});
         }
         if let Some(g) = &gis {
             let geometry = match &case.postgis {

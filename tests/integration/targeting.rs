@@ -10,7 +10,7 @@ use buurtnet_geo::AreaIndex;
 use buurtnet_server::services::participants::new_address;
 use buurtnet_server::services::targeting::{self, Plan};
 use buurtnet_store::{NewContact, NewParticipant, Store};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use geo::{Distance, Haversine, Intersects, MultiPolygon, Point, Polygon};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
@@ -252,6 +252,13 @@ async fn actual(
         .unwrap()
         .into_iter()
         .collect();
+    let from_replica: BTreeSet<(i64, Channel)> = targeting::recipients_live(snapshot, Plan::new(req(), scope.clone()))
+        .map(|r| (r.participant_id, r.channel))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(from_replica, recipients, "replica stream vs database stream for {body}");
     let c = &counts.by_channel;
     Expected { people: counts.people, addresses: counts.addresses, by_channel: [c.push, c.sms, c.voice, c.email], recipients }
 }

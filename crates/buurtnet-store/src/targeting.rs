@@ -6,26 +6,6 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use sqlx::FromRow;
 
-/// One address that may receive a message.
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct Candidate {
-    pub address_id: i64,
-    pub participant_id: i64,
-    pub lat: f64,
-    pub lon: f64,
-    pub cell: i64,
-    /// The address's chosen channels that have a verified contact point.
-    pub channels: i64,
-    pub quiet_hours: String,
-    pub neighbourhood_code: Option<String>,
-    pub district_code: Option<String>,
-    pub municipality_code: Option<String>,
-    pub pc4: Option<String>,
-    pub safety_region_code: Option<String>,
-    pub police_unit_code: Option<String>,
-    pub province_code: Option<String>,
-}
-
 /// Which addresses to read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CandidateFilter {
@@ -51,13 +31,15 @@ pub fn code_column(level: &str) -> Option<&'static str> {
     })
 }
 
+/// The columns of a [`TargetRow`].
 const COLUMNS: &str = "a.id AS address_id, a.participant_id, a.lat, a.lon, a.cell, (a.channels & a.verified_channels) AS channels, \
-    a.quiet_hours, a.neighbourhood_code, a.district_code, a.municipality_code, a.pc4, a.safety_region_code, a.police_unit_code, a.province_code";
+    a.topics, a.paused, a.quiet_hours, a.neighbourhood_code, a.district_code, a.municipality_code, a.pc4, \
+    a.safety_region_code, a.police_unit_code, a.province_code";
 
 impl Store {
     /// Streams the addresses matching `filter` whose owner wants `topic_bit`, is not paused and
     /// has at least one usable channel there.
-    pub fn candidates(&self, filter: CandidateFilter, topic_bit: i64) -> BoxStream<'_, Result<Candidate, StoreError>> {
+    pub fn candidates(&self, filter: CandidateFilter, topic_bit: i64) -> BoxStream<'_, Result<TargetRow, StoreError>> {
         let base = "(a.topics & $1) <> 0 AND a.paused = $2 AND (a.channels & a.verified_channels) <> 0";
         match (&self.pool, filter) {
             (_, CandidateFilter::Cells(ranges)) if ranges.is_empty() => futures::stream::empty().boxed(),
@@ -67,7 +49,7 @@ impl Store {
                     "SELECT {COLUMNS} FROM json_each($3) r JOIN addresses a \
                      ON a.cell BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]') WHERE {base}"
                 );
-                sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
                     .bind(topic_bit)
                     .bind(false)
                     .bind(json)
@@ -81,7 +63,7 @@ impl Store {
                     "SELECT {COLUMNS} FROM unnest($3::bigint[], $4::bigint[]) AS r(lo, hi) JOIN addresses a \
                      ON a.cell BETWEEN r.lo AND r.hi WHERE {base}"
                 );
-                sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
                     .bind(topic_bit)
                     .bind(false)
                     .bind(lo)
@@ -93,14 +75,14 @@ impl Store {
             (pool, CandidateFilter::Code { column, code }) => {
                 let sql = format!("SELECT {COLUMNS} FROM addresses a WHERE a.{column} = $3 AND {base}");
                 match pool {
-                    Pool::Sqlite(p) => sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                    Pool::Sqlite(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
                         .bind(topic_bit)
                         .bind(false)
                         .bind(code)
                         .fetch(p)
                         .map_err(StoreError::from)
                         .boxed(),
-                    Pool::Postgres(p) => sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                    Pool::Postgres(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
                         .bind(topic_bit)
                         .bind(false)
                         .bind(code)
@@ -112,13 +94,13 @@ impl Store {
             (pool, CandidateFilter::All) => {
                 let sql = format!("SELECT {COLUMNS} FROM addresses a WHERE {base}");
                 match pool {
-                    Pool::Sqlite(p) => sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                    Pool::Sqlite(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
                         .bind(topic_bit)
                         .bind(false)
                         .fetch(p)
                         .map_err(StoreError::from)
                         .boxed(),
-                    Pool::Postgres(p) => sqlx::query_as::<_, Candidate>(sqlx::AssertSqlSafe(sql))
+                    Pool::Postgres(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
                         .bind(topic_bit)
                         .bind(false)
                         .fetch(p)
@@ -184,18 +166,26 @@ impl Store {
     /// Every targeting row of participants `lo..=hi` (all of them with `None`), streamed.
     pub fn targeting_rows(&self, range: Option<(i64, i64)>) -> BoxStream<'_, Result<TargetRow, StoreError>> {
         let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
-        let sql = "SELECT a.id AS address_id, a.participant_id, a.lat, a.lon, a.cell, (a.channels & a.verified_channels) AS channels, \
-                   a.topics, a.paused, a.quiet_hours, a.neighbourhood_code, a.district_code, a.municipality_code, a.pc4, \
-                   a.safety_region_code, a.police_unit_code, a.province_code \
-                   FROM addresses a WHERE a.participant_id BETWEEN $1 AND $2";
+        let sql = format!("SELECT {COLUMNS} FROM addresses a WHERE a.participant_id BETWEEN $1 AND $2");
         match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as::<_, TargetRow>(sql).bind(lo).bind(hi).fetch(p).map_err(StoreError::from).boxed(),
-            Pool::Postgres(p) => sqlx::query_as::<_, TargetRow>(sql).bind(lo).bind(hi).fetch(p).map_err(StoreError::from).boxed(),
+            Pool::Sqlite(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
+                .bind(lo)
+                .bind(hi)
+                .fetch(p)
+                .map_err(StoreError::from)
+                .boxed(),
+            Pool::Postgres(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
+                .bind(lo)
+                .bind(hi)
+                .fetch(p)
+                .map_err(StoreError::from)
+                .boxed(),
         }
     }
 }
 
-/// An address as the in-memory targeting replica keeps it.
+/// An address as targeting reads it: its point, cell, usable channels (chosen and verified),
+/// its owner's topics and paused flag, quiet hours and area codes.
 #[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct TargetRow {
     pub address_id: i64,

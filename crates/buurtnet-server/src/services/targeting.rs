@@ -12,7 +12,7 @@ use buurtnet_domain::staff::Scope;
 use buurtnet_domain::{AreaLevel, Channel, ChannelSet, FieldErrors, Topic};
 use buurtnet_geo::AreaIndex;
 use buurtnet_geo::target_area::{Cover, Member, Shape, TargetArea, cover, parse_area};
-use buurtnet_store::targeting::{Candidate, CandidateFilter, code_column};
+use buurtnet_store::targeting::{CandidateFilter, TargetRow, code_column};
 use buurtnet_store::{Store, StoreError};
 use chrono::{DateTime, NaiveTime, Utc};
 use futures::stream::BoxStream;
@@ -125,7 +125,7 @@ impl Plan {
         }
     }
 
-    fn in_scope(&self, c: &Candidate) -> bool {
+    fn in_scope(&self, c: &TargetRow) -> bool {
         match &self.scope {
             Scope::National => true,
             Scope::Municipality(gm) => c.municipality_code.as_deref() == Some(gm),
@@ -134,7 +134,7 @@ impl Plan {
     }
 
     /// The channels this address may be reached on now.
-    fn allowed(&self, c: &Candidate) -> ChannelSet {
+    fn allowed(&self, c: &TargetRow) -> ChannelSet {
         let mut allowed = ChannelSet::from_bits(c.channels);
         if !self.override_time_windows
             && c.quiet_hours.len() > 2
@@ -153,7 +153,7 @@ impl Plan {
 /// An address in the area with the channels it may be reached on.
 #[derive(Debug, Clone)]
 pub struct Matched {
-    pub candidate: Candidate,
+    pub candidate: TargetRow,
     pub channels: ChannelSet,
 }
 
@@ -323,8 +323,10 @@ pub async fn count(store: &Store, plan: Plan) -> Result<Counts, StoreError> {
     Ok(Counts { people: total, addresses, by_channel, by_area, clipped_to_scope: clipped })
 }
 
-/// Counts on the in-memory replica (see `live_index`): the same answer as [`count`], fast.
-pub fn count_live(snap: &Snapshot, plan: &Plan) -> Counts {
+/// Visits every address of the replica that is in the area, in scope, wants the topic and has
+/// a channel left after quiet hours (once each, also for overlapping unions). `out_of_scope` is
+/// called for addresses in the area but outside the caller's scope.
+fn visit_live(snap: &Snapshot, plan: &Plan, mut found: impl FnMut(&LiveRow, ChannelSet), mut out_of_scope: impl FnMut()) {
     let scope_id = match &plan.scope {
         Scope::National => None,
         Scope::Municipality(c) | Scope::PoliceUnit(c) => Some(snap.code_id(c).unwrap_or(u32::MAX)),
@@ -335,10 +337,6 @@ pub fn count_live(snap: &Snapshot, plan: &Plan) -> Counts {
     };
     let several = plan.members.len() > 1;
     let mut seen_addresses = HashSet::new();
-    let mut people = PersonChannels::default();
-    let mut addresses = 0u64;
-    let mut clipped = false;
-    let mut area_people: Vec<(u32, i64)> = Vec::new();
     let mut visit = |r: &LiveRow| {
         if r.channels == 0 || r.topics & plan.topic_bit as u8 == 0 {
             return;
@@ -346,7 +344,7 @@ pub fn count_live(snap: &Snapshot, plan: &Plan) -> Counts {
         if let Some(id) = scope_id
             && r.codes[scope_level] != id
         {
-            clipped = true;
+            out_of_scope();
             return;
         }
         if several && !seen_addresses.insert(r.address_id) {
@@ -360,14 +358,8 @@ pub fn count_live(snap: &Snapshot, plan: &Plan) -> Counts {
                 }
             }
         }
-        if allowed.is_empty() {
-            return;
-        }
-        addresses += 1;
-        people.add(r.participant_id, allowed);
-        let area = if r.codes[0] != 0 { r.codes[0] } else { r.codes[1] };
-        if area != 0 {
-            area_people.push((area, r.participant_id));
+        if !allowed.is_empty() {
+            found(r, allowed);
         }
     };
     for m in &plan.members {
@@ -402,6 +394,27 @@ pub fn count_live(snap: &Snapshot, plan: &Plan) -> Counts {
             Planned::Code(CandidateFilter::Cells(_)) => {}
         }
     }
+}
+
+/// Counts on the in-memory replica (see `live_index`): the same answer as [`count`], fast.
+pub fn count_live(snap: &Snapshot, plan: &Plan) -> Counts {
+    let mut people = PersonChannels::default();
+    let mut addresses = 0u64;
+    let mut clipped = false;
+    let mut area_people: Vec<(u32, i64)> = Vec::new();
+    visit_live(
+        snap,
+        plan,
+        |r, allowed| {
+            addresses += 1;
+            people.add(r.participant_id, allowed);
+            let area = if r.codes[0] != 0 { r.codes[0] } else { r.codes[1] };
+            if area != 0 {
+                area_people.push((area, r.participant_id));
+            }
+        },
+        || clipped = true,
+    );
     let mut by_channel = ChannelCounts::default();
     let sets = people.sets();
     for set in &sets {
@@ -420,6 +433,39 @@ pub fn count_live(snap: &Snapshot, plan: &Plan) -> Counts {
     }
     by_area.sort_by(|a, b| a.code.cmp(&b.code));
     Counts { people: sets.len() as u64, addresses, by_channel, by_area, clipped_to_scope: clipped }
+}
+
+/// Recipients from the replica, as a stream with back-pressure: a blocking task walks the
+/// replica and hands over blocks of recipients; memory stays bounded (one byte per participant
+/// id for the once-per-channel rule, plus the blocks in flight). Catch up before calling it.
+pub fn recipients_live(snap: Arc<Snapshot>, plan: Plan) -> BoxStream<'static, Recipient> {
+    const BLOCK: usize = 4096;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Recipient>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut seen = PersonChannels::default();
+        let mut block = Vec::with_capacity(BLOCK);
+        let mut closed = false;
+        visit_live(
+            &snap,
+            &plan,
+            |r, allowed| {
+                if closed {
+                    return;
+                }
+                for channel in seen.add(r.participant_id, allowed).iter() {
+                    block.push(Recipient { participant_id: r.participant_id, channel });
+                }
+                if block.len() >= BLOCK {
+                    closed = tx.blocking_send(std::mem::replace(&mut block, Vec::with_capacity(BLOCK))).is_err();
+                }
+            },
+            || {},
+        );
+        if !closed && !block.is_empty() {
+            let _ = tx.blocking_send(block);
+        }
+    });
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (futures::stream::iter(b), rx)) }).flatten().boxed()
 }
 
 /// One message to send: a person on a channel.
