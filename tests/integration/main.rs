@@ -6,6 +6,7 @@
 mod common;
 
 mod areas;
+mod browser;
 mod cli;
 mod copy_db;
 mod import;
