@@ -22,7 +22,7 @@ impl Drop for Driver {
 async fn chromedriver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    let child = Command::new(&bin)
+    let mut child = Command::new(&bin)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -36,6 +36,8 @@ async fn chromedriver() -> Driver {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("chromedriver did not become ready");
 }
 
