@@ -187,7 +187,7 @@ impl Store {
         Ok(id)
     }
 
-    /// Changes language, topics and the paused flag.
+    /// Changes language, topics and the paused flag (and the addresses' copies of them).
     pub async fn update_participant(
         &self,
         id: i64,
@@ -196,7 +196,20 @@ impl Store {
         paused: bool,
         now: i64,
     ) -> Result<bool, StoreError> {
-        // The addresses carry copies of topics and paused for targeting: change both at once.
+        self.update_self_service(id, language, topics, paused, &[], now).await
+    }
+
+    /// A participant's own change, in one transaction: language, topics and paused, and the
+    /// channels and quiet hours of some of their addresses `(address id, channels, quiet hours)`.
+    pub async fn update_self_service(
+        &self,
+        id: i64,
+        language: &str,
+        topics: i64,
+        paused: bool,
+        addresses: &[(i64, i64, String)],
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let done = with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let n = sqlx::query("UPDATE participants SET language = $1, topics = $2, paused = $3, updated_at = $4 WHERE id = $5")
@@ -208,33 +221,18 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            for (address_id, channels, quiet_hours) in addresses {
+                sqlx::query("UPDATE addresses SET channels = $1, quiet_hours = $2 WHERE id = $3 AND participant_id = $4")
+                    .bind(channels)
+                    .bind(quiet_hours)
+                    .bind(address_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            // The addresses carry copies of topics and paused for targeting.
             sqlx::query(crate::targeting::REFRESH_FLAGS).bind(id).execute(&mut *tx).await?;
             record_change!(tx, id, id, now);
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(n)
-        })?;
-        Ok(done == 1)
-    }
-
-    /// Changes the channels and quiet hours of one of the participant's addresses.
-    pub async fn update_address_channels(
-        &self,
-        participant_id: i64,
-        address_id: i64,
-        channels: i64,
-        quiet_hours: &str,
-    ) -> Result<bool, StoreError> {
-        let done = with_pool!(self, |p| {
-            let mut tx = p.begin().await?;
-            let n = sqlx::query("UPDATE addresses SET channels = $1, quiet_hours = $2 WHERE id = $3 AND participant_id = $4")
-                .bind(channels)
-                .bind(quiet_hours)
-                .bind(address_id)
-                .bind(participant_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            record_change!(tx, participant_id, participant_id, 0i64);
             tx.commit().await?;
             Ok::<_, sqlx::Error>(n)
         })?;

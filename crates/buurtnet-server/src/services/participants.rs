@@ -442,10 +442,7 @@ pub async fn update(app: &App, record: &ParticipantRecord, body: &Value) -> AppR
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    app.store.update_participant(p.id, &language, topics, paused, app.now_ms()).await?;
-    for (id, channels, quiet) in address_changes {
-        app.store.update_address_channels(p.id, id, channels, &quiet).await?;
-    }
+    app.store.update_self_service(p.id, &language, topics, paused, &address_changes, app.now_ms()).await?;
     Ok(())
 }
 
