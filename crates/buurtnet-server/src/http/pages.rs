@@ -69,6 +69,31 @@ fn csrf_ok(jar: &CookieJar, submitted: &str) -> bool {
     jar.get("csrf").is_some_and(|c| c.value().len() >= 32 && c.value() == submitted)
 }
 
+/// For a page with a form: the language and a CSRF token for this browser.
+fn form_page(state: &AppState, jar: CookieJar, lang: Option<&str>, headers: &HeaderMap) -> (CookieJar, T, String) {
+    let secure = state.config.secure_cookies;
+    let (jar, t) = language(jar, lang, headers, secure);
+    let (jar, csrf) = csrf_token(jar, secure);
+    (jar, t, csrf)
+}
+
+/// For a submitted form: the language, or the error page when the CSRF token does not match.
+fn submitted(
+    state: &AppState,
+    jar: CookieJar,
+    lang: Option<&str>,
+    headers: &HeaderMap,
+    csrf: &str,
+    rid: RequestId,
+) -> Result<(CookieJar, T), Box<Response>> {
+    let (jar, t) = language(jar, lang, headers, state.config.secure_cookies);
+    if !csrf_ok(&jar, csrf) {
+        let page = error_page(t, AppError::bad_request("csrf", "The form has expired; reload the page and try again."), rid);
+        return Err(Box::new((jar, page).into_response()));
+    }
+    Ok((jar, t))
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 struct HomePage {
@@ -145,9 +170,7 @@ async fn register_form(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
 ) -> impl IntoResponse {
-    let secure = state.config.secure_cookies;
-    let (jar, t) = language(jar, q.lang.as_deref(), &headers, secure);
-    let (jar, csrf) = csrf_token(jar, secure);
+    let (jar, t, csrf) = form_page(&state, jar, q.lang.as_deref(), &headers);
     let form = RegisterForm { topics: vec!["urgent".into(), "enquiry".into(), "information".into()], ..RegisterForm::default() };
     (jar, RegisterPage { t, csrf, form, errors: Vec::new() })
 }
@@ -160,11 +183,10 @@ async fn register_submit(
     Form(form): Form<RegisterForm>,
 ) -> Response {
     let secure = state.config.secure_cookies;
-    let (jar, t) = language(jar, form.lang.as_deref(), &headers, secure);
-    if !csrf_ok(&jar, &form.csrf) {
-        return (jar, error_page(t, AppError::bad_request("csrf", "The form has expired; reload the page and try again."), rid))
-            .into_response();
-    }
+    let (jar, t) = match submitted(&state, jar, form.lang.as_deref(), &headers, &form.csrf, rid.clone()) {
+        Ok(ok) => ok,
+        Err(page) => return *page,
+    };
     let mut address =
         json!({"kind": "home", "postcode": form.postcode, "house_number": form.house_number, "channels": form.channels});
     if form.quiet_voice.is_some() {
@@ -226,9 +248,7 @@ async fn phone_form(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
 ) -> impl IntoResponse {
-    let secure = state.config.secure_cookies;
-    let (jar, t) = language(jar, q.lang.as_deref(), &headers, secure);
-    let (jar, csrf) = csrf_token(jar, secure);
+    let (jar, t, csrf) = form_page(&state, jar, q.lang.as_deref(), &headers);
     (jar, PhonePage { t, csrf, phone: String::new(), error: String::new() })
 }
 
@@ -251,10 +271,10 @@ async fn phone_submit(
     Form(form): Form<PhoneForm>,
 ) -> Response {
     let secure = state.config.secure_cookies;
-    let (jar, t) = language(jar, form.lang.as_deref(), &headers, secure);
-    if !csrf_ok(&jar, &form.csrf) {
-        return (jar, error_page(t, AppError::bad_request("csrf", "The form has expired."), rid)).into_response();
-    }
+    let (jar, t) = match submitted(&state, jar, form.lang.as_deref(), &headers, &form.csrf, rid.clone()) {
+        Ok(ok) => ok,
+        Err(page) => return *page,
+    };
     match svc::verify_phone(&state, &form.phone, &form.code).await {
         Ok(()) => {
             (jar, message(t, StatusCode::OK, t.get("verify_phone"), t.get("phone_verified").to_string(), "ok", String::new()))
@@ -286,9 +306,7 @@ async fn self_service_request_form(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
 ) -> impl IntoResponse {
-    let secure = state.config.secure_cookies;
-    let (jar, t) = language(jar, q.lang.as_deref(), &headers, secure);
-    let (jar, csrf) = csrf_token(jar, secure);
+    let (jar, t, csrf) = form_page(&state, jar, q.lang.as_deref(), &headers);
     (jar, SelfServiceRequestPage { t, csrf, error: String::new() })
 }
 
@@ -309,10 +327,10 @@ async fn self_service_request_submit(
     Form(form): Form<ContactForm>,
 ) -> Response {
     let secure = state.config.secure_cookies;
-    let (jar, t) = language(jar, form.lang.as_deref(), &headers, secure);
-    if !csrf_ok(&jar, &form.csrf) {
-        return (jar, error_page(t, AppError::bad_request("csrf", "The form has expired."), rid)).into_response();
-    }
+    let (jar, t) = match submitted(&state, jar, form.lang.as_deref(), &headers, &form.csrf, rid.clone()) {
+        Ok(ok) => ok,
+        Err(page) => return *page,
+    };
     let contact = form.contact.trim();
     let (email, phone) = if contact.contains('@') { (Some(contact), None) } else { (None, Some(contact)) };
     match svc::request_self_service(&state, email, phone).await {
@@ -412,10 +430,10 @@ async fn self_service_submit(
     Path(token): Path<String>,
     Form(form): Form<SelfServiceForm>,
 ) -> Response {
-    let (jar, t) = language(jar, form.lang.as_deref(), &headers, state.config.secure_cookies);
-    if !csrf_ok(&jar, &form.csrf) {
-        return (jar, error_page(t, AppError::bad_request("csrf", "The form has expired."), rid)).into_response();
-    }
+    let (jar, t) = match submitted(&state, jar, form.lang.as_deref(), &headers, &form.csrf, rid.clone()) {
+        Ok(ok) => ok,
+        Err(page) => return *page,
+    };
     let result = async {
         let record = svc::self_service_record(&state, &token).await?;
         match form.action.as_str() {
