@@ -24,8 +24,10 @@ pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body
         }
     }
     let started = std::time::Instant::now();
-    let plan = Plan::new(req, user.scope.clone());
-    let snapshot = state.live.catch_up(&state.store).await?;
+    // Cover the area while the replica catches up with the change feed (one database round trip).
+    let scope = user.scope.clone();
+    let (snapshot, plan) = tokio::join!(state.live.catch_up(&state.store), async move { Plan::new(req, scope) });
+    let snapshot = snapshot?;
     let counts = tokio::task::spawn_blocking(move || targeting::count_live(&snapshot, &plan))
         .await
         .map_err(|e| AppError::Internal(format!("count task failed: {e}")))?;
