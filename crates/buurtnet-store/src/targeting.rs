@@ -72,41 +72,24 @@ impl Store {
                     .map_err(StoreError::from)
                     .boxed()
             }
-            (pool, CandidateFilter::Code { column, code }) => {
+            (_, CandidateFilter::Code { column, code }) => {
                 let sql = format!("SELECT {COLUMNS} FROM addresses a WHERE a.{column} = $3 AND {base}");
-                match pool {
-                    Pool::Sqlite(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
-                        .bind(topic_bit)
-                        .bind(false)
-                        .bind(code)
-                        .fetch(p)
-                        .map_err(StoreError::from)
-                        .boxed(),
-                    Pool::Postgres(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
-                        .bind(topic_bit)
-                        .bind(false)
-                        .bind(code)
-                        .fetch(p)
-                        .map_err(StoreError::from)
-                        .boxed(),
-                }
+                with_pool!(self, |p| sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(topic_bit)
+                    .bind(false)
+                    .bind(code)
+                    .fetch(p)
+                    .map_err(StoreError::from)
+                    .boxed())
             }
-            (pool, CandidateFilter::All) => {
+            (_, CandidateFilter::All) => {
                 let sql = format!("SELECT {COLUMNS} FROM addresses a WHERE {base}");
-                match pool {
-                    Pool::Sqlite(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
-                        .bind(topic_bit)
-                        .bind(false)
-                        .fetch(p)
-                        .map_err(StoreError::from)
-                        .boxed(),
-                    Pool::Postgres(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
-                        .bind(topic_bit)
-                        .bind(false)
-                        .fetch(p)
-                        .map_err(StoreError::from)
-                        .boxed(),
-                }
+                with_pool!(self, |p| sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(topic_bit)
+                    .bind(false)
+                    .fetch(p)
+                    .map_err(StoreError::from)
+                    .boxed())
             }
         }
     }
@@ -167,20 +150,12 @@ impl Store {
     pub fn targeting_rows(&self, range: Option<(i64, i64)>) -> BoxStream<'_, Result<TargetRow, StoreError>> {
         let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
         let sql = format!("SELECT {COLUMNS} FROM addresses a WHERE a.participant_id BETWEEN $1 AND $2");
-        match &self.pool {
-            Pool::Sqlite(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
-                .bind(lo)
-                .bind(hi)
-                .fetch(p)
-                .map_err(StoreError::from)
-                .boxed(),
-            Pool::Postgres(p) => sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
-                .bind(lo)
-                .bind(hi)
-                .fetch(p)
-                .map_err(StoreError::from)
-                .boxed(),
-        }
+        with_pool!(self, |p| sqlx::query_as::<_, TargetRow>(sqlx::AssertSqlSafe(sql))
+            .bind(lo)
+            .bind(hi)
+            .fetch(p)
+            .map_err(StoreError::from)
+            .boxed())
     }
 }
 
