@@ -66,7 +66,7 @@ fn configuration_layers_file_then_environment_then_flags() {
 
 async fn admin_accounts_and_tokens(b: Backend) {
     let db = fresh_database(b).await;
-    let (ok, stdout, stderr) = buurtnet(&[
+    let create_dispatcher = [
         "--database-url",
         &db,
         "admin",
@@ -77,7 +77,8 @@ async fn admin_accounts_and_tokens(b: Backend) {
         "dispatcher",
         "--scope",
         "RE03",
-    ]);
+    ];
+    let (ok, stdout, stderr) = buurtnet(&create_dispatcher);
     assert!(ok, "{stderr}");
     assert!(stdout.contains("password (shown once): "), "{stdout}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
@@ -113,18 +114,7 @@ async fn admin_accounts_and_tokens(b: Backend) {
         let (ok, _, stderr) = buurtnet(&all);
         assert!(!ok && stderr.contains(expect), "{stderr}");
     }
-    let (ok, _, stderr) = buurtnet(&[
-        "--database-url",
-        &db,
-        "admin",
-        "create-user",
-        "--email",
-        "centralist@politie.example.nl",
-        "--role",
-        "dispatcher",
-        "--scope",
-        "RE03",
-    ]);
+    let (ok, _, stderr) = buurtnet(&create_dispatcher);
     assert!(!ok && stderr.contains("already exists"), "{stderr}");
 
     let (ok, token, _) = buurtnet(&["--database-url", &db, "admin", "create-token", "--email", "centralist@politie.example.nl"]);

@@ -5,9 +5,16 @@
 use crate::{Pool, Store, StoreError};
 
 impl Store {
+    fn postgis_pool(&self) -> Result<&sqlx::PgPool, StoreError> {
+        match &self.pool {
+            Pool::Postgres(p) => Ok(p),
+            Pool::Sqlite(_) => Err(StoreError::Config("PostGIS needs a PostgreSQL database".into())),
+        }
+    }
+
     /// Creates the extension and the points table (PostgreSQL only).
     pub async fn postgis_setup(&self) -> Result<(), StoreError> {
-        let Pool::Postgres(p) = &self.pool else { return Err(StoreError::Config("PostGIS needs a PostgreSQL database".into())) };
+        let p = self.postgis_pool()?;
         for sql in [
             "CREATE EXTENSION IF NOT EXISTS postgis",
             "DROP TABLE IF EXISTS bench_points",
@@ -20,7 +27,7 @@ impl Store {
 
     /// Adds points `(address_id, participant_id, lat, lon)`.
     pub async fn postgis_insert(&self, points: &[(i64, i64, f64, f64)]) -> Result<(), StoreError> {
-        let Pool::Postgres(p) = &self.pool else { return Err(StoreError::Config("PostGIS needs a PostgreSQL database".into())) };
+        let p = self.postgis_pool()?;
         for chunk in points.chunks(20_000) {
             let ids: Vec<i64> = chunk.iter().map(|c| c.0).collect();
             let pids: Vec<i64> = chunk.iter().map(|c| c.1).collect();
@@ -43,7 +50,7 @@ impl Store {
 
     /// Builds the GiST indexes and statistics.
     pub async fn postgis_index(&self) -> Result<(), StoreError> {
-        let Pool::Postgres(p) = &self.pool else { return Err(StoreError::Config("PostGIS needs a PostgreSQL database".into())) };
+        let p = self.postgis_pool()?;
         for sql in [
             "CREATE INDEX bench_points_geog ON bench_points USING GIST (geog)",
             "CREATE INDEX bench_points_geom ON bench_points USING GIST (geom)",
@@ -56,7 +63,7 @@ impl Store {
 
     /// Distinct people within `radius_m` of a point.
     pub async fn postgis_count_circle(&self, lat: f64, lon: f64, radius_m: f64) -> Result<i64, StoreError> {
-        let Pool::Postgres(p) = &self.pool else { return Err(StoreError::Config("PostGIS needs a PostgreSQL database".into())) };
+        let p = self.postgis_pool()?;
         Ok(sqlx::query_scalar(
             "SELECT COUNT(DISTINCT participant_id) FROM bench_points WHERE ST_DWithin(geog, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, $3)",
         )
@@ -70,7 +77,7 @@ impl Store {
     /// Distinct people inside a GeoJSON (multi)polygon, the way PostGIS is used well: the area
     /// cut into small pieces (`ST_Subdivide`) so each GiST probe tests a simple shape.
     pub async fn postgis_count_geometry(&self, geojson: &str) -> Result<i64, StoreError> {
-        let Pool::Postgres(p) = &self.pool else { return Err(StoreError::Config("PostGIS needs a PostgreSQL database".into())) };
+        let p = self.postgis_pool()?;
         Ok(sqlx::query_scalar(
             "WITH area AS (SELECT ST_Subdivide(ST_SetSRID(ST_GeomFromGeoJSON($1), 4326), 255) AS g)
              SELECT COUNT(DISTINCT p.participant_id) FROM bench_points p JOIN area a ON ST_Intersects(p.geom, a.g)",
