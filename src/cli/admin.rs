@@ -25,19 +25,48 @@ pub enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Print a new API bearer token for an existing account.
+    /// Print a new API bearer token for an existing account (only its hash is stored).
     CreateToken {
         #[arg(long)]
         email: String,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = buurtnet_server::auth::DEFAULT_TOKEN_DAYS)]
+        days: i64,
     },
+    /// List API tokens (id, account, created, expires, revoked), optionally of one account.
+    ListTokens {
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Revoke an API token by its id (see list-tokens); it stops working at once.
+    RevokeToken {
+        /// The token's id.
+        id: i64,
+    },
+    /// Put a new link-signing key in the secrets file; the old one keeps verifying links it
+    /// signed until they expire. Running servers pick the new key up within seconds.
+    RotateLinkKey,
 }
 
-pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
+/// E-mail addresses of staff are stored as `Email::parse` normalises them.
+fn staff_email(email: &str) -> anyhow::Result<String> {
+    Ok(buurtnet_domain::contact::Email::parse(email)
+        .with_context(|| format!("--email '{email}' is not an e-mail address"))?
+        .as_str()
+        .to_string())
+}
+
+fn time(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+pub async fn run(store: &Store, config: &buurtnet_server::Config, cmd: AdminCommand) -> anyhow::Result<()> {
     let now = SystemClock.now().timestamp_millis();
     match cmd {
         AdminCommand::CreateUser { email, role, scope, password_stdin } => {
-            let email_ok = buurtnet_domain::contact::Email::parse(&email)
-                .with_context(|| format!("--email '{email}' is not an e-mail address"))?;
+            let email_ok = staff_email(&email)?;
             let role_v = Role::parse(&role).with_context(|| {
                 let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
                 format!("--role '{role}' is not a role; use one of: {}", all.join(", "))
@@ -77,12 +106,57 @@ pub async fn run(store: &Store, cmd: AdminCommand) -> anyhow::Result<()> {
                 println!("password (shown once): {password}");
             }
         }
-        AdminCommand::CreateToken { email } => {
-            let user = store.staff_user_by_email(email.trim()).await?.with_context(|| format!("no staff account for {email}"))?;
+        AdminCommand::CreateToken { email, days } => {
+            anyhow::ensure!((1..=3650).contains(&days), "--days must be between 1 and 3650");
+            let email = staff_email(&email)?;
+            let user = store.staff_user_by_email(&email).await?.with_context(|| format!("no staff account for {email}"))?;
+            anyhow::ensure!(!user.disabled, "the account {email} is disabled");
             let (token, hash) = generate_token();
-            store.create_api_token(user.id, &hash, now).await?;
-            store.audit(now, "cli", "token.created", Some(&format!("staff:{}", user.id)), &json!({})).await?;
+            let expires = now + days * 86_400_000;
+            let id = store.create_api_token(user.id, &hash, now, expires).await?;
+            store
+                .audit(now, "cli", "token.created", Some(&format!("staff:{}", user.id)), &json!({"token": id, "days": days}))
+                .await?;
+            eprintln!("token {id} for {email}, valid until {}", time(Some(expires)));
             println!("{token}");
+        }
+        AdminCommand::ListTokens { email } => {
+            let email = email.as_deref().map(staff_email).transpose()?;
+            let tokens = store.api_tokens(email.as_deref()).await?;
+            println!("{:>6}  {:<36} {:<20} {:<20} {:<20} state", "id", "account", "created", "expires", "revoked");
+            for t in tokens {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else if t.expires_at.is_some_and(|e| e <= now) {
+                    "expired"
+                } else {
+                    "valid"
+                };
+                println!(
+                    "{:>6}  {:<36} {:<20} {:<20} {:<20} {state}",
+                    t.id,
+                    t.email,
+                    time(Some(t.created_at)),
+                    time(t.expires_at),
+                    time(t.revoked_at)
+                );
+            }
+        }
+        AdminCommand::RevokeToken { id } => {
+            anyhow::ensure!(store.revoke_api_token(id, now).await?, "no valid token with id {id} (see admin list-tokens)");
+            store.audit(now, "cli", "token.revoked", None, &json!({"token": id})).await?;
+            println!("token {id} revoked");
+        }
+        AdminCommand::RotateLinkKey => {
+            let path = config.secrets_path();
+            let file = buurtnet_server::secrets::rotate(&path, now, config.longest_link_ms())?;
+            store.audit(now, "cli", "link_key.rotated", None, &json!({"key": file.link_keys[0].id})).await?;
+            println!(
+                "new link-signing key {} in {}; {} older key(s) still verify links until they expire",
+                file.link_keys[0].id,
+                path.display(),
+                file.link_keys.len() - 1
+            );
         }
     }
     Ok(())

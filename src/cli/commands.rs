@@ -16,6 +16,28 @@ async fn open(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Opens an existing database for `serve`: never creates one (a mistyped SQLite path must not
+/// start an empty service), and refuses a database that was never migrated. Pending
+/// migrations of a database that was migrated before are applied (they are additive).
+async fn open_existing(config: &Config) -> anyhow::Result<Store> {
+    let opts = ConnectOptions {
+        max_connections: config.database_max_connections,
+        create_if_missing: false,
+        ..ConnectOptions::default()
+    };
+    let shown = buurtnet_server::config::redact_url(&config.database_url);
+    let store = Store::connect(&config.database_url, &opts).await.with_context(|| {
+        format!("cannot open the database {shown}; to start a new one run `buurtnet migrate` (or `buurtnet demo`) first")
+    })?;
+    if store.applied_migrations().await? == 0 {
+        anyhow::bail!(
+            "the database {shown} has never been migrated; run `buurtnet migrate` (and `buurtnet import-areas`) first, or `buurtnet demo`"
+        );
+    }
+    store.migrate().await?;
+    Ok(store)
+}
+
 fn version_tag() -> String {
     format!("{}", SystemClock.now().timestamp_millis())
 }
@@ -27,7 +49,7 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             println!("database migrated ({})", store.backend().as_str());
         }
         Command::Serve => {
-            let store = open(&config).await?;
+            let store = open_existing(&config).await?;
             serve(config, store).await?;
         }
         Command::Demo { share, no_serve } => {
@@ -86,7 +108,7 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         }
         Command::Admin { command } => {
             let store = open(&config).await?;
-            super::admin::run(&store, command).await?;
+            super::admin::run(&store, &config, command).await?;
         }
     }
     Ok(())

@@ -37,7 +37,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the HTTP server (migrates the database first).
+    /// Run the HTTP server on an existing database (applies pending migrations; never creates one).
     Serve,
     /// Migrate, import geography and demo participants, create one staff account per role, and serve.
     Demo {

@@ -22,6 +22,9 @@ fn every_command_has_help() {
         &["copy-db", "--help"],
         &["admin", "create-user", "--help"],
         &["admin", "create-token", "--help"],
+        &["admin", "list-tokens", "--help"],
+        &["admin", "revoke-token", "--help"],
+        &["admin", "rotate-link-key", "--help"],
     ] {
         let (ok, stdout, _) = buurtnet(cmd);
         assert!(ok && stdout.contains("Usage"), "{cmd:?}");
@@ -117,8 +120,11 @@ async fn admin_accounts_and_tokens(b: Backend) {
     let (ok, _, stderr) = buurtnet(&create_dispatcher);
     assert!(!ok && stderr.contains("already exists"), "{stderr}");
 
-    let (ok, token, _) = buurtnet(&["--database-url", &db, "admin", "create-token", "--email", "centralist@politie.example.nl"]);
-    assert!(ok && token.starts_with("bn_"));
+    // The e-mail is normalised as create-user does it.
+    let (ok, token, stderr) =
+        buurtnet(&["--database-url", &db, "admin", "create-token", "--email", " centralist@Politie.Example.NL "]);
+    assert!(ok && token.starts_with("bn_"), "{stderr}");
+    assert!(stderr.contains("valid until"), "{stderr}");
     let app = TestApp::spawn_on(&db).await;
     let r = app.client.get(app.at("/api/v1/staff/me")).bearer_auth(token.trim()).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -130,4 +136,57 @@ async fn admin_accounts_and_tokens(b: Backend) {
     assert!(audit.iter().filter(|e| e.action == "staff.created").count() >= 2);
     assert!(audit.iter().any(|e| e.action == "token.created"));
     assert!(!serde_json::to_string(&audit).unwrap().contains("politie.example.nl"), "no e-mail addresses in the audit log");
+
+    // Tokens are listed (never shown again), and revoking one ends it at once.
+    let (ok, list, _) = buurtnet(&["--database-url", &db, "admin", "list-tokens"]);
+    assert!(ok && list.contains("centralist@politie.example.nl") && list.contains("valid"), "{list}");
+    assert!(!list.contains(token.trim()), "the token itself is never listed");
+    let id = list.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let (ok, out, stderr) = buurtnet(&["--database-url", &db, "admin", "revoke-token", &id]);
+    assert!(ok && out.contains("revoked"), "{stderr}");
+    let r = app.client.get(app.at("/api/v1/staff/me")).bearer_auth(token.trim()).send().await.unwrap();
+    assert_eq!(r.status(), 401, "a revoked token stops working at once");
+    let (ok, _, stderr) = buurtnet(&["--database-url", &db, "admin", "revoke-token", &id]);
+    assert!(!ok && stderr.contains("no valid token"), "{stderr}");
+    let (ok, list, _) = buurtnet(&["--database-url", &db, "admin", "list-tokens", "--email", "centralist@politie.example.nl"]);
+    assert!(ok && list.contains("revoked"), "{list}");
+    let (ok, _, stderr) =
+        buurtnet(&["--database-url", &db, "admin", "create-token", "--email", "centralist@politie.example.nl", "--days", "0"]);
+    assert!(!ok && stderr.contains("--days"), "{stderr}");
+}
+
+/// `serve` never creates a database: a mistyped SQLite path or a database nobody migrated is a
+/// clear error that says what to run; the file is not created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_missing_or_unmigrated_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("buurnet.db");
+    let url = format!("sqlite://{}", typo.display());
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
+        .args(["--database-url", &url, "--bind", "127.0.0.1:0", "serve"])
+        .env("BUURTNET_DATA_DIR", data)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("does not exist") && stderr.contains("buurtnet migrate"), "{stderr}");
+    assert!(!typo.exists(), "no empty database was created");
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let empty = crate::common::empty_database(backend).await;
+        if backend == Backend::Sqlite {
+            // An empty file, as `touch` makes it.
+            std::fs::write(empty.trim_start_matches("sqlite://"), b"").unwrap();
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
+            .args(["--database-url", &empty, "--bind", "127.0.0.1:0", "serve"])
+            .env("BUURTNET_DATA_DIR", data)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("never been migrated") && stderr.contains("buurtnet migrate"),
+            "{backend:?}: {stderr}"
+        );
+    }
 }

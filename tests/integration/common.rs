@@ -158,6 +158,8 @@ pub async fn empty_database(backend: Backend) -> String {
 }
 
 pub struct TestApp {
+    /// The secrets file this server reads (share it to make servers sign alike).
+    pub secrets_file: PathBuf,
     pub url: String,
     pub client: reqwest::Client,
     pub store: Store,
@@ -187,14 +189,17 @@ impl TestApp {
         store.migrate().await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let data_dir = std::env::temp_dir().join(unique("buurtnet_data"));
         let mut config = Config {
             database_url: database_url.to_string(),
             bind: addr,
             geodata: Some(geodata()),
             secure_cookies: false,
+            data_dir,
             ..Config::default()
         };
         configure(&mut config);
+        let secrets_file = config.secrets_path();
         let clock = Arc::new(ManualClock::new(chrono::DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z").unwrap().to_utc()));
         let app = App::new(config, store.clone(), clock.clone(), buurtnet_server::telemetry::prometheus()).await.unwrap();
         let state = AppState(Arc::new(app));
@@ -203,7 +208,7 @@ impl TestApp {
             let _ = rx.await;
         }));
         let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let app = TestApp { url: format!("http://{addr}"), client, store, clock, state, shutdown: Some(tx) };
+        let app = TestApp { secrets_file, url: format!("http://{addr}"), client, store, clock, state, shutdown: Some(tx) };
         // Wait for readiness rather than sleeping.
         for _ in 0..200 {
             if app.client.get(app.at("/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
@@ -212,6 +217,12 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("the test server did not become ready");
+    }
+
+    /// The test clock's time, Unix milliseconds.
+    pub fn clock_ms(&self) -> i64 {
+        use buurtnet_domain::Clock;
+        self.clock.now().timestamp_millis()
     }
 
     pub fn at(&self, path: &str) -> String {
@@ -245,7 +256,7 @@ impl TestApp {
         let hash = buurtnet_server::auth::hash_password("a long test password").unwrap();
         let id = self.store.create_staff_user(&email, &hash, role, scope, 0).await.unwrap();
         let (token, token_hash) = buurtnet_server::auth::generate_token();
-        self.store.create_api_token(id, &token_hash, 0).await.unwrap();
+        self.store.create_api_token(id, &token_hash, 0, i64::MAX).await.unwrap();
         token
     }
 }

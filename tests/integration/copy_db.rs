@@ -15,8 +15,9 @@ fn copy(from: &str, to: &str) -> (bool, String, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// SQLite → PostgreSQL → SQLite: every table, same counts, same content; links signed on the
-/// first database still work on the copies (the signing secret moves with the data).
+/// SQLite → PostgreSQL → SQLite: every table, same counts, same content; links signed before
+/// still work on the copies for servers that read the same secrets file (the deployment's),
+/// and the copies hold nothing that could sign a link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_to_postgres_and_back() {
     let sqlite = fresh_database(Backend::Sqlite).await;
@@ -33,13 +34,15 @@ async fn sqlite_to_postgres_and_back() {
     let (_, original) = app.get_json(&format!("/api/v1/self-service/{token}")).await;
     let counts = table_counts(&app).await;
     assert!(counts.iter().any(|(t, n)| t == "areas" && *n > 9000));
+    let app_secrets = app.secrets_file.clone();
     drop(app);
 
     let pg = empty_database(Backend::Postgres).await;
     let (ok, stdout, stderr) = copy(&sqlite, &pg);
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("copied 12 tables from sqlite to postgres"), "{stdout}");
-    let on_pg = TestApp::spawn_on(&pg).await;
+    assert!(stdout.contains("copied 13 tables from sqlite to postgres"), "{stdout}");
+    let secrets = app_secrets.clone();
+    let on_pg = TestApp::spawn_configured(&pg, |c| c.secrets_file = Some(secrets)).await;
     assert_eq!(table_counts(&on_pg).await, counts);
     let (s, copied) = on_pg.get_json(&format!("/api/v1/self-service/{token}")).await;
     assert_eq!(s, 200);
@@ -58,7 +61,13 @@ async fn sqlite_to_postgres_and_back() {
     let back = empty_database(Backend::Sqlite).await;
     let (ok, stdout, stderr) = copy(&pg, &back);
     assert!(ok, "{stdout}\n{stderr}");
-    let again = TestApp::spawn_on(&back).await;
+    let secrets = app_secrets.clone();
+    let again = TestApp::spawn_configured(&back, |c| c.secrets_file = Some(secrets)).await;
     assert_eq!(table_counts(&again).await, counts_pg);
     assert_eq!(again.get_json(&format!("/api/v1/self-service/{token}")).await.1, original);
+    // Whoever holds only the copy cannot use the link, nor forge one from what the copy holds.
+    let stranger = TestApp::spawn_on(&back).await;
+    let (s, v) = stranger.get_json(&format!("/api/v1/self-service/{token}")).await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("link_invalid")));
+    assert!(stranger.store.admin_strings("SELECT key FROM meta").await.unwrap().iter().all(|k| !k.contains("secret")));
 }

@@ -9,6 +9,8 @@ mod areas;
 mod browser;
 mod cli;
 mod copy_db;
+mod fuzz;
+mod hardening;
 mod import;
 mod ops;
 mod pages;

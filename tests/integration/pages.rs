@@ -26,6 +26,10 @@ async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, St
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+async fn html_of_confirm(app: &TestApp, token: &str) -> String {
+    page(app, &format!("/bevestigen/{token}")).await.1
+}
+
 async fn register_by_web_form_with_csrf(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (s, html) = page(&app, "/aanmelden").await;
@@ -86,13 +90,23 @@ async fn register_by_web_form_with_csrf(b: Backend) {
     assert_eq!(p.participant.topics, 1 | 4);
     assert!(p.addresses[0].quiet_hours.contains("\"voice\""), "{}", p.addresses[0].quiet_hours);
 
-    // The link in the e-mail confirms the address on a page.
+    // The link in the e-mail shows a page with a button; opening it (as a mail scanner does)
+    // confirms nothing. The button's POST, with the form's CSRF token, confirms.
     let link = link_token(app.sandbox("web@example.org").await[0]["body"].as_str().unwrap(), "/bevestigen/");
     let (s, html) = page(&app, &format!("/bevestigen/{link}")).await;
     assert_eq!(s, 200);
+    assert!(html.contains("E-mailadres bevestigen") && html.contains("<button"), "{html}");
+    assert!(app.store.contact("email", "web@example.org").await.unwrap().unwrap().verified_at.is_none(), "GET confirms nothing");
+    let (s, html) = post_form(&app, &format!("/bevestigen/{link}"), &[("csrf", "forged-forged-forged-forged-forged-1")]).await;
+    assert_eq!(s, 400, "a forged CSRF token confirms nothing: {html}");
+    assert!(app.store.contact("email", "web@example.org").await.unwrap().unwrap().verified_at.is_none());
+    let (s, html) =
+        post_form(&app, &format!("/bevestigen/{link}"), &[("csrf", &csrf(&html_of_confirm(&app, &link).await))]).await;
+    assert_eq!(s, 200, "{html}");
     assert!(html.contains("Je e-mailadres is bevestigd"));
     assert!(app.store.contact("email", "web@example.org").await.unwrap().unwrap().verified_at.is_some());
-    let (s, html) = page(&app, "/bevestigen/garbage").await;
+    let garbage = html_of_confirm(&app, "garbage").await;
+    let (s, html) = post_form(&app, "/bevestigen/garbage", &[("csrf", &csrf(&garbage))]).await;
     assert_eq!(s, 400);
     assert!(html.contains("Deze link is niet geldig") && html.contains("Verzoek-ID"), "{html}");
 

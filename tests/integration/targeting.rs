@@ -52,7 +52,8 @@ fn random_people(index: &AreaIndex, n: usize, seed: u64) -> (Vec<NewParticipant>
         let mobile = rng.random_bool(0.8);
         let verified = |p: f64, rng: &mut StdRng| rng.random_bool(p).then_some(1);
         let mut contacts = Vec::new();
-        let mut mask: ChannelSet = [Channel::Push].into_iter().collect();
+        // Push is reachable only through a registered device: every other person has one.
+        let mut mask: ChannelSet = if i % 2 == 0 { [Channel::Push].into_iter().collect() } else { ChannelSet::EMPTY };
         if email {
             let v = verified(0.85, &mut rng);
             if v.is_some() {
@@ -133,6 +134,8 @@ async fn insert(store: &Store, index: &AreaIndex, n: usize, seed: u64) -> Vec<Pe
     for (p, id) in people.iter_mut().zip(ids) {
         p.id = id;
     }
+    let with_device: Vec<i64> = people.iter().filter(|p| p.verified.contains(Channel::Push)).map(|p| p.id).collect();
+    store.add_participant_devices(&with_device, 0).await.unwrap();
     people
 }
 

@@ -32,6 +32,24 @@ impl QuietHours {
     }
 }
 
+impl QuietHours {
+    /// Quiet on every channel all day: what an unreadable stored window list means, so that a
+    /// damaged record never makes the phone ring at night (only messages that override quiet
+    /// hours reach such an address).
+    pub fn always_quiet() -> QuietHours {
+        let midnight = NaiveTime::MIN;
+        QuietHours { channels: Channel::ALL.to_vec(), from: midnight, to: midnight }
+    }
+}
+
+/// Reads stored windows (JSON, as written by the server). Empty text or `[]` means none.
+pub fn decode_stored(stored: &str) -> Result<Vec<QuietHours>, serde_json::Error> {
+    if stored.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(stored)
+}
+
 /// Dutch wall-clock time at a UTC instant: CET (UTC+1), or CEST (UTC+2) from the last Sunday
 /// of March 01:00 UTC to the last Sunday of October 01:00 UTC (the EU rule).
 pub fn dutch_local_time(utc: chrono::DateTime<chrono::Utc>) -> NaiveTime {

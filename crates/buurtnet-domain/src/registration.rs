@@ -222,30 +222,34 @@ fn parse_address(v: &Value, path: &str, errors: &mut FieldErrors) -> Option<Addr
         errors.add(format!("{path}.channels"), "no_channels", "Choose at least one channel for this address.");
     }
 
-    let mut quiet_hours = Vec::new();
-    match obj.get("quiet_hours") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(list)) => {
-            if list.len() > MAX_QUIET_WINDOWS {
-                errors.add(
-                    format!("{path}.quiet_hours"),
-                    "too_many_windows",
-                    format!("At most {MAX_QUIET_WINDOWS} time windows."),
-                );
-            }
-            for (j, w) in list.iter().enumerate().take(MAX_QUIET_WINDOWS) {
-                if let Some(q) = parse_window(w, &format!("{path}.quiet_hours[{j}]"), errors) {
-                    quiet_hours.push(q);
-                }
-            }
-        }
-        Some(_) => errors.add(format!("{path}.quiet_hours"), "not_a_list", "Quiet hours must be a list."),
-    }
+    let quiet_hours = parse_quiet_hours(obj.get("quiet_hours"), &format!("{path}.quiet_hours"), errors);
 
     if errors.len() > before {
         return None;
     }
     Some(AddressDraft { kind: kind?, location: location?, channels, quiet_hours })
+}
+
+/// Parses a list of quiet-hour windows (`[{"channels", "from", "to"}]`), naming bad fields
+/// under `path`. Every writer of quiet hours (sign-up, self-service, import) uses it, so the
+/// stored windows are always readable.
+pub fn parse_quiet_hours(v: Option<&Value>, path: &str, errors: &mut FieldErrors) -> Vec<QuietHours> {
+    let mut quiet_hours = Vec::new();
+    match v {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            if list.len() > MAX_QUIET_WINDOWS {
+                errors.add(path, "too_many_windows", format!("At most {MAX_QUIET_WINDOWS} time windows."));
+            }
+            for (j, w) in list.iter().enumerate().take(MAX_QUIET_WINDOWS) {
+                if let Some(q) = parse_window(w, &format!("{path}[{j}]"), errors) {
+                    quiet_hours.push(q);
+                }
+            }
+        }
+        Some(_) => errors.add(path, "not_a_list", "Quiet hours must be a list."),
+    }
+    quiet_hours
 }
 
 /// Checks the parts of an address's location: either postcode + house number, or lat + lon

@@ -30,6 +30,9 @@ pub fn generate_password() -> String {
     B64.encode(bytes)
 }
 
+/// How long a new API token is valid unless told otherwise.
+pub const DEFAULT_TOKEN_DAYS: i64 = 90;
+
 /// A new API token (`bn_…`) and the hash to store.
 pub fn generate_token() -> (String, String) {
     let bytes: [u8; 32] = rand::rng().random();
@@ -82,9 +85,9 @@ impl FromRequestParts<AppState> for StaffUser {
             .ok_or_else(|| AppError::Unauthorized("The Authorization header must be 'Bearer <token>'.".into()))?;
         let user = state
             .store
-            .staff_user_by_token(&token_hash(token))
+            .staff_user_by_token(&token_hash(token), state.now_ms())
             .await?
-            .ok_or_else(|| AppError::Unauthorized("This token is not valid.".into()))?;
+            .ok_or_else(|| AppError::Unauthorized("This token is not valid (unknown, expired or revoked).".into()))?;
         let role = Role::parse(&user.role).ok_or_else(|| AppError::Internal(format!("user {} has unknown role", user.id)))?;
         let scope = Scope::parse(&user.scope).ok_or_else(|| AppError::Internal(format!("user {} has unknown scope", user.id)))?;
         Ok(StaffUser { id: user.id, role, scope })

@@ -24,9 +24,91 @@ pub struct Config {
     /// Mark cookies `Secure` (serve over HTTPS). Default true; the demo turns it off for
     /// plain http on loopback.
     pub secure_cookies: bool,
+    /// Folder for this process's files: the secrets file (unless `secrets_file` is set).
+    /// Default `buurtnet-data` in the working directory; made with mode 0700.
+    pub data_dir: PathBuf,
+    /// The file holding the link-signing keys (never in the database). Default
+    /// `{data_dir}/secrets.json`; made on first start with mode 0600. Every process serving the
+    /// same database must read the same file.
+    pub secrets_file: Option<PathBuf>,
     pub geocoder: GeocoderConfig,
     pub providers: ProvidersConfig,
     pub links: LinksConfig,
+    /// Abuse limits on public endpoints: a table of limits, or `"off"` (load tests only).
+    #[serde(deserialize_with = "abuse_limits_setting")]
+    pub abuse_limits: AbuseLimits,
+}
+
+/// How often one client address and one target (phone number or e-mail address) may call a
+/// public endpoint in a fixed window. Counted in the database, so the limits hold across every
+/// process that shares it.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    /// Calls per client IP address per window (0 = no limit).
+    pub per_ip: u32,
+    /// Calls per phone number or e-mail address per window (0 = no limit).
+    pub per_target: u32,
+    /// Window length in seconds.
+    pub window_seconds: u64,
+}
+
+impl Limit {
+    const fn new(per_ip: u32, per_target: u32, window_seconds: u64) -> Limit {
+        Limit { per_ip, per_target, window_seconds }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AbuseLimits {
+    /// `false` (or `BUURTNET_ABUSE_LIMITS=off`) switches every limit off, with a warning at start.
+    pub enabled: bool,
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind a reverse
+    /// proxy that sets it); otherwise the TCP peer address.
+    pub trust_x_forwarded_for: bool,
+    /// `POST /api/v1/participants` and the sign-up form (targets: its e-mail and phone).
+    pub register: Limit,
+    /// `POST /api/v1/participants/resend-code` (target: the phone).
+    pub resend_code: Limit,
+    /// `POST /api/v1/participants/self-service-link` and its form (targets: e-mail, phone).
+    pub self_service_link: Limit,
+    /// Checking an SMS code (target: the phone), on top of the per-code and per-day budgets.
+    pub verify_phone: Limit,
+    /// Confirming an e-mail address with its link.
+    pub verify_email: Limit,
+}
+
+impl Default for AbuseLimits {
+    fn default() -> Self {
+        AbuseLimits {
+            enabled: true,
+            trust_x_forwarded_for: false,
+            register: Limit::new(20, 3, 3600),
+            resend_code: Limit::new(20, 3, 3600),
+            self_service_link: Limit::new(20, 3, 3600),
+            verify_phone: Limit::new(60, 20, 3600),
+            verify_email: Limit::new(60, 0, 3600),
+        }
+    }
+}
+
+/// `abuse_limits` may be a table or the word `off`/`on` (`BUURTNET_ABUSE_LIMITS=off`).
+fn abuse_limits_setting<'de, D: serde::Deserializer<'de>>(d: D) -> Result<AbuseLimits, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Setting {
+        Word(String),
+        Table(AbuseLimits),
+    }
+    match Setting::deserialize(d)? {
+        Setting::Table(t) => Ok(t),
+        Setting::Word(w) => match w.trim().to_ascii_lowercase().as_str() {
+            "off" | "false" | "0" => Ok(AbuseLimits { enabled: false, ..AbuseLimits::default() }),
+            "on" | "true" | "1" => Ok(AbuseLimits::default()),
+            other => Err(serde::de::Error::custom(format!("abuse_limits must be 'on', 'off' or a table, not '{other}'"))),
+        },
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -59,6 +141,10 @@ pub struct LinksConfig {
     pub phone_code_minutes: i64,
     /// Wrong SMS codes allowed before a new code must be requested.
     pub phone_code_attempts: i64,
+    /// Wrong SMS codes allowed per phone number per 24 hours, however many codes are sent.
+    pub phone_code_daily_budget: i64,
+    /// New SMS codes per phone number per 24 hours.
+    pub phone_code_daily_sends: i64,
 }
 
 impl Default for Config {
@@ -72,9 +158,12 @@ impl Default for Config {
             log_json: false,
             database_max_connections: 10,
             secure_cookies: true,
+            data_dir: PathBuf::from("buurtnet-data"),
+            secrets_file: None,
             geocoder: GeocoderConfig::default(),
             providers: ProvidersConfig::default(),
             links: LinksConfig::default(),
+            abuse_limits: AbuseLimits::default(),
         }
     }
 }
@@ -97,13 +186,31 @@ impl Default for ProvidersConfig {
 
 impl Default for LinksConfig {
     fn default() -> Self {
-        LinksConfig { verify_email_hours: 72, self_service_hours: 24, phone_code_minutes: 15, phone_code_attempts: 5 }
+        LinksConfig {
+            verify_email_hours: 72,
+            self_service_hours: 24,
+            phone_code_minutes: 15,
+            phone_code_attempts: 5,
+            phone_code_daily_budget: 10,
+            phone_code_daily_sends: 5,
+        }
     }
 }
 
 impl Config {
     pub fn public_url(&self) -> String {
         self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind)).trim_end_matches('/').to_string()
+    }
+
+    /// The secrets file (link-signing keys).
+    pub fn secrets_path(&self) -> PathBuf {
+        self.secrets_file.clone().unwrap_or_else(|| self.data_dir.join("secrets.json"))
+    }
+
+    /// The longest time a signed link stays valid, in milliseconds (how long a retired key
+    /// must keep verifying).
+    pub fn longest_link_ms(&self) -> i64 {
+        self.links.verify_email_hours.max(self.links.self_service_hours) * 3_600_000
     }
 
     /// Checks what serde cannot.
@@ -113,6 +220,20 @@ impl Config {
         }
         if self.providers.kind != "sandbox" {
             return Err(format!("providers.kind must be 'sandbox' (real providers come later), not '{}'", self.providers.kind));
+        }
+        for (name, limit) in [
+            ("register", &self.abuse_limits.register),
+            ("resend_code", &self.abuse_limits.resend_code),
+            ("self_service_link", &self.abuse_limits.self_service_link),
+            ("verify_phone", &self.abuse_limits.verify_phone),
+            ("verify_email", &self.abuse_limits.verify_email),
+        ] {
+            if limit.window_seconds == 0 {
+                return Err(format!("abuse_limits.{name}.window_seconds must be at least 1"));
+            }
+        }
+        if self.links.phone_code_attempts < 1 || self.links.phone_code_daily_budget < 1 || self.links.phone_code_daily_sends < 1 {
+            return Err("links.phone_code_attempts, phone_code_daily_budget and phone_code_daily_sends must be at least 1".into());
         }
         if self.database_max_connections == 0 {
             return Err("database_max_connections must be at least 1".into());
@@ -145,9 +266,12 @@ impl std::fmt::Debug for Config {
             .field("log_json", &self.log_json)
             .field("database_max_connections", &self.database_max_connections)
             .field("secure_cookies", &self.secure_cookies)
+            .field("data_dir", &self.data_dir)
+            .field("secrets_file", &self.secrets_file)
             .field("geocoder", &self.geocoder)
             .field("providers", &self.providers)
             .field("links", &self.links)
+            .field("abuse_limits", &self.abuse_limits)
             .finish()
     }
 }
@@ -162,5 +286,19 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("postgres://bn:***@db/bn"));
+    }
+
+    #[test]
+    fn abuse_limits_are_a_word_or_a_table() {
+        let off: Config = serde_json::from_value(serde_json::json!({"abuse_limits": "off"})).unwrap();
+        assert!(!off.abuse_limits.enabled);
+        let table: Config = serde_json::from_value(
+            serde_json::json!({"abuse_limits": {"register": {"per_ip": 1, "per_target": 2, "window_seconds": 60}}}),
+        )
+        .unwrap();
+        assert!(table.abuse_limits.enabled);
+        assert_eq!(table.abuse_limits.register, Limit::new(1, 2, 60));
+        assert_eq!(table.abuse_limits.resend_code, AbuseLimits::default().resend_code);
+        assert!(serde_json::from_value::<Config>(serde_json::json!({"abuse_limits": "maybe"})).is_err());
     }
 }

@@ -22,8 +22,13 @@ pub enum AppError {
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// An abuse limit was reached; try again after this many seconds.
+    #[error("too many requests ({message}); retry after {retry_after_secs} s")]
+    TooManyRequests { message: String, retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -43,7 +48,9 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -56,7 +63,9 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::Unavailable(_) => "unavailable",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -66,7 +75,12 @@ impl AppError {
         match self {
             AppError::Validation(_) => "Some fields are not valid; see 'fields'.".into(),
             AppError::BadRequest { message, .. } => message.clone(),
-            AppError::Unauthorized(m) | AppError::Forbidden(m) | AppError::NotFound(m) | AppError::Conflict(m) => m.clone(),
+            AppError::Unauthorized(m) | AppError::Forbidden(m) | AppError::NotFound(m) | AppError::PayloadTooLarge(m) => {
+                m.clone()
+            }
+            // The detail of a conflict may come from the database: it goes to the log only.
+            AppError::Conflict(_) => "This conflicts with something that already exists.".into(),
+            AppError::TooManyRequests { message, .. } => message.clone(),
             AppError::Unavailable(_) => "The service is temporarily unavailable; please try again shortly.".into(),
             AppError::Internal(_) => "Something went wrong on our side. It has been logged.".into(),
         }
@@ -77,7 +91,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(m) => AppError::Unavailable(m),
-            StoreError::Conflict(m) => AppError::Conflict(format!("This already exists ({m}).")),
+            StoreError::Conflict(m) => AppError::Conflict(m),
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -100,11 +114,48 @@ impl IntoResponse for AppError {
         let status = self.status();
         if status.is_server_error() {
             tracing::error!(error.code = self.code(), error.detail = %self, "request failed");
+        } else if let AppError::Conflict(detail) = &self {
+            tracing::info!(error.code = self.code(), error.detail = %detail, "request conflicted");
         }
         let mut body = json!({"error": self.code(), "message": self.public_message()});
         if let AppError::Validation(fields) = &self {
             body["fields"] = json!(fields);
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let AppError::TooManyRequests { retry_after_secs, .. } = &self {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(e: AppError) -> (StatusCode, String) {
+        let r = e.into_response();
+        let status = r.status();
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 16).await.unwrap_or_default();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn database_text_never_reaches_the_client() {
+        let leaked = "UNIQUE constraint failed: contacts.kind, contacts.value";
+        let (status, body) = body_of(StoreError::Conflict(leaked.into()).into()).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert!(!body.contains("UNIQUE") && !body.contains("contacts"), "{body}");
+        assert!(body.contains("\"error\":\"conflict\""), "{body}");
+        let (status, body) = body_of(StoreError::Config("relation \"secret_table\" does not exist".into()).into()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body.contains("secret_table"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_says_when_to_retry() {
+        let r = AppError::TooManyRequests { message: "Too many requests.".into(), retry_after_secs: 42 }.into_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("42"));
     }
 }

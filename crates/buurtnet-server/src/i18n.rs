@@ -90,6 +90,12 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "submit_code" => ("Bevestigen", "Confirm"),
         "resend_code" => ("Stuur een nieuwe code", "Send a new code"),
         "phone_verified" => ("Je telefoonnummer is bevestigd.", "Your phone number is confirmed."),
+        "confirm_email_title" => ("E-mailadres bevestigen", "Confirm your e-mail address"),
+        "confirm_email_text" => (
+            "Klik op de knop om te bevestigen dat je berichten van buurtnet op dit e-mailadres wilt ontvangen.",
+            "Press the button to confirm that you want to receive buurtnet messages at this e-mail address.",
+        ),
+        "confirm_email_button" => ("Bevestigen", "Confirm"),
         "email_verified" => (
             "Je e-mailadres is bevestigd. Je ontvangt nu berichten van buurtnet.",
             "Your e-mail address is confirmed. You will now receive messages from buurtnet.",
@@ -146,7 +152,8 @@ fn error_nl(code: &str) -> Option<&'static str> {
         "outside_netherlands" => "Dit adres ligt niet in Nederland.",
         "invalid_code_format" => "De code bestaat uit 6 cijfers.",
         "code_invalid" => "De code klopt niet of is verlopen. Vraag een nieuwe code aan.",
-        "too_many_attempts" => "Te vaak een verkeerde code. Vraag een nieuwe code aan.",
+        "too_many_attempts" => "Te vaak een verkeerde code. Vraag later een nieuwe code aan.",
+        "too_many_requests" => "Te veel verzoeken. Wacht even en probeer het dan opnieuw.",
         "link_expired" => "Deze link is verlopen. Vraag een nieuwe link aan.",
         "link_invalid" => "Deze link is niet geldig.",
         "csrf" => "Je formulier is verlopen. Laad de pagina opnieuw en probeer het nog eens.",

@@ -1,11 +1,13 @@
 //! buurtnet's server: the HTTP API and web pages, the application services behind them, and
 //! the built-in sandbox providers.
 
+pub mod abuse;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod secrets;
 pub mod services;
 pub mod signing;
 pub mod state;
@@ -42,7 +44,66 @@ pub async fn serve(
             }
         })
     };
-    let result = axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown).await;
+    announce_sandbox(&state);
+    let router = http::router(state.clone());
+    let housekeeping = tokio::spawn(housekeeping(state));
+    let result = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    housekeeping.abort();
     refresher.abort();
     result
+}
+
+/// Says loudly when the sandbox providers are on (nothing reaches a real phone or mailbox, and
+/// the sandbox pages hold every code and link) and when abuse limits are off.
+fn announce_sandbox(state: &AppState) {
+    if state.config.providers.kind == "sandbox" {
+        let readable = if state.config.bind.ip().is_loopback() {
+            "from this machine, or by an admin token"
+        } else {
+            "by an admin token only (the server listens beyond loopback)"
+        };
+        tracing::warn!(
+            sandbox.readable = readable,
+            "SANDBOX PROVIDERS: no SMS, call, e-mail or push leaves this server; every message, code and link is kept at /sandbox"
+        );
+    }
+    if !state.config.abuse_limits.enabled {
+        tracing::warn!("ABUSE LIMITS ARE OFF: public endpoints can be called without limit (load tests only)");
+    }
+}
+
+/// Background upkeep of every process: pick up a changed secrets file (key rotation), and
+/// drop old abuse counters. Safe to run in several processes at once.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    let mut n: u64 = 0;
+    let path = state.config.secrets_path();
+    let mut seen = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    loop {
+        tick.tick().await;
+        n += 1;
+        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        if modified != seen {
+            seen = modified;
+            match secrets::read(&path) {
+                Ok(Some(file)) => {
+                    state.signer.set_keys(file.link_keys.iter().map(|k| k.bytes()).collect());
+                    tracing::info!(link_keys.count = file.link_keys.len(), "link-signing keys reloaded");
+                }
+                Ok(None) => {
+                    tracing::error!(secrets.file = %path.display(), "the secrets file is gone; keeping the keys in memory")
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "the secrets file cannot be read; keeping the keys in memory")
+                }
+            }
+        }
+        if n.is_multiple_of(12)
+            && let Err(e) = abuse::prune(&state).await
+        {
+            tracing::warn!(error = %e, "pruning abuse counters failed");
+        }
+    }
 }

@@ -26,9 +26,10 @@ pub enum LinkError {
     Expired,
 }
 
-#[derive(Clone)]
+/// Signs with the newest key and verifies with every key still listed (rotation). The keys
+/// can be swapped while running ([`Signer::set_keys`]) when the secrets file changes.
 pub struct Signer {
-    key: Vec<u8>,
+    keys: std::sync::RwLock<std::sync::Arc<Vec<Vec<u8>>>>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -39,14 +40,39 @@ impl std::fmt::Debug for Signer {
 
 impl Signer {
     pub fn new(key: &[u8]) -> Signer {
-        Signer { key: key.to_vec() }
+        Signer::with_keys(vec![key.to_vec()])
+    }
+
+    /// Newest (signing) key first; the others only verify.
+    pub fn with_keys(keys: Vec<Vec<u8>>) -> Signer {
+        Signer { keys: std::sync::RwLock::new(std::sync::Arc::new(keys)) }
+    }
+
+    pub fn set_keys(&self, keys: Vec<Vec<u8>>) {
+        if keys.is_empty() {
+            return;
+        }
+        match self.keys.write() {
+            Ok(mut g) => *g = std::sync::Arc::new(keys),
+            Err(p) => *p.into_inner() = std::sync::Arc::new(keys),
+        }
+    }
+
+    fn keys(&self) -> std::sync::Arc<Vec<Vec<u8>>> {
+        match self.keys.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn mac_with(key: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
     }
 
     fn mac(&self, data: &[u8]) -> Vec<u8> {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(data);
-        mac.finalize().into_bytes().to_vec()
+        Signer::mac_with(self.keys().first().map(Vec::as_slice).unwrap_or_default(), data)
     }
 
     pub fn sign(&self, claims: &LinkClaims) -> String {
@@ -58,9 +84,15 @@ impl Signer {
         let (p, s) = token.trim().split_once('.').ok_or(LinkError::Invalid)?;
         let payload = B64.decode(p).map_err(|_| LinkError::Invalid)?;
         let sig = B64.decode(s).map_err(|_| LinkError::Invalid)?;
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).map_err(|_| LinkError::Invalid)?;
-        mac.update(&payload);
-        mac.verify_slice(&sig).map_err(|_| LinkError::Invalid)?;
+        let genuine = self.keys().iter().any(|key| {
+            <Hmac<Sha256> as Mac>::new_from_slice(key).is_ok_and(|mut mac| {
+                mac.update(&payload);
+                mac.verify_slice(&sig).is_ok()
+            })
+        });
+        if !genuine {
+            return Err(LinkError::Invalid);
+        }
         let claims: LinkClaims = serde_json::from_slice(&payload).map_err(|_| LinkError::Invalid)?;
         if claims.purpose != purpose {
             return Err(LinkError::Invalid);
@@ -74,6 +106,24 @@ impl Signer {
     /// A keyed hash for short secrets such as SMS codes (so the database holds no codes).
     pub fn hash_code(&self, subject: i64, code: &str) -> String {
         B64.encode(self.mac(format!("code:{subject}:{code}").as_bytes()))
+    }
+
+    /// Whether `hash` is the keyed hash of `code` under any current key (constant time per key).
+    pub fn code_matches(&self, subject: i64, code: &str, hash: &str) -> bool {
+        let Ok(stored) = B64.decode(hash) else { return false };
+        let data = format!("code:{subject}:{code}");
+        self.keys().iter().any(|key| {
+            <Hmac<Sha256> as Mac>::new_from_slice(key).is_ok_and(|mut mac| {
+                mac.update(data.as_bytes());
+                mac.verify_slice(&stored).is_ok()
+            })
+        })
+    }
+
+    /// A keyed, non-reversible name for personal data used as a counter key (abuse limits), so
+    /// the database never holds the phone number or address itself.
+    pub fn pseudonym(&self, data: &str) -> String {
+        B64.encode(&self.mac(format!("pseudonym:{data}").as_bytes())[..16])
     }
 }
 
@@ -92,5 +142,21 @@ mod tests {
         let mut forged = t.clone();
         forged.replace_range(0..1, if t.starts_with('e') { "f" } else { "e" });
         assert_eq!(s.verify(&forged, "self-service", 999), Err(LinkError::Invalid));
+    }
+
+    #[test]
+    fn rotated_keys_still_verify_and_codes_match_under_any_key() {
+        let old = Signer::new(b"old key");
+        let t = old.sign(&LinkClaims { purpose: "self-service".into(), id: 7, exp: 1000 });
+        let h = old.hash_code(3, "123456");
+        let rotated = Signer::with_keys(vec![b"new key".to_vec(), b"old key".to_vec()]);
+        assert_eq!(rotated.verify(&t, "self-service", 999).map(|c| c.id), Ok(7));
+        assert!(rotated.code_matches(3, "123456", &h));
+        assert!(!rotated.code_matches(3, "123457", &h));
+        assert!(!rotated.code_matches(4, "123456", &h));
+        let fresh = rotated.sign(&LinkClaims { purpose: "self-service".into(), id: 8, exp: 1000 });
+        assert_eq!(Signer::new(b"new key").verify(&fresh, "self-service", 999).map(|c| c.id), Ok(8), "signs with the newest");
+        rotated.set_keys(vec![b"new key".to_vec()]);
+        assert_eq!(rotated.verify(&t, "self-service", 999), Err(LinkError::Invalid), "a dropped key no longer verifies");
     }
 }

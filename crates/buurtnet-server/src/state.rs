@@ -25,35 +25,23 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the state: loads the shared link secret (created once, kept in the database so
-    /// every process signs alike) and the area index.
+    /// Builds the state: reads (or makes) the secrets file with the link-signing keys, which
+    /// never live in the database, and loads the area index.
     pub async fn new(
         config: Config,
         store: Store,
         clock: Arc<dyn Clock>,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> anyhow::Result<App> {
-        let fresh: String = {
-            use rand::Rng;
-            let bytes: [u8; 32] = rand::rng().random();
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        };
-        let secret = store.get_or_init_meta("link_secret", &fresh).await?;
+        let secrets_path = config.secrets_path();
+        let now = clock.now().timestamp_millis();
+        let secrets = tokio::task::spawn_blocking(move || crate::secrets::load_or_create(&secrets_path, now)).await??;
+        let signer = Signer::with_keys(secrets.link_keys.iter().map(|k| k.bytes()).collect());
         let areas = AreaCache::default();
         areas.refresh(&store).await?;
         let geocoder = Geocoder::from_config(&config.geocoder)?;
         let notifier = Notifier::from_config(&config.providers);
-        Ok(App {
-            config,
-            store,
-            clock,
-            areas,
-            live: LiveIndex::default(),
-            geocoder,
-            notifier,
-            signer: Signer::new(secret.as_bytes()),
-            metrics,
-        })
+        Ok(App { config, store, clock, areas, live: LiveIndex::default(), geocoder, notifier, signer, metrics })
     }
 
     pub fn now_ms(&self) -> i64 {

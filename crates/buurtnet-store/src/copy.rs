@@ -20,7 +20,8 @@ pub struct TableSpec {
 
 use ColType::{Bool, Int, Real, Text};
 
-/// Every table, parents before children.
+/// Every table, parents before children (not `abuse_counters`: short-lived counters that a
+/// new deployment starts afresh).
 pub const TABLES: &[TableSpec] = &[
     TableSpec { name: "meta", key: &["key"], columns: &[("key", Text), ("value", Text)] },
     TableSpec { name: "id_sequences", key: &["name"], columns: &[("name", Text), ("next_id", Int)] },
@@ -75,6 +76,9 @@ pub const TABLES: &[TableSpec] = &[
             ("code_hash", Text),
             ("code_expires_at", Int),
             ("code_attempts", Int),
+            ("code_budget_since", Int),
+            ("code_budget_used", Int),
+            ("code_sends", Int),
         ],
     },
     TableSpec {
@@ -117,10 +121,18 @@ pub const TABLES: &[TableSpec] = &[
             ("created_at", Int),
         ],
     },
+    TableSpec { name: "devices", key: &["id"], columns: &[("id", Int), ("participant_id", Int), ("created_at", Int)] },
     TableSpec {
         name: "api_tokens",
         key: &["id"],
-        columns: &[("id", Int), ("user_id", Int), ("token_hash", Text), ("created_at", Int)],
+        columns: &[
+            ("id", Int),
+            ("user_id", Int),
+            ("token_hash", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("revoked_at", Int),
+        ],
     },
     TableSpec {
         name: "changes",

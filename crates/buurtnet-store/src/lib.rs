@@ -25,6 +25,7 @@ macro_rules! record_change {
     }};
 }
 
+mod abuse;
 mod areas;
 pub mod copy;
 mod error;
@@ -155,6 +156,22 @@ impl Store {
         Ok(())
     }
 
+    /// How many migrations have been applied (0 for a database never migrated).
+    pub async fn applied_migrations(&self) -> Result<i64, StoreError> {
+        let exists: bool = match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query_scalar("SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+                    .fetch_one(p)
+                    .await?
+            }
+            Pool::Postgres(p) => sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(p).await?,
+        };
+        if !exists {
+            return Ok(0);
+        }
+        Ok(with_pool!(self, |p| sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(p).await)?)
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         with_pool!(self, |p| sqlx::query("SELECT 1").execute(p).await.map(|r| r.rows_affected()))?;
@@ -217,5 +234,12 @@ impl Store {
     pub async fn execute_admin(&self, sql: &str) -> Result<(), StoreError> {
         with_pool!(self, |p| sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(p).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// The first column of an administrative query, as text (diagnostics and tests). Never pass
+    /// user input.
+    pub async fn admin_strings(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let rows = with_pool!(self, |p| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_all(p).await)?;
+        Ok(rows)
     }
 }

@@ -103,6 +103,9 @@ pub struct ContactRow {
     pub code_hash: Option<String>,
     pub code_expires_at: Option<i64>,
     pub code_attempts: i64,
+    pub code_budget_since: i64,
+    pub code_budget_used: i64,
+    pub code_sends: i64,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -162,6 +165,17 @@ pub struct StaffUserRow {
     pub scope: String,
     pub disabled: bool,
     pub created_at: i64,
+}
+
+/// An API token as listed to admins (its secret is never stored: only a hash).
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct ApiTokenRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]

@@ -239,10 +239,11 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Hard delete: the participant, contacts and addresses.
+    /// Hard delete: the participant, contacts, addresses and devices.
     pub async fn delete_participant(&self, id: i64) -> Result<bool, StoreError> {
         let n = with_pool!(self, |p| {
             let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM devices WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM addresses WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM contacts WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;
             let r = sqlx::query("DELETE FROM participants WHERE id = $1").bind(id).execute(&mut *tx).await?;
@@ -253,28 +254,64 @@ impl Store {
         Ok(n == 1)
     }
 
-    pub async fn set_verification_code(&self, contact_id: i64, code_hash: &str, expires_at: i64) -> Result<(), StoreError> {
-        with_pool!(self, |p| {
-            sqlx::query("UPDATE contacts SET code_hash = $1, code_expires_at = $2, code_attempts = 0 WHERE id = $3")
-                .bind(code_hash)
-                .bind(expires_at)
-                .bind(contact_id)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected())
+    /// Stores a new SMS code for a phone (its tries start again), unless the phone's 24-hour
+    /// budget of sent codes is used up. Returns whether the code may be sent.
+    pub async fn set_verification_code(
+        &self,
+        contact_id: i64,
+        code_hash: &str,
+        expires_at: i64,
+        now: i64,
+        max_sends_per_day: i64,
+    ) -> Result<bool, StoreError> {
+        let n = with_pool!(self, |p| {
+            sqlx::query(
+                "UPDATE contacts SET code_hash = $1, code_expires_at = $2, code_attempts = 0,
+                   code_budget_used = CASE WHEN code_budget_since <= $3 - 86400000 THEN 0 ELSE code_budget_used END,
+                   code_sends = CASE WHEN code_budget_since <= $3 - 86400000 THEN 1 ELSE code_sends + 1 END,
+                   code_budget_since = CASE WHEN code_budget_since <= $3 - 86400000 THEN $3 ELSE code_budget_since END
+                 WHERE id = $4 AND verified_at IS NULL AND (code_budget_since <= $3 - 86400000 OR code_sends < $5)",
+            )
+            .bind(code_hash)
+            .bind(expires_at)
+            .bind(now)
+            .bind(contact_id)
+            .bind(max_sends_per_day)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
         })?;
-        Ok(())
+        Ok(n == 1)
     }
 
-    /// Counts a failed attempt and returns the new count.
-    pub async fn count_code_attempt(&self, contact_id: i64) -> Result<i64, StoreError> {
-        let n = with_pool!(self, |p| {
-            sqlx::query_scalar("UPDATE contacts SET code_attempts = code_attempts + 1 WHERE id = $1 RETURNING code_attempts")
-                .bind(contact_id)
-                .fetch_one(p)
-                .await
+    /// Spends one try of the current SMS code, in one conditional statement (so parallel
+    /// guesses cannot all pass the check): only while the code is unexpired, has tries left
+    /// (`max_per_code`) and the phone's 24-hour budget (`daily_budget`) is not used up.
+    /// Returns the stored code hash to compare with, or `None` when no try is allowed.
+    pub async fn spend_code_attempt(
+        &self,
+        contact_id: i64,
+        now: i64,
+        max_per_code: i64,
+        daily_budget: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let hash: Option<Option<String>> = with_pool!(self, |p| {
+            sqlx::query_scalar(
+                "UPDATE contacts SET code_attempts = code_attempts + 1,
+                   code_budget_used = CASE WHEN code_budget_since <= $1 - 86400000 THEN 1 ELSE code_budget_used + 1 END,
+                   code_budget_since = CASE WHEN code_budget_since <= $1 - 86400000 THEN $1 ELSE code_budget_since END
+                 WHERE id = $2 AND verified_at IS NULL AND code_hash IS NOT NULL AND code_expires_at >= $1
+                   AND code_attempts < $3 AND (code_budget_since <= $1 - 86400000 OR code_budget_used < $4)
+                 RETURNING code_hash",
+            )
+            .bind(now)
+            .bind(contact_id)
+            .bind(max_per_code)
+            .bind(daily_budget)
+            .fetch_optional(p)
+            .await
         })?;
-        Ok(n)
+        Ok(hash.flatten())
     }
 
     pub async fn mark_contact_verified(&self, contact_id: i64, at: i64) -> Result<(), StoreError> {
@@ -294,6 +331,54 @@ impl Store {
             tx.commit().await
         })?;
         Ok(())
+    }
+
+    /// Registers a push device for a participant (push becomes reachable on their addresses).
+    pub async fn add_participant_device(&self, participant_id: i64, now: i64) -> Result<i64, StoreError> {
+        let ids = self.add_participant_devices(&[participant_id], now).await?;
+        ids.first().copied().ok_or_else(|| StoreError::Config("no device id was allocated".into()))
+    }
+
+    /// Registers one push device for each participant, in one transaction.
+    pub async fn add_participant_devices(&self, participants: &[i64], now: i64) -> Result<Vec<i64>, StoreError> {
+        let (Some(lo), Some(hi)) = (participants.iter().min().copied(), participants.iter().max().copied()) else {
+            return Ok(Vec::new());
+        };
+        let first = self.allocate_ids("devices", participants.len() as i64).await?;
+        let ids: Vec<i64> = (0..participants.len() as i64).map(|i| first + i).collect();
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            for (id, pid) in ids.iter().zip(participants) {
+                sqlx::query("INSERT INTO devices (id, participant_id, created_at) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(pid)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(crate::targeting::REFRESH_FLAGS).bind(pid).execute(&mut *tx).await?;
+            }
+            record_change!(tx, lo, hi, now);
+            tx.commit().await
+        })?;
+        Ok(ids)
+    }
+
+    /// Removes a push device (push is no longer reachable without another one).
+    pub async fn remove_device(&self, device_id: i64, now: i64) -> Result<bool, StoreError> {
+        let n = with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let owner: Option<Option<i64>> = sqlx::query_scalar("DELETE FROM devices WHERE id = $1 RETURNING participant_id")
+                .bind(device_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(Some(pid)) = owner {
+                sqlx::query(crate::targeting::REFRESH_FLAGS).bind(pid).execute(&mut *tx).await?;
+                record_change!(tx, pid, pid, now);
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(u64::from(owner.is_some()))
+        })?;
+        Ok(n == 1)
     }
 
     pub async fn count_participants(&self) -> Result<i64, StoreError> {

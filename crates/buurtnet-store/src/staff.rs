@@ -1,6 +1,6 @@
 //! Staff accounts, API tokens and the audit log.
 
-use crate::{AuditEntry, StaffUserRow, Store, StoreError};
+use crate::{ApiTokenRow, AuditEntry, StaffUserRow, Store, StoreError};
 
 impl Store {
     pub async fn create_staff_user(
@@ -35,14 +35,16 @@ impl Store {
         Ok(row)
     }
 
-    pub async fn create_api_token(&self, user_id: i64, token_hash: &str, now: i64) -> Result<i64, StoreError> {
+    /// Stores a new token's hash; it is valid until `expires_at` (Unix ms) unless revoked.
+    pub async fn create_api_token(&self, user_id: i64, token_hash: &str, now: i64, expires_at: i64) -> Result<i64, StoreError> {
         let id = self.allocate_ids("api_tokens", 1).await?;
         with_pool!(self, |p| {
-            sqlx::query("INSERT INTO api_tokens (id, user_id, token_hash, created_at) VALUES ($1, $2, $3, $4)")
+            sqlx::query("INSERT INTO api_tokens (id, user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id)
                 .bind(user_id)
                 .bind(token_hash)
                 .bind(now)
+                .bind(expires_at)
                 .execute(p)
                 .await
                 .map(|r| r.rows_affected())
@@ -50,18 +52,49 @@ impl Store {
         Ok(id)
     }
 
-    /// The (enabled) staff user a token hash belongs to.
-    pub async fn staff_user_by_token(&self, token_hash: &str) -> Result<Option<StaffUserRow>, StoreError> {
+    /// The (enabled) staff user a token hash belongs to, if the token is neither expired nor
+    /// revoked at `now`.
+    pub async fn staff_user_by_token(&self, token_hash: &str, now: i64) -> Result<Option<StaffUserRow>, StoreError> {
         let row = with_pool!(self, |p| {
             sqlx::query_as(
-                "SELECT u.* FROM staff_users u JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1 AND u.disabled = $2",
+                "SELECT u.* FROM staff_users u JOIN api_tokens t ON t.user_id = u.id
+                 WHERE t.token_hash = $1 AND u.disabled = $2 AND t.revoked_at IS NULL AND t.expires_at > $3",
             )
             .bind(token_hash)
             .bind(false)
+            .bind(now)
             .fetch_optional(p)
             .await
         })?;
         Ok(row)
+    }
+
+    /// Every token (of one account, or all), newest first.
+    pub async fn api_tokens(&self, email: Option<&str>) -> Result<Vec<ApiTokenRow>, StoreError> {
+        let rows = with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT t.id, t.user_id, u.email, t.created_at, t.expires_at, t.revoked_at
+                 FROM api_tokens t JOIN staff_users u ON u.id = t.user_id
+                 WHERE $1 IS NULL OR u.email = $1 ORDER BY t.id DESC",
+            )
+            .bind(email)
+            .fetch_all(p)
+            .await
+        })?;
+        Ok(rows)
+    }
+
+    /// Revokes a token by id; returns whether a live token was revoked.
+    pub async fn revoke_api_token(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        let n = with_pool!(self, |p| {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
     }
 
     /// Appends to the audit log. `target` and `details` must hold no personal data.

@@ -98,15 +98,17 @@ impl Store {
 pub(crate) const REFRESH_FLAGS: &str = "UPDATE addresses SET
   topics = (SELECT p.topics FROM participants p WHERE p.id = addresses.participant_id),
   paused = (SELECT p.paused FROM participants p WHERE p.id = addresses.participant_id),
-  verified_channels = 1
+  verified_channels =
+      CASE WHEN EXISTS (SELECT 1 FROM devices d WHERE d.participant_id = addresses.participant_id) THEN 1 ELSE 0 END
     | CASE WHEN EXISTS (SELECT 1 FROM contacts c WHERE c.participant_id = addresses.participant_id AND c.kind = 'phone' AND c.verified_at IS NOT NULL AND c.mobile) THEN 2 ELSE 0 END
     | CASE WHEN EXISTS (SELECT 1 FROM contacts c WHERE c.participant_id = addresses.participant_id AND c.kind = 'phone' AND c.verified_at IS NOT NULL) THEN 4 ELSE 0 END
     | CASE WHEN EXISTS (SELECT 1 FROM contacts c WHERE c.participant_id = addresses.participant_id AND c.kind = 'email' AND c.verified_at IS NOT NULL) THEN 8 ELSE 0 END
   WHERE participant_id = $1";
 
-/// The verified-channel mask for a new participant's contacts.
+/// The verified-channel mask for a new participant's contacts. Push is never in it: only a
+/// registered device makes push reachable (see `devices`), and a new participant has none.
 pub fn verified_mask(contacts: &[crate::NewContact]) -> i64 {
-    let mut mask = 1; // push: the app registration is its own verification
+    let mut mask = 0;
     for c in contacts.iter().filter(|c| c.verified_at.is_some()) {
         match c.kind.as_str() {
             "email" => mask |= 8,

@@ -1,6 +1,7 @@
 //! Participant registration, verification and self-service over JSON.
 
 use super::extract::JsonBody;
+use crate::abuse::ClientIp;
 use crate::error::{AppError, AppResult};
 use crate::services::participants as svc;
 use crate::state::AppState;
@@ -23,31 +24,43 @@ fn text_field<'a>(body: &'a Value, name: &str) -> AppResult<&'a str> {
 }
 
 /// `POST /api/v1/participants`: the same 202 whether or not the contact points were known.
-pub async fn register(State(state): State<AppState>, JsonBody(body): JsonBody) -> AppResult<(StatusCode, Json<Value>)> {
+pub async fn register(
+    State(state): State<AppState>,
+    client: ClientIp,
+    JsonBody(body): JsonBody,
+) -> AppResult<(StatusCode, Json<Value>)> {
     let draft = parse_registration(&body)?;
-    svc::register(&state, draft).await?;
+    svc::register(&state, &client, draft).await?;
     Ok(accepted("Check your e-mail and SMS to confirm your registration."))
 }
 
-pub async fn verify_email(State(state): State<AppState>, JsonBody(body): JsonBody) -> AppResult<Json<Value>> {
-    svc::verify_email(&state, text_field(&body, "token")?).await?;
+pub async fn verify_email(State(state): State<AppState>, client: ClientIp, JsonBody(body): JsonBody) -> AppResult<Json<Value>> {
+    svc::verify_email(&state, &client, text_field(&body, "token")?).await?;
     Ok(Json(json!({"status": "verified"})))
 }
 
-pub async fn verify_phone(State(state): State<AppState>, JsonBody(body): JsonBody) -> AppResult<Json<Value>> {
-    svc::verify_phone(&state, text_field(&body, "phone")?, text_field(&body, "code")?).await?;
+pub async fn verify_phone(State(state): State<AppState>, client: ClientIp, JsonBody(body): JsonBody) -> AppResult<Json<Value>> {
+    svc::verify_phone(&state, &client, text_field(&body, "phone")?, text_field(&body, "code")?).await?;
     Ok(Json(json!({"status": "verified"})))
 }
 
-pub async fn resend_code(State(state): State<AppState>, JsonBody(body): JsonBody) -> AppResult<(StatusCode, Json<Value>)> {
-    svc::resend_phone_code(&state, text_field(&body, "phone")?).await?;
+pub async fn resend_code(
+    State(state): State<AppState>,
+    client: ClientIp,
+    JsonBody(body): JsonBody,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    svc::resend_phone_code(&state, &client, text_field(&body, "phone")?).await?;
     Ok(accepted("If this number is registered and not yet confirmed, a new code is on its way."))
 }
 
-pub async fn self_service_link(State(state): State<AppState>, JsonBody(body): JsonBody) -> AppResult<(StatusCode, Json<Value>)> {
+pub async fn self_service_link(
+    State(state): State<AppState>,
+    client: ClientIp,
+    JsonBody(body): JsonBody,
+) -> AppResult<(StatusCode, Json<Value>)> {
     let email = body.get("email").and_then(Value::as_str);
     let phone = body.get("phone").and_then(Value::as_str);
-    svc::request_self_service(&state, email, phone).await?;
+    svc::request_self_service(&state, &client, email, phone).await?;
     Ok(accepted("If this address or number is registered, a link is on its way."))
 }
 

@@ -24,9 +24,13 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 "Send the body as JSON with 'Content-Type: application/json'.",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| AppError::bad_request("body_unreadable", format!("The request body could not be read: {e}")))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge("The request body is too large (at most 1 MB).".into())
+            } else {
+                AppError::bad_request("body_unreadable", "The request body could not be read.")
+            }
+        })?;
         let value = serde_json::from_slice(&bytes).map_err(|e| {
             AppError::bad_request(
                 "invalid_json",

@@ -16,7 +16,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use std::time::{Duration, Instant};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -25,24 +25,47 @@ pub use extract::RequestId;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/areas", get(api_areas::list))
-        .route("/areas/at", get(api_areas::at))
-        .route("/areas/{code}", get(api_areas::one))
-        .route("/participants", post(api_participants::register))
-        .route("/participants/verify-email", post(api_participants::verify_email))
-        .route("/participants/verify-phone", post(api_participants::verify_phone))
-        .route("/participants/resend-code", post(api_participants::resend_code))
-        .route("/participants/self-service-link", post(api_participants::self_service_link))
-        .route(
-            "/self-service/{token}",
+/// One route of the JSON API: its path template under `/api/v1` and the methods it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiRoute {
+    pub path: &'static str,
+    pub methods: &'static [&'static str],
+}
+
+/// The JSON API's route table: the router is built from it, and tests (and the OpenAPI
+/// document) enumerate it, so a route cannot be added without being seen.
+fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
+    let r = |path, methods| ApiRoute { path, methods };
+    vec![
+        (r("/areas", &["GET"]), get(api_areas::list)),
+        (r("/areas/at", &["GET"]), get(api_areas::at)),
+        (r("/areas/{code}", &["GET"]), get(api_areas::one)),
+        (r("/participants", &["POST"]), post(api_participants::register)),
+        (r("/participants/verify-email", &["POST"]), post(api_participants::verify_email)),
+        (r("/participants/verify-phone", &["POST"]), post(api_participants::verify_phone)),
+        (r("/participants/resend-code", &["POST"]), post(api_participants::resend_code)),
+        (r("/participants/self-service-link", &["POST"]), post(api_participants::self_service_link)),
+        (
+            r("/self-service/{token}", &["GET", "PATCH", "DELETE"]),
             get(api_participants::export).patch(api_participants::update).delete(api_participants::delete),
-        )
-        .route("/staff/me", get(api_staff::me))
-        .route("/targeting/count", post(api_targeting::count))
-        .route("/stats/participants", get(api_staff::participant_stats))
-        .fallback(api_staff::not_found);
+        ),
+        (r("/staff/me", &["GET"]), get(api_staff::me)),
+        (r("/targeting/count", &["POST"]), post(api_targeting::count)),
+        (r("/stats/participants", &["GET"]), get(api_staff::participant_stats)),
+    ]
+}
+
+/// Every route of the JSON API (paths relative to `/api/v1`).
+pub fn api_routes() -> Vec<ApiRoute> {
+    api_table().into_iter().map(|(route, _)| route).collect()
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut api = Router::new();
+    for (route, handler) in api_table() {
+        api = api.route(route.path, handler);
+    }
+    let api = api.fallback(api_staff::not_found);
 
     let mut app = Router::new()
         .nest("/api/v1", api)
@@ -69,7 +92,44 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(api_errors_as_json))
         .with_state(state)
+}
+
+/// Every error answer of the JSON API has our shape `{"error", "message"}`, also those made by
+/// the framework (unknown method, bad path or query parameters, body too large, time-out).
+async fn api_errors_as_json(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
+    let (code, message) = match status.as_u16() {
+        400 if !text.is_empty() && text.len() < 300 => ("bad_request", format!("The request is not valid: {text}")),
+        400 => ("bad_request", "The request is not valid.".to_string()),
+        404 => ("not_found", "There is nothing at this address.".to_string()),
+        405 => ("method_not_allowed", "This method is not allowed here.".to_string()),
+        408 => ("timeout", "The request took too long; please try again.".to_string()),
+        413 => ("payload_too_large", "The request body is too large (at most 1 MB).".to_string()),
+        415 => ("unsupported_media_type", "Send the body as JSON with 'Content-Type: application/json'.".to_string()),
+        422 => ("unprocessable", "The request could not be processed.".to_string()),
+        s if s >= 500 => ("internal_error", "Something went wrong on our side. It has been logged.".to_string()),
+        _ => ("error", status.canonical_reason().unwrap_or("Error").to_string()),
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let body = serde_json::json!({"error": code, "message": message}).to_string();
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 async fn record_metrics(req: Request, next: Next) -> Response {

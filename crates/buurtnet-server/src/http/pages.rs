@@ -3,6 +3,7 @@
 //! is HttpOnly and SameSite=Strict).
 
 use super::extract::RequestId;
+use crate::abuse::ClientIp;
 use crate::error::AppError;
 use crate::i18n::{self, T};
 use crate::services::participants as svc;
@@ -27,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/aanmelden", get(register_form).post(register_submit))
         .route("/register", get(|| async { Redirect::to("/aanmelden?lang=en") }))
-        .route("/bevestigen/{token}", get(confirm_email))
+        .route("/bevestigen/{token}", get(confirm_email_page).post(confirm_email))
         .route("/telefoon", get(phone_form).post(phone_submit))
         .route("/mijn", get(self_service_request_form).post(self_service_request_submit))
         .route("/mijn/{token}", get(self_service_page).post(self_service_submit))
@@ -131,7 +132,15 @@ fn error_page(t: T, err: AppError, request_id: RequestId) -> Response {
         tracing::error!(error.detail = %err, "page request failed");
     }
     let text = t.error(err.code(), &err.public_message());
-    message(t, status, t.get("error_title"), text, "errors", request_id.0)
+    let retry_after = match &err {
+        AppError::TooManyRequests { retry_after_secs, .. } => Some(*retry_after_secs),
+        _ => None,
+    };
+    let mut page = message(t, status, t.get("error_title"), text, "errors", request_id.0);
+    if let Some(secs) = retry_after {
+        page.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
+    }
+    page
 }
 
 #[derive(Deserialize, Default)]
@@ -177,6 +186,7 @@ async fn register_form(
 
 async fn register_submit(
     State(state): State<AppState>,
+    client: ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     rid: RequestId,
@@ -197,7 +207,7 @@ async fn register_submit(
         "age_confirmed": form.age_confirmed.is_some(), "topics": form.topics, "addresses": [address],
     });
     let result = match parse_registration(&body) {
-        Ok(draft) => svc::register(&state, draft).await,
+        Ok(draft) => svc::register(&state, &client, draft).await,
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {
@@ -215,15 +225,48 @@ async fn register_submit(
     }
 }
 
+#[derive(Template, WebTemplate)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    t: T,
+    csrf: String,
+    token: String,
+}
+
+/// The link in the e-mail shows a page with a button: mail scanners that open links must not
+/// confirm an address for its owner. The button's POST confirms.
+async fn confirm_email_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+    Path(token): Path<String>,
+) -> impl IntoResponse {
+    let (jar, t, csrf) = form_page(&state, jar, q.lang.as_deref(), &headers);
+    (jar, [(axum::http::header::CACHE_CONTROL, "no-store")], ConfirmPage { t, csrf, token })
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+    lang: Option<String>,
+}
+
 async fn confirm_email(
     State(state): State<AppState>,
+    client: ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     rid: RequestId,
     Path(token): Path<String>,
+    Form(form): Form<ConfirmForm>,
 ) -> Response {
-    let (jar, t) = language(jar, None, &headers, state.config.secure_cookies);
-    match svc::verify_email(&state, &token).await {
+    let (jar, t) = match submitted(&state, jar, form.lang.as_deref(), &headers, &form.csrf, rid.clone()) {
+        Ok(ok) => ok,
+        Err(page) => return *page,
+    };
+    match svc::verify_email(&state, &client, &token).await {
         Ok(lang) => {
             let t = T::new(lang);
             (jar, message(t, StatusCode::OK, t.get("email"), t.get("email_verified").to_string(), "ok", String::new()))
@@ -265,6 +308,7 @@ struct PhoneForm {
 
 async fn phone_submit(
     State(state): State<AppState>,
+    client: ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     rid: RequestId,
@@ -275,12 +319,12 @@ async fn phone_submit(
         Ok(ok) => ok,
         Err(page) => return *page,
     };
-    match svc::verify_phone(&state, &form.phone, &form.code).await {
+    match svc::verify_phone(&state, &client, &form.phone, &form.code).await {
         Ok(()) => {
             (jar, message(t, StatusCode::OK, t.get("verify_phone"), t.get("phone_verified").to_string(), "ok", String::new()))
                 .into_response()
         }
-        Err(e) if e.status().is_client_error() => {
+        Err(e) if e.status().is_client_error() && !matches!(e, AppError::TooManyRequests { .. }) => {
             let error = match &e {
                 AppError::Validation(f) => f.iter().map(|x| t.error(x.code, &x.message)).collect::<Vec<_>>().join(" "),
                 other => t.error(other.code(), &other.public_message()),
@@ -321,6 +365,7 @@ struct ContactForm {
 
 async fn self_service_request_submit(
     State(state): State<AppState>,
+    client: ClientIp,
     jar: CookieJar,
     headers: HeaderMap,
     rid: RequestId,
@@ -333,7 +378,7 @@ async fn self_service_request_submit(
     };
     let contact = form.contact.trim();
     let (email, phone) = if contact.contains('@') { (Some(contact), None) } else { (None, Some(contact)) };
-    match svc::request_self_service(&state, email, phone).await {
+    match svc::request_self_service(&state, &client, email, phone).await {
         Ok(()) => (jar, message(t, StatusCode::OK, t.get("my_details"), t.get("link_sent").to_string(), "ok", String::new()))
             .into_response(),
         Err(AppError::Validation(f)) => {

@@ -169,7 +169,7 @@ pub async fn ensure_staff(store: &Store, index: &AreaIndex, now_ms: i64) -> anyh
             }
         };
         let (token, hash) = generate_token();
-        store.create_api_token(user_id, &hash, now_ms).await?;
+        store.create_api_token(user_id, &hash, now_ms, now_ms + crate::auth::DEFAULT_TOKEN_DAYS * 86_400_000).await?;
         store.audit(now_ms, "cli:demo", "token.created", Some(&format!("staff:{user_id}")), &serde_json::json!({})).await?;
         out.push(DemoAccount { email, role, scope: scope.into(), password, token });
     }

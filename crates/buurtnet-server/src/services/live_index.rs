@@ -94,7 +94,7 @@ impl Snapshot {
         } else if let Some(id) = self.quiet_ids.get(&r.quiet_hours) {
             *id
         } else {
-            let parsed: Vec<QuietHours> = serde_json::from_str(&r.quiet_hours).unwrap_or_default();
+            let parsed = crate::services::targeting::read_quiet_hours(r.address_id, &r.quiet_hours);
             self.quiet.push(parsed);
             let id = self.quiet.len() as u32;
             self.quiet_ids.insert(r.quiet_hours.clone(), id);

@@ -2,13 +2,13 @@
 //! pause, export, delete). Registering a contact point that already exists never reveals that it
 //! exists: the answer is the same and the owner is told instead.
 
+use crate::abuse::{self, ClientIp};
 use crate::error::{AppError, AppResult};
 use crate::signing::{LinkClaims, LinkError};
 use crate::state::App;
 use crate::texts;
 use buurtnet_domain::contact::{ContactKind, Email, Phone};
-use buurtnet_domain::quiet_hours::QuietHours;
-use buurtnet_domain::registration::{AddressDraft, AddressLocation, ParticipantDraft};
+use buurtnet_domain::registration::{AddressDraft, AddressLocation, ParticipantDraft, parse_quiet_hours};
 use buurtnet_domain::{ChannelSet, FieldErrors, Language, Topic, TopicSet, cell::cell_id};
 use buurtnet_geo::{AreaIndex, Located};
 use buurtnet_store::{NewAddress, NewContact, NewParticipant, ParticipantRecord, StoreError};
@@ -88,7 +88,9 @@ fn six_digit_code() -> String {
 
 /// Registers a participant (from the API or the web form). The result is the same whether or
 /// not the e-mail address or phone number was known.
-pub async fn register(app: &App, draft: ParticipantDraft) -> AppResult<()> {
+pub async fn register(app: &App, client: &ClientIp, draft: ParticipantDraft) -> AppResult<()> {
+    let targets: Vec<&str> = draft.email.iter().map(|e| e.as_str()).chain(draft.phone.iter().map(|p| p.as_str())).collect();
+    abuse::check(app, "register", &app.config.abuse_limits.register, client, &targets).await?;
     let addresses = resolve_addresses(app, &draft).await?;
     let now = app.now_ms();
 
@@ -177,13 +179,30 @@ async fn send_phone_code(app: &App, phone: &Phone, lang: Language) -> AppResult<
     }
     let code = six_digit_code();
     let minutes = app.config.links.phone_code_minutes;
-    app.store.set_verification_code(c.id, &app.signer.hash_code(c.id, &code), app.now_ms() + minutes * 60_000).await?;
-    app.notifier.send_sms(&app.store, app.now_ms(), phone.as_str(), &texts::phone_code(lang, &code, minutes)).await?;
+    let now = app.now_ms();
+    let stored = app
+        .store
+        .set_verification_code(
+            c.id,
+            &app.signer.hash_code(c.id, &code),
+            now + minutes * 60_000,
+            now,
+            app.config.links.phone_code_daily_sends,
+        )
+        .await?;
+    if !stored {
+        // The number's daily budget of codes is used up: nothing is sent, and the caller's
+        // answer stays the same (it must not tell whether the number is registered).
+        metrics::counter!("buurtnet_phone_codes_refused_total").increment(1);
+        return Ok(());
+    }
+    app.notifier.send_sms(&app.store, now, phone.as_str(), &texts::phone_code(lang, &code, minutes)).await?;
     Ok(())
 }
 
 /// Confirms an e-mail address from the signed link. Returns the owner's language.
-pub async fn verify_email(app: &App, token: &str) -> AppResult<Language> {
+pub async fn verify_email(app: &App, client: &ClientIp, token: &str) -> AppResult<Language> {
+    abuse::check(app, "verify_email", &app.config.abuse_limits.verify_email, client, &[]).await?;
     let claims = app.signer.verify(token, VERIFY_EMAIL, app.now_ms()).map_err(link_error)?;
     let contact = app
         .store
@@ -201,43 +220,55 @@ pub fn link_error(e: LinkError) -> AppError {
     }
 }
 
-/// Confirms a phone number with the 6-digit code sent by SMS.
-pub async fn verify_phone(app: &App, phone: &str, code: &str) -> AppResult<()> {
+fn invalid_phone() -> AppError {
+    let mut e = FieldErrors::new();
+    e.add("phone", "invalid_phone", "This is not a valid phone number (e.g. +31612345678).");
+    AppError::Validation(e)
+}
+
+/// Confirms a phone number with the 6-digit code sent by SMS. Every try is spent in one
+/// conditional statement before the code is compared, so parallel guesses cannot exceed the
+/// tries of a code (`phone_code_attempts`) nor the number's daily budget across resends.
+pub async fn verify_phone(app: &App, client: &ClientIp, phone: &str, code: &str) -> AppResult<()> {
     let wrong = || AppError::bad_request("code_invalid", "The code is wrong or has expired; ask for a new code.");
-    let phone = Phone::parse(phone).ok_or_else(|| {
-        let mut e = FieldErrors::new();
-        e.add("phone", "invalid_phone", "This is not a valid phone number (e.g. +31612345678).");
-        AppError::Validation(e)
-    })?;
+    let phone = Phone::parse(phone).ok_or_else(invalid_phone)?;
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         let mut e = FieldErrors::new();
         e.add("code", "invalid_code_format", "The code has 6 digits.");
         return Err(AppError::Validation(e));
     }
+    abuse::check(app, "verify_phone", &app.config.abuse_limits.verify_phone, client, &[phone.as_str()]).await?;
     let Some(c) = app.store.contact("phone", phone.as_str()).await? else { return Err(wrong()) };
     if c.verified_at.is_some() {
         return Ok(());
     }
-    let (Some(hash), Some(expires)) = (&c.code_hash, c.code_expires_at) else { return Err(wrong()) };
-    if c.code_attempts >= app.config.links.phone_code_attempts {
-        return Err(AppError::bad_request("too_many_attempts", "Too many wrong codes; ask for a new code."));
-    }
-    if expires < app.now_ms() || app.signer.hash_code(c.id, code) != *hash {
-        app.store.count_code_attempt(c.id).await?;
+    let links = &app.config.links;
+    let now = app.now_ms();
+    let Some(hash) = app.store.spend_code_attempt(c.id, now, links.phone_code_attempts, links.phone_code_daily_budget).await?
+    else {
+        // No try allowed: say why when it is the number of tries (the caller holds the number).
+        let fresh = app.store.contact_by_id(c.id).await?;
+        let exhausted = fresh.is_some_and(|f| {
+            f.code_attempts >= links.phone_code_attempts
+                || (f.code_budget_since > now - 86_400_000 && f.code_budget_used >= links.phone_code_daily_budget)
+        });
+        if exhausted {
+            return Err(AppError::bad_request("too_many_attempts", "Too many wrong codes; ask for a new code later."));
+        }
+        return Err(wrong());
+    };
+    if !app.signer.code_matches(c.id, code, &hash) {
         return Err(wrong());
     }
-    app.store.mark_contact_verified(c.id, app.now_ms()).await?;
+    app.store.mark_contact_verified(c.id, now).await?;
     Ok(())
 }
 
 /// Sends a new SMS code to an unverified number (silently nothing for unknown numbers).
-pub async fn resend_phone_code(app: &App, phone: &str) -> AppResult<()> {
-    let Some(phone) = Phone::parse(phone) else {
-        let mut e = FieldErrors::new();
-        e.add("phone", "invalid_phone", "This is not a valid phone number (e.g. +31612345678).");
-        return Err(AppError::Validation(e));
-    };
+pub async fn resend_phone_code(app: &App, client: &ClientIp, phone: &str) -> AppResult<()> {
+    let phone = Phone::parse(phone).ok_or_else(invalid_phone)?;
+    abuse::check(app, "resend_code", &app.config.abuse_limits.resend_code, client, &[phone.as_str()]).await?;
     if let Some(c) = app.store.contact("phone", phone.as_str()).await? {
         let lang = owner_language(app, c.participant_id).await?;
         send_phone_code(app, &phone, lang).await?;
@@ -247,7 +278,7 @@ pub async fn resend_phone_code(app: &App, phone: &str) -> AppResult<()> {
 
 /// Sends a self-service link to a known e-mail address or phone number; the answer is the same
 /// for unknown ones.
-pub async fn request_self_service(app: &App, email: Option<&str>, phone: Option<&str>) -> AppResult<()> {
+pub async fn request_self_service(app: &App, client: &ClientIp, email: Option<&str>, phone: Option<&str>) -> AppResult<()> {
     let mut errors = FieldErrors::new();
     let email = email.filter(|s| !s.trim().is_empty()).map(|s| {
         let e = Email::parse(s);
@@ -269,6 +300,9 @@ pub async fn request_self_service(app: &App, email: Option<&str>, phone: Option<
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    let targets: Vec<&str> =
+        email.iter().flatten().map(|e| e.as_str()).chain(phone.iter().flatten().map(|p| p.as_str())).collect();
+    abuse::check(app, "self_service_link", &app.config.abuse_limits.self_service_link, client, &targets).await?;
     let now = app.now_ms();
     if let Some(Some(e)) = email
         && let Some(c) = app.store.contact("email", e.as_str()).await?
@@ -428,13 +462,14 @@ pub async fn update(app: &App, record: &ParticipantRecord, body: &Value) -> AppR
             }
             let quiet = match a.get("quiet_hours") {
                 None => current.map(|c| c.quiet_hours.clone()).unwrap_or_else(|| "[]".into()),
-                Some(q) => match serde_json::from_value::<Vec<QuietHours>>(q.clone()) {
-                    Ok(list) => serde_json::to_string(&list).unwrap_or_else(|_| "[]".into()),
-                    Err(e) => {
-                        errors.add(format!("{path}.quiet_hours"), "invalid_window", format!("Quiet hours are not valid: {e}."));
+                Some(q) => {
+                    let before = errors.len();
+                    let list = parse_quiet_hours(Some(q), &format!("{path}.quiet_hours"), &mut errors);
+                    if errors.len() > before {
                         continue;
                     }
-                },
+                    serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+                }
             };
             address_changes.push((id, channels.bits(), quiet));
         }

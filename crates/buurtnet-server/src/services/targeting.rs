@@ -136,10 +136,8 @@ impl Plan {
     /// The channels this address may be reached on now.
     fn allowed(&self, c: &TargetRow) -> ChannelSet {
         let mut allowed = ChannelSet::from_bits(c.channels);
-        if !self.override_time_windows
-            && c.quiet_hours.len() > 2
-            && let Ok(windows) = serde_json::from_str::<Vec<QuietHours>>(&c.quiet_hours)
-        {
+        if !self.override_time_windows && c.quiet_hours.len() > 2 {
+            let windows = read_quiet_hours(c.address_id, &c.quiet_hours);
             for w in windows.iter().filter(|w| w.covers(self.local_time)) {
                 for ch in &w.channels {
                     allowed.remove(*ch);
@@ -147,6 +145,20 @@ impl Plan {
             }
         }
         allowed
+    }
+}
+
+/// An address's stored quiet hours. Unreadable data is an error that is logged (with the
+/// address id only) and counted, and the address counts as quiet on every channel: only
+/// messages that override quiet hours reach it, never a phone ringing at night by mistake.
+pub fn read_quiet_hours(address_id: i64, stored: &str) -> Vec<QuietHours> {
+    match buurtnet_domain::quiet_hours::decode_stored(stored) {
+        Ok(windows) => windows,
+        Err(e) => {
+            metrics::counter!("buurtnet_unreadable_quiet_hours_total").increment(1);
+            tracing::error!(address.id = address_id, error = %e, "stored quiet hours are unreadable; treating the address as quiet on every channel");
+            vec![QuietHours::always_quiet()]
+        }
     }
 }
 

@@ -1,0 +1,112 @@
+//! Abuse limits for public endpoints: how often one client address and one target (a phone
+//! number or e-mail address) may call an endpoint in a fixed window. One mechanism for every
+//! public endpoint (registration, codes, links; later devices and tips), counted in the
+//! database so that it holds across every process sharing it, answered with 429 and
+//! `Retry-After`. Counter keys are keyed hashes: the database never holds the address or number.
+//!
+//! Targets are counted whether or not they are registered, so a 429 never tells whether an
+//! e-mail address or phone number is known.
+
+use crate::config::Limit;
+use crate::error::{AppError, AppResult};
+use crate::state::App;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use std::net::{IpAddr, SocketAddr};
+
+/// The client's address, as the abuse limits see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl ClientIp {
+    /// IPv6 clients are counted per /64 (one household or device usually has a whole /64).
+    fn key(&self) -> String {
+        match self.0 {
+            Some(IpAddr::V4(v4)) => v4.to_string(),
+            Some(IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            None => "unknown".into(),
+        }
+    }
+}
+
+impl FromRequestParts<crate::AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        if state.config.abuse_limits.trust_x_forwarded_for
+            && let Some(forwarded) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        {
+            return Ok(ClientIp(Some(forwarded)));
+        }
+        Ok(ClientIp(peer))
+    }
+}
+
+/// Counts one call of `rule` by `client` for each of `targets` and refuses with 429 when a limit
+/// is exceeded. The client address is counted first; targets only when it passed.
+pub async fn check(app: &App, rule: &'static str, limit: &Limit, client: &ClientIp, targets: &[&str]) -> AppResult<()> {
+    if !app.config.abuse_limits.enabled {
+        return Ok(());
+    }
+    let now = app.now_ms();
+    let window_ms = (limit.window_seconds.max(1) as i64).saturating_mul(1000);
+    let window_start = now - now.rem_euclid(window_ms);
+    let retry_after_secs = ((window_start + window_ms - now) as u64).div_ceil(1000).max(1);
+    let refuse = |what: &'static str| {
+        metrics::counter!("buurtnet_abuse_limited_total", "rule" => rule, "by" => what).increment(1);
+        AppError::TooManyRequests { message: "Too many requests; please wait a while and try again.".into(), retry_after_secs }
+    };
+    if limit.per_ip > 0 {
+        let key = app.signer.pseudonym(&format!("{rule}:ip:{}", client.key()));
+        if app.store.hit_counter(&key, window_start).await? > i64::from(limit.per_ip) {
+            return Err(refuse("ip"));
+        }
+    }
+    if limit.per_target > 0 {
+        for target in targets {
+            let key = app.signer.pseudonym(&format!("{rule}:target:{}", target.trim().to_lowercase()));
+            if app.store.hit_counter(&key, window_start).await? > i64::from(limit.per_target) {
+                return Err(refuse("target"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Drops counters of windows that ended long ago (run now and then by every process).
+pub async fn prune(app: &App) -> AppResult<u64> {
+    let longest = [
+        &app.config.abuse_limits.register,
+        &app.config.abuse_limits.resend_code,
+        &app.config.abuse_limits.self_service_link,
+        &app.config.abuse_limits.verify_phone,
+        &app.config.abuse_limits.verify_email,
+    ]
+    .iter()
+    .map(|l| l.window_seconds)
+    .max()
+    .unwrap_or(3600) as i64;
+    Ok(app.store.prune_counters(app.now_ms() - 2 * longest * 1000).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_count_per_64() {
+        let a = ClientIp(Some("2001:db8:1:2:aaaa::1".parse().unwrap_or(IpAddr::from([0u8; 4]))));
+        let b = ClientIp(Some("2001:db8:1:2:bbbb::9".parse().unwrap_or(IpAddr::from([0u8; 4]))));
+        assert_eq!(a.key(), b.key());
+        assert_eq!(ClientIp(Some(IpAddr::from([192, 0, 2, 7]))).key(), "192.0.2.7");
+    }
+}

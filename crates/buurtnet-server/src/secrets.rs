@@ -1,0 +1,228 @@
+//! Secrets kept out of the database: the keys that sign links in e-mails and SMS (and hash SMS
+//! codes). A database dump or a `copy-db` target therefore cannot forge a self-service link.
+//!
+//! The keys live in a small JSON file (default `{data_dir}/secrets.json`), made on first start
+//! with mode 0600 in a folder with mode 0700. Several processes (or machines) that serve the same
+//! residents must read the same file. Rotation (`buurtnet admin rotate-link-key`) puts a new key
+//! in front; the old one keeps verifying until every link it signed has expired, then it is
+//! dropped at the next rotation. Running servers notice a changed file within a few seconds.
+
+use anyhow::Context;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// One signing key.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct LinkKey {
+    /// A short public name, logged on rotation (never the key).
+    pub id: String,
+    /// When it was made, Unix milliseconds.
+    pub created_at: i64,
+    /// When a newer key replaced it for signing (it still verifies), Unix milliseconds.
+    #[serde(default)]
+    pub retired_at: Option<i64>,
+    /// 32 random bytes, hex.
+    pub key: String,
+}
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LinkKey({}, ***)", self.id)
+    }
+}
+
+impl LinkKey {
+    pub fn generate(now_ms: i64) -> LinkKey {
+        let mut rng = rand::rng();
+        let bytes: [u8; 32] = rng.random();
+        let id: [u8; 4] = rng.random();
+        LinkKey { id: hex(&id), created_at: now_ms, retired_at: None, key: hex(&bytes) }
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        self.key.as_bytes().to_vec()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The contents of the secrets file. Newest signing key first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsFile {
+    pub version: u32,
+    pub link_keys: Vec<LinkKey>,
+}
+
+impl SecretsFile {
+    fn check(&self, path: &Path) -> anyhow::Result<()> {
+        anyhow::ensure!(self.version == 1, "{}: unknown secrets file version {}", path.display(), self.version);
+        anyhow::ensure!(!self.link_keys.is_empty(), "{}: holds no link keys", path.display());
+        for k in &self.link_keys {
+            anyhow::ensure!(
+                k.key.len() >= 32 && k.key.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{}: link key {} is not at least 16 bytes of hex",
+                path.display(),
+                k.id
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Reads the secrets file, or makes it (0600, folder 0700) when it does not exist yet. Two
+/// processes starting at once end up with the same file (the first writer wins).
+pub fn load_or_create(path: &Path, now_ms: i64) -> anyhow::Result<SecretsFile> {
+    match read(path) {
+        Ok(Some(s)) => return Ok(s),
+        Ok(None) => {}
+        Err(e) => return Err(e),
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
+    let fresh = SecretsFile { version: 1, link_keys: vec![LinkKey::generate(now_ms)] };
+    match write_new(path, &fresh) {
+        Ok(()) => {
+            tracing::info!(secrets.file = %path.display(), "made a new secrets file with a link-signing key");
+            Ok(fresh)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            read(path)?.with_context(|| format!("{} vanished while starting", path.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot create the secrets file {}", path.display())),
+    }
+}
+
+/// Reads the file; `None` when it does not exist.
+pub fn read(path: &Path) -> anyhow::Result<Option<SecretsFile>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read the secrets file {}", path.display())),
+    };
+    warn_if_readable_by_others(path);
+    let file: SecretsFile =
+        serde_json::from_str(&text).with_context(|| format!("the secrets file {} is not valid", path.display()))?;
+    file.check(path)?;
+    Ok(Some(file))
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(secrets.file = %path.display(), "the secrets file can be read by other users; chmod 600 it");
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_: &Path) {}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).with_context(|| format!("cannot create the folder {}", dir.display()))
+}
+
+fn open_private(path: &Path, create_new: bool) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if create_new {
+        options.create_new(true);
+    } else {
+        options.create(true).truncate(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn write_new(path: &Path, file: &SecretsFile) -> std::io::Result<()> {
+    let text = serde_json::to_vec_pretty(file).map_err(std::io::Error::other)?;
+    let mut f = open_private(path, true)?;
+    f.write_all(&text)?;
+    f.sync_all()
+}
+
+/// Replaces the file atomically (a private temporary file renamed over it).
+fn replace(path: &Path, file: &SecretsFile) -> anyhow::Result<()> {
+    let text = serde_json::to_vec_pretty(file)?;
+    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
+    let mut f = open_private(&tmp, false).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(&text)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}
+
+/// Puts a new signing key in front. Keys retired longer ago than `keep_retired_ms` (the longest
+/// link lifetime) are dropped: no link they signed can still be valid. Returns the new file.
+pub fn rotate(path: &Path, now_ms: i64, keep_retired_ms: i64) -> anyhow::Result<SecretsFile> {
+    let mut file = read(path)?.with_context(|| format!("no secrets file at {}; start the server once first", path.display()))?;
+    for k in &mut file.link_keys {
+        k.retired_at.get_or_insert(now_ms);
+    }
+    file.link_keys.retain(|k| k.retired_at.is_none_or(|r| now_ms - r <= keep_retired_ms));
+    file.link_keys.insert(0, LinkKey::generate(now_ms));
+    replace(path, &file)?;
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_once_private_and_rotated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data").join("secrets.json");
+        let first = load_or_create(&path, 1_000).unwrap();
+        let again = load_or_create(&path, 2_000).unwrap();
+        assert_eq!(first.link_keys[0].key, again.link_keys[0].key, "made once, then read");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+        }
+        let hour = 3_600_000;
+        let rotated = rotate(&path, 10 * hour, 24 * hour).unwrap();
+        assert_eq!(rotated.link_keys.len(), 2);
+        assert_eq!(rotated.link_keys[1].key, first.link_keys[0].key, "the old key still verifies");
+        assert_eq!(rotated.link_keys[1].retired_at, Some(10 * hour));
+        // A day and more later the first key is dropped at the next rotation.
+        let later = rotate(&path, 35 * hour, 24 * hour).unwrap();
+        assert_eq!(later.link_keys.len(), 2);
+        assert!(later.link_keys.iter().all(|k| k.key != first.link_keys[0].key));
+        assert!(!format!("{later:?}").contains(&later.link_keys[0].key), "keys never show in Debug");
+    }
+
+    #[test]
+    fn broken_files_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        std::fs::write(&path, "{not json").unwrap();
+        let e = format!("{:#}", load_or_create(&path, 0).unwrap_err());
+        assert!(e.contains("secrets.json") && e.contains("not valid"), "{e}");
+        std::fs::write(&path, r#"{"version":1,"link_keys":[]}"#).unwrap();
+        assert!(format!("{:#}", read(&path).unwrap_err()).contains("no link keys"));
+    }
+}
