@@ -223,7 +223,16 @@ async fn phone_codes_expire_and_limit_attempts(b: Backend) {
         app.post_json("/api/v1/participants/verify-phone", &json!({"phone": "+31687650000", "code": wrong})).await;
     }
     let (s, v) = app.post_json("/api/v1/participants/verify-phone", &json!({"phone": "+31687650000", "code": code})).await;
-    assert_eq!((s, v["error"].as_str()), (400, Some("too_many_attempts")));
+    assert_eq!((s, v["error"].as_str()), (400, Some("code_invalid")), "five wrong tries lock the code");
+    assert!(app.store.contact("phone", "+31687650000").await.unwrap().unwrap().verified_at.is_none());
+    // The answer reads the same for a number nobody registered and for one already confirmed:
+    // it never tells whether a number is known.
+    let (_, locked) = app.post_json("/api/v1/participants/verify-phone", &json!({"phone": "+31687650000", "code": code})).await;
+    let (_, unknown) = app.post_json("/api/v1/participants/verify-phone", &json!({"phone": "+31687659999", "code": code})).await;
+    let (_, confirmed) =
+        app.post_json("/api/v1/participants/verify-phone", &json!({"phone": "+31687654321", "code": "123456"})).await;
+    assert_eq!(locked, unknown);
+    assert_eq!(unknown, confirmed);
 }
 
 async fn self_service_links_expire(b: Backend) {

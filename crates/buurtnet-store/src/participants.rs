@@ -346,17 +346,25 @@ impl Store {
         };
         let first = self.allocate_ids("devices", participants.len() as i64).await?;
         let ids: Vec<i64> = (0..participants.len() as i64).map(|i| first + i).collect();
+        let rows: Vec<(i64, i64)> = ids.iter().copied().zip(participants.iter().copied()).collect();
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            for (id, pid) in ids.iter().zip(participants) {
-                sqlx::query("INSERT INTO devices (id, participant_id, created_at) VALUES ($1, $2, $3)")
-                    .bind(id)
-                    .bind(pid)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(crate::targeting::REFRESH_FLAGS).bind(pid).execute(&mut *tx).await?;
+            for part in rows.chunks(BATCH) {
+                let mut qb = QueryBuilder::new("INSERT INTO devices (id, participant_id, created_at) ");
+                qb.push_values(part, |mut b, (id, pid)| {
+                    b.push_bind(*id).push_bind(*pid).push_bind(now);
+                });
+                qb.build().execute(&mut *tx).await?;
             }
+            // A device makes push reachable: the push bit of every address of these people.
+            sqlx::query(
+                "UPDATE addresses SET verified_channels = verified_channels | 1 WHERE participant_id BETWEEN $1 AND $2
+                 AND participant_id IN (SELECT participant_id FROM devices WHERE participant_id BETWEEN $1 AND $2)",
+            )
+            .bind(lo)
+            .bind(hi)
+            .execute(&mut *tx)
+            .await?;
             record_change!(tx, lo, hi, now);
             tx.commit().await
         })?;

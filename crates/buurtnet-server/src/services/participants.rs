@@ -229,8 +229,15 @@ fn invalid_phone() -> AppError {
 /// Confirms a phone number with the 6-digit code sent by SMS. Every try is spent in one
 /// conditional statement before the code is compared, so parallel guesses cannot exceed the
 /// tries of a code (`phone_code_attempts`) nor the number's daily budget across resends.
+/// Every failure reads the same — unknown number, already confirmed, wrong, expired or tried
+/// too often — so the answer never tells whether a number is registered.
 pub async fn verify_phone(app: &App, client: &ClientIp, phone: &str, code: &str) -> AppResult<()> {
-    let wrong = || AppError::bad_request("code_invalid", "The code is wrong or has expired; ask for a new code.");
+    let refused = || {
+        AppError::bad_request(
+            "code_invalid",
+            "The code is wrong, has expired or was tried too often; ask for a new code and try again.",
+        )
+    };
     let phone = Phone::parse(phone).ok_or_else(invalid_phone)?;
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
@@ -239,27 +246,15 @@ pub async fn verify_phone(app: &App, client: &ClientIp, phone: &str, code: &str)
         return Err(AppError::Validation(e));
     }
     abuse::check(app, "verify_phone", &app.config.abuse_limits.verify_phone, client, &[phone.as_str()]).await?;
-    let Some(c) = app.store.contact("phone", phone.as_str()).await? else { return Err(wrong()) };
-    if c.verified_at.is_some() {
-        return Ok(());
-    }
+    let Some(c) = app.store.contact("phone", phone.as_str()).await? else { return Err(refused()) };
     let links = &app.config.links;
     let now = app.now_ms();
     let Some(hash) = app.store.spend_code_attempt(c.id, now, links.phone_code_attempts, links.phone_code_daily_budget).await?
     else {
-        // No try allowed: say why when it is the number of tries (the caller holds the number).
-        let fresh = app.store.contact_by_id(c.id).await?;
-        let exhausted = fresh.is_some_and(|f| {
-            f.code_attempts >= links.phone_code_attempts
-                || (f.code_budget_since > now - 86_400_000 && f.code_budget_used >= links.phone_code_daily_budget)
-        });
-        if exhausted {
-            return Err(AppError::bad_request("too_many_attempts", "Too many wrong codes; ask for a new code later."));
-        }
-        return Err(wrong());
+        return Err(refused());
     };
     if !app.signer.code_matches(c.id, code, &hash) {
-        return Err(wrong());
+        return Err(refused());
     }
     app.store.mark_contact_verified(c.id, now).await?;
     Ok(())
