@@ -118,6 +118,7 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     let bind = config.bind;
     let app = App::new(config, store, Arc::new(SystemClock), buurtnet_server::telemetry::prometheus()).await?;
     let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    let bind = listener.local_addr().unwrap_or(bind);
     tracing::info!(http.bind = %bind, "buurtnet is listening");
     println!("buurtnet is listening on http://{bind}  (sandbox: http://{bind}/sandbox)");
     let shutdown = async {

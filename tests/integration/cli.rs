@@ -190,3 +190,54 @@ async fn serve_refuses_missing_or_unmigrated_databases() {
         );
     }
 }
+
+/// `BUURTNET_ABUSE_LIMITS=off` is accepted and said loudly at start, as is the sandbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_limits_off_is_announced() {
+    use std::io::{BufRead, BufReader};
+    let db = fresh_database(Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
+        .args(["--database-url", &db, "--bind", "127.0.0.1:0", "serve"])
+        .env("BUURTNET_ABUSE_LIMITS", "off")
+        .env("BUURTNET_DATA_DIR", dir.path())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stderr.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let done = line.contains("ABUSE LIMITS ARE OFF");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !lines.is_finished() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let seen = lines.join().unwrap().join("\n");
+    assert!(seen.contains("ABUSE LIMITS ARE OFF"), "{seen}");
+    assert!(seen.contains("SANDBOX PROVIDERS"), "{seen}");
+    let (ok, _, stderr) = {
+        let out = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
+            .args(["--database-url", &db, "migrate"])
+            .env("BUURTNET_ABUSE_LIMITS", "sometimes")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert!(!ok && stderr.contains("abuse_limits"), "{stderr}");
+}

@@ -98,11 +98,13 @@ fn abuse_limits_setting<'de, D: serde::Deserializer<'de>>(d: D) -> Result<AbuseL
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Setting {
+        Switch(bool),
         Word(String),
         Table(AbuseLimits),
     }
     match Setting::deserialize(d)? {
         Setting::Table(t) => Ok(t),
+        Setting::Switch(enabled) => Ok(AbuseLimits { enabled, ..AbuseLimits::default() }),
         Setting::Word(w) => match w.trim().to_ascii_lowercase().as_str() {
             "off" | "false" | "0" => Ok(AbuseLimits { enabled: false, ..AbuseLimits::default() }),
             "on" | "true" | "1" => Ok(AbuseLimits::default()),
