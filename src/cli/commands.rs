@@ -57,6 +57,8 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             // Plain http on loopback: cookies cannot be Secure there.
             if config.bind.ip().is_loopback() {
                 config.secure_cookies = false;
+                // The demo's sandbox and metrics are for whoever sits at this machine.
+                config.local_operator_access = true;
             }
             let store = open(&config).await?;
             prepare_demo(&config, &store, share).await?;
@@ -107,7 +109,7 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             super::bench::run(command, config.geodata.as_deref()).await?;
         }
         Command::Admin { command } => {
-            let store = open(&config).await?;
+            let store = open_existing(&config).await?;
             super::admin::run(&store, &config, command).await?;
         }
     }

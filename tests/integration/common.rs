@@ -195,6 +195,7 @@ impl TestApp {
             bind: addr,
             geodata: Some(geodata()),
             secure_cookies: false,
+            local_operator_access: true,
             data_dir,
             ..Config::default()
         };

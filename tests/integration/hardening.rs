@@ -11,6 +11,7 @@ on_both_backends!(
     code_budget_holds_across_resends,
     abuse_limits_answer_429_and_hold_across_processes,
     limits_can_be_switched_off,
+    one_recipient_gets_few_messages_a_day,
     links_survive_key_rotation_and_copies_cannot_forge,
     push_needs_a_registered_device,
     unreadable_quiet_hours_fail_closed,
@@ -38,10 +39,29 @@ async fn verify(app: &TestApp, phone: &str, code: &str) -> (u16, Value) {
 }
 
 async fn sandbox_is_only_for_this_machine_or_admins(b: Backend) {
-    // On a loopback bind, this machine reads the sandbox.
+    // With local operator access (the demo), this machine reads the sandbox and the metrics
+    // on a loopback bind, unless a proxy header says the request was forwarded.
     let local = TestApp::spawn(b).await;
-    assert_eq!(local.client.get(local.at("/sandbox")).send().await.unwrap().status(), 200);
-    assert_eq!(local.get_json("/sandbox/api/messages").await.0, 200);
+    for path in ["/sandbox", "/sandbox/api/messages", "/metrics"] {
+        assert_eq!(local.client.get(local.at(path)).send().await.unwrap().status(), 200, "{path}");
+        for header in ["x-forwarded-for", "forwarded", "x-real-ip", "via"] {
+            let r = local.client.get(local.at(path)).header(header, "203.0.113.5").send().await.unwrap();
+            assert_eq!(r.status(), 404, "{path} through a proxy ({header})");
+        }
+    }
+    // Without it (the default for `serve`: a proxy on the same host makes everything local),
+    // only an admin token opens them.
+    let db = fresh_database(b).await;
+    let closed = TestApp::spawn_configured(&db, |c| c.local_operator_access = false).await;
+    let admin = closed.staff_token("admin", "NL").await;
+    for path in ["/sandbox", "/sandbox/api/messages", "/metrics"] {
+        assert_eq!(closed.client.get(closed.at(path)).send().await.unwrap().status(), 404, "{path}");
+        assert_eq!(closed.client.get(closed.at(path)).bearer_auth(&admin).send().await.unwrap().status(), 200, "{path}");
+    }
+    // The 404 reads exactly as for a path that does not exist.
+    let hidden = closed.client.get(closed.at("/sandbox/api/messages")).send().await.unwrap().text().await.unwrap();
+    let nothing = closed.client.get(closed.at("/sandbox/api/nothing-here")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(hidden, nothing);
 
     // A server that listens beyond loopback shows it to admins only; everyone else sees 404.
     let db = fresh_database(b).await;
@@ -191,7 +211,7 @@ async fn limits_can_be_switched_off(b: Backend) {
 }
 
 async fn links_survive_key_rotation_and_copies_cannot_forge(b: Backend) {
-    let app = TestApp::spawn(b).await;
+    let app = TestApp::spawn_with(b, no_limits).await;
     assert!(app.secrets_file.exists(), "the secrets file is made on first start");
     #[cfg(unix)]
     {
@@ -341,6 +361,9 @@ async fn unreadable_quiet_hours_fail_closed(b: Backend) {
     assert_eq!(r.json::<Value>().await.unwrap()["people"], 1, "an alarm that overrides quiet hours still reaches them");
     let metrics = app.client.get(app.at("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("buurtnet_unreadable_quiet_hours_total"), "counted");
+    // A stored value that is not even a list is unreadable too, not "no quiet hours".
+    damage_quiet_hours(&app, id, "{}").await;
+    assert_eq!(count(&app, &token, json!({"circle": {"lat": 52.21, "lon": 5.51, "radius_m": 50}})).await["people"], 0);
 }
 
 async fn staff_tokens_expire_and_can_be_revoked(b: Backend) {
@@ -365,4 +388,27 @@ async fn staff_tokens_expire_and_can_be_revoked(b: Backend) {
     let listed = app.store.api_tokens(Some("tok@example.org")).await.unwrap();
     assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [id2, id]);
     assert!(listed[0].revoked_at.is_some());
+}
+
+async fn one_recipient_gets_few_messages_a_day(b: Backend) {
+    // Ten account messages per address per day over every endpoint, however the requests are
+    // spread over endpoints, hours and client addresses.
+    let app =
+        TestApp::spawn_with(b, |c| c.abuse_limits.self_service_link = Limit { per_ip: 0, per_target: 3, window_seconds: 3600 })
+            .await;
+    let (s, _) =
+        app.post_json("/api/v1/participants", &crate::common::example_registration("cap@example.org", "+31611110005")).await;
+    assert_eq!(s, 202);
+    for _hour in 0..5 {
+        for _ in 0..3 {
+            let (s, _) = app.post_json("/api/v1/participants/self-service-link", &json!({"email": "cap@example.org"})).await;
+            assert_eq!(s, 202);
+        }
+        app.clock.advance(chrono::Duration::minutes(61));
+        if app.clock_ms().rem_euclid(86_400_000) < 61 * 60_000 {
+            break; // a new day began: stop before the cap resets
+        }
+    }
+    let mails = app.sandbox("cap@example.org").await;
+    assert_eq!(mails.len(), 10, "one verification mail and nine links, then nothing more today");
 }

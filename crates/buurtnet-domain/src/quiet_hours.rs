@@ -42,6 +42,11 @@ impl QuietHours {
     }
 }
 
+/// Whether stored windows need reading at all: only empty text and `[]` mean "none" without it.
+pub fn stored_is_empty(stored: &str) -> bool {
+    matches!(stored.trim(), "" | "[]")
+}
+
 /// Reads stored windows (JSON, as written by the server). Empty text or `[]` means none.
 pub fn decode_stored(stored: &str) -> Result<Vec<QuietHours>, serde_json::Error> {
     if stored.trim().is_empty() {

@@ -21,7 +21,11 @@ pub struct ClientIp(pub Option<IpAddr>);
 impl ClientIp {
     /// IPv6 clients are counted per /64 (one household or device usually has a whole /64).
     fn key(&self) -> String {
-        match self.0 {
+        let ip = match self.0 {
+            Some(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4).or(self.0),
+            other => other,
+        };
+        match ip {
             Some(IpAddr::V4(v4)) => v4.to_string(),
             Some(IpAddr::V6(v6)) => {
                 let s = v6.segments();
@@ -38,17 +42,38 @@ impl FromRequestParts<crate::AppState> for ClientIp {
     async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         if state.config.abuse_limits.trust_x_forwarded_for
-            && let Some(forwarded) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+            && let Some(forwarded) = forwarded_for(&parts.headers)
         {
             return Ok(ClientIp(Some(forwarded)));
         }
         Ok(ClientIp(peer))
     }
+}
+
+/// The client address a trusted proxy appended: the last entry of the last `X-Forwarded-For`
+/// line (anything before it came from the client and may be forged).
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?.to_str().ok()?;
+    last.rsplit(',').next()?.trim().parse().ok()
+}
+
+/// Counts one account message (code, link, notice) to `target` and says whether it may still
+/// be sent today: one cap over every endpoint, so that no number or mailbox can be flooded
+/// through several of them. A refusal is silent (logged and counted), never an answer.
+pub async fn may_send_to(app: &App, target: &str) -> AppResult<bool> {
+    let cap = app.config.abuse_limits.messages_per_target_per_day;
+    if !app.config.abuse_limits.enabled || cap == 0 {
+        return Ok(true);
+    }
+    let now = app.now_ms();
+    let window_start = now - now.rem_euclid(86_400_000);
+    let key = app.signer.counter_key(&format!("messages:target:{}", target.trim().to_lowercase()));
+    if app.store.hit_counter(&key, window_start).await? > i64::from(cap) {
+        metrics::counter!("buurtnet_abuse_limited_total", "rule" => "messages_per_target", "by" => "target").increment(1);
+        tracing::warn!("daily message cap for one recipient reached; not sending");
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Counts one call of `rule` by `client` for each of `targets` and refuses with 429 when a limit
@@ -66,14 +91,14 @@ pub async fn check(app: &App, rule: &'static str, limit: &Limit, client: &Client
         AppError::TooManyRequests { message: "Too many requests; please wait a while and try again.".into(), retry_after_secs }
     };
     if limit.per_ip > 0 {
-        let key = app.signer.pseudonym(&format!("{rule}:ip:{}", client.key()));
+        let key = app.signer.counter_key(&format!("{rule}:ip:{}", client.key()));
         if app.store.hit_counter(&key, window_start).await? > i64::from(limit.per_ip) {
             return Err(refuse("ip"));
         }
     }
     if limit.per_target > 0 {
         for target in targets {
-            let key = app.signer.pseudonym(&format!("{rule}:target:{}", target.trim().to_lowercase()));
+            let key = app.signer.counter_key(&format!("{rule}:target:{}", target.trim().to_lowercase()));
             if app.store.hit_counter(&key, window_start).await? > i64::from(limit.per_target) {
                 return Err(refuse("target"));
             }
@@ -94,7 +119,8 @@ pub async fn prune(app: &App) -> AppResult<u64> {
     .iter()
     .map(|l| l.window_seconds)
     .max()
-    .unwrap_or(3600) as i64;
+    .unwrap_or(3600)
+    .max(86_400) as i64;
     Ok(app.store.prune_counters(app.now_ms() - 2 * longest * 1000).await?)
 }
 
@@ -108,5 +134,22 @@ mod tests {
         let b = ClientIp(Some("2001:db8:1:2:bbbb::9".parse().unwrap_or(IpAddr::from([0u8; 4]))));
         assert_eq!(a.key(), b.key());
         assert_eq!(ClientIp(Some(IpAddr::from([192, 0, 2, 7]))).key(), "192.0.2.7");
+        // IPv4 clients of a dual-stack socket are counted as IPv4, each on its own.
+        let mapped = |s: &str| ClientIp(Some(s.parse().unwrap_or(IpAddr::from([0u8; 4])))).key();
+        assert_eq!(mapped("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_ne!(mapped("::ffff:192.0.2.7"), mapped("::ffff:192.0.2.8"));
+    }
+
+    #[test]
+    fn only_the_proxy_appended_forwarded_address_counts() {
+        let mut h = axum::http::HeaderMap::new();
+        h.append("x-forwarded-for", axum::http::HeaderValue::from_static("6.6.6.6, 203.0.113.9"));
+        assert_eq!(forwarded_for(&h), Some(IpAddr::from([203, 0, 113, 9])));
+        // A proxy that adds its own line: the client's forged first line is ignored.
+        h.append("x-forwarded-for", axum::http::HeaderValue::from_static("198.51.100.4"));
+        assert_eq!(forwarded_for(&h), Some(IpAddr::from([198, 51, 100, 4])));
+        let mut bad = axum::http::HeaderMap::new();
+        bad.append("x-forwarded-for", axum::http::HeaderValue::from_static("not an address"));
+        assert_eq!(forwarded_for(&bad), None);
     }
 }

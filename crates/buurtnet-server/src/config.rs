@@ -21,6 +21,11 @@ pub struct Config {
     pub log_json: bool,
     /// Maximum database connections per process.
     pub database_max_connections: u32,
+    /// Let requests from this machine read `/sandbox` and `/metrics` without an admin token:
+    /// only when the server listens on loopback, the peer is loopback and no proxy header is
+    /// present. Off by default (a reverse proxy on the same host makes every request local);
+    /// `buurtnet demo` turns it on.
+    pub local_operator_access: bool,
     /// Mark cookies `Secure` (serve over HTTPS). Default true; the demo turns it off for
     /// plain http on loopback.
     pub secure_cookies: bool,
@@ -77,6 +82,10 @@ pub struct AbuseLimits {
     pub verify_phone: Limit,
     /// Confirming an e-mail address with its link.
     pub verify_email: Limit,
+    /// Account messages (codes, links, notices) one phone number or e-mail address receives
+    /// per 24 hours over every endpoint together; beyond it nothing more is sent that day
+    /// (silently: the caller's answer must not depend on it). 0 = no cap.
+    pub messages_per_target_per_day: u32,
 }
 
 impl Default for AbuseLimits {
@@ -89,6 +98,7 @@ impl Default for AbuseLimits {
             self_service_link: Limit::new(20, 3, 3600),
             verify_phone: Limit::new(60, 20, 3600),
             verify_email: Limit::new(60, 0, 3600),
+            messages_per_target_per_day: 10,
         }
     }
 }
@@ -160,6 +170,7 @@ impl Default for Config {
             log_json: false,
             database_max_connections: 10,
             secure_cookies: true,
+            local_operator_access: false,
             data_dir: PathBuf::from("buurtnet-data"),
             secrets_file: None,
             geocoder: GeocoderConfig::default(),
@@ -230,8 +241,8 @@ impl Config {
             ("verify_phone", &self.abuse_limits.verify_phone),
             ("verify_email", &self.abuse_limits.verify_email),
         ] {
-            if limit.window_seconds == 0 {
-                return Err(format!("abuse_limits.{name}.window_seconds must be at least 1"));
+            if !(1..=30 * 86_400).contains(&limit.window_seconds) {
+                return Err(format!("abuse_limits.{name}.window_seconds must be between 1 and 2592000 (30 days)"));
             }
         }
         if self.links.phone_code_attempts < 1 || self.links.phone_code_daily_budget < 1 || self.links.phone_code_daily_sends < 1 {
@@ -268,6 +279,7 @@ impl std::fmt::Debug for Config {
             .field("log_json", &self.log_json)
             .field("database_max_connections", &self.database_max_connections)
             .field("secure_cookies", &self.secure_cookies)
+            .field("local_operator_access", &self.local_operator_access)
             .field("data_dir", &self.data_dir)
             .field("secrets_file", &self.secrets_file)
             .field("geocoder", &self.geocoder)

@@ -59,10 +59,10 @@ pub async fn serve(
 /// the sandbox pages hold every code and link) and when abuse limits are off.
 fn announce_sandbox(state: &AppState) {
     if state.config.providers.kind == "sandbox" {
-        let readable = if state.config.bind.ip().is_loopback() {
-            "from this machine, or by an admin token"
+        let readable = if state.config.bind.ip().is_loopback() && state.config.local_operator_access {
+            "from this machine (no proxy headers), or by an admin token"
         } else {
-            "by an admin token only (the server listens beyond loopback)"
+            "by an admin token only"
         };
         tracing::warn!(
             sandbox.readable = readable,
@@ -89,7 +89,7 @@ async fn housekeeping(state: AppState) {
             seen = modified;
             match secrets::read(&path) {
                 Ok(Some(file)) => {
-                    state.signer.set_keys(file.link_keys.iter().map(|k| k.bytes()).collect());
+                    state.signer.set_keys(file.link_keys.iter().map(secrets::LinkKey::bytes).collect());
                     tracing::info!(link_keys.count = file.link_keys.len(), "link-signing keys reloaded");
                 }
                 Ok(None) => {

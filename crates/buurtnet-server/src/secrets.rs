@@ -51,17 +51,31 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The contents of the secrets file. Newest signing key first.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretsFile {
     pub version: u32,
     pub link_keys: Vec<LinkKey>,
+    /// Never rotated: names abuse-limit counters (keyed hashes of numbers and addresses), so
+    /// that a rotation does not reset them. Hex, 32 bytes.
+    pub counter_key: String,
+}
+
+impl std::fmt::Debug for SecretsFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsFile").field("version", &self.version).field("link_keys", &self.link_keys).finish_non_exhaustive()
+    }
 }
 
 impl SecretsFile {
     fn check(&self, path: &Path) -> anyhow::Result<()> {
         anyhow::ensure!(self.version == 1, "{}: unknown secrets file version {}", path.display(), self.version);
         anyhow::ensure!(!self.link_keys.is_empty(), "{}: holds no link keys", path.display());
+        anyhow::ensure!(
+            self.counter_key.len() >= 32 && self.counter_key.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{}: the counter key is not at least 16 bytes of hex",
+            path.display()
+        );
         for k in &self.link_keys {
             anyhow::ensure!(
                 k.key.len() >= 32 && k.key.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -85,7 +99,8 @@ pub fn load_or_create(path: &Path, now_ms: i64) -> anyhow::Result<SecretsFile> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
-    let fresh = SecretsFile { version: 1, link_keys: vec![LinkKey::generate(now_ms)] };
+    let counter: [u8; 32] = rand::rng().random();
+    let fresh = SecretsFile { version: 1, link_keys: vec![LinkKey::generate(now_ms)], counter_key: hex(&counter) };
     match write_new(path, &fresh) {
         Ok(()) => {
             tracing::info!(secrets.file = %path.display(), "made a new secrets file with a link-signing key");
@@ -95,6 +110,16 @@ pub fn load_or_create(path: &Path, now_ms: i64) -> anyhow::Result<SecretsFile> {
             read(path)?.with_context(|| format!("{} vanished while starting", path.display()))
         }
         Err(e) => Err(e).with_context(|| format!("cannot create the secrets file {}", path.display())),
+    }
+}
+
+impl SecretsFile {
+    /// The signer for these keys (newest link key signs; every listed one verifies).
+    pub fn signer(&self) -> crate::signing::Signer {
+        crate::signing::Signer::with_counter_key(
+            self.link_keys.iter().map(LinkKey::bytes).collect(),
+            self.counter_key.as_bytes().to_vec(),
+        )
     }
 }
 
@@ -139,36 +164,38 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     builder.create(dir).with_context(|| format!("cannot create the folder {}", dir.display()))
 }
 
-fn open_private(path: &Path, create_new: bool) -> std::io::Result<std::fs::File> {
+/// A new private file (mode 0600) with a random name beside `path`, never following or
+/// reusing an existing file; returns its name.
+fn write_private_temp(path: &Path, text: &[u8]) -> std::io::Result<PathBuf> {
+    let suffix: u64 = rand::rng().random();
+    let tmp = PathBuf::from(format!("{}.{suffix:016x}.tmp", path.display()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true);
-    if create_new {
-        options.create_new(true);
-    } else {
-        options.create(true).truncate(true);
-    }
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)
+    let mut f = options.open(&tmp)?;
+    f.write_all(text)?;
+    f.sync_all()?;
+    Ok(tmp)
 }
 
+/// Writes a complete file and links it into place only if none exists yet (so a process that
+/// starts at the same moment never reads a half-written file, and the first writer wins).
 fn write_new(path: &Path, file: &SecretsFile) -> std::io::Result<()> {
     let text = serde_json::to_vec_pretty(file).map_err(std::io::Error::other)?;
-    let mut f = open_private(path, true)?;
-    f.write_all(&text)?;
-    f.sync_all()
+    let tmp = write_private_temp(path, &text)?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    linked
 }
 
 /// Replaces the file atomically (a private temporary file renamed over it).
 fn replace(path: &Path, file: &SecretsFile) -> anyhow::Result<()> {
     let text = serde_json::to_vec_pretty(file)?;
-    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
-    let mut f = open_private(&tmp, false).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(&text)?;
-    f.sync_all()?;
+    let tmp = write_private_temp(path, &text).with_context(|| format!("cannot write beside {}", path.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
 }
@@ -213,6 +240,8 @@ mod tests {
         assert_eq!(later.link_keys.len(), 2);
         assert!(later.link_keys.iter().all(|k| k.key != first.link_keys[0].key));
         assert!(!format!("{later:?}").contains(&later.link_keys[0].key), "keys never show in Debug");
+        assert_eq!(later.counter_key, first.counter_key, "the counter key is never rotated");
+        assert!(!format!("{later:?}").contains(&later.counter_key));
     }
 
     #[test]
@@ -222,7 +251,7 @@ mod tests {
         std::fs::write(&path, "{not json").unwrap();
         let e = format!("{:#}", load_or_create(&path, 0).unwrap_err());
         assert!(e.contains("secrets.json") && e.contains("not valid"), "{e}");
-        std::fs::write(&path, r#"{"version":1,"link_keys":[]}"#).unwrap();
+        std::fs::write(&path, r#"{"version":1,"link_keys":[],"counter_key":"00112233445566778899aabbccddeeff"}"#).unwrap();
         assert!(format!("{:#}", read(&path).unwrap_err()).contains("no link keys"));
     }
 }

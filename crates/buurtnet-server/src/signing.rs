@@ -30,6 +30,9 @@ pub enum LinkError {
 /// can be swapped while running ([`Signer::set_keys`]) when the secrets file changes.
 pub struct Signer {
     keys: std::sync::RwLock<std::sync::Arc<Vec<Vec<u8>>>>,
+    /// A key that is never rotated, for counter names (abuse limits), so that rotating the
+    /// link keys does not reset the counters.
+    counter: Vec<u8>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -45,7 +48,13 @@ impl Signer {
 
     /// Newest (signing) key first; the others only verify.
     pub fn with_keys(keys: Vec<Vec<u8>>) -> Signer {
-        Signer { keys: std::sync::RwLock::new(std::sync::Arc::new(keys)) }
+        let counter = keys.first().cloned().unwrap_or_default();
+        Signer { keys: std::sync::RwLock::new(std::sync::Arc::new(keys)), counter }
+    }
+
+    /// As [`Signer::with_keys`], with its own key for counter names.
+    pub fn with_counter_key(keys: Vec<Vec<u8>>, counter: Vec<u8>) -> Signer {
+        Signer { keys: std::sync::RwLock::new(std::sync::Arc::new(keys)), counter }
     }
 
     pub fn set_keys(&self, keys: Vec<Vec<u8>>) {
@@ -121,9 +130,15 @@ impl Signer {
     }
 
     /// A keyed, non-reversible name for personal data used as a counter key (abuse limits), so
-    /// the database never holds the phone number or address itself.
-    pub fn pseudonym(&self, data: &str) -> String {
-        B64.encode(&self.mac(format!("pseudonym:{data}").as_bytes())[..16])
+    /// the database never holds the phone number, address or IP itself.
+    pub fn counter_key(&self, data: &str) -> String {
+        B64.encode(&Signer::mac_with(&self.counter, format!("counter:{data}").as_bytes())[..16])
+    }
+
+    /// A fingerprint of the keys in use (not the keys), to notice processes that read
+    /// different secrets files for one database.
+    pub fn fingerprint(&self) -> String {
+        B64.encode(&Signer::mac_with(&self.counter, b"fingerprint")[..12])
     }
 }
 

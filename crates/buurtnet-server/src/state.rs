@@ -36,7 +36,15 @@ impl App {
         let secrets_path = config.secrets_path();
         let now = clock.now().timestamp_millis();
         let secrets = tokio::task::spawn_blocking(move || crate::secrets::load_or_create(&secrets_path, now)).await??;
-        let signer = Signer::with_keys(secrets.link_keys.iter().map(|k| k.bytes()).collect());
+        let signer = secrets.signer();
+        // Every process serving this database must sign alike: notice a different secrets file.
+        let stored = store.get_or_init_meta("keys_fingerprint", &signer.fingerprint()).await?;
+        if stored != signer.fingerprint() {
+            tracing::error!(
+                secrets.file = %config.secrets_path().display(),
+                "this database was used with another secrets file: links signed elsewhere will not work here and abuse limits are counted apart; give every process the same secrets file"
+            );
+        }
         let areas = AreaCache::default();
         areas.refresh(&store).await?;
         let geocoder = Geocoder::from_config(&config.geocoder)?;

@@ -5,14 +5,16 @@ use crate::{Store, StoreError};
 
 impl Store {
     /// Counts one hit of `key` in the window that starts at `window_start` and returns the
-    /// count in that window (including this hit). A hit in a newer window starts it at 1.
+    /// count in that window (including this hit). A hit in a newer window starts it at 1; a
+    /// late hit from an older window (clock skew between processes) counts in the newer one.
     pub async fn hit_counter(&self, key: &str, window_start: i64) -> Result<i64, StoreError> {
         let n = with_pool!(self, |p| {
             sqlx::query_scalar(
                 "INSERT INTO abuse_counters (key, window_start, count) VALUES ($1, $2, 1)
                  ON CONFLICT (key) DO UPDATE SET
-                   count = CASE WHEN abuse_counters.window_start = excluded.window_start THEN abuse_counters.count + 1 ELSE 1 END,
-                   window_start = excluded.window_start
+                   count = CASE WHEN excluded.window_start > abuse_counters.window_start THEN 1 ELSE abuse_counters.count + 1 END,
+                   window_start = CASE WHEN excluded.window_start > abuse_counters.window_start
+                                  THEN excluded.window_start ELSE abuse_counters.window_start END
                  RETURNING count",
             )
             .bind(key)

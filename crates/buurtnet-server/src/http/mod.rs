@@ -99,7 +99,7 @@ pub fn router(state: AppState) -> Router {
 /// Every error answer of the JSON API has our shape `{"error", "message"}`, also those made by
 /// the framework (unknown method, bad path or query parameters, body too large, time-out).
 async fn api_errors_as_json(req: Request, next: Next) -> Response {
-    if !req.uri().path().starts_with("/api/") {
+    if !req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/sandbox/api/") {
         return next.run(req).await;
     }
     let resp = next.run(req).await;

@@ -19,7 +19,9 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus metrics: for this machine or an admin token (see `OperatorAccess`); the figures
+/// move with what residents do and must not be public.
+pub async fn metrics(State(state): State<AppState>, _: super::sandbox::OperatorAccess) -> impl IntoResponse {
     let body = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

@@ -241,9 +241,15 @@ async fn confirm_email_page(
     headers: HeaderMap,
     Query(q): Query<LangQuery>,
     Path(token): Path<String>,
-) -> impl IntoResponse {
+) -> Response {
     let (jar, t, csrf) = form_page(&state, jar, q.lang.as_deref(), &headers);
-    (jar, [(axum::http::header::CACHE_CONTROL, "no-store")], ConfirmPage { t, csrf, token })
+    // A signed link is base64url and dots: anything else cannot be one (and must not end up
+    // in the form's target).
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        let page = error_page(t, svc::link_error(crate::signing::LinkError::Invalid), RequestId(String::new()));
+        return (jar, page).into_response();
+    }
+    (jar, [(axum::http::header::CACHE_CONTROL, "no-store")], ConfirmPage { t, csrf, token }).into_response()
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@
 //! server that listens on loopback, or by a signed-in admin. Anyone else gets a plain 404.
 
 use crate::auth::StaffUser;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -22,27 +22,38 @@ pub struct MessagesQuery {
     limit: Option<i64>,
 }
 
-/// Proof that the caller may read the sandbox.
-pub struct SandboxViewer;
+/// Proof that the caller may read operator pages (the sandbox, metrics): a request from this
+/// machine when `local_operator_access` is on, the server listens on loopback, the peer is
+/// loopback and no proxy header says it was forwarded; or an admin token. Anyone else gets a
+/// bare 404, as if there were nothing.
+pub struct OperatorAccess;
 
-impl FromRequestParts<AppState> for SandboxViewer {
-    type Rejection = AppError;
+const PROXY_HEADERS: [&str; 5] = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip", "via"];
+
+impl FromRequestParts<AppState> for OperatorAccess {
+    type Rejection = axum::http::StatusCode;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let peer_is_local = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().is_some_and(|c| c.0.ip().is_loopback());
-        if state.config.bind.ip().is_loopback() && peer_is_local {
-            return Ok(SandboxViewer);
+        let forwarded = PROXY_HEADERS.iter().any(|h| parts.headers.contains_key(*h));
+        if state.config.local_operator_access
+            && state.config.bind.ip().is_loopback()
+            && peer_is_local
+            && !forwarded
+            && !state.config.abuse_limits.trust_x_forwarded_for
+        {
+            return Ok(OperatorAccess);
         }
         match StaffUser::from_request_parts(parts, state).await {
-            Ok(user) if user.role == Role::Admin => Ok(SandboxViewer),
-            _ => Err(AppError::NotFound("Not found.".into())),
+            Ok(user) if user.role == Role::Admin => Ok(OperatorAccess),
+            _ => Err(axum::http::StatusCode::NOT_FOUND),
         }
     }
 }
 
 pub async fn messages(
     State(state): State<AppState>,
-    _: SandboxViewer,
+    _: OperatorAccess,
     Query(q): Query<MessagesQuery>,
 ) -> AppResult<Json<Vec<SandboxMessage>>> {
     let limit = q.limit.unwrap_or(500).clamp(1, 10_000);
@@ -82,7 +93,7 @@ fn group(list: Vec<SandboxMessage>) -> Vec<(String, Vec<Shown>)> {
     out
 }
 
-pub async fn page(State(state): State<AppState>, _: SandboxViewer) -> AppResult<SandboxPage> {
+pub async fn page(State(state): State<AppState>, _: OperatorAccess) -> AppResult<SandboxPage> {
     let all = state.store.sandbox_messages(None, None, 500).await?;
     let (mail, phone): (Vec<_>, Vec<_>) = all.into_iter().partition(|m| m.channel == "email");
     Ok(SandboxPage { phones: group(phone), mailboxes: group(mail) })

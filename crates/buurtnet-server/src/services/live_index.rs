@@ -89,7 +89,7 @@ impl Snapshot {
         if r.paused {
             return None;
         }
-        let quiet = if r.quiet_hours.len() <= 2 {
+        let quiet = if buurtnet_domain::quiet_hours::stored_is_empty(&r.quiet_hours) {
             0
         } else if let Some(id) = self.quiet_ids.get(&r.quiet_hours) {
             *id

@@ -136,7 +136,7 @@ impl Plan {
     /// The channels this address may be reached on now.
     fn allowed(&self, c: &TargetRow) -> ChannelSet {
         let mut allowed = ChannelSet::from_bits(c.channels);
-        if !self.override_time_windows && c.quiet_hours.len() > 2 {
+        if !self.override_time_windows && !buurtnet_domain::quiet_hours::stored_is_empty(&c.quiet_hours) {
             let windows = read_quiet_hours(c.address_id, &c.quiet_hours);
             for w in windows.iter().filter(|w| w.covers(self.local_time)) {
                 for ch in &w.channels {
