@@ -376,7 +376,7 @@ async fn bench_targeting(
             let plan = || -> anyhow::Result<targeting::Plan> {
                 let body = json!({"area": case.body, "topic": "urgent", "override_time_windows": true});
                 let req = targeting::parse_request(&body, &index, now).map_err(|e| anyhow::anyhow!("{e}"))?;
-                Ok(targeting::Plan::new(req, Scope::National))
+                Ok(targeting::Plan::new(req, Scope::National, &index))
             };
             let big = matches!(case.postgis, PostgisQuery::Area("RE03" | "NL"));
             let n = if big { runs.clamp(1, 5) } else { runs.max(1) };

@@ -42,6 +42,12 @@ fn area_rows() -> &'static Vec<AreaRow> {
     })
 }
 
+/// The areas as an index of their own, for oracles (the same outlines the server loads).
+pub fn oracle_index() -> &'static buurtnet_geo::AreaIndex {
+    static INDEX: OnceLock<buurtnet_geo::AreaIndex> = OnceLock::new();
+    INDEX.get_or_init(|| buurtnet_geo::AreaIndex::new(geography::records_from_rows(area_rows()).expect("areas parse")))
+}
+
 fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);

@@ -1,6 +1,6 @@
 //! Targeting against a brute-force oracle, on both backends.
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, oracle_index};
 use crate::on_both_backends;
 use buurtnet_domain::quiet_hours::{QuietHours, dutch_local_time, parse_hhmm};
 use buurtnet_domain::registration::{AddressDraft, AddressLocation};
@@ -17,19 +17,22 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 on_both_backends!(
     replica_survives_a_rebuild,
     matches_the_oracle_for_random_areas,
     count_api_scopes_and_errors,
     time_windows_and_overrides,
-    processes_sharing_a_database_agree
+    processes_sharing_a_database_agree,
+    area_codes_reach_everyone_inside_their_outlines,
+    count_api_clips_circles_to_the_scope_outline
 );
 
 /// The box the random participants and areas live in (Amersfoort and around).
 const BOX: (f64, f64, f64, f64) = (52.10, 52.22, 5.28, 5.50);
 
-/// lat, lon, chosen channels, quiet hours, the area codes it lies in.
+/// lat, lon, chosen channels, quiet hours, the area codes stored with it (one per level).
 type OracleAddress = (f64, f64, ChannelSet, Vec<QuietHours>, Vec<String>);
 
 /// A generated participant as the oracle sees it.
@@ -43,6 +46,16 @@ struct Person {
 }
 
 fn random_people(index: &AreaIndex, n: usize, seed: u64) -> (Vec<NewParticipant>, Vec<Person>) {
+    random_people_at(index, n, seed, |rng| (rng.random_range(BOX.0..BOX.1), rng.random_range(BOX.2..BOX.3)))
+}
+
+/// Random people whose first (and some further) addresses are placed by `place`.
+fn random_people_at(
+    index: &AreaIndex,
+    n: usize,
+    seed: u64,
+    mut place: impl FnMut(&mut StdRng) -> (f64, f64),
+) -> (Vec<NewParticipant>, Vec<Person>) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut rows = Vec::new();
     let mut people = Vec::new();
@@ -88,7 +101,7 @@ fn random_people(index: &AreaIndex, n: usize, seed: u64) -> (Vec<NewParticipant>
                 let (la, lo) = (addresses[0].0, addresses[0].1);
                 (la + rng.random_range(-0.0005..0.0005), lo + rng.random_range(-0.0005..0.0005))
             } else {
-                (rng.random_range(BOX.0..BOX.1), rng.random_range(BOX.2..BOX.3))
+                place(&mut rng)
             };
             let channels: ChannelSet = Channel::ALL.into_iter().filter(|_| rng.random_bool(0.5)).collect();
             let channels = if channels.is_empty() { [Channel::Push].into_iter().collect() } else { channels };
@@ -129,7 +142,10 @@ fn random_people(index: &AreaIndex, n: usize, seed: u64) -> (Vec<NewParticipant>
 }
 
 async fn insert(store: &Store, index: &AreaIndex, n: usize, seed: u64) -> Vec<Person> {
-    let (rows, mut people) = random_people(index, n, seed);
+    store_people(store, random_people(index, n, seed)).await
+}
+
+async fn store_people(store: &Store, (rows, mut people): (Vec<NewParticipant>, Vec<Person>)) -> Vec<Person> {
     let ids = store.insert_participants(&rows).await.unwrap();
     for (p, id) in people.iter_mut().zip(ids) {
         p.id = id;
@@ -139,20 +155,49 @@ async fn insert(store: &Store, index: &AreaIndex, n: usize, seed: u64) -> Vec<Pe
     people
 }
 
+/// An imported area's outline for the oracle (not printed in failure messages).
+#[derive(Clone)]
+struct Outline(Arc<MultiPolygon<f64>>);
+
+impl std::fmt::Debug for Outline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "outline")
+    }
+}
+
+impl Outline {
+    fn of(index: &AreaIndex, code: &str) -> Outline {
+        let area = index.get(code).unwrap_or_else(|| panic!("no area {code}"));
+        Outline(Arc::new(area.geometry.clone()))
+    }
+
+    /// `geo`'s own point-in-polygon, boundary included.
+    fn contains(&self, lat: f64, lon: f64) -> bool {
+        self.0.intersects(&Point::new(lon, lat))
+    }
+}
+
 /// The oracle's idea of an area.
 #[derive(Debug, Clone)]
 enum Oracle {
     Circle(f64, f64, f64),
     Polygon(MultiPolygon<f64>),
-    Code(String),
+    /// An area code: everything inside its imported outline (`None`: `NL`, every address).
+    Code(String, Option<Outline>),
 }
 
 impl Oracle {
-    fn contains(&self, lat: f64, lon: f64, codes: &[String]) -> bool {
+    fn code(index: &AreaIndex, code: &str) -> Oracle {
+        Oracle::Code(code.to_string(), (code != "NL").then(|| Outline::of(index, code)))
+    }
+
+    /// Decided on the geometry alone, never on the codes stored with an address.
+    fn contains(&self, lat: f64, lon: f64) -> bool {
         match self {
             Oracle::Circle(clat, clon, r) => Haversine.distance(Point::new(*clon, *clat), Point::new(lon, lat)) <= *r,
             Oracle::Polygon(mp) => mp.intersects(&Point::new(lon, lat)),
-            Oracle::Code(c) => c == "NL" || codes.iter().any(|x| x == c),
+            Oracle::Code(_, None) => true,
+            Oracle::Code(_, Some(outline)) => outline.contains(lat, lon),
         }
     }
 
@@ -162,7 +207,7 @@ impl Oracle {
             Oracle::Polygon(mp) => {
                 json!({"polygon": serde_json::from_str::<Value>(&buurtnet_geo::geometry_to_geojson(mp)).unwrap()})
             }
-            Oracle::Code(c) => json!({"areas": [c]}),
+            Oracle::Code(c, _) => json!({"areas": [c]}),
         }
     }
 }
@@ -184,6 +229,11 @@ fn expected(
     scope: &Scope,
 ) -> Expected {
     let local = dutch_local_time(at);
+    // In scope: the stored code is the scope's, or the address lies inside the scope's outline.
+    let scope_outline = match scope {
+        Scope::National => None,
+        Scope::Municipality(c) | Scope::PoliceUnit(c) => Some(Outline::of(oracle_index(), c)),
+    };
     let mut per_person: BTreeMap<i64, ChannelSet> = BTreeMap::new();
     let mut addresses = 0;
     for p in people {
@@ -191,12 +241,14 @@ fn expected(
             continue;
         }
         for (lat, lon, channels, quiet, codes) in &p.addresses {
-            if !area.iter().any(|a| a.contains(*lat, *lon, codes)) {
+            if !area.iter().any(|a| a.contains(*lat, *lon)) {
                 continue;
             }
-            let in_scope = match scope {
-                Scope::National => true,
-                Scope::Municipality(gm) | Scope::PoliceUnit(gm) => codes.contains(gm),
+            let in_scope = match (scope, &scope_outline) {
+                (Scope::Municipality(gm) | Scope::PoliceUnit(gm), Some(outline)) => {
+                    codes.contains(gm) || outline.contains(*lat, *lon)
+                }
+                _ => true,
             };
             if !in_scope {
                 continue;
@@ -243,19 +295,19 @@ async fn actual(
     let index = app.state.areas.current();
     let body = json!({"area": {"union": area.iter().map(Oracle::json).collect::<Vec<_>>()}, "topic": topic.as_str(), "at": at.to_rfc3339(), "override_time_windows": override_tw});
     let req = || targeting::parse_request(&body, &index, at).unwrap_or_else(|e| panic!("{e}: {body}"));
-    let counts = targeting::count(&app.store, Plan::new(req(), scope.clone())).await.unwrap();
+    let counts = targeting::count(&app.store, Plan::new(req(), scope.clone(), &index)).await.unwrap();
     // The in-memory replica (what the count API uses) answers exactly like the database.
     let snapshot = app.state.live.catch_up(&app.store).await.unwrap();
-    let live = targeting::count_live(&snapshot, &Plan::new(req(), scope.clone()));
+    let live = targeting::count_live(&snapshot, &Plan::new(req(), scope.clone(), &index));
     assert_eq!(live, counts, "replica vs database for {body}");
-    let recipients: BTreeSet<(i64, Channel)> = targeting::recipients(&app.store, Plan::new(req(), scope.clone()))
+    let recipients: BTreeSet<(i64, Channel)> = targeting::recipients(&app.store, Plan::new(req(), scope.clone(), &index))
         .map_ok(|r| (r.participant_id, r.channel))
         .try_collect::<Vec<_>>()
         .await
         .unwrap()
         .into_iter()
         .collect();
-    let from_replica: BTreeSet<(i64, Channel)> = targeting::recipients_live(snapshot, Plan::new(req(), scope.clone()))
+    let from_replica: BTreeSet<(i64, Channel)> = targeting::recipients_live(snapshot, Plan::new(req(), scope.clone(), &index))
         .map(|r| (r.participant_id, r.channel))
         .collect::<Vec<_>>()
         .await
@@ -294,7 +346,7 @@ fn area_strategy() -> impl Strategy<Value = Vec<Oracle>> {
         },
     );
     let code = prop::sample::select(vec!["GM0307", "WK030701", "3811", "3818", "VR09", "RE03", "PV26", "NL", "GM0327"])
-        .prop_map(|c| Oracle::Code(c.to_string()));
+        .prop_map(|c| Oracle::code(oracle_index(), c));
     let member = prop_oneof![3 => circle, 2 => polygon, 1 => code];
     prop::collection::vec(member, 1..3)
 }
@@ -343,14 +395,26 @@ async fn count_api_scopes_and_errors(b: Backend) {
     let (s, v) = post(gm.clone(), json!({"area": {"areas": ["GM0307"]}, "topic": "urgent", "override_time_windows": true})).await;
     assert_eq!(s, 200, "{v}");
     let at = app.clock.now();
-    let want = expected(&people, &[Oracle::Code("GM0307".into())], Topic::Urgent, at, true, &Scope::National);
+    let want = expected(&people, &[Oracle::code(oracle_index(), "GM0307")], Topic::Urgent, at, true, &Scope::National);
     assert_eq!(v["people"].as_u64(), Some(want.people));
     assert_eq!(v["addresses"].as_u64(), Some(want.addresses));
     assert_eq!(v["by_channel"]["sms"].as_u64(), Some(want.by_channel[1]));
+    // The breakdown uses the neighbourhood stored with each address: a neighbour's only where
+    // an address inside Amersfoort's outline is stored with that neighbour's neighbourhood.
     let by_area = v["by_area"].as_array().unwrap();
+    let gm_outline = Outline::of(oracle_index(), "GM0307");
+    let stored_inside = |code: &str| {
+        people
+            .iter()
+            .flat_map(|p| &p.addresses)
+            .any(|(lat, lon, _, _, stored)| stored.iter().any(|s| s == code) && gm_outline.contains(*lat, *lon))
+    };
     assert!(
         !by_area.is_empty()
-            && by_area.iter().all(|a| a["code"].as_str().unwrap().starts_with("BU0307") || a["level"] == "district"),
+            && by_area.iter().all(|a| {
+                let code = a["code"].as_str().unwrap();
+                code.starts_with("BU0307") || a["level"] == "district" || stored_inside(code)
+            }),
         "{v}"
     );
     assert_eq!(v["clipped_to_scope"], false);
@@ -469,7 +533,7 @@ async fn processes_sharing_a_database_agree(b: Backend) {
         // Count on the other process while writes go on (no equality here: the database moves).
         let snap = second.state.live.catch_up(&second.store).await.unwrap();
         let body = json!({"area": area[0].json(), "topic": "urgent", "override_time_windows": true});
-        let plan = Plan::new(targeting::parse_request(&body, &index, at).unwrap(), Scope::National);
+        let plan = Plan::new(targeting::parse_request(&body, &index, at).unwrap(), Scope::National, &index);
         let _ = targeting::count_live(&snap, &plan);
     }
     let added = more.await.unwrap();
@@ -491,9 +555,120 @@ async fn replica_survives_a_rebuild(b: Backend) {
     }
     let people: Vec<Person> = first.into_iter().skip(50).chain(second).collect();
     let at = app.clock.now();
-    for area in [vec![Oracle::Circle(52.16, 5.39, 3000.0)], vec![Oracle::Code("GM0307".into())], vec![Oracle::Code("NL".into())]]
-    {
+    for area in [
+        vec![Oracle::Circle(52.16, 5.39, 3000.0)],
+        vec![Oracle::code(oracle_index(), "GM0307")],
+        vec![Oracle::code(oracle_index(), "NL")],
+    ] {
         let want = expected(&people, &area, Topic::Urgent, at, false, &Scope::National);
         assert_eq!(actual(&app, &area, Topic::Urgent, at, false, &Scope::National).await, want);
     }
+}
+
+/// Issue #6, finding 12: an area code selects every address inside its imported outline
+/// (boundary included), also where the one code per level stored with the address names a
+/// neighbour (imported boundaries disagree in places). Many people in and around Amersfoort,
+/// about 40% of them within about 100 m of one of the outlines' edges, where the outlines
+/// disagree; the database, the replica and the point-in-polygon oracle must agree.
+async fn area_codes_reach_everyone_inside_their_outlines(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let index = app.state.areas.current();
+    let codes = ["GM0307", "WK030701", "WK030703", "WK030710", "BU03070101", "BU03070300", "3811", "3818"];
+    let outlines: Vec<Outline> = codes.iter().map(|c| Outline::of(oracle_index(), c)).collect();
+    let vertices: Vec<(f64, f64)> = outlines
+        .iter()
+        .flat_map(|o| {
+            o.0.0.iter().flat_map(|p| p.exterior().coords().map(|c| (c.y, c.x)).collect::<Vec<_>>()).collect::<Vec<_>>()
+        })
+        .collect();
+    let gm = geo::BoundingRect::bounding_rect(&*outlines[0].0).unwrap();
+    let (lat0, lat1, lon0, lon1) = (gm.min().y - 0.01, gm.max().y + 0.01, gm.min().x - 0.015, gm.max().x + 0.015);
+    let population = random_people_at(&index, 20_000, 51, |rng| {
+        if rng.random_bool(0.4) {
+            let (lat, lon) = vertices[rng.random_range(0..vertices.len())];
+            (lat + rng.random_range(-0.001..0.001), lon + rng.random_range(-0.0015..0.0015))
+        } else {
+            (rng.random_range(lat0..lat1), rng.random_range(lon0..lon1))
+        }
+    });
+    let people = store_people(&app.store, population).await;
+    let at = app.clock.now();
+    // The test must reach the disagreements: addresses inside an outline whose stored code for
+    // that level is another one.
+    let mut disagreements = 0;
+    for (code, outline) in codes.iter().zip(&outlines) {
+        let differ = people
+            .iter()
+            .flat_map(|p| &p.addresses)
+            .filter(|(lat, lon, _, _, stored)| outline.contains(*lat, *lon) != stored.iter().any(|s| s == code))
+            .count();
+        disagreements += differ;
+        let area = [Oracle::Code(code.to_string(), Some(outline.clone()))];
+        for topic in [Topic::Urgent, Topic::Information] {
+            let want = expected(&people, &area, topic, at, true, &Scope::National);
+            assert!(want.people > 0, "{code}");
+            assert_eq!(
+                actual(&app, &area, topic, at, true, &Scope::National).await,
+                want,
+                "{code} ({differ} stored codes differ)"
+            );
+        }
+    }
+    assert!(disagreements > 0, "no address where stored codes and outlines disagree: the test proves nothing");
+    // Unions of codes, and codes with a drawn shape.
+    let union =
+        [Oracle::code(oracle_index(), "WK030701"), Oracle::code(oracle_index(), "3811"), Oracle::Circle(52.156, 5.388, 800.0)];
+    let want = expected(&people, &union, Topic::Urgent, at, false, &Scope::National);
+    assert_eq!(actual(&app, &union, Topic::Urgent, at, false, &Scope::National).await, want);
+    // Scoped to the municipality: everyone inside its outline is in scope.
+    let scope = Scope::Municipality("GM0307".into());
+    let area = [Oracle::code(oracle_index(), "3818"), Oracle::code(oracle_index(), "GM0307")];
+    let want = expected(&people, &area, Topic::Urgent, at, true, &scope);
+    assert_eq!(actual(&app, &area, Topic::Urgent, at, true, &scope).await, want);
+}
+
+/// Issue #6, finding 14: clipping to a municipality officer's scope is decided on the scope's
+/// outline, whether or not anyone lives in the area.
+async fn count_api_clips_circles_to_the_scope_outline(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let index = app.state.areas.current();
+    let people = insert(&app.store, &index, 1500, 41).await;
+    let gm = app.staff_token("municipality-officer", "GM0307").await;
+    let post = |body: Value| {
+        let req = app.client.post(app.at("/api/v1/targeting/count")).bearer_auth(gm.clone()).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    };
+    let circle = |lat: f64, lon: f64, r: f64| json!({"area": {"circle": {"lat": lat, "lon": lon, "radius_m": r}}, "topic": "urgent", "override_time_windows": true});
+    let at = app.clock.now();
+    let scope = Scope::Municipality("GM0307".into());
+    // Wholly outside (Amsterdam; and Utrecht, where nobody of ours lives either): refused,
+    // rather than "0 people".
+    for body in [
+        circle(52.3728, 4.8936, 2000.0),
+        json!({"area": {"polygon": {"type": "Polygon", "coordinates": [[[5.10, 52.08], [5.14, 52.08], [5.14, 52.10], [5.10, 52.08]]]}}, "topic": "urgent"}),
+    ] {
+        let (s, v) = post(body.clone()).await;
+        assert_eq!((s, v["error"].as_str()), (403, Some("forbidden")), "{body}: {v}");
+        assert!(v["message"].as_str().unwrap().contains("outside your scope (GM0307)"), "{v}");
+    }
+    // Partly outside: clipped, and only the people inside the scope are counted.
+    let (s, v) = post(circle(52.16, 5.30, 6000.0)).await;
+    assert_eq!((s, v["clipped_to_scope"].as_bool()), (200, Some(true)), "{v}");
+    let area = [Oracle::Circle(52.16, 5.30, 6000.0)];
+    let scoped = expected(&people, &area, Topic::Urgent, at, true, &scope);
+    assert!(scoped.people < expected(&people, &area, Topic::Urgent, at, true, &Scope::National).people);
+    assert_eq!(v["people"].as_u64(), Some(scoped.people), "{v}");
+    assert_eq!(v["addresses"].as_u64(), Some(scoped.addresses), "{v}");
+    // Wholly inside: not clipped.
+    let (s, v) = post(circle(52.1561, 5.3878, 1000.0)).await;
+    assert_eq!((s, v["clipped_to_scope"].as_bool()), (200, Some(false)), "{v}");
+    let inside = expected(&people, &[Oracle::Circle(52.1561, 5.3878, 1000.0)], Topic::Urgent, at, true, &scope);
+    assert!(inside.people > 0);
+    assert_eq!(v["people"].as_u64(), Some(inside.people), "{v}");
+    // The database path agrees (same plan, same scope).
+    assert_eq!(actual(&app, &[Oracle::Circle(52.16, 5.30, 6000.0)], Topic::Urgent, at, true, &scope).await, scoped);
 }

@@ -3,10 +3,16 @@
 //! process that shares a database answers the same.
 
 use crate::area::AreaRecord;
+use crate::target_area::{Covered, PreparedPolygon, Shape};
 use buurtnet_domain::AreaLevel;
 use geo::{Intersects, Point};
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// Boundary cells of an area's cover. Finer than for drawn shapes (the cover is made once per
+/// area and kept), so that fewer addresses need the exact test.
+pub const OUTLINE_COVER_BUDGET: usize = 2048;
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
@@ -14,6 +20,8 @@ pub struct AreaIndex {
     areas: Vec<AreaRecord>,
     by_code: HashMap<String, usize>,
     trees: HashMap<AreaLevel, RTree<Entry>>,
+    /// Per area, made on first use: its outline prepared for point tests, with its cover.
+    outlines: Vec<OnceLock<Arc<Covered>>>,
 }
 
 impl std::fmt::Debug for AreaIndex {
@@ -71,7 +79,19 @@ impl AreaIndex {
             }
         }
         let trees = entries.into_iter().map(|(level, e)| (level, RTree::bulk_load(e))).collect();
-        AreaIndex { areas, by_code, trees }
+        let outlines = areas.iter().map(|_| OnceLock::new()).collect();
+        AreaIndex { areas, by_code, trees, outlines }
+    }
+
+    /// An area's outline, prepared for exact point tests and covered by cell ranges (made on
+    /// first use, then shared). `None` for an unknown code.
+    pub fn outline(&self, code: &str) -> Option<Arc<Covered>> {
+        let i = *self.by_code.get(code)?;
+        let outline = self.outlines[i].get_or_init(|| {
+            let shape = Shape::Polygon(PreparedPolygon::new(self.areas[i].geometry.clone()));
+            Arc::new(Covered::new(shape, OUTLINE_COVER_BUDGET))
+        });
+        Some(outline.clone())
     }
 
     pub fn is_empty(&self) -> bool {

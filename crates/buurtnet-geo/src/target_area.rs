@@ -9,9 +9,13 @@
 use crate::index::AreaIndex;
 use buurtnet_domain::cell::Cell;
 use buurtnet_domain::{AreaLevel, Bounds, FieldErrors, NL_BOUNDS};
-use geo::{BoundingRect, Coord, Distance, Haversine, Intersects, Line, MultiPolygon, Point, Rect};
+use geo::{
+    BoundingRect, Closest, Coord, Distance, Haversine, HaversineClosestPoint, Intersects, Kernel, Line, MultiPolygon,
+    Orientation, Point, Rect, Relate,
+};
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use serde_json::Value;
+use std::sync::Arc;
 
 pub const MIN_RADIUS_M: f64 = 25.0;
 pub const MAX_RADIUS_M: f64 = 100_000.0;
@@ -41,24 +45,177 @@ impl std::fmt::Debug for Shape {
     }
 }
 
-/// A (multi)polygon with an R-tree of its edges, for fast cell classification.
+/// An edge of a prepared polygon: the line, the index of its polygon and of its ring (0 is the
+/// exterior, 1… the holes in order).
+type Edge = GeomWithData<Rectangle<[f64; 2]>, (Line<f64>, u32, u32)>;
+
+/// A (multi)polygon with an R-tree of its edges, for fast cell classification and a fast exact
+/// point test.
 pub struct PreparedPolygon {
     pub shape: MultiPolygon<f64>,
-    edges: RTree<GeomWithData<Rectangle<[f64; 2]>, Line<f64>>>,
+    edges: RTree<Edge>,
+    max_x: f64,
+}
+
+/// Where a point lies relative to one ring, as far as the edges seen so far tell.
+#[derive(Clone, Copy)]
+struct RingState {
+    polygon: u32,
+    ring: u32,
+    winding: i32,
+    on_boundary: bool,
 }
 
 impl PreparedPolygon {
     pub fn new(shape: MultiPolygon<f64>) -> PreparedPolygon {
         let mut edges = Vec::new();
-        for poly in &shape.0 {
-            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+        for (pi, poly) in shape.0.iter().enumerate() {
+            for (ri, ring) in std::iter::once(poly.exterior()).chain(poly.interiors()).enumerate() {
                 for l in ring.lines() {
                     let r = Rectangle::from_corners([l.start.x, l.start.y], [l.end.x, l.end.y]);
-                    edges.push(GeomWithData::new(r, l));
+                    edges.push(GeomWithData::new(r, (l, pi as u32, ri as u32)));
                 }
             }
         }
-        PreparedPolygon { shape, edges: RTree::bulk_load(edges) }
+        let max_x = shape.bounding_rect().map(|r| r.max().x).unwrap_or(f64::NEG_INFINITY);
+        PreparedPolygon { shape, edges: RTree::bulk_load(edges), max_x }
+    }
+
+    /// Point in (multi)polygon, boundary included: the same answer as `geo`'s
+    /// `MultiPolygon::intersects(&Point)` (the same winding-number rules with the same robust
+    /// orientation test), but only over the edges that meet the ray from the point to the east,
+    /// found in the edge R-tree. An edge that does not meet that ray adds nothing to the winding
+    /// number and cannot hold the point, so leaving it out changes nothing.
+    pub fn contains_point(&self, lat: f64, lon: f64) -> bool {
+        if lon.is_nan() || lon > self.max_x {
+            return false; // east of everything
+        }
+        let p = Coord { x: lon, y: lat };
+        let ray = AABB::from_corners([lon, lat], [self.max_x, lat]);
+        let mut rings: Vec<RingState> = Vec::new();
+        for e in self.edges.locate_in_envelope_intersecting(ray) {
+            let (line, polygon, ring) = e.data;
+            let delta = match edge_winding(line, p) {
+                Some(0) => continue,
+                Some(d) => d,
+                None => 0,
+            };
+            let slot = match rings.iter().position(|r| r.polygon == polygon && r.ring == ring) {
+                Some(i) => i,
+                None => {
+                    rings.push(RingState { polygon, ring, winding: 0, on_boundary: false });
+                    rings.len() - 1
+                }
+            };
+            rings[slot].winding += delta;
+            rings[slot].on_boundary |= delta == 0;
+        }
+        // As geo decides a polygon: outside its exterior → no; on it → yes; inside it → the
+        // first hole (in order) the point is on or inside decides; none → yes.
+        rings.sort_unstable_by_key(|r| (r.polygon, r.ring));
+        rings.chunk_by(|a, b| a.polygon == b.polygon).any(|rs| {
+            let exterior = rs.iter().find(|r| r.ring == 0);
+            match exterior {
+                Some(r) if r.on_boundary => true,
+                Some(r) if r.winding != 0 => match rs.iter().find(|h| h.ring > 0 && (h.on_boundary || h.winding != 0)) {
+                    Some(h) => h.on_boundary,
+                    None => true,
+                },
+                _ => false,
+            }
+        })
+    }
+}
+
+/// How an area lies relative to a polygon (a staff scope's outline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlap {
+    /// No part of the area lies in the polygon.
+    Disjoint,
+    /// Part of the area lies in the polygon, part outside.
+    Partly,
+    /// The whole area lies in the polygon (boundary included).
+    Within,
+}
+
+impl PreparedPolygon {
+    /// How a shape lies relative to this polygon, decided on the geometry alone (whether anyone
+    /// lives there does not matter). A circle crosses the boundary when an edge comes within its
+    /// radius (haversine distance to the closest point of the edge, the same measure as the
+    /// circle's own point test); otherwise its centre decides.
+    pub fn overlap(&self, shape: &Shape) -> Overlap {
+        match shape {
+            Shape::Circle { lat, lon, radius_m } => {
+                let Some(b) = shape.bounds() else { return Overlap::Disjoint };
+                // A little wider than the circle's box: only a pre-filter for the edges.
+                let (mx, my) = ((b.max_lon - b.min_lon) * 0.05, (b.max_lat - b.min_lat) * 0.05);
+                let probe = AABB::from_corners([b.min_lon - mx, b.min_lat - my], [b.max_lon + mx, b.max_lat + my]);
+                let centre = Point::new(*lon, *lat);
+                let crossed =
+                    self.edges.locate_in_envelope_intersecting(probe).any(|e| match e.data.0.haversine_closest_point(&centre) {
+                        Closest::Intersection(_) | Closest::Indeterminate => true,
+                        Closest::SinglePoint(p) => Haversine.distance(centre, p) <= *radius_m,
+                    });
+                match (crossed, self.contains_point(*lat, *lon)) {
+                    (true, _) => Overlap::Partly,
+                    (false, true) => Overlap::Within,
+                    (false, false) => Overlap::Disjoint,
+                }
+            }
+            Shape::Polygon(p) => {
+                let m = self.shape.relate(&p.shape);
+                if !m.is_intersects() {
+                    Overlap::Disjoint
+                } else if m.is_covers() {
+                    Overlap::Within
+                } else {
+                    Overlap::Partly
+                }
+            }
+        }
+    }
+}
+
+/// One edge's part in the winding number of a point (`geo`'s `coord_pos_relative_to_ring`):
+/// `Some(±1)` or `Some(0)`, or `None` when the point lies on the edge.
+fn edge_winding(line: Line<f64>, p: Coord<f64>) -> Option<i32> {
+    let between = |x: f64, a: f64, b: f64| if a < b { x >= a && x <= b } else { x >= b && x <= a };
+    if line.start.y <= p.y {
+        if line.end.y >= p.y {
+            let o = <geo::kernels::RobustKernel as Kernel<f64>>::orient2d(line.start, line.end, p);
+            if o == Orientation::CounterClockwise && line.end.y != p.y {
+                return Some(1);
+            } else if o == Orientation::Collinear && between(p.x, line.start.x, line.end.x) {
+                return None;
+            }
+        }
+    } else if line.end.y <= p.y {
+        let o = <geo::kernels::RobustKernel as Kernel<f64>>::orient2d(line.start, line.end, p);
+        if o == Orientation::Clockwise {
+            return Some(-1);
+        } else if o == Orientation::Collinear && between(p.x, line.start.x, line.end.x) {
+            return None;
+        }
+    }
+    Some(0)
+}
+
+/// A shape with its cover, ready to match addresses against.
+#[derive(Debug)]
+pub struct Covered {
+    pub shape: Shape,
+    pub cover: Cover,
+}
+
+impl Covered {
+    pub fn new(shape: Shape, budget: usize) -> Covered {
+        let cover = cover(&shape, budget);
+        Covered { shape, cover }
+    }
+
+    /// Whether an address (with its cell id) lies in the shape, boundary included.
+    pub fn matches(&self, cell: i64, lat: f64, lon: f64) -> bool {
+        self.cover.covers(cell) && (!self.cover.needs_test(cell) || self.shape.contains(lat, lon))
     }
 }
 
@@ -66,10 +223,14 @@ impl PreparedPolygon {
 #[derive(Debug)]
 pub enum Member {
     Shape(Shape),
-    /// An imported area, matched on the area codes stored with each address.
+    /// An imported area. It selects every address inside its outline (boundary included), not
+    /// only those whose stored code is this one: imported boundaries disagree in places
+    /// (simplified files, overlapping neighbours), and nobody inside the outline the dispatcher
+    /// sees may be left out. `outline` is `None` only for the whole country (`NL`).
     Code {
         level: AreaLevel,
         code: String,
+        outline: Option<Arc<Covered>>,
     },
 }
 
@@ -89,7 +250,7 @@ impl Shape {
             Shape::Circle { lat: clat, lon: clon, radius_m } => {
                 Haversine.distance(Point::new(*clon, *clat), Point::new(lon, lat)) <= *radius_m
             }
-            Shape::Polygon(p) => p.shape.intersects(&Point::new(lon, lat)),
+            Shape::Polygon(p) => p.contains_point(lat, lon),
         }
     }
 
@@ -112,12 +273,15 @@ impl Shape {
             Shape::Polygon(p) => {
                 let rect = rect_of(b);
                 let probe = AABB::from_corners([b.min_lon, b.min_lat], [b.max_lon, b.max_lat]);
-                if p.edges.locate_in_envelope_intersecting(probe).any(|e| e.data.intersects(&rect)) {
+                if p.edges.locate_in_envelope_intersecting(probe).any(|e| e.data.0.intersects(&rect)) {
                     return Relation::Boundary;
                 }
                 // No edge touches the cell: it is wholly inside or wholly outside.
-                let centre = Point::new((b.min_lon + b.max_lon) / 2.0, (b.min_lat + b.max_lat) / 2.0);
-                if p.shape.intersects(&centre) { Relation::Inside } else { Relation::Outside }
+                if p.contains_point((b.min_lat + b.max_lat) / 2.0, (b.min_lon + b.max_lon) / 2.0) {
+                    Relation::Inside
+                } else {
+                    Relation::Outside
+                }
             }
         }
     }
@@ -279,9 +443,10 @@ fn parse_into(v: &Value, path: &str, index: &AreaIndex, depth: usize, out: &mut 
             for (i, c) in list.iter().enumerate() {
                 let code = c.as_str().map(|s| s.trim().to_ascii_uppercase()).unwrap_or_default();
                 let level = AreaLevel::of_code(&code);
-                let known = code == "NL" || index.get(&code).is_some();
+                let outline = if code == "NL" { None } else { index.outline(&code) };
+                let known = code == "NL" || outline.is_some();
                 match level {
-                    Some(level) if known => out.push(Member::Code { level, code }),
+                    Some(level) if known => out.push(Member::Code { level, code, outline }),
                     _ => errors.add(format!("{path}.areas[{i}]"), "unknown_area", format!("There is no area with code {c}.")),
                 }
             }
@@ -412,6 +577,73 @@ mod tests {
             codes(json!({"union": [{"union": [{"union": [{"union": [{"union": [{"areas": ["NL"]}]}]}]}]}]}))[0].1,
             "too_deep"
         );
+    }
+
+    /// A concave star with a hole, and a second part touching it at a vertex.
+    fn awkward() -> MultiPolygon<f64> {
+        use geo::{LineString, Polygon};
+        let star: Vec<(f64, f64)> = (0..=24)
+            .map(|i| {
+                let a = (i % 24) as f64 / 24.0 * std::f64::consts::TAU;
+                let r = if i % 2 == 0 { 0.02 } else { 0.008 };
+                (5.4 + r * 1.6 * a.cos(), 52.15 + r * a.sin())
+            })
+            .collect();
+        let hole = vec![(5.398, 52.148), (5.398, 52.152), (5.402, 52.152), (5.402, 52.148), (5.398, 52.148)];
+        let side = vec![(5.432, 52.15), (5.45, 52.14), (5.45, 52.16), (5.432, 52.15)];
+        MultiPolygon(vec![
+            Polygon::new(LineString::from(star), vec![LineString::from(hole)]),
+            Polygon::new(LineString::from(side), vec![]),
+        ])
+    }
+
+    #[test]
+    fn the_fast_point_test_answers_like_geo() {
+        let mp = awkward();
+        let p = PreparedPolygon::new(mp.clone());
+        let mut points: Vec<(f64, f64)> = Vec::new();
+        for i in 0..=150 {
+            for j in 0..=150 {
+                points.push((52.12 + 0.06 * i as f64 / 150.0, 5.35 + 0.11 * j as f64 / 150.0));
+            }
+        }
+        // Every vertex, every edge midpoint, and points on the rays through them.
+        for poly in &mp.0 {
+            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+                for l in ring.lines() {
+                    points.push((l.start.y, l.start.x));
+                    points.push(((l.start.y + l.end.y) / 2.0, (l.start.x + l.end.x) / 2.0));
+                    points.push((l.start.y, l.start.x - 0.001));
+                }
+            }
+        }
+        let mut inside = 0;
+        for (lat, lon) in points {
+            let want = mp.intersects(&Point::new(lon, lat));
+            assert_eq!(p.contains_point(lat, lon), want, "{lat},{lon}");
+            inside += usize::from(want);
+        }
+        assert!(inside > 1000);
+    }
+
+    #[test]
+    fn overlap_with_a_scope_is_geometric() {
+        let scope = PreparedPolygon::new(awkward());
+        let circle = |lat, lon, radius_m| Shape::Circle { lat, lon, radius_m };
+        assert_eq!(scope.overlap(&circle(52.15, 5.391, 150.0)), Overlap::Within);
+        assert_eq!(scope.overlap(&circle(52.15, 5.391, 3000.0)), Overlap::Partly);
+        assert_eq!(scope.overlap(&circle(52.15, 5.40, 100.0)), Overlap::Disjoint, "in the hole");
+        assert_eq!(scope.overlap(&circle(52.30, 5.40, 1000.0)), Overlap::Disjoint);
+        assert_eq!(scope.overlap(&circle(52.30, 5.40, 20_000.0)), Overlap::Partly, "reaching in from outside");
+        use geo::polygon;
+        let square = |x: f64, y: f64, d: f64| {
+            Shape::Polygon(PreparedPolygon::new(MultiPolygon(vec![polygon![
+                (x: x, y: y), (x: x + d, y: y), (x: x + d, y: y + d), (x: x, y: y + d), (x: x, y: y)
+            ]])))
+        };
+        assert_eq!(scope.overlap(&square(5.390, 52.149, 0.002)), Overlap::Within);
+        assert_eq!(scope.overlap(&square(5.390, 52.149, 0.05)), Overlap::Partly);
+        assert_eq!(scope.overlap(&square(5.0, 52.0, 0.01)), Overlap::Disjoint);
     }
 
     #[test]

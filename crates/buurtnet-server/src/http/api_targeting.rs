@@ -26,7 +26,10 @@ pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body
     let started = std::time::Instant::now();
     // Cover the area while the replica catches up with the change feed (one database round trip).
     let scope = user.scope.clone();
-    let (snapshot, plan) = tokio::join!(state.live.catch_up(&state.store), async move { Plan::new(req, scope) });
+    let (snapshot, plan) = tokio::join!(state.live.catch_up(&state.store), async { Plan::new(req, scope, &index) });
+    if plan.wholly_outside_scope() {
+        return Err(AppError::Forbidden(format!("This area lies wholly outside your scope ({}).", user.scope.code())));
+    }
     let snapshot = snapshot?;
     let counts = tokio::task::spawn_blocking(move || targeting::count_live(&snapshot, &plan))
         .await

@@ -3,16 +3,18 @@
 //! at the send time (quiet hours apply unless overridden), at most one message per person per
 //! channel, restricted to the caller's scope.
 //!
-//! Candidates come from the database by cell-id ranges (shapes) or by stored area codes; the
-//! exact test runs here, only on candidates from boundary cells.
+//! Candidates come from the database by cell-id ranges; the exact test runs here, only on
+//! candidates from boundary cells. Area codes are matched through their outlines (cover and
+//! exact test), not through the one code per level stored with each address, so that an area
+//! selects everyone inside the outline the dispatcher sees. Only `NL` is "every address".
 
-use super::live_index::{self, LiveRow, Snapshot};
+use super::live_index::{LiveRow, Snapshot};
 use buurtnet_domain::quiet_hours::{QuietHours, dutch_local_time};
 use buurtnet_domain::staff::Scope;
 use buurtnet_domain::{AreaLevel, Channel, ChannelSet, FieldErrors, Topic};
 use buurtnet_geo::AreaIndex;
-use buurtnet_geo::target_area::{Cover, Member, Shape, TargetArea, cover, parse_area};
-use buurtnet_store::targeting::{CandidateFilter, TargetRow, code_column};
+use buurtnet_geo::target_area::{Covered, Member, Overlap, Shape, TargetArea, parse_area};
+use buurtnet_store::targeting::{CandidateFilter, TargetRow};
 use buurtnet_store::{Store, StoreError};
 use chrono::{DateTime, NaiveTime, Utc};
 use futures::stream::BoxStream;
@@ -85,8 +87,10 @@ fn topic_bit(t: Topic) -> i64 {
 }
 
 enum Planned {
-    Shape(Shape, Cover),
-    Code(CandidateFilter),
+    /// A drawn shape or an area's outline, with its cover.
+    Shape(Arc<Covered>),
+    /// Every address (`NL`).
+    All,
 }
 
 /// What the database is asked for, and how its answers are checked.
@@ -96,41 +100,59 @@ pub struct Plan {
     local_time: NaiveTime,
     override_time_windows: bool,
     scope: Scope,
+    /// The scope's outline (`None` for national scope, or a scope with no known area).
+    scope_outline: Option<Arc<Covered>>,
+    /// How the area lies relative to the scope, on the geometry alone.
+    scope_overlap: Overlap,
 }
 
 impl Plan {
-    pub fn new(req: Request, scope: Scope) -> Plan {
+    pub fn new(req: Request, scope: Scope, index: &AreaIndex) -> Plan {
+        let scope_overlap = scope_overlap(index, &req.area, &scope);
         let members = req
             .area
             .members
             .into_iter()
             .map(|m| match m {
-                Member::Shape(s) => {
-                    let c = cover(&s, COVER_BUDGET);
-                    Planned::Shape(s, c)
-                }
-                Member::Code { level: AreaLevel::Country, .. } => Planned::Code(CandidateFilter::All),
-                Member::Code { level, code } => match code_column(level.as_str()) {
-                    Some(column) => Planned::Code(CandidateFilter::Code { column, code }),
-                    None => Planned::Code(CandidateFilter::Cells(Vec::new())),
-                },
+                Member::Shape(s) => Planned::Shape(Arc::new(Covered::new(s, COVER_BUDGET))),
+                Member::Code { outline: Some(outline), .. } => Planned::Shape(outline),
+                Member::Code { outline: None, .. } => Planned::All,
             })
             .collect();
+        let scope_outline = match &scope {
+            Scope::National => None,
+            Scope::Municipality(code) | Scope::PoliceUnit(code) => index.outline(code),
+        };
         Plan {
             members,
             topic_bit: topic_bit(req.topic),
             local_time: dutch_local_time(req.at),
             override_time_windows: req.override_time_windows,
             scope,
+            scope_outline,
+            scope_overlap,
         }
     }
 
+    /// True when no part of the area lies within the caller's scope (refuse it rather than
+    /// answer "nobody lives there").
+    pub fn wholly_outside_scope(&self) -> bool {
+        self.scope_overlap == Overlap::Disjoint
+    }
+
+    /// Whether an address is in the caller's scope: its stored code is the scope's, or it lies
+    /// inside the scope's outline (only those with another stored code need the point test).
     fn in_scope(&self, c: &TargetRow) -> bool {
-        match &self.scope {
-            Scope::National => true,
+        let stored = match &self.scope {
+            Scope::National => return true,
             Scope::Municipality(gm) => c.municipality_code.as_deref() == Some(gm),
             Scope::PoliceUnit(re) => c.police_unit_code.as_deref() == Some(re),
-        }
+        };
+        stored || self.inside_scope_outline(c.cell, c.lat, c.lon)
+    }
+
+    fn inside_scope_outline(&self, cell: i64, lat: f64, lon: f64) -> bool {
+        self.scope_outline.as_ref().is_some_and(|o| o.matches(cell, lat, lon))
     }
 
     /// The channels this address may be reached on now.
@@ -176,15 +198,15 @@ pub fn matching<'a>(store: &'a Store, plan: Arc<Plan>) -> BoxStream<'a, Result<R
     let per_member = (0..plan.members.len()).map(move |i| {
         let plan = plan.clone();
         let filter = match &plan.members[i] {
-            Planned::Shape(_, c) => CandidateFilter::Cells(c.all()),
-            Planned::Code(f) => f.clone(),
+            Planned::Shape(s) => CandidateFilter::Cells(s.cover.all()),
+            Planned::All => CandidateFilter::All,
         };
         store.candidates(filter, plan.topic_bit).try_filter_map(move |c| {
             let plan = plan.clone();
             async move {
-                if let Planned::Shape(shape, cover) = &plan.members[i]
-                    && cover.needs_test(c.cell)
-                    && !shape.contains(c.lat, c.lon)
+                if let Planned::Shape(s) = &plan.members[i]
+                    && s.cover.needs_test(c.cell)
+                    && !s.shape.contains(c.lat, c.lon)
                 {
                     return Ok(None);
                 }
@@ -302,6 +324,7 @@ pub async fn count(store: &Store, plan: Plan) -> Result<Counts, StoreError> {
     let mut addresses = 0u64;
     let mut clipped = false;
     let mut areas: HashMap<(String, &'static str), HashSet<i64>> = HashMap::new();
+    let partly_outside = plan.scope_overlap != Overlap::Within;
     let mut stream = matching(store, Arc::new(plan));
     while let Some(item) = stream.try_next().await? {
         match item {
@@ -332,7 +355,7 @@ pub async fn count(store: &Store, plan: Plan) -> Result<Counts, StoreError> {
     let mut by_area: Vec<AreaCount> =
         areas.into_iter().map(|((code, level), ids)| AreaCount { code, level, people: ids.len() as u64 }).collect();
     by_area.sort_by(|a, b| a.code.cmp(&b.code));
-    Ok(Counts { people: total, addresses, by_channel, by_area, clipped_to_scope: clipped })
+    Ok(Counts { people: total, addresses, by_channel, by_area, clipped_to_scope: clipped || partly_outside })
 }
 
 /// Visits every address of the replica that is in the area, in scope, wants the topic and has
@@ -355,6 +378,7 @@ fn visit_live(snap: &Snapshot, plan: &Plan, mut found: impl FnMut(&LiveRow, Chan
         }
         if let Some(id) = scope_id
             && r.codes[scope_level] != id
+            && !plan.inside_scope_outline(r.cell, r.lat, r.lon)
         {
             out_of_scope();
             return;
@@ -376,7 +400,8 @@ fn visit_live(snap: &Snapshot, plan: &Plan, mut found: impl FnMut(&LiveRow, Chan
     };
     for m in &plan.members {
         match m {
-            Planned::Shape(shape, cover) => {
+            Planned::Shape(s) => {
+                let (shape, cover) = (&s.shape, &s.cover);
                 let test = |r: &LiveRow| !cover.needs_test(r.cell) || shape.contains(r.lat, r.lon);
                 for (lo, hi) in cover.all() {
                     for r in snap.base_in_range(lo, hi) {
@@ -391,19 +416,7 @@ fn visit_live(snap: &Snapshot, plan: &Plan, mut found: impl FnMut(&LiveRow, Chan
                     }
                 }
             }
-            Planned::Code(CandidateFilter::All) => snap.all().for_each(&mut visit),
-            Planned::Code(CandidateFilter::Code { column, code }) => {
-                let level = live_index::LEVELS.iter().position(|l| code_column(l) == Some(*column));
-                if let (Some(level), Some(id)) = (level, snap.code_id(code)) {
-                    for r in snap.base_with_code(id) {
-                        visit(r);
-                    }
-                    for r in snap.delta().filter(|r| r.codes[level] == id) {
-                        visit(r);
-                    }
-                }
-            }
-            Planned::Code(CandidateFilter::Cells(_)) => {}
+            Planned::All => snap.all().for_each(&mut visit),
         }
     }
 }
@@ -444,6 +457,7 @@ pub fn count_live(snap: &Snapshot, plan: &Plan) -> Counts {
         by_area.push(AreaCount { code, level, people: chunk.len() as u64 });
     }
     by_area.sort_by(|a, b| a.code.cmp(&b.code));
+    let clipped = clipped || plan.scope_overlap != Overlap::Within;
     Counts { people: sets.len() as u64, addresses, by_channel, by_area, clipped_to_scope: clipped }
 }
 
@@ -503,6 +517,37 @@ pub fn recipients<'a>(store: &'a Store, plan: Plan) -> BoxStream<'a, Result<Reci
         })
         .try_flatten()
         .boxed()
+}
+
+/// How an area lies relative to a staff scope. Drawn shapes are compared with the scope's
+/// outline; area codes by the administrative tree ([`code_within_scope`]), so that an officer's
+/// own districts are not reported as clipped where two imported outlines differ by a few metres
+/// (addresses left out by the count still set `clipped_to_scope`).
+pub fn scope_overlap(index: &AreaIndex, area: &TargetArea, scope: &Scope) -> Overlap {
+    let outline = match scope {
+        Scope::National => return Overlap::Within,
+        Scope::Municipality(code) | Scope::PoliceUnit(code) => index.outline(code),
+    };
+    let mut any_in = false;
+    let mut all_in = true;
+    for m in &area.members {
+        let o = match (m, &outline) {
+            (Member::Code { code, .. }, _) if code_within_scope(index, code, scope) => Overlap::Within,
+            (Member::Code { .. }, _) => Overlap::Disjoint,
+            (Member::Shape(s), Some(outline)) => match &outline.shape {
+                Shape::Polygon(p) => p.overlap(s),
+                Shape::Circle { .. } => Overlap::Disjoint,
+            },
+            (Member::Shape(_), None) => Overlap::Disjoint,
+        };
+        any_in |= o != Overlap::Disjoint;
+        all_in &= o == Overlap::Within;
+    }
+    match (any_in, all_in) {
+        (false, _) => Overlap::Disjoint,
+        (true, false) => Overlap::Partly,
+        (true, true) => Overlap::Within,
+    }
 }
 
 /// Whether an area code lies within a staff scope.
