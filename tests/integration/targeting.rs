@@ -462,7 +462,7 @@ async fn processes_sharing_a_database_agree(b: Backend) {
     };
     let gone: Vec<i64> = people.iter().take(100).map(|p| p.id).collect();
     for id in &gone {
-        first.store.delete_participant(*id).await.unwrap();
+        first.store.delete_participant(*id, 0).await.unwrap();
         // Count on the other process while writes go on (no equality here: the database moves).
         let snap = second.state.live.catch_up(&second.store).await.unwrap();
         let body = json!({"area": area[0].json(), "topic": "urgent", "override_time_windows": true});
@@ -484,7 +484,7 @@ async fn replica_survives_a_rebuild(b: Backend) {
     app.state.live.catch_up(&app.store).await.unwrap();
     let second = insert(&app.store, &index, 45_000, 32).await;
     for p in first.iter().take(50) {
-        app.store.delete_participant(p.id).await.unwrap();
+        app.store.delete_participant(p.id, 0).await.unwrap();
     }
     let people: Vec<Person> = first.into_iter().skip(50).chain(second).collect();
     let at = app.clock.now();

@@ -24,9 +24,28 @@ pub struct Config {
     /// Mark cookies `Secure` (serve over HTTPS). Default true; the demo turns it off for
     /// plain http on loopback.
     pub secure_cookies: bool,
+    /// Folder for this process's own files (the targeting replica's snapshot file). Default
+    /// `buurtnet-data` in the working directory, created with mode 0700 when first needed.
+    pub data_dir: PathBuf,
+    pub replica: ReplicaConfig,
     pub geocoder: GeocoderConfig,
     pub providers: ProvidersConfig,
     pub links: LinksConfig,
+}
+
+/// The in-memory targeting replica and its change feed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicaConfig {
+    /// Change-feed rows older than this many minutes are pruned (by any process, about once a
+    /// minute). A replica further behind than that reloads everything. Default 60.
+    pub change_retention_minutes: i64,
+    /// Load the replica in the background at start. Until it is loaded, counts and recipient
+    /// streams read the database. Default true.
+    pub load: bool,
+    /// Save the replica to `{data_dir}/replica.snapshot` so that a restart loads it in a second
+    /// or two and catches up through the change feed. Default true.
+    pub snapshot_file: bool,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -72,10 +91,18 @@ impl Default for Config {
             log_json: false,
             database_max_connections: 10,
             secure_cookies: true,
+            data_dir: PathBuf::from("buurtnet-data"),
+            replica: ReplicaConfig::default(),
             geocoder: GeocoderConfig::default(),
             providers: ProvidersConfig::default(),
             links: LinksConfig::default(),
         }
+    }
+}
+
+impl Default for ReplicaConfig {
+    fn default() -> Self {
+        ReplicaConfig { change_retention_minutes: 60, load: true, snapshot_file: true }
     }
 }
 
@@ -117,6 +144,9 @@ impl Config {
         if self.database_max_connections == 0 {
             return Err("database_max_connections must be at least 1".into());
         }
+        if self.replica.change_retention_minutes < 1 {
+            return Err("replica.change_retention_minutes must be at least 1".into());
+        }
         Ok(())
     }
 }
@@ -145,6 +175,8 @@ impl std::fmt::Debug for Config {
             .field("log_json", &self.log_json)
             .field("database_max_connections", &self.database_max_connections)
             .field("secure_cookies", &self.secure_cookies)
+            .field("data_dir", &self.data_dir)
+            .field("replica", &self.replica)
             .field("geocoder", &self.geocoder)
             .field("providers", &self.providers)
             .field("links", &self.links)

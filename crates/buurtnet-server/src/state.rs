@@ -39,21 +39,23 @@ impl App {
             bytes.iter().map(|b| format!("{b:02x}")).collect()
         };
         let secret = store.get_or_init_meta("link_secret", &fresh).await?;
+        // The identity of this database, stamped into replica snapshot files.
+        let fresh_id: String = {
+            use rand::Rng;
+            let bytes: [u8; 16] = rand::rng().random();
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let database_id = store.get_or_init_meta("database_id", &fresh_id).await?;
+        let live = if config.replica.snapshot_file {
+            LiveIndex::with_file(config.data_dir.join("replica.snapshot"), database_id)
+        } else {
+            LiveIndex::default()
+        };
         let areas = AreaCache::default();
         areas.refresh(&store).await?;
         let geocoder = Geocoder::from_config(&config.geocoder)?;
         let notifier = Notifier::from_config(&config.providers);
-        Ok(App {
-            config,
-            store,
-            clock,
-            areas,
-            live: LiveIndex::default(),
-            geocoder,
-            notifier,
-            signer: Signer::new(secret.as_bytes()),
-            metrics,
-        })
+        Ok(App { config, store, clock, areas, live, geocoder, notifier, signer: Signer::new(secret.as_bytes()), metrics })
     }
 
     pub fn now_ms(&self) -> i64 {
