@@ -42,7 +42,7 @@ fn area_rows() -> &'static Vec<AreaRow> {
     })
 }
 
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
@@ -192,6 +192,7 @@ impl TestApp {
             bind: addr,
             geodata: Some(geodata()),
             secure_cookies: false,
+            data_dir: std::env::temp_dir().join(unique("buurtnet_data")),
             ..Config::default()
         };
         configure(&mut config);

@@ -34,8 +34,8 @@ type OracleAddress = (f64, f64, ChannelSet, Vec<QuietHours>, Vec<String>);
 
 /// A generated participant as the oracle sees it.
 #[derive(Debug, Clone)]
-struct Person {
-    id: i64,
+pub(crate) struct Person {
+    pub(crate) id: i64,
     topics: TopicSet,
     paused: bool,
     verified: ChannelSet,
@@ -127,7 +127,7 @@ fn random_people(index: &AreaIndex, n: usize, seed: u64) -> (Vec<NewParticipant>
     (rows, people)
 }
 
-async fn insert(store: &Store, index: &AreaIndex, n: usize, seed: u64) -> Vec<Person> {
+pub(crate) async fn insert(store: &Store, index: &AreaIndex, n: usize, seed: u64) -> Vec<Person> {
     let (rows, mut people) = random_people(index, n, seed);
     let ids = store.insert_participants(&rows).await.unwrap();
     for (p, id) in people.iter_mut().zip(ids) {

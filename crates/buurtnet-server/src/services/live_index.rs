@@ -185,6 +185,12 @@ impl Snapshot {
         self.len() == 0
     }
 
+    /// Changes kept beside the sorted base: delta rows plus stale participants (changed,
+    /// deleted or paused). Past a bound the base is rebuilt.
+    pub fn pending_changes(&self) -> usize {
+        self.delta_rows + self.stale.len()
+    }
+
     fn replace(&mut self, participant: i64, rows: Vec<LiveRow>) {
         self.stale.insert(participant);
         self.delta_rows += rows.len();
@@ -216,6 +222,10 @@ pub struct LiveIndex {
     queries: AtomicU64,
     /// Where the replica is saved between restarts (none: always load from the database).
     file: Option<Arc<SnapshotFile>>,
+    /// Where the last full load came from: 0 none yet, 1 the database, 2 the snapshot file.
+    loaded_from: std::sync::atomic::AtomicU8,
+    /// [`REBUILD_AT`] unless set (tests set it low).
+    rebuild_at: Option<usize>,
 }
 
 /// Where a view came from, for the log.
@@ -229,6 +239,21 @@ impl LiveIndex {
     /// A replica saved to `path` (see [`SnapshotFile`]) for the database with this identity.
     pub fn with_file(path: PathBuf, database_id: String) -> LiveIndex {
         LiveIndex { file: Some(Arc::new(SnapshotFile::new(path, database_id))), ..LiveIndex::default() }
+    }
+
+    /// Rebuild the sorted base past `n` pending changes instead of [`REBUILD_AT`].
+    pub fn with_rebuild_at(mut self, n: usize) -> LiveIndex {
+        self.rebuild_at = Some(n);
+        self
+    }
+
+    /// Where the last full load came from (`None` before the first).
+    pub fn loaded_from(&self) -> Option<LoadSource> {
+        match self.loaded_from.load(Ordering::Relaxed) {
+            1 => Some(LoadSource::Database),
+            2 => Some(LoadSource::File),
+            _ => None,
+        }
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -328,6 +353,7 @@ impl LiveIndex {
                         f.mark_saved(snap.seq);
                     }
                     self.publish(snap);
+                    self.loaded_from.store(2, Ordering::Relaxed);
                     return Ok(LoadSource::File);
                 }
                 Ok(None) => {}
@@ -360,6 +386,7 @@ impl LiveIndex {
             "targeting replica loaded from the database"
         );
         self.publish(snap);
+        self.loaded_from.store(1, Ordering::Relaxed);
         Ok(LoadSource::Database)
     }
 
@@ -408,7 +435,7 @@ impl LiveIndex {
                 break;
             }
         }
-        let rebuilt = next.delta_rows + next.stale.len() > REBUILD_AT;
+        let rebuilt = next.pending_changes() > self.rebuild_at.unwrap_or(REBUILD_AT);
         if rebuilt {
             next = tokio::task::spawn_blocking(move || {
                 next.rebuild();
@@ -424,15 +451,17 @@ impl LiveIndex {
         Ok(Some(self.snapshot()))
     }
 
-    /// Saves the current view to the snapshot file (when there is one and it is behind).
-    /// Returns whether a file was written.
+    /// Saves the current view to the snapshot file (when there is one and it is behind),
+    /// waiting for a save under way. Returns whether the file now holds the current view.
     pub async fn save(&self) -> std::io::Result<bool> {
         let Some(file) = self.file.clone() else { return Ok(false) };
         if !self.is_ready() {
             return Ok(false);
         }
         let snap = self.snapshot();
-        tokio::task::spawn_blocking(move || file.write(&snap)).await.map_err(std::io::Error::other)?
+        tokio::task::spawn_blocking(move || file.write(&snap, true).map(|_| file.saved_seq() == snap.seq))
+            .await
+            .map_err(std::io::Error::other)?
     }
 
     /// [`LiveIndex::save`] on a background thread; failures are logged there.
@@ -443,7 +472,7 @@ impl LiveIndex {
         }
         let snap = self.snapshot();
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = file.write(&snap) {
+            if let Err(e) = file.write(&snap, false) {
                 tracing::warn!(error = %e, path = %file.path().display(), "saving the targeting replica's snapshot file failed");
             }
         });

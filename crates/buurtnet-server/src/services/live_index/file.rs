@@ -46,14 +46,27 @@ impl SnapshotFile {
         &self.path
     }
 
+    /// The seq of the view last written or read (-1: none).
+    pub fn saved_seq(&self) -> i64 {
+        self.saved_seq.load(Ordering::Relaxed)
+    }
+
     pub(super) fn mark_saved(&self, seq: i64) {
         self.saved_seq.store(seq, Ordering::Relaxed);
     }
 
-    /// Writes `snap` unless the file already holds this seq or another write is running.
-    /// Returns whether it wrote.
-    pub fn write(&self, snap: &Snapshot) -> io::Result<bool> {
-        let Ok(_guard) = self.writing.try_lock() else { return Ok(false) };
+    /// Writes `snap` unless the file already holds this seq. With `wait` false a write that
+    /// finds another one running is skipped. Returns whether it wrote.
+    pub fn write(&self, snap: &Snapshot, wait: bool) -> io::Result<bool> {
+        let _guard = match self.writing.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) if wait => match self.writing.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            },
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+        };
         if self.saved_seq.load(Ordering::Relaxed) == snap.seq {
             return Ok(false);
         }
