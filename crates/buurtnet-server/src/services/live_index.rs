@@ -342,6 +342,14 @@ impl LiveIndex {
         if from_file && let Some(file) = self.file.clone() {
             let read = tokio::task::spawn_blocking(move || file.read()).await;
             match read {
+                // A file ahead of the database (e.g. one restored from a backup) would keep
+                // changes the database does not have.
+                Ok(Some(snap)) if snap.seq > store.last_change().await? => {
+                    tracing::warn!(
+                        change.seq = snap.seq,
+                        "ignoring the targeting replica's snapshot file: it is ahead of the database"
+                    );
+                }
                 Ok(Some(snap)) => {
                     tracing::info!(
                         addresses.count = snap.base.len(),
