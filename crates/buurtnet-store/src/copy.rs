@@ -263,12 +263,6 @@ impl Store {
             }
             report.push(CopiedTable { table: spec.name, rows: copied });
         }
-        // The copy is another database: it gets its own identity when a server first starts on
-        // it, so that replica snapshot files of the source are never applied to it.
-        with_pool!(target, |p| sqlx::query("DELETE FROM meta WHERE key = 'database_id'")
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
         Ok(report)
     }
 }
