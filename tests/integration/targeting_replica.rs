@@ -301,13 +301,15 @@ async fn a_snapshot_of_another_database_or_a_damaged_one_is_ignored(b: Backend) 
     assert_eq!(other.state.live.loaded_from(), Some(LoadSource::Database));
     assert_exact(&other, &snap, "another database's file ignored").await;
 
-    // Truncated, damaged or garbage files of the right database: ignored, never a panic. (A
-    // file of its own, as the other server saves its replica to the shared one.)
-    let file = data.join("copy.snapshot");
+    // Truncated, damaged or garbage files of the right database: ignored, never a panic. (Each
+    // in a file of its own: the other server saves its replica to the shared one, and each
+    // replica loaded here saves itself over its file in the background.)
     let mut damaged = good.clone();
     let at = damaged.len() / 2;
     damaged[at] ^= 0x01;
-    for bytes in [good[..good.len() / 2].to_vec(), good[..10].to_vec(), damaged, b"not a snapshot at all".to_vec(), Vec::new()] {
+    let bad = [good[..good.len() / 2].to_vec(), good[..10].to_vec(), damaged, b"not a snapshot at all".to_vec(), Vec::new()];
+    for (i, bytes) in bad.into_iter().enumerate() {
+        let file = data.join(format!("bad{i}.snapshot"));
         std::fs::write(&file, &bytes).unwrap();
         let live = LiveIndex::with_file(file.clone(), first_id.clone());
         let snap = live.catch_up(&first.store).await.unwrap();
@@ -315,6 +317,7 @@ async fn a_snapshot_of_another_database_or_a_damaged_one_is_ignored(b: Backend) 
         assert_exact(&first, &snap, "damaged file ignored").await;
     }
     // The good file still loads.
+    let file = data.join("good.snapshot");
     std::fs::write(&file, &good).unwrap();
     let live = LiveIndex::with_file(file.clone(), first_id.clone());
     live.catch_up(&first.store).await.unwrap();
