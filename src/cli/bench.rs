@@ -7,6 +7,7 @@ use buurtnet_domain::staff::Scope;
 use buurtnet_domain::{Clock, SystemClock, Topic};
 use buurtnet_geo::AreaIndex;
 use buurtnet_server::services::demo::Population;
+use buurtnet_server::services::live_index::{LiveIndex, LoadSource};
 use buurtnet_server::services::{geography, import, targeting};
 use buurtnet_store::{ConnectOptions, Store};
 use clap::Subcommand;
@@ -53,6 +54,10 @@ pub enum BenchCommand {
         /// Keep the SQLite database at this path (e.g. to measure a server on it afterwards).
         #[arg(long)]
         keep_sqlite: Option<std::path::PathBuf>,
+        /// Repetitions of each cold start of the replica (full load from the database, and from
+        /// its snapshot file).
+        #[arg(long, default_value_t = 3)]
+        cold_runs: usize,
     },
 }
 
@@ -153,9 +158,9 @@ pub async fn run(cmd: BenchCommand, geodata: Option<&Path>) -> anyhow::Result<()
     match cmd {
         BenchCommand::Import { rows, postgres } => bench_import(folder, rows, postgres.as_deref()).await,
         BenchCommand::Lookup { points, postgres } => bench_lookup(folder, points, postgres.as_deref()).await,
-        BenchCommand::Targeting { participants, postgres, postgis, runs, json, keep_sqlite } => {
-            bench_targeting(folder, participants, postgres.as_deref(), postgis.as_deref(), runs, json, keep_sqlite.as_deref())
-                .await
+        BenchCommand::Targeting { participants, postgres, postgis, runs, json, keep_sqlite, cold_runs } => {
+            let opts = TargetingOptions { runs, want_json: json, keep_sqlite, cold_runs };
+            bench_targeting(folder, participants, postgres.as_deref(), postgis.as_deref(), opts).await
         }
     }
 }
@@ -282,15 +287,22 @@ fn cases() -> Vec<AreaCase> {
     ]
 }
 
+struct TargetingOptions {
+    runs: usize,
+    want_json: bool,
+    keep_sqlite: Option<std::path::PathBuf>,
+    cold_runs: usize,
+}
+
 async fn bench_targeting(
     folder: &Path,
     participants: u64,
     postgres: Option<&str>,
     postgis: Option<&str>,
-    runs: usize,
-    want_json: bool,
-    keep_sqlite: Option<&Path>,
+    opts: TargetingOptions,
 ) -> anyhow::Result<()> {
+    let TargetingOptions { runs, want_json, keep_sqlite, cold_runs } = opts;
+    let keep_sqlite = keep_sqlite.as_deref();
     let mut backends = vec![scratch_sqlite_at(keep_sqlite).await?];
     if let Some(pg) = postgres {
         backends.push(scratch_postgres(pg, "postgres", "targeting").await?);
@@ -349,7 +361,7 @@ async fn bench_targeting(
     let mut replicas = Vec::new();
     for b in &backends {
         let t = Instant::now();
-        let live = buurtnet_server::services::live_index::LiveIndex::default();
+        let live = LiveIndex::default();
         let snap = live.catch_up(&b.store).await?;
         println!(
             "{:<8} replica of {} addresses loaded in {:.1} s; peak RSS so far {:.0} MB",
@@ -366,6 +378,51 @@ async fn bench_targeting(
         }
         println!("{:<8} catching up with the change feed (nothing new): p50 {:.3} ms", b.label, median(&mut ms));
         replicas.push(live);
+    }
+
+    // Cold start of a process: the replica loaded from the database, then from its snapshot file
+    // (written as `serve` writes it after a load) plus catching up with the change feed.
+    let snapshot_dir = tempfile::tempdir()?;
+    let mut cold = serde_json::Map::new();
+    for b in &backends {
+        let id = b.store.get_or_init_meta("database_id", &format!("bench-{}", std::process::id())).await?;
+        let path = snapshot_dir.path().join(format!("{}.snapshot", b.label));
+        let mut from_db = Vec::new();
+        for _ in 0..cold_runs.max(1) {
+            let t = Instant::now();
+            let live = LiveIndex::default();
+            live.catch_up(&b.store).await?;
+            from_db.push(t.elapsed().as_secs_f64());
+        }
+        let writer = LiveIndex::with_file(path.clone(), id.clone());
+        writer.catch_up(&b.store).await?;
+        let t = Instant::now();
+        anyhow::ensure!(writer.save().await?, "the snapshot file was not written");
+        let write_s = t.elapsed().as_secs_f64();
+        let bytes = std::fs::metadata(&path)?.len();
+        let mut from_file = Vec::new();
+        for _ in 0..cold_runs.max(1) {
+            let t = Instant::now();
+            let live = LiveIndex::with_file(path.clone(), id.clone());
+            let snap = live.catch_up(&b.store).await?;
+            from_file.push(t.elapsed().as_secs_f64());
+            anyhow::ensure!(live.loaded_from() == Some(LoadSource::File), "the snapshot file was not used");
+            anyhow::ensure!(snap.len() == writer.snapshot().len(), "the snapshot file holds another replica");
+        }
+        let (db50, file50) = (median(&mut from_db), median(&mut from_file));
+        println!(
+            "{:<8} cold start of the replica: from the database p50 {:.2} s, from the snapshot file p50 {:.2} s ({:.0} MB, written in {:.2} s); {} runs each",
+            b.label,
+            db50,
+            file50,
+            bytes as f64 / 1e6,
+            write_s,
+            from_db.len()
+        );
+        cold.insert(
+            b.label.to_string(),
+            json!({"from_database_p50_s": db50, "from_snapshot_file_p50_s": file50, "snapshot_file_mb": bytes as f64 / 1e6, "snapshot_write_s": write_s}),
+        );
     }
 
     let mut results = Vec::new();
@@ -466,7 +523,7 @@ async fn bench_targeting(
     if want_json {
         println!(
             "{}",
-            json!({"participants": made, "addresses": addresses, "topic": Topic::Urgent.as_str(), "machine": machine(), "peak_rss_mb": rss, "results": results})
+            json!({"participants": made, "addresses": addresses, "topic": Topic::Urgent.as_str(), "machine": machine(), "peak_rss_mb": rss, "cold_start": cold, "results": results})
         );
     }
     for b in backends {

@@ -48,7 +48,7 @@ pub fn oracle_index() -> &'static buurtnet_geo::AreaIndex {
     INDEX.get_or_init(|| buurtnet_geo::AreaIndex::new(geography::records_from_rows(area_rows()).expect("areas parse")))
 }
 
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))

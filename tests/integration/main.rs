@@ -17,3 +17,4 @@ mod pages;
 mod participants;
 mod staff;
 mod targeting;
+mod targeting_replica;

@@ -37,8 +37,8 @@ type OracleAddress = (f64, f64, ChannelSet, Vec<QuietHours>, Vec<String>);
 
 /// A generated participant as the oracle sees it.
 #[derive(Debug, Clone)]
-struct Person {
-    id: i64,
+pub(crate) struct Person {
+    pub(crate) id: i64,
     topics: TopicSet,
     paused: bool,
     verified: ChannelSet,
@@ -141,7 +141,7 @@ fn random_people_at(
     (rows, people)
 }
 
-async fn insert(store: &Store, index: &AreaIndex, n: usize, seed: u64) -> Vec<Person> {
+pub(crate) async fn insert(store: &Store, index: &AreaIndex, n: usize, seed: u64) -> Vec<Person> {
     store_people(store, random_people(index, n, seed)).await
 }
 
@@ -529,7 +529,7 @@ async fn processes_sharing_a_database_agree(b: Backend) {
     };
     let gone: Vec<i64> = people.iter().take(100).map(|p| p.id).collect();
     for id in &gone {
-        first.store.delete_participant(*id).await.unwrap();
+        first.store.delete_participant(*id, 0).await.unwrap();
         // Count on the other process while writes go on (no equality here: the database moves).
         let snap = second.state.live.catch_up(&second.store).await.unwrap();
         let body = json!({"area": area[0].json(), "topic": "urgent", "override_time_windows": true});
@@ -551,7 +551,7 @@ async fn replica_survives_a_rebuild(b: Backend) {
     app.state.live.catch_up(&app.store).await.unwrap();
     let second = insert(&app.store, &index, 45_000, 32).await;
     for p in first.iter().take(50) {
-        app.store.delete_participant(p.id).await.unwrap();
+        app.store.delete_participant(p.id, 0).await.unwrap();
     }
     let people: Vec<Person> = first.into_iter().skip(50).chain(second).collect();
     let at = app.clock.now();

@@ -29,13 +29,15 @@ pub struct Config {
     /// Mark cookies `Secure` (serve over HTTPS). Default true; the demo turns it off for
     /// plain http on loopback.
     pub secure_cookies: bool,
-    /// Folder for this process's files: the secrets file (unless `secrets_file` is set).
-    /// Default `buurtnet-data` in the working directory; made with mode 0700.
+    /// Folder for this process's own files: the secrets file (unless `secrets_file` is set) and
+    /// the targeting replica's snapshot file. Default `buurtnet-data` in the working directory;
+    /// made with mode 0700.
     pub data_dir: PathBuf,
     /// The file holding the link-signing keys (never in the database). Default
     /// `{data_dir}/secrets.json`; made on first start with mode 0600. Every process serving the
     /// same database must read the same file.
     pub secrets_file: Option<PathBuf>,
+    pub replica: ReplicaConfig,
     pub geocoder: GeocoderConfig,
     pub providers: ProvidersConfig,
     pub links: LinksConfig,
@@ -123,6 +125,21 @@ fn abuse_limits_setting<'de, D: serde::Deserializer<'de>>(d: D) -> Result<AbuseL
     }
 }
 
+/// The in-memory targeting replica and its change feed.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicaConfig {
+    /// Change-feed rows older than this many minutes are pruned (by any process, about once a
+    /// minute). A replica further behind than that reloads everything. Default 60.
+    pub change_retention_minutes: i64,
+    /// Load the replica in the background at start. Until it is loaded, counts and recipient
+    /// streams read the database. Default true.
+    pub load: bool,
+    /// Save the replica to `{data_dir}/replica.snapshot` so that a restart loads it in a second
+    /// or two and catches up through the change feed. Default true.
+    pub snapshot_file: bool,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GeocoderConfig {
@@ -173,11 +190,18 @@ impl Default for Config {
             local_operator_access: false,
             data_dir: PathBuf::from("buurtnet-data"),
             secrets_file: None,
+            replica: ReplicaConfig::default(),
             geocoder: GeocoderConfig::default(),
             providers: ProvidersConfig::default(),
             links: LinksConfig::default(),
             abuse_limits: AbuseLimits::default(),
         }
+    }
+}
+
+impl Default for ReplicaConfig {
+    fn default() -> Self {
+        ReplicaConfig { change_retention_minutes: 60, load: true, snapshot_file: true }
     }
 }
 
@@ -251,6 +275,9 @@ impl Config {
         if self.database_max_connections == 0 {
             return Err("database_max_connections must be at least 1".into());
         }
+        if self.replica.change_retention_minutes < 1 {
+            return Err("replica.change_retention_minutes must be at least 1".into());
+        }
         Ok(())
     }
 }
@@ -282,6 +309,7 @@ impl std::fmt::Debug for Config {
             .field("local_operator_access", &self.local_operator_access)
             .field("data_dir", &self.data_dir)
             .field("secrets_file", &self.secrets_file)
+            .field("replica", &self.replica)
             .field("geocoder", &self.geocoder)
             .field("providers", &self.providers)
             .field("links", &self.links)

@@ -17,13 +17,35 @@ pub mod texts;
 pub use config::Config;
 pub use state::{App, AppState};
 
-/// Serves HTTP on `listener` until `shutdown` completes. Also keeps the area index in step with
+/// Serves HTTP on `listener` until `shutdown` completes. Also loads the targeting replica in the
+/// background and keeps it in step, prunes the change feed, and keeps the area index in step with
 /// the database (another process may have imported new areas).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The targeting replica: loaded here, never inside a request (counts read the database until
+    // it is ready), then kept warm (it also catches up before every count) and saved now and then.
+    let replica = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            let mut n: u64 = 0;
+            loop {
+                tick.tick().await;
+                n += 1;
+                if (state.config.replica.load || state.live.is_ready())
+                    && let Err(e) = state.live.catch_up(&state.store).await
+                {
+                    tracing::warn!(error = %e, "targeting replica catch-up failed");
+                }
+                if n.is_multiple_of(600) {
+                    state.live.save_in_background();
+                }
+            }
+        })
+    };
     let refresher = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -32,9 +54,10 @@ pub async fn serve(
             loop {
                 tick.tick().await;
                 n += 1;
-                // Keep the targeting replica warm (it also catches up before every count).
-                if let Err(e) = state.live.catch_up(&state.store).await {
-                    tracing::warn!(error = %e, "targeting replica catch-up failed");
+                if n.is_multiple_of(60)
+                    && let Err(e) = services::live_index::prune_change_feed(&state).await
+                {
+                    tracing::warn!(error = %e, "pruning the change feed failed");
                 }
                 if n.is_multiple_of(30)
                     && let Err(e) = state.areas.refresh(&state.store).await
@@ -52,6 +75,7 @@ pub async fn serve(
         .await;
     housekeeping.abort();
     refresher.abort();
+    replica.abort();
     result
 }
 

@@ -239,15 +239,16 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Hard delete: the participant, contacts, addresses and devices.
-    pub async fn delete_participant(&self, id: i64) -> Result<bool, StoreError> {
+    /// Hard delete: the participant, contacts, addresses and devices (`now` in Unix milliseconds,
+    /// for the change feed).
+    pub async fn delete_participant(&self, id: i64, now: i64) -> Result<bool, StoreError> {
         let n = with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             sqlx::query("DELETE FROM devices WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM addresses WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM contacts WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;
             let r = sqlx::query("DELETE FROM participants WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            record_change!(tx, id, id, 0i64);
+            record_change!(tx, id, id, now);
             tx.commit().await?;
             Ok::<_, sqlx::Error>(r.rows_affected())
         })?;

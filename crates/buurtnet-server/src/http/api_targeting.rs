@@ -25,15 +25,18 @@ pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body
     }
     let started = std::time::Instant::now();
     // Cover the area while the replica catches up with the change feed (one database round trip).
+    // While the replica loads (after a start), the database counts: slower, never failing.
     let scope = user.scope.clone();
-    let (snapshot, plan) = tokio::join!(state.live.catch_up(&state.store), async { Plan::new(req, scope, &index) });
+    let (snapshot, plan) = tokio::join!(state.live.current(&state.store), async { Plan::new(req, scope, &index) });
     if plan.wholly_outside_scope() {
         return Err(AppError::Forbidden(format!("This area lies wholly outside your scope ({}).", user.scope.code())));
     }
-    let snapshot = snapshot?;
-    let counts = tokio::task::spawn_blocking(move || targeting::count_live(&snapshot, &plan))
-        .await
-        .map_err(|e| AppError::Internal(format!("count task failed: {e}")))?;
+    let counts = match snapshot? {
+        Some(snapshot) => tokio::task::spawn_blocking(move || targeting::count_live(&snapshot, &plan))
+            .await
+            .map_err(|e| AppError::Internal(format!("count task failed: {e}")))?,
+        None => targeting::count(&state.store, plan).await?,
+    };
     metrics::histogram!("buurtnet_targeting_count_seconds").record(started.elapsed().as_secs_f64());
     let by_area: Vec<Value> = counts
         .by_area

@@ -14,11 +14,25 @@ use buurtnet_store::targeting::TargetRow;
 use buurtnet_store::{Store, StoreError};
 use futures::TryStreamExt;
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tokio::sync::Mutex;
 
-/// Rebuild the sorted base when the delta holds more rows than this.
+mod file;
+
+pub use file::SnapshotFile;
+
+/// Rebuild the sorted base when the delta rows plus the stale participants (changed, deleted or
+/// paused) exceed this.
 const REBUILD_AT: usize = 50_000;
+
+/// A changed participant range at least this wide is not walked id by id: only the participants
+/// the replica holds in it are checked for deletion.
+const WIDE_RANGE: i64 = 1_000_000;
+
+/// Full reloads tried in one catch-up when the feed keeps being pruned past the replica.
+const MAX_RELOADS: usize = 3;
 
 /// Area-code columns, in this order, as interned ids (0 = none).
 pub const LEVELS: [&str; 7] = ["neighbourhood", "district", "municipality", "pc4", "safety_region", "police_unit", "province"];
@@ -171,6 +185,12 @@ impl Snapshot {
         self.len() == 0
     }
 
+    /// Changes kept beside the sorted base: delta rows plus stale participants (changed,
+    /// deleted or paused). Past a bound the base is rebuilt.
+    pub fn pending_changes(&self) -> usize {
+        self.delta_rows + self.stale.len()
+    }
+
     fn replace(&mut self, participant: i64, rows: Vec<LiveRow>) {
         self.stale.insert(participant);
         self.delta_rows += rows.len();
@@ -194,11 +214,48 @@ impl Snapshot {
 #[derive(Default)]
 pub struct LiveIndex {
     current: RwLock<Arc<Snapshot>>,
-    /// Serialises loading and catching up (one reader of the feed at a time).
+    /// Serialises loading and catching up (one reader of the feed at a time); true once loaded.
     sync: Mutex<bool>,
+    /// True while the published view is complete and no reload is pending: counts may use it.
+    ready: AtomicBool,
+    /// Database queries made to catch up (change feed reads and row loads).
+    queries: AtomicU64,
+    /// Where the replica is saved between restarts (none: always load from the database).
+    file: Option<Arc<SnapshotFile>>,
+    /// Where the last full load came from: 0 none yet, 1 the database, 2 the snapshot file.
+    loaded_from: std::sync::atomic::AtomicU8,
+    /// [`REBUILD_AT`] unless set (tests set it low).
+    rebuild_at: Option<usize>,
+}
+
+/// Where a view came from, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadSource {
+    Database,
+    File,
 }
 
 impl LiveIndex {
+    /// A replica saved to `path` (see [`SnapshotFile`]) for the database with this identity.
+    pub fn with_file(path: PathBuf, database_id: String) -> LiveIndex {
+        LiveIndex { file: Some(Arc::new(SnapshotFile::new(path, database_id))), ..LiveIndex::default() }
+    }
+
+    /// Rebuild the sorted base past `n` pending changes instead of [`REBUILD_AT`].
+    pub fn with_rebuild_at(mut self, n: usize) -> LiveIndex {
+        self.rebuild_at = Some(n);
+        self
+    }
+
+    /// Where the last full load came from (`None` before the first).
+    pub fn loaded_from(&self) -> Option<LoadSource> {
+        match self.loaded_from.load(Ordering::Relaxed) {
+            1 => Some(LoadSource::Database),
+            2 => Some(LoadSource::File),
+            _ => None,
+        }
+    }
+
     pub fn snapshot(&self) -> Arc<Snapshot> {
         match self.current.read() {
             Ok(g) => g.clone(),
@@ -207,70 +264,187 @@ impl LiveIndex {
     }
 
     fn publish(&self, s: Snapshot) {
-        if let Ok(mut g) = self.current.write() {
-            *g = Arc::new(s);
+        let s = Arc::new(s);
+        match self.current.write() {
+            Ok(mut g) => *g = s,
+            Err(p) => *p.into_inner() = s,
         }
     }
 
-    /// Loads everything (first call) or applies the change feed since the last position, and
-    /// returns the up-to-date view.
+    /// Whether counts can use the replica now (loaded, and no reload pending).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Database queries made so far to catch up with the change feed.
+    pub fn queries(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+
+    /// Loads everything (first call: from the snapshot file when it fits, else from the
+    /// database) or applies the change feed since the last position, and returns the up-to-date
+    /// view. Reloads when the feed was pruned past the replica. Background tasks, tools and
+    /// tests call this; request handlers call [`LiveIndex::current`], which never loads.
     pub async fn catch_up(&self, store: &Store) -> Result<Arc<Snapshot>, StoreError> {
         let mut loaded = self.sync.lock().await;
-        if !*loaded {
-            let seq = store.last_change().await?;
-            let mut snap = Snapshot { seq, ..Snapshot::default() };
-            let mut base = Vec::new();
-            let mut rows = store.targeting_rows(None);
-            while let Some(r) = rows.try_next().await? {
-                if let Some(row) = snap.convert(r) {
-                    base.push(row);
+        for attempt in 0..MAX_RELOADS {
+            if !*loaded {
+                self.ready.store(false, Ordering::Release);
+                let source = self.load(store, attempt == 0).await?;
+                *loaded = true;
+                if let Some(view) = self.apply_feed(store).await? {
+                    self.ready.store(true, Ordering::Release);
+                    if source == LoadSource::Database {
+                        self.save_in_background();
+                    }
+                    return Ok(view);
                 }
+            } else if let Some(view) = self.apply_feed(store).await? {
+                self.ready.store(true, Ordering::Release);
+                return Ok(view);
             }
-            drop(rows);
+            tracing::warn!(
+                change.seq = self.snapshot().seq,
+                "the change feed was pruned past the targeting replica; reloading it"
+            );
+            *loaded = false;
+        }
+        Err(StoreError::Config("the change feed keeps being pruned past the targeting replica".into()))
+    }
+
+    /// The up-to-date view when the replica is ready, or `None` while it loads (or must be
+    /// reloaded because the feed was pruned past it): the caller then reads the database.
+    /// Never loads the replica itself, so a request never waits for a full load.
+    pub async fn current(&self, store: &Store) -> Result<Option<Arc<Snapshot>>, StoreError> {
+        if !self.is_ready() {
+            return Ok(None);
+        }
+        let mut loaded = self.sync.lock().await;
+        if !*loaded || !self.is_ready() {
+            return Ok(None);
+        }
+        match self.apply_feed(store).await? {
+            Some(view) => Ok(Some(view)),
+            None => {
+                // The background task reloads it.
+                tracing::warn!(change.seq = self.snapshot().seq, "the change feed was pruned past the targeting replica");
+                self.ready.store(false, Ordering::Release);
+                *loaded = false;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Publishes a complete view: from the snapshot file when allowed and it fits this
+    /// database, else from the database.
+    async fn load(&self, store: &Store, from_file: bool) -> Result<LoadSource, StoreError> {
+        let started = std::time::Instant::now();
+        if from_file && let Some(file) = self.file.clone() {
+            let read = tokio::task::spawn_blocking(move || file.read()).await;
+            match read {
+                // A file ahead of the database (e.g. one restored from a backup) would keep
+                // changes the database does not have.
+                Ok(Some(snap)) if snap.seq > store.last_change().await? => {
+                    tracing::warn!(
+                        change.seq = snap.seq,
+                        "ignoring the targeting replica's snapshot file: it is ahead of the database"
+                    );
+                }
+                Ok(Some(snap)) => {
+                    tracing::info!(
+                        addresses.count = snap.base.len(),
+                        change.seq = snap.seq,
+                        duration_ms = started.elapsed().as_millis() as u64,
+                        "targeting replica loaded from its snapshot file"
+                    );
+                    if let Some(f) = &self.file {
+                        f.mark_saved(snap.seq);
+                    }
+                    self.publish(snap);
+                    self.loaded_from.store(2, Ordering::Relaxed);
+                    return Ok(LoadSource::File);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "reading the targeting replica's snapshot file failed"),
+            }
+        }
+        let seq = store.last_change().await?;
+        let mut snap = Snapshot { seq, ..Snapshot::default() };
+        let mut base = Vec::new();
+        let mut rows = store.targeting_rows(None);
+        while let Some(r) = rows.try_next().await? {
+            if let Some(row) = snap.convert(r) {
+                base.push(row);
+            }
+        }
+        drop(rows);
+        let snap = tokio::task::spawn_blocking(move || {
             base.sort_unstable_by_key(|r| r.cell);
             base.shrink_to_fit();
             snap.postings = Arc::new(postings_of(&base));
             snap.base = Arc::new(base);
-            tracing::info!(addresses.count = snap.base.len(), change.seq = seq, "targeting replica loaded");
-            self.publish(snap);
-            *loaded = true;
+            snap
+        })
+        .await
+        .map_err(|e| StoreError::Config(format!("loading the targeting replica failed: {e}")))?;
+        tracing::info!(
+            addresses.count = snap.base.len(),
+            change.seq = seq,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "targeting replica loaded from the database"
+        );
+        self.publish(snap);
+        self.loaded_from.store(1, Ordering::Relaxed);
+        Ok(LoadSource::Database)
+    }
+
+    /// Applies the change feed since the published position: all pending changes at once, their
+    /// participant ranges merged and their rows read in one query per feed page. `None` when
+    /// the feed was pruned past the position (the replica must be reloaded).
+    async fn apply_feed(&self, store: &Store) -> Result<Option<Arc<Snapshot>>, StoreError> {
+        let current = self.snapshot();
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let mut feed = store.change_feed(current.seq).await?;
+        if feed.pruned_through > current.seq {
+            return Ok(None);
         }
-        let seq = self.snapshot().seq;
-        let mut changes = store.changes_since(seq).await?;
-        if changes.is_empty() {
-            return Ok(self.snapshot());
+        if feed.changes.is_empty() {
+            return Ok(Some(current));
         }
         // Apply onto a copy so that readers keep a consistent view meanwhile.
-        let mut next = clone_snapshot(&self.snapshot());
-        while !changes.is_empty() {
-            for c in &changes {
-                let mut fresh: HashMap<i64, Vec<LiveRow>> = HashMap::new();
-                let mut rows = store.targeting_rows(Some((c.participant_lo, c.participant_hi)));
-                while let Some(r) = rows.try_next().await? {
-                    let pid = r.participant_id;
-                    if let Some(row) = next.convert(r) {
-                        fresh.entry(pid).or_default().push(row);
-                    } else {
-                        fresh.entry(pid).or_default();
-                    }
-                }
-                drop(rows);
-                // Participants in the range without rows were deleted (or have none left).
-                if c.participant_hi - c.participant_lo < 1_000_000 {
-                    for pid in c.participant_lo..=c.participant_hi {
-                        let rows = fresh.remove(&pid).unwrap_or_default();
-                        next.replace(pid, rows);
-                    }
+        let mut next = clone_snapshot(&current);
+        loop {
+            let ranges = merge_ranges(feed.changes.iter().map(|c| (c.participant_lo, c.participant_hi)));
+            self.queries.fetch_add(1, Ordering::Relaxed);
+            let mut fresh: HashMap<i64, Vec<LiveRow>> = HashMap::new();
+            let mut rows = store.targeting_rows_in(&ranges);
+            while let Some(r) = rows.try_next().await? {
+                let pid = r.participant_id;
+                if let Some(row) = next.convert(r) {
+                    fresh.entry(pid).or_default().push(row);
                 } else {
-                    for (pid, rows) in fresh {
-                        next.replace(pid, rows);
-                    }
+                    fresh.entry(pid).or_default();
                 }
-                next.seq = c.seq;
             }
-            changes = store.changes_since(next.seq).await?;
+            drop(rows);
+            next.apply(&ranges, fresh);
+            let last = feed.changes.last().map_or(next.seq, |c| c.seq);
+            let full_page = feed.changes.len() as i64 >= buurtnet_store::targeting::FEED_PAGE;
+            next.seq = last;
+            if !full_page {
+                break;
+            }
+            self.queries.fetch_add(1, Ordering::Relaxed);
+            feed = store.change_feed(next.seq).await?;
+            if feed.pruned_through > next.seq {
+                return Ok(None);
+            }
+            if feed.changes.is_empty() {
+                break;
+            }
         }
-        if next.delta_rows > REBUILD_AT {
+        let rebuilt = next.pending_changes() > self.rebuild_at.unwrap_or(REBUILD_AT);
+        if rebuilt {
             next = tokio::task::spawn_blocking(move || {
                 next.rebuild();
                 next
@@ -279,7 +453,89 @@ impl LiveIndex {
             .map_err(|e| StoreError::Config(format!("rebuilding the targeting replica failed: {e}")))?;
         }
         self.publish(next);
-        Ok(self.snapshot())
+        if rebuilt {
+            self.save_in_background();
+        }
+        Ok(Some(self.snapshot()))
+    }
+
+    /// Saves the current view to the snapshot file (when there is one and it is behind),
+    /// waiting for a save under way. Returns whether the file now holds the current view.
+    pub async fn save(&self) -> std::io::Result<bool> {
+        let Some(file) = self.file.clone() else { return Ok(false) };
+        if !self.is_ready() {
+            return Ok(false);
+        }
+        let snap = self.snapshot();
+        tokio::task::spawn_blocking(move || file.write(&snap, true).map(|_| file.saved_seq() == snap.seq))
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    /// [`LiveIndex::save`] on a background thread; failures are logged there.
+    pub fn save_in_background(&self) {
+        let Some(file) = self.file.clone() else { return };
+        if !self.is_ready() {
+            return;
+        }
+        let snap = self.snapshot();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = file.write(&snap, false) {
+                tracing::warn!(error = %e, path = %file.path().display(), "saving the targeting replica's snapshot file failed");
+            }
+        });
+    }
+}
+
+/// Sorted, merged (overlapping or adjacent) inclusive ranges.
+fn merge_ranges(ranges: impl Iterator<Item = (i64, i64)>) -> Vec<(i64, i64)> {
+    let mut v: Vec<(i64, i64)> = ranges.map(|(lo, hi)| (lo.min(hi), lo.max(hi))).collect();
+    v.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::with_capacity(v.len());
+    for (lo, hi) in v {
+        match out.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+impl Snapshot {
+    /// Replaces the participants of the changed `ranges` by their `fresh` rows; a participant in
+    /// a range without rows was deleted (or has none left).
+    fn apply(&mut self, ranges: &[(i64, i64)], mut fresh: HashMap<i64, Vec<LiveRow>>) {
+        let mut wide = Vec::new();
+        for &(lo, hi) in ranges {
+            if hi.checked_sub(lo).is_some_and(|w| w < WIDE_RANGE) {
+                for pid in lo..=hi {
+                    let rows = fresh.remove(&pid).unwrap_or_default();
+                    self.replace(pid, rows);
+                }
+            } else {
+                wide.push((lo, hi));
+            }
+        }
+        if wide.is_empty() {
+            return;
+        }
+        let in_wide = |pid: i64| {
+            let i = wide.partition_point(|r| r.1 < pid);
+            wide.get(i).is_some_and(|r| r.0 <= pid)
+        };
+        let held: HashSet<i64> = self
+            .base
+            .iter()
+            .map(|r| r.participant_id)
+            .chain(self.delta.keys().copied())
+            .filter(|pid| in_wide(*pid) && !fresh.contains_key(pid))
+            .collect();
+        for pid in held {
+            self.replace(pid, Vec::new());
+        }
+        for (pid, rows) in fresh {
+            self.replace(pid, rows);
+        }
     }
 }
 
@@ -301,4 +557,15 @@ impl LiveRow {
     pub fn channel_set(&self) -> ChannelSet {
         ChannelSet::from_bits(i64::from(self.channels))
     }
+}
+
+/// Deletes change-feed rows older than `replica.change_retention_minutes` (by the injectable
+/// clock). Any process may run it; returns the pruned point and the rows deleted.
+pub async fn prune_change_feed(app: &crate::state::App) -> Result<(i64, u64), StoreError> {
+    let before = app.now_ms() - app.config.replica.change_retention_minutes.max(1) * 60_000;
+    let (through, deleted) = app.store.prune_changes(before).await?;
+    if deleted > 0 {
+        tracing::info!(change.pruned_through = through, change.deleted = deleted, "change feed pruned");
+    }
+    Ok((through, deleted))
 }

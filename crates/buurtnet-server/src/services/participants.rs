@@ -495,7 +495,7 @@ pub async fn update(app: &App, record: &ParticipantRecord, body: &Value) -> AppR
 
 /// Deletes everything about a participant. The audit log keeps no personal data.
 pub async fn delete(app: &App, record: &ParticipantRecord) -> AppResult<()> {
-    app.store.delete_participant(record.participant.id).await?;
+    app.store.delete_participant(record.participant.id, app.now_ms()).await?;
     app.store.audit(app.now_ms(), "participant", "participant.deleted_self", None, &json!({})).await?;
     Ok(())
 }

@@ -550,6 +550,19 @@ pub fn scope_overlap(index: &AreaIndex, area: &TargetArea, scope: &Scope) -> Ove
     }
 }
 
+/// The recipients for sending: from the replica when it is ready (after catching up), else
+/// straight from the database (while the replica loads after a start). Sending code calls this.
+pub async fn resolve<'a>(
+    store: &'a Store,
+    live: &super::live_index::LiveIndex,
+    plan: Plan,
+) -> Result<BoxStream<'a, Result<Recipient, StoreError>>, StoreError> {
+    Ok(match live.current(store).await? {
+        Some(snapshot) => recipients_live(snapshot, plan).map(Ok).boxed(),
+        None => recipients(store, plan),
+    })
+}
+
 /// Whether an area code lies within a staff scope.
 pub fn code_within_scope(index: &AreaIndex, code: &str, scope: &Scope) -> bool {
     let municipality = |code: &str| -> Option<String> {
