@@ -286,7 +286,7 @@ async fn a_snapshot_of_another_database_or_a_damaged_one_is_ignored(b: Backend) 
     assert!(first.state.live.save().await.unwrap());
     let file = data.join("replica.snapshot");
     let good = std::fs::read(&file).unwrap();
-    let first_id = first.store.get_meta("database_id").await.unwrap().unwrap();
+    let first_id = buurtnet_server::services::live_index::snapshot_identity(&first.store).await.unwrap();
 
     // Another database with the same data folder: its own id, so the file is not used.
     let d = data.clone();
@@ -295,7 +295,7 @@ async fn a_snapshot_of_another_database_or_a_damaged_one_is_ignored(b: Backend) 
         c.replica.load = false;
     })
     .await;
-    assert_ne!(other.store.get_meta("database_id").await.unwrap().unwrap(), first_id);
+    assert_ne!(buurtnet_server::services::live_index::snapshot_identity(&other.store).await.unwrap(), first_id);
     insert(&other.store, &other.state.areas.current(), 40, 112).await;
     let snap = other.state.live.catch_up(&other.store).await.unwrap();
     assert_eq!(other.state.live.loaded_from(), Some(LoadSource::Database));

@@ -45,18 +45,9 @@ impl App {
                 "this database was used with another secrets file: links signed elsewhere will not work here and abuse limits are counted apart; give every process the same secrets file"
             );
         }
-        // The identity of this database, stamped into replica snapshot files.
-        let fresh_id: String = {
-            use rand::Rng;
-            let bytes: [u8; 16] = rand::rng().random();
-            bytes.iter().map(|b| format!("{b:02x}")).collect()
-        };
-        let database_id = store.get_or_init_meta("database_id", &fresh_id).await?;
         let live = if config.replica.snapshot_file {
-            // A migration may change what stored rows mean (without a change-feed entry), so a
-            // snapshot file holds only for the schema it was written under.
-            let schema = store.applied_migrations().await?;
-            LiveIndex::with_file(config.data_dir.join("replica.snapshot"), format!("{database_id}/schema-{schema}"))
+            let identity = crate::services::live_index::snapshot_identity(&store).await?;
+            LiveIndex::with_file(config.data_dir.join("replica.snapshot"), identity)
         } else {
             LiveIndex::default()
         };
