@@ -220,12 +220,15 @@ fn edge_winding(line: Line<f64>, p: Coord<f64>, east: bool) -> Option<i32> {
 pub struct Covered {
     pub shape: Shape,
     pub cover: Cover,
+    /// `cover.all()`, made once.
+    pub ranges: Vec<(i64, i64)>,
 }
 
 impl Covered {
     pub fn new(shape: Shape, budget: usize) -> Covered {
         let cover = cover(&shape, budget);
-        Covered { shape, cover }
+        let ranges = cover.all();
+        Covered { shape, cover, ranges }
     }
 
     /// Whether an address (with its cell id) lies in the shape, boundary included.
