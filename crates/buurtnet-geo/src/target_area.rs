@@ -54,6 +54,7 @@ type Edge = GeomWithData<Rectangle<[f64; 2]>, (Line<f64>, u32, u32)>;
 pub struct PreparedPolygon {
     pub shape: MultiPolygon<f64>,
     edges: RTree<Edge>,
+    min_x: f64,
     max_x: f64,
 }
 
@@ -77,25 +78,32 @@ impl PreparedPolygon {
                 }
             }
         }
-        let max_x = shape.bounding_rect().map(|r| r.max().x).unwrap_or(f64::NEG_INFINITY);
-        PreparedPolygon { shape, edges: RTree::bulk_load(edges), max_x }
+        let (min_x, max_x) = shape.bounding_rect().map(|r| (r.min().x, r.max().x)).unwrap_or((f64::INFINITY, f64::NEG_INFINITY));
+        PreparedPolygon { shape, edges: RTree::bulk_load(edges), min_x, max_x }
     }
 
     /// Point in (multi)polygon, boundary included: the same answer as `geo`'s
     /// `MultiPolygon::intersects(&Point)` (the same winding-number rules with the same robust
-    /// orientation test), but only over the edges that meet the ray from the point to the east,
-    /// found in the edge R-tree. An edge that does not meet that ray adds nothing to the winding
-    /// number and cannot hold the point, so leaving it out changes nothing.
+    /// orientation test), but only over the edges that meet a horizontal ray from the point,
+    /// found in the edge R-tree. geo counts the edges crossing the line east of the point; an
+    /// edge that meets neither ray adds nothing and cannot hold the point. Along a closed ring
+    /// the crossings of the whole line sum to zero, so the western ones give the same winding
+    /// number with the sign turned; the shorter ray is taken.
     pub fn contains_point(&self, lat: f64, lon: f64) -> bool {
-        if lon.is_nan() || lon > self.max_x {
-            return false; // east of everything
+        if lon.is_nan() || lon > self.max_x || lon < self.min_x {
+            return false; // beside everything
         }
         let p = Coord { x: lon, y: lat };
-        let ray = AABB::from_corners([lon, lat], [self.max_x, lat]);
+        let east = self.max_x - lon <= lon - self.min_x;
+        let ray = if east {
+            AABB::from_corners([lon, lat], [self.max_x, lat])
+        } else {
+            AABB::from_corners([self.min_x, lat], [lon, lat])
+        };
         let mut rings: Vec<RingState> = Vec::new();
         for e in self.edges.locate_in_envelope_intersecting(ray) {
             let (line, polygon, ring) = e.data;
-            let delta = match edge_winding(line, p) {
+            let delta = match edge_winding(line, p, east) {
                 Some(0) => continue,
                 Some(d) => d,
                 None => 0,
@@ -177,22 +185,29 @@ impl PreparedPolygon {
 }
 
 /// One edge's part in the winding number of a point (`geo`'s `coord_pos_relative_to_ring`):
-/// `Some(±1)` or `Some(0)`, or `None` when the point lies on the edge.
-fn edge_winding(line: Line<f64>, p: Coord<f64>) -> Option<i32> {
+/// `Some(±1)` or `Some(0)`, or `None` when the point lies on the edge. `east`: geo's own rule,
+/// counting edges east of the point; otherwise the edges west of it, with the sign turned.
+fn edge_winding(line: Line<f64>, p: Coord<f64>, east: bool) -> Option<i32> {
     let between = |x: f64, a: f64, b: f64| if a < b { x >= a && x <= b } else { x >= b && x <= a };
+    // An upward edge east of the point turns counter-clockwise to it, a downward one clockwise.
+    let (up, down, sign) = if east {
+        (Orientation::CounterClockwise, Orientation::Clockwise, 1)
+    } else {
+        (Orientation::Clockwise, Orientation::CounterClockwise, -1)
+    };
     if line.start.y <= p.y {
         if line.end.y >= p.y {
             let o = <geo::kernels::RobustKernel as Kernel<f64>>::orient2d(line.start, line.end, p);
-            if o == Orientation::CounterClockwise && line.end.y != p.y {
-                return Some(1);
+            if o == up && line.end.y != p.y {
+                return Some(sign);
             } else if o == Orientation::Collinear && between(p.x, line.start.x, line.end.x) {
                 return None;
             }
         }
     } else if line.end.y <= p.y {
         let o = <geo::kernels::RobustKernel as Kernel<f64>>::orient2d(line.start, line.end, p);
-        if o == Orientation::Clockwise {
-            return Some(-1);
+        if o == down {
+            return Some(-sign);
         } else if o == Orientation::Collinear && between(p.x, line.start.x, line.end.x) {
             return None;
         }
@@ -205,12 +220,15 @@ fn edge_winding(line: Line<f64>, p: Coord<f64>) -> Option<i32> {
 pub struct Covered {
     pub shape: Shape,
     pub cover: Cover,
+    /// `cover.all()`, made once.
+    pub ranges: Vec<(i64, i64)>,
 }
 
 impl Covered {
     pub fn new(shape: Shape, budget: usize) -> Covered {
         let cover = cover(&shape, budget);
-        Covered { shape, cover }
+        let ranges = cover.all();
+        Covered { shape, cover, ranges }
     }
 
     /// Whether an address (with its cell id) lies in the shape, boundary included.

@@ -198,7 +198,7 @@ pub fn matching<'a>(store: &'a Store, plan: Arc<Plan>) -> BoxStream<'a, Result<R
     let per_member = (0..plan.members.len()).map(move |i| {
         let plan = plan.clone();
         let filter = match &plan.members[i] {
-            Planned::Shape(s) => CandidateFilter::Cells(s.cover.all()),
+            Planned::Shape(s) => CandidateFilter::Cells(s.ranges.clone()),
             Planned::All => CandidateFilter::All,
         };
         store.candidates(filter, plan.topic_bit).try_filter_map(move |c| {
@@ -403,7 +403,7 @@ fn visit_live(snap: &Snapshot, plan: &Plan, mut found: impl FnMut(&LiveRow, Chan
             Planned::Shape(s) => {
                 let (shape, cover) = (&s.shape, &s.cover);
                 let test = |r: &LiveRow| !cover.needs_test(r.cell) || shape.contains(r.lat, r.lon);
-                for (lo, hi) in cover.all() {
+                for &(lo, hi) in &s.ranges {
                     for r in snap.base_in_range(lo, hi) {
                         if test(r) {
                             visit(r);
