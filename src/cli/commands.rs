@@ -103,6 +103,10 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 anyhow::ensure!(n as u64 == t.rows, "{}: copied {} rows but the target holds {n}", t.table, t.rows);
                 println!("{:<18} {:>10} rows", t.table, t.rows);
             }
+            // The copy is a database of its own from now on: replica snapshot files of the source
+            // must never be taken for it.
+            target.execute_admin("DELETE FROM meta WHERE key = 'database_id'").await?;
+            buurtnet_server::services::live_index::snapshot_identity(&target).await?;
             println!("copied {} tables from {} to {}", report.len(), source.backend().as_str(), target.backend().as_str());
         }
         Command::Bench { command } => {

@@ -44,6 +44,12 @@ async fn sqlite_to_postgres_and_back() {
     let secrets = app_secrets.clone();
     let on_pg = TestApp::spawn_configured(&pg, |c| c.secrets_file = Some(secrets)).await;
     assert_eq!(table_counts(&on_pg).await, counts);
+    let id = |s: &buurtnet_store::Store| {
+        let s = s.clone();
+        async move { s.get_meta("database_id").await.unwrap() }
+    };
+    let source = buurtnet_store::Store::connect(&sqlite, &Default::default()).await.unwrap();
+    assert_ne!(id(&on_pg.store).await, id(&source).await, "the copy has an identity of its own (replica snapshot files)");
     let (s, copied) = on_pg.get_json(&format!("/api/v1/self-service/{token}")).await;
     assert_eq!(s, 200);
     assert_eq!(copied, original, "the participant reads the same after the copy");
