@@ -18,8 +18,7 @@ pub use config::Config;
 pub use state::{App, AppState};
 
 /// Serves HTTP on `listener` until `shutdown` completes. Also loads the targeting replica in the
-/// background and keeps it in step, prunes the change feed, and keeps the area index in step with
-/// the database (another process may have imported new areas).
+/// background and keeps it in step, and runs the [`housekeeping`] of every process.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -46,27 +45,6 @@ pub async fn serve(
             }
         })
     };
-    let refresher = {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-            let mut n: u64 = 0;
-            loop {
-                tick.tick().await;
-                n += 1;
-                if n.is_multiple_of(60)
-                    && let Err(e) = services::live_index::prune_change_feed(&state).await
-                {
-                    tracing::warn!(error = %e, "pruning the change feed failed");
-                }
-                if n.is_multiple_of(30)
-                    && let Err(e) = state.areas.refresh(&state.store).await
-                {
-                    tracing::warn!(error = %e, "area index refresh failed");
-                }
-            }
-        })
-    };
     announce_sandbox(&state);
     let router = http::router(state.clone());
     let housekeeping = tokio::spawn(housekeeping(state));
@@ -74,7 +52,6 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     housekeeping.abort();
-    refresher.abort();
     replica.abort();
     result
 }
@@ -98,36 +75,48 @@ fn announce_sandbox(state: &AppState) {
     }
 }
 
-/// Background upkeep of every process: pick up a changed secrets file (key rotation), and
-/// drop old abuse counters. Safe to run in several processes at once.
+/// Background upkeep of every process, all safe to run in several processes at once: pick up a
+/// changed secrets file (key rotation) every 5 s, keep the area index in step (another process
+/// may have imported new areas) every 30 s, and prune the change feed and old abuse counters
+/// every minute.
 async fn housekeeping(state: AppState) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut n: u64 = 0;
     let path = state.config.secrets_path();
     let mut seen = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
     loop {
         tick.tick().await;
         n += 1;
-        let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        if modified != seen {
-            seen = modified;
-            match secrets::read(&path) {
-                Ok(Some(file)) => {
-                    state.signer.set_keys(file.link_keys.iter().map(secrets::LinkKey::bytes).collect());
-                    tracing::info!(link_keys.count = file.link_keys.len(), "link-signing keys reloaded");
-                }
-                Ok(None) => {
-                    tracing::error!(secrets.file = %path.display(), "the secrets file is gone; keeping the keys in memory")
-                }
-                Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "the secrets file cannot be read; keeping the keys in memory")
-                }
+        if n.is_multiple_of(5) {
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+            if modified != seen {
+                seen = modified;
+                reload_secrets(&state, &path);
             }
         }
-        if n.is_multiple_of(12)
-            && let Err(e) = abuse::prune(&state).await
+        if n.is_multiple_of(30)
+            && let Err(e) = state.areas.refresh(&state.store).await
         {
-            tracing::warn!(error = %e, "pruning abuse counters failed");
+            tracing::warn!(error = %e, "area index refresh failed");
         }
+        if n.is_multiple_of(60) {
+            if let Err(e) = services::live_index::prune_change_feed(&state).await {
+                tracing::warn!(error = %e, "pruning the change feed failed");
+            }
+            if let Err(e) = abuse::prune(&state).await {
+                tracing::warn!(error = %e, "pruning abuse counters failed");
+            }
+        }
+    }
+}
+
+fn reload_secrets(state: &AppState, path: &std::path::Path) {
+    match secrets::read(path) {
+        Ok(Some(file)) => {
+            state.signer.set_keys(file.link_keys.iter().map(secrets::LinkKey::bytes).collect());
+            tracing::info!(link_keys.count = file.link_keys.len(), "link-signing keys reloaded");
+        }
+        Ok(None) => tracing::error!(secrets.file = %path.display(), "the secrets file is gone; keeping the keys in memory"),
+        Err(e) => tracing::error!(error = %format!("{e:#}"), "the secrets file cannot be read; keeping the keys in memory"),
     }
 }
