@@ -332,6 +332,8 @@ async fn bench_targeting(
         let mut ids = Vec::new();
         for s in &stores {
             ids = s.insert_participants(&chunk).await?;
+            // App users have a registered device (push is reachable only through one).
+            s.add_participant_devices(&buurtnet_server::services::demo::app_users(&chunk, &ids), now.timestamp_millis()).await?;
         }
         if let Some(g) = &gis {
             let mut pts = Vec::new();

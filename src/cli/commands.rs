@@ -159,17 +159,7 @@ async fn prepare_demo(config: &Config, store: &Store, share: f64) -> anyhow::Res
         let ids = store.insert_participants_with_progress(&people, &mut |n| bar.set_position(n)).await?;
         bar.finish_and_clear();
         // Demo residents who chose app notifications have "installed the app": a device each.
-        let with_app: Vec<i64> = people
-            .iter()
-            .zip(&ids)
-            .filter(|(p, _)| {
-                p.addresses
-                    .iter()
-                    .any(|a| buurtnet_domain::ChannelSet::from_bits(a.channels).contains(buurtnet_domain::Channel::Push))
-            })
-            .map(|(_, id)| *id)
-            .collect();
-        store.add_participant_devices(&with_app, now).await?;
+        store.add_participant_devices(&demo::app_users(&people, &ids), now).await?;
         println!(
             "created {} demo participants ({}% of the inhabitants of {} neighbourhoods)",
             people.len(),

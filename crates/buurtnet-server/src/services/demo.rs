@@ -304,3 +304,14 @@ impl<'a> Population<'a> {
         (0..n).map_while(|_| self.next_participant().map(|p| p.0)).collect()
     }
 }
+
+/// The generated residents who chose app notifications on some address: they "installed the
+/// app", so each gets a registered device (push is reachable only through one).
+pub fn app_users(people: &[NewParticipant], ids: &[i64]) -> Vec<i64> {
+    people
+        .iter()
+        .zip(ids)
+        .filter(|(p, _)| p.addresses.iter().any(|a| ChannelSet::from_bits(a.channels).contains(Channel::Push)))
+        .map(|(_, id)| *id)
+        .collect()
+}

@@ -401,17 +401,20 @@ fn visit_live(snap: &Snapshot, plan: &Plan, mut found: impl FnMut(&LiveRow, Chan
     for m in &plan.members {
         match m {
             Planned::Shape(s) => {
-                let (shape, cover) = (&s.shape, &s.cover);
-                let test = |r: &LiveRow| !cover.needs_test(r.cell) || shape.contains(r.lat, r.lon);
-                for &(lo, hi) in &s.ranges {
+                // Rows in inside cells need no test and rows in boundary cells always do, so no
+                // row asks which kind of cell it is in.
+                for &(lo, hi) in &s.cover.inside {
+                    snap.base_in_range(lo, hi).for_each(&mut visit);
+                }
+                for &(lo, hi) in &s.cover.boundary {
                     for r in snap.base_in_range(lo, hi) {
-                        if test(r) {
+                        if s.shape.contains(r.lat, r.lon) {
                             visit(r);
                         }
                     }
                 }
                 for r in snap.delta() {
-                    if cover.covers(r.cell) && test(r) {
+                    if s.matches(r.cell, r.lat, r.lon) {
                         visit(r);
                     }
                 }
