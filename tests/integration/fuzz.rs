@@ -195,3 +195,22 @@ async fn no_route_answers_5xx_or_a_foreign_error_shape(b: Backend) {
     assert!(seen.iter().any(|(_, s)| *s == 413), "bodies over the limit were tried: {seen:?}");
     assert!(seen.iter().any(|(_, s)| *s < 300), "some requests went through: {seen:?}");
 }
+
+/// The served OpenAPI document describes every route of the route table, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_every_route() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (s, doc) = app.get_json("/api/v1/openapi.json").await;
+    assert_eq!(s, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let routes = buurtnet_server::http::api_routes();
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), routes.len());
+    for r in &routes {
+        for m in r.methods {
+            let op = &paths[r.path][m.to_lowercase()];
+            assert!(op["summary"].as_str().is_some_and(|s| !s.starts_with("UNDESCRIBED")), "{m} {}: {op}", r.path);
+        }
+    }
+    assert_eq!(paths["/targeting/count"]["post"]["security"][0]["staffToken"], json!([]));
+}

@@ -6,6 +6,7 @@ mod api_participants;
 mod api_staff;
 mod api_targeting;
 mod extract;
+pub mod openapi;
 mod ops;
 mod pages;
 mod sandbox;
@@ -37,6 +38,7 @@ pub struct ApiRoute {
 fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
     let r = |path, methods| ApiRoute { path, methods };
     vec![
+        (r("/openapi.json", &["GET"]), get(openapi_document)),
         (r("/areas", &["GET"]), get(api_areas::list)),
         (r("/areas/at", &["GET"]), get(api_areas::at)),
         (r("/areas/{code}", &["GET"]), get(api_areas::one)),
@@ -53,6 +55,11 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/targeting/count", &["POST"]), post(api_targeting::count)),
         (r("/stats/participants", &["GET"]), get(api_staff::participant_stats)),
     ]
+}
+
+/// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document, made from the route table.
+async fn openapi_document() -> axum::Json<serde_json::Value> {
+    axum::Json(openapi::document(&api_routes()))
 }
 
 /// Every route of the JSON API (paths relative to `/api/v1`).
@@ -155,4 +162,24 @@ async fn security_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_described() {
+        let routes = api_routes();
+        assert_eq!(openapi::undescribed(&routes), Vec::<String>::new(), "describe these routes in http/openapi.rs");
+        let doc = openapi::document(&routes);
+        assert_eq!(doc["openapi"], "3.1.0");
+        for r in &routes {
+            for m in r.methods {
+                let op = &doc["paths"][r.path][m.to_lowercase()];
+                assert!(op["summary"].is_string() && op["responses"].is_object(), "{m} {}", r.path);
+            }
+        }
+        assert_eq!(doc["paths"].as_object().map(|p| p.len()), Some(routes.len()));
+    }
 }

@@ -1,0 +1,257 @@
+//! The OpenAPI 3.1 document of the JSON API, `GET /api/v1/openapi.json`. Its paths come from the
+//! router's own route table (`api_routes`), and every route must have a description here: a
+//! route without one makes the test `every_route_is_described` fail (and is served with a
+//! placeholder that says so, never silently left out).
+
+use super::ApiRoute;
+use serde_json::{Value, json};
+
+/// What one operation takes and answers.
+struct Operation {
+    summary: &'static str,
+    tag: &'static str,
+    /// Needs `Authorization: Bearer <staff token>`.
+    staff: bool,
+    /// The JSON body's schema, if it takes one.
+    body: Option<Value>,
+    /// Query parameters: (name, required, description).
+    query: &'static [(&'static str, bool, &'static str)],
+    /// The success status and what it answers.
+    ok: (u16, &'static str),
+    /// Error statuses it may answer (besides 400, 413, 429 and 503, which any may).
+    errors: &'static [u16],
+}
+
+fn area_schema() -> Value {
+    json!({"$ref": "#/components/schemas/Area"})
+}
+
+/// The description of one route and method, or `None` when it has none yet.
+fn describe(path: &str, method: &str) -> Option<Operation> {
+    let op = |summary, tag, staff, body, query, ok, errors| Operation { summary, tag, staff, body, query, ok, errors };
+    let contact = |names: &[&str]| {
+        let props: serde_json::Map<String, Value> = names.iter().map(|n| (n.to_string(), json!({"type": "string"}))).collect();
+        json!({"type": "object", "properties": props})
+    };
+    Some(match (path, method) {
+        ("/openapi.json", "GET") => op("This document", "meta", false, None, &[], (200, "The OpenAPI 3.1 document"), &[]),
+        ("/areas", "GET") => op(
+            "Areas of a level below a parent",
+            "areas",
+            false,
+            None,
+            &[
+                ("level", false, "country, province, police_unit, safety_region, municipality, district, neighbourhood, pc4"),
+                ("parent", false, "the parent area's code"),
+            ],
+            (200, "A list of area summaries"),
+            &[],
+        ),
+        ("/areas/at", "GET") => op(
+            "Every area containing a point",
+            "areas",
+            false,
+            None,
+            &[("lat", true, "latitude (WGS84)"), ("lon", true, "longitude (WGS84)")],
+            (200, "The areas at the point, one per level"),
+            &[],
+        ),
+        ("/areas/{code}", "GET") => {
+            op("One area with a simplified GeoJSON geometry", "areas", false, None, &[], (200, "The area"), &[404])
+        }
+        ("/participants", "POST") => op(
+            "Register as a resident (the same answer whether or not the e-mail or phone is known)",
+            "participants",
+            false,
+            Some(json!({"$ref": "#/components/schemas/Registration"})),
+            &[],
+            (202, "Accepted: check e-mail and SMS"),
+            &[422],
+        ),
+        ("/participants/verify-email", "POST") => op(
+            "Confirm an e-mail address with the token of its link",
+            "participants",
+            false,
+            Some(json!({"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}})),
+            &[],
+            (200, "Confirmed"),
+            &[404, 422],
+        ),
+        ("/participants/verify-phone", "POST") => op(
+            "Confirm a phone number with its 6-digit SMS code",
+            "participants",
+            false,
+            Some(json!({"type": "object", "required": ["phone", "code"],
+                "properties": {"phone": {"type": "string"}, "code": {"type": "string", "pattern": "^[0-9]{6}$"}}})),
+            &[],
+            (200, "Confirmed"),
+            &[422],
+        ),
+        ("/participants/resend-code", "POST") => op(
+            "Send a new SMS code to an unconfirmed number",
+            "participants",
+            false,
+            Some(json!({"type": "object", "required": ["phone"], "properties": {"phone": {"type": "string"}}})),
+            &[],
+            (202, "Accepted (the same answer for unknown numbers)"),
+            &[422],
+        ),
+        ("/participants/self-service-link", "POST") => op(
+            "Send a self-service link by e-mail or SMS",
+            "participants",
+            false,
+            Some(contact(&["email", "phone"])),
+            &[],
+            (202, "Accepted (the same answer for unknown contacts)"),
+            &[422],
+        ),
+        ("/self-service/{token}", "GET") => {
+            op("Everything stored about me (JSON export)", "self-service", false, None, &[], (200, "My data"), &[404])
+        }
+        ("/self-service/{token}", "PATCH") => op(
+            "Change language, topics, paused, and channels and quiet hours per address",
+            "self-service",
+            false,
+            Some(json!({"$ref": "#/components/schemas/SelfServiceChange"})),
+            &[],
+            (200, "My data after the change"),
+            &[404, 422],
+        ),
+        ("/self-service/{token}", "DELETE") => {
+            op("Delete everything about me", "self-service", false, None, &[], (204, "Deleted"), &[404])
+        }
+        ("/staff/me", "GET") => op("The signed-in staff account", "staff", true, None, &[], (200, "id, role, scope"), &[401]),
+        ("/targeting/count", "POST") => op(
+            "How many people and addresses an area reaches, per channel and neighbourhood",
+            "targeting",
+            true,
+            Some(json!({"type": "object", "required": ["area", "topic"], "properties": {
+                "area": area_schema(),
+                "topic": {"enum": ["urgent", "enquiry", "information"]},
+                "at": {"type": "string", "format": "date-time"},
+                "override_time_windows": {"type": "boolean"}}})),
+            &[],
+            (200, "The counts; clipped_to_scope when part of the area lies outside the caller's scope"),
+            &[401, 403, 422],
+        ),
+        ("/stats/participants", "GET") => op(
+            "Participant counts per channel within the caller's scope",
+            "staff",
+            true,
+            None,
+            &[("municipality", false, "a municipality code (GM…)"), ("police_unit", false, "a police unit code (RE…)")],
+            (200, "The counts"),
+            &[401, 403],
+        ),
+        _ => return None,
+    })
+}
+
+fn components() -> Value {
+    json!({
+        "securitySchemes": {"staffToken": {"type": "http", "scheme": "bearer", "description": "A staff API token (buurtnet admin create-token)."}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error", "message"], "properties": {
+                "error": {"type": "string", "description": "A stable code"},
+                "message": {"type": "string"},
+                "fields": {"type": "array", "items": {"type": "object", "properties": {
+                    "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}}}}},
+            "Area": {"description": "An area expression", "oneOf": [
+                {"type": "object", "required": ["circle"], "properties": {"circle": {"type": "object", "required": ["lat", "lon", "radius_m"],
+                    "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}, "radius_m": {"type": "number", "minimum": 25, "maximum": 100000}}}}},
+                {"type": "object", "required": ["polygon"], "properties": {"polygon": {"description": "A GeoJSON Polygon or MultiPolygon (WGS84), at most 10,000 vertices", "type": "object"}}},
+                {"type": "object", "required": ["areas"], "properties": {"areas": {"type": "array", "items": {"type": "string"}, "minItems": 1}}},
+                {"type": "object", "required": ["union"], "properties": {"union": {"type": "array", "items": {"$ref": "#/components/schemas/Area"}, "minItems": 1}}}
+            ]},
+            "Registration": {"type": "object", "required": ["age_confirmed", "addresses"], "properties": {
+                "email": {"type": "string"}, "phone": {"type": "string"}, "external_id": {"type": "string"},
+                "language": {"enum": ["nl", "en"]}, "age_confirmed": {"type": "boolean"},
+                "topics": {"type": "array", "items": {"enum": ["urgent", "enquiry", "information"]}},
+                "addresses": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Address"}}}},
+            "Address": {"type": "object", "required": ["channels"], "properties": {
+                "kind": {"enum": ["home", "work", "other"]}, "postcode": {"type": "string"}, "house_number": {"type": "string"},
+                "lat": {"type": "number"}, "lon": {"type": "number"},
+                "channels": {"type": "array", "items": {"enum": ["push", "sms", "voice", "email"]}},
+                "quiet_hours": {"type": "array", "items": {"$ref": "#/components/schemas/QuietHours"}}}},
+            "QuietHours": {"type": "object", "required": ["channels", "from", "to"], "properties": {
+                "channels": {"type": "array", "items": {"enum": ["push", "sms", "voice", "email"]}},
+                "from": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+                "to": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}}},
+            "SelfServiceChange": {"type": "object", "properties": {
+                "language": {"enum": ["nl", "en"]},
+                "topics": {"type": "array", "items": {"enum": ["urgent", "enquiry", "information"]}},
+                "paused": {"type": "boolean"},
+                "addresses": {"type": "array", "items": {"type": "object", "required": ["id"], "properties": {
+                    "id": {"type": "integer"},
+                    "channels": {"type": "array", "items": {"enum": ["push", "sms", "voice", "email"]}},
+                    "quiet_hours": {"type": "array", "items": {"$ref": "#/components/schemas/QuietHours"}}}}}}}
+        }
+    })
+}
+
+fn operation(path: &str, method: &str) -> Value {
+    let Some(op) = describe(path, method) else {
+        return json!({"summary": "UNDESCRIBED ROUTE: add it to http/openapi.rs", "responses": {"default": {"description": "unknown"}}});
+    };
+    let error =
+        json!({"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let mut responses = serde_json::Map::new();
+    let ok_content = if op.ok.0 == 204 {
+        json!({"description": op.ok.1})
+    } else {
+        json!({"description": op.ok.1, "content": {"application/json": {"schema": {}}}})
+    };
+    responses.insert(op.ok.0.to_string(), ok_content);
+    for status in op.errors.iter().chain(&[400, 413, 429, 503]) {
+        responses.insert(status.to_string(), error.clone());
+    }
+    let mut parameters: Vec<Value> = op
+        .query
+        .iter()
+        .map(|(name, required, description)| {
+            json!({"name": name, "in": "query", "required": required, "description": description, "schema": {"type": "string"}})
+        })
+        .collect();
+    for name in path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))) {
+        parameters.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}));
+    }
+    let mut o = json!({"summary": op.summary, "tags": [op.tag], "operationId": format!("{}{}", method.to_lowercase(), path.replace(['/', '{', '}', '-', '.'], "_")), "responses": responses});
+    if !parameters.is_empty() {
+        o["parameters"] = json!(parameters);
+    }
+    if let Some(schema) = op.body {
+        o["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    }
+    if op.staff {
+        o["security"] = json!([{"staffToken": []}]);
+    }
+    o
+}
+
+/// The whole document for these routes.
+pub fn document(routes: &[ApiRoute]) -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in routes {
+        let mut item = serde_json::Map::new();
+        for m in r.methods {
+            item.insert(m.to_lowercase(), operation(r.path, m));
+        }
+        paths.insert(r.path.to_string(), Value::Object(item));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "buurtnet API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Alerting residents: areas, participants, self-service, targeting. Errors are {\"error\", \"message\", \"fields\"?}."},
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": components(),
+    })
+}
+
+/// Routes of the table that have no description here.
+pub fn undescribed(routes: &[ApiRoute]) -> Vec<String> {
+    routes
+        .iter()
+        .flat_map(|r| r.methods.iter().filter(|m| describe(r.path, m).is_none()).map(move |m| format!("{m} {}", r.path)))
+        .collect()
+}
