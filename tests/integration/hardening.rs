@@ -12,6 +12,7 @@ on_both_backends!(
     abuse_limits_answer_429_and_hold_across_processes,
     limits_can_be_switched_off,
     one_recipient_gets_few_messages_a_day,
+    confirmation_endpoints_are_limited_too,
     links_survive_key_rotation_and_copies_cannot_forge,
     push_needs_a_registered_device,
     unreadable_quiet_hours_fail_closed,
@@ -411,4 +412,40 @@ async fn one_recipient_gets_few_messages_a_day(b: Backend) {
     }
     let mails = app.sandbox("cap@example.org").await;
     assert_eq!(mails.len(), 10, "one verification mail and nine links, then nothing more today");
+}
+
+async fn confirmation_endpoints_are_limited_too(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.abuse_limits.verify_phone = Limit { per_ip: 100, per_target: 3, window_seconds: 3600 };
+        c.abuse_limits.verify_email = Limit { per_ip: 3, per_target: 0, window_seconds: 3600 };
+    })
+    .await;
+    // Code checks: three per number per hour, known or not, then 429 with Retry-After.
+    for phone in ["+31611110006", "+31611119998"] {
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            let r = app
+                .client
+                .post(app.at("/api/v1/participants/verify-phone"))
+                .json(&json!({"phone": phone, "code": "123456"}))
+                .send()
+                .await
+                .unwrap();
+            statuses.push((r.status().as_u16(), r.headers().contains_key("retry-after")));
+        }
+        assert_eq!(statuses, [(400, false), (400, false), (400, false), (429, true)], "{phone}");
+    }
+    // E-mail confirmations: three per client address per hour, over the API and the page.
+    for _ in 0..2 {
+        assert_eq!(app.post_json("/api/v1/participants/verify-email", &json!({"token": "a.b"})).await.0, 400);
+    }
+    let html = app.client.get(app.at("/bevestigen/a.b")).send().await.unwrap().text().await.unwrap();
+    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let r = app.client.post(app.at("/bevestigen/a.b")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 400, "the third try is still answered");
+    let r = app.client.post(app.at("/bevestigen/a.b")).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let (s, v) = app.post_json("/api/v1/participants/verify-email", &json!({"token": "a.b"})).await;
+    assert_eq!((s, v["error"].as_str()), (429, Some("too_many_requests")));
 }
