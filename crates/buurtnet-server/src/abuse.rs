@@ -57,18 +57,37 @@ fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
     last.rsplit(',').next()?.trim().parse().ok()
 }
 
+/// A fixed window of `seconds` containing `now`: its start and the seconds left in it.
+fn window(now: i64, seconds: u64) -> (i64, u64) {
+    let window_ms = (seconds.max(1) as i64).saturating_mul(1000);
+    let start = now - now.rem_euclid(window_ms);
+    (start, ((start + window_ms - now) as u64).div_ceil(1000).max(1))
+}
+
+/// Counts one hit of `name` (hashed into a counter key) in the window starting at
+/// `window_start`; true when that makes more than `max` (0 = no limit, nothing counted).
+async fn over(app: &App, name: &str, window_start: i64, max: u32) -> AppResult<bool> {
+    if max == 0 {
+        return Ok(false);
+    }
+    let key = app.signer.counter_key(name);
+    Ok(app.store.hit_counter(&key, window_start).await? > i64::from(max))
+}
+
+fn target_name(target: &str) -> String {
+    target.trim().to_lowercase()
+}
+
 /// Counts one account message (code, link, notice) to `target` and says whether it may still
 /// be sent today: one cap over every endpoint, so that no number or mailbox can be flooded
 /// through several of them. A refusal is silent (logged and counted), never an answer.
 pub async fn may_send_to(app: &App, target: &str) -> AppResult<bool> {
-    let cap = app.config.abuse_limits.messages_per_target_per_day;
-    if !app.config.abuse_limits.enabled || cap == 0 {
+    if !app.config.abuse_limits.enabled {
         return Ok(true);
     }
-    let now = app.now_ms();
-    let window_start = now - now.rem_euclid(86_400_000);
-    let key = app.signer.counter_key(&format!("messages:target:{}", target.trim().to_lowercase()));
-    if app.store.hit_counter(&key, window_start).await? > i64::from(cap) {
+    let (day, _) = window(app.now_ms(), 86_400);
+    let name = format!("messages:target:{}", target_name(target));
+    if over(app, &name, day, app.config.abuse_limits.messages_per_target_per_day).await? {
         metrics::counter!("buurtnet_abuse_limited_total", "rule" => "messages_per_target", "by" => "target").increment(1);
         tracing::warn!("daily message cap for one recipient reached; not sending");
         return Ok(false);
@@ -82,26 +101,17 @@ pub async fn check(app: &App, rule: &'static str, limit: &Limit, client: &Client
     if !app.config.abuse_limits.enabled {
         return Ok(());
     }
-    let now = app.now_ms();
-    let window_ms = (limit.window_seconds.max(1) as i64).saturating_mul(1000);
-    let window_start = now - now.rem_euclid(window_ms);
-    let retry_after_secs = ((window_start + window_ms - now) as u64).div_ceil(1000).max(1);
+    let (window_start, retry_after_secs) = window(app.now_ms(), limit.window_seconds);
     let refuse = |what: &'static str| {
         metrics::counter!("buurtnet_abuse_limited_total", "rule" => rule, "by" => what).increment(1);
         AppError::TooManyRequests { message: "Too many requests; please wait a while and try again.".into(), retry_after_secs }
     };
-    if limit.per_ip > 0 {
-        let key = app.signer.counter_key(&format!("{rule}:ip:{}", client.key()));
-        if app.store.hit_counter(&key, window_start).await? > i64::from(limit.per_ip) {
-            return Err(refuse("ip"));
-        }
+    if over(app, &format!("{rule}:ip:{}", client.key()), window_start, limit.per_ip).await? {
+        return Err(refuse("ip"));
     }
-    if limit.per_target > 0 {
-        for target in targets {
-            let key = app.signer.counter_key(&format!("{rule}:target:{}", target.trim().to_lowercase()));
-            if app.store.hit_counter(&key, window_start).await? > i64::from(limit.per_target) {
-                return Err(refuse("target"));
-            }
+    for target in targets {
+        if over(app, &format!("{rule}:target:{}", target_name(target)), window_start, limit.per_target).await? {
+            return Err(refuse("target"));
         }
     }
     Ok(())

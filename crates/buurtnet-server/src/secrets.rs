@@ -35,10 +35,7 @@ impl std::fmt::Debug for LinkKey {
 
 impl LinkKey {
     pub fn generate(now_ms: i64) -> LinkKey {
-        let mut rng = rand::rng();
-        let bytes: [u8; 32] = rng.random();
-        let id: [u8; 4] = rng.random();
-        LinkKey { id: hex(&id), created_at: now_ms, retired_at: None, key: hex(&bytes) }
+        LinkKey { id: random_hex(4), created_at: now_ms, retired_at: None, key: random_hex(32) }
     }
 
     pub fn bytes(&self) -> Vec<u8> {
@@ -48,6 +45,13 @@ impl LinkKey {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `n` random bytes as hex (identifiers and keys).
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    rand::rng().fill(bytes.as_mut_slice());
+    hex(&bytes)
 }
 
 /// The contents of the secrets file. Newest signing key first.
@@ -99,8 +103,7 @@ pub fn load_or_create(path: &Path, now_ms: i64) -> anyhow::Result<SecretsFile> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
-    let counter: [u8; 32] = rand::rng().random();
-    let fresh = SecretsFile { version: 1, link_keys: vec![LinkKey::generate(now_ms)], counter_key: hex(&counter) };
+    let fresh = SecretsFile { version: 1, link_keys: vec![LinkKey::generate(now_ms)], counter_key: random_hex(32) };
     match write_new(path, &fresh) {
         Ok(()) => {
             tracing::info!(secrets.file = %path.display(), "made a new secrets file with a link-signing key");

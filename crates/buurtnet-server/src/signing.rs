@@ -93,13 +93,7 @@ impl Signer {
         let (p, s) = token.trim().split_once('.').ok_or(LinkError::Invalid)?;
         let payload = B64.decode(p).map_err(|_| LinkError::Invalid)?;
         let sig = B64.decode(s).map_err(|_| LinkError::Invalid)?;
-        let genuine = self.keys().iter().any(|key| {
-            <Hmac<Sha256> as Mac>::new_from_slice(key).is_ok_and(|mut mac| {
-                mac.update(&payload);
-                mac.verify_slice(&sig).is_ok()
-            })
-        });
-        if !genuine {
+        if !self.signed_by_any_key(&payload, &sig) {
             return Err(LinkError::Invalid);
         }
         let claims: LinkClaims = serde_json::from_slice(&payload).map_err(|_| LinkError::Invalid)?;
@@ -120,11 +114,15 @@ impl Signer {
     /// Whether `hash` is the keyed hash of `code` under any current key (constant time per key).
     pub fn code_matches(&self, subject: i64, code: &str, hash: &str) -> bool {
         let Ok(stored) = B64.decode(hash) else { return false };
-        let data = format!("code:{subject}:{code}");
+        self.signed_by_any_key(format!("code:{subject}:{code}").as_bytes(), &stored)
+    }
+
+    /// Whether `mac` is the HMAC of `data` under any current key (constant time per key).
+    fn signed_by_any_key(&self, data: &[u8], mac: &[u8]) -> bool {
         self.keys().iter().any(|key| {
-            <Hmac<Sha256> as Mac>::new_from_slice(key).is_ok_and(|mut mac| {
-                mac.update(data.as_bytes());
-                mac.verify_slice(&stored).is_ok()
+            <Hmac<Sha256> as Mac>::new_from_slice(key).is_ok_and(|mut m| {
+                m.update(data);
+                m.verify_slice(mac).is_ok()
             })
         })
     }

@@ -214,12 +214,7 @@ impl Snapshot {
 /// random `database_id` made once) and its schema, since a migration may change what stored
 /// rows mean without a change-feed entry.
 pub async fn snapshot_identity(store: &Store) -> Result<String, StoreError> {
-    let fresh_id: String = {
-        use rand::Rng;
-        let bytes: [u8; 16] = rand::rng().random();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    };
-    let database_id = store.get_or_init_meta("database_id", &fresh_id).await?;
+    let database_id = store.get_or_init_meta("database_id", &crate::secrets::random_hex(16)).await?;
     let schema = store.applied_migrations().await?;
     Ok(format!("{database_id}/schema-{schema}"))
 }

@@ -237,9 +237,11 @@ pub fn link_error(e: LinkError) -> AppError {
     }
 }
 
+const INVALID_PHONE: &str = "This is not a valid phone number (e.g. +31612345678).";
+
 fn invalid_phone() -> AppError {
     let mut e = FieldErrors::new();
-    e.add("phone", "invalid_phone", "This is not a valid phone number (e.g. +31612345678).");
+    e.add("phone", "invalid_phone", INVALID_PHONE);
     AppError::Validation(e)
 }
 
@@ -302,7 +304,7 @@ pub async fn request_self_service(app: &App, client: &ClientIp, email: Option<&s
     let phone = phone.filter(|s| !s.trim().is_empty()).map(|s| {
         let p = Phone::parse(s);
         if p.is_none() {
-            errors.add("phone", "invalid_phone", "This is not a valid phone number (e.g. +31612345678).");
+            errors.add("phone", "invalid_phone", INVALID_PHONE);
         }
         p
     });
