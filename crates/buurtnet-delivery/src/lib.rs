@@ -1,0 +1,11 @@
+//! Delivering messages to people. The durable queue lives in the database (`deliveries` rows,
+//! see `buurtnet-store`); this crate holds what drains it:
+//!
+//! - [`provider`]: the [`provider::Provider`] trait every channel adapter implements, the
+//!   [`provider::Outgoing`] message it is handed and the [`provider::Outcome`] it reports;
+//! - one module per adapter: [`sandbox`] (the demo), `webpush`, `smtp`, `sms_http`, `voice_http`;
+//! - `worker`: claims due deliveries in batches, sends them, records the outcome (retries with
+//!   backoff, failover to the next channel, expiry, dead letters).
+
+pub mod provider;
+pub mod sandbox;
