@@ -1,6 +1,8 @@
 //! The rules of buurtnet with no I/O: what a participant, a channel, a topic, a postcode or a
 //! staff role is, and how raw input becomes these types (or a list of field errors).
 
+pub mod action;
+pub mod action_text;
 pub mod area_level;
 pub mod cell;
 pub mod channel;

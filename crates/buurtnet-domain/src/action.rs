@@ -1,0 +1,193 @@
+//! Urgent actions: what kinds there are, their levels and status, and the lifecycle as a state
+//! machine (draft → active → updated … → closed with an outcome, or cancelled), plus the rules
+//! that follow from them (priority, quiet hours, consent).
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! words {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+
+            /// The accepted words, for error messages.
+            pub fn choices() -> String {
+                $name::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+    };
+}
+
+words! {
+    /// What happened.
+    ActionKind {
+        Suspect = "suspect",
+        Vehicle = "vehicle",
+        MissingPerson = "missing_person",
+        RunawayChild = "runaway_child",
+        GasLeak = "gas_leak",
+        Bomb = "bomb",
+        Explosion = "explosion",
+        Disaster = "disaster",
+        Other = "other",
+    }
+}
+
+words! {
+    /// How far an action reaches: `regional` is a "Vermist Kind Alert", `national` an AMBER
+    /// Alert (the whole country, every channel).
+    Level { Local = "local", Regional = "regional", National = "national" }
+}
+
+words! {
+    /// `exercise` and `test` messages say so visibly on every channel.
+    MessageStatus { Actual = "actual", Exercise = "exercise", Test = "test" }
+}
+
+words! {
+    /// How an action ended: found thanks to residents directly, indirectly, or not through them.
+    Outcome { Direct = "direct", Indirect = "indirect", None = "none" }
+}
+
+words! {
+    ActionState { Draft = "draft", Active = "active", Closed = "closed", Cancelled = "cancelled" }
+}
+
+words! {
+    /// What one message of many is.
+    MessageKind {
+        Start = "start",
+        Update = "update",
+        Close = "close",
+        Cancel = "cancel",
+        Information = "information",
+    }
+}
+
+impl ActionKind {
+    /// Alarms (and AMBER Alerts) override quiet hours and go first.
+    pub fn is_alarm(self) -> bool {
+        matches!(self, ActionKind::GasLeak | ActionKind::Bomb | ActionKind::Explosion | ActionKind::Disaster)
+    }
+
+    /// Missing persons and runaway children are never sent without the family's consent.
+    pub fn needs_family_consent(self) -> bool {
+        matches!(self, ActionKind::MissingPerson | ActionKind::RunawayChild)
+    }
+
+    /// Whether the structured description is of a person.
+    pub fn describes_person(self) -> bool {
+        matches!(self, ActionKind::Suspect | ActionKind::MissingPerson | ActionKind::RunawayChild)
+    }
+}
+
+/// Queue priority: lower goes first. AMBER Alerts and alarms, then other urgent actions, then
+/// exercises, then information, and tests last.
+pub fn priority(kind: Option<ActionKind>, level: Option<Level>, status: MessageStatus) -> i64 {
+    match status {
+        MessageStatus::Test => return 9,
+        MessageStatus::Exercise => return 5,
+        MessageStatus::Actual => {}
+    }
+    match (kind, level) {
+        (_, Some(Level::National)) => 0,
+        (Some(k), _) if k.is_alarm() => 0,
+        (Some(_), Some(Level::Regional)) => 1,
+        (Some(_), _) => 2,
+        (None, _) => 7,
+    }
+}
+
+/// Whether an action's messages reach people during their quiet hours.
+pub fn overrides_quiet_hours(kind: ActionKind, level: Level) -> bool {
+    kind.is_alarm() || level == Level::National
+}
+
+/// A lifecycle step a dispatcher asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Send,
+    Update,
+    Close,
+    Cancel,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Send => "send",
+            Step::Update => "update",
+            Step::Close => "close",
+            Step::Cancel => "cancel",
+        }
+    }
+}
+
+/// Why a step is not allowed now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotAllowed(pub String);
+
+/// The state after `step`, and the message it sends (none for cancelling a draft).
+pub fn transition(from: ActionState, step: Step) -> Result<(ActionState, Option<MessageKind>), NotAllowed> {
+    use ActionState::*;
+    match (from, step) {
+        (Draft, Step::Send) => Ok((Active, Some(MessageKind::Start))),
+        (Active, Step::Update) => Ok((Active, Some(MessageKind::Update))),
+        (Active, Step::Close) => Ok((Closed, Some(MessageKind::Close))),
+        (Active, Step::Cancel) => Ok((Cancelled, Some(MessageKind::Cancel))),
+        (Draft, Step::Cancel) => Ok((Cancelled, None)),
+        (Active, Step::Send) => Err(NotAllowed("This action has already been sent; send an update instead.".into())),
+        (Draft, _) => Err(NotAllowed("This action has not been sent yet.".into())),
+        (Closed | Cancelled, _) => Err(NotAllowed(format!("This action is {}; nothing more can be sent.", from.as_str()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle() {
+        let (s, m) = transition(ActionState::Draft, Step::Send).unwrap();
+        assert_eq!((s, m), (ActionState::Active, Some(MessageKind::Start)));
+        assert_eq!(transition(s, Step::Update).unwrap(), (ActionState::Active, Some(MessageKind::Update)));
+        assert_eq!(transition(s, Step::Close).unwrap(), (ActionState::Closed, Some(MessageKind::Close)));
+        assert!(transition(ActionState::Closed, Step::Send).is_err());
+        assert!(transition(ActionState::Closed, Step::Update).is_err());
+        assert!(transition(ActionState::Cancelled, Step::Close).is_err());
+        assert!(transition(ActionState::Active, Step::Send).is_err());
+        assert_eq!(transition(ActionState::Draft, Step::Cancel).unwrap(), (ActionState::Cancelled, None));
+    }
+
+    #[test]
+    fn priorities_put_alarms_first_and_tests_last() {
+        let amber = priority(Some(ActionKind::MissingPerson), Some(Level::National), MessageStatus::Actual);
+        let gas = priority(Some(ActionKind::GasLeak), Some(Level::Local), MessageStatus::Actual);
+        let suspect = priority(Some(ActionKind::Suspect), Some(Level::Local), MessageStatus::Actual);
+        let info = priority(None, None, MessageStatus::Actual);
+        let test = priority(Some(ActionKind::GasLeak), Some(Level::National), MessageStatus::Test);
+        assert!(amber == gas && gas < suspect && suspect < info && info < test);
+    }
+
+    #[test]
+    fn words_round_trip() {
+        for k in ActionKind::ALL {
+            assert_eq!(ActionKind::parse(k.as_str()), Some(*k));
+        }
+        assert_eq!(ActionKind::parse("fire"), None);
+        assert!(ActionKind::choices().contains("runaway_child"));
+    }
+}
