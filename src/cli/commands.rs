@@ -48,11 +48,19 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let store = open(&config).await?;
             println!("database migrated ({})", store.backend().as_str());
         }
-        Command::Serve => {
+        Command::Serve { workers } => {
+            config.alerting.workers = workers.unwrap_or(config.alerting.workers);
             let store = open_existing(&config).await?;
             serve(config, store).await?;
         }
-        Command::Demo { share, no_serve } => {
+        Command::Worker { workers } => {
+            config.alerting.workers = workers.unwrap_or(config.alerting.workers);
+            anyhow::ensure!(config.alerting.workers > 0, "--workers must be at least 1");
+            let store = open_existing(&config).await?;
+            worker(config, store).await?;
+        }
+        Command::Demo { share, no_serve, workers } => {
+            config.alerting.workers = workers.unwrap_or(config.alerting.workers);
             anyhow::ensure!((0.0..=1.0).contains(&share), "--share must be between 0 and 1");
             // Plain http on loopback: cookies cannot be Secure there.
             if config.bind.ip().is_loopback() {
@@ -127,11 +135,41 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     let bind = listener.local_addr().unwrap_or(bind);
     tracing::info!(http.bind = %bind, "buurtnet is listening");
     println!("buurtnet is listening on http://{bind}  (sandbox: http://{bind}/sandbox)");
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    buurtnet_server::serve(AppState(Arc::new(app)), listener, shutdown).await?;
+    buurtnet_server::serve(AppState(Arc::new(app)), listener, shutdown_signal()).await?;
     Ok(())
+}
+
+/// `buurtnet worker`: fan-outs and delivery workers only, until Ctrl-C (or SIGTERM); the
+/// current batch is finished first.
+async fn worker(config: Config, store: Store) -> anyhow::Result<()> {
+    let app = AppState(Arc::new(App::new(config, store, Arc::new(SystemClock), None).await?));
+    let running = buurtnet_server::alerting::engine::start(&app, app.config.alerting.workers)?;
+    println!("buurtnet worker running with {} delivery workers", app.config.alerting.workers);
+    shutdown_signal().await;
+    running.stop().await;
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn prepare_demo(config: &Config, store: &Store, share: f64) -> anyhow::Result<()> {

@@ -37,8 +37,20 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the HTTP server on an existing database (applies pending migrations; never creates one).
-    Serve,
+    /// Run the HTTP server on an existing database (applies pending migrations; never creates one),
+    /// with delivery workers in the same process.
+    Serve {
+        /// Delivery workers in this process (0: none; run `buurtnet worker` elsewhere). Default:
+        /// `alerting.workers` (2).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Run delivery workers (and fan-outs) only, no HTTP server: more processes, one database.
+    Worker {
+        /// Delivery workers in this process. Default: `alerting.workers` (2).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
     /// Migrate, import geography and demo participants, create one staff account per role, and serve.
     Demo {
         /// Share of each neighbourhood's inhabitants to create as participants.
@@ -47,6 +59,9 @@ pub enum Command {
         /// Prepare the demo data and exit without serving.
         #[arg(long)]
         no_serve: bool,
+        /// Delivery workers in this process. Default: `alerting.workers` (2).
+        #[arg(long)]
+        workers: Option<usize>,
     },
     /// Apply the database migrations.
     Migrate,

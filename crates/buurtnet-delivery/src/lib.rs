@@ -9,3 +9,4 @@
 
 pub mod provider;
 pub mod sandbox;
+pub mod worker;

@@ -40,6 +40,7 @@ pub struct Config {
     pub replica: ReplicaConfig,
     pub geocoder: GeocoderConfig,
     pub providers: ProvidersConfig,
+    pub alerting: AlertingConfig,
     pub links: LinksConfig,
     /// Abuse limits on public endpoints: a table of limits, or `"off"` (load tests only).
     #[serde(deserialize_with = "abuse_limits_setting")]
@@ -152,6 +153,38 @@ pub struct GeocoderConfig {
     pub timeout_ms: u64,
 }
 
+/// Urgent actions, information messages and their delivery.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertingConfig {
+    /// Delivery workers in each `serve` process (0: none; `buurtnet worker` runs them
+    /// elsewhere). `serve --workers N` overrides it.
+    pub workers: usize,
+    /// An action still open this many minutes after it was sent reminds its dispatcher.
+    pub reminder_minutes: u32,
+    /// How long an action's start and updates are worth delivering; later they expire.
+    pub validity_minutes: u32,
+    /// How long a closing or cancelling message is worth delivering.
+    pub closing_validity_minutes: u32,
+    /// How long an information message is worth delivering after its send time.
+    pub information_validity_minutes: u32,
+    /// The delivery workers: batch size, concurrency, lease, retries and backoff.
+    pub worker: buurtnet_delivery::worker::WorkerConfig,
+}
+
+impl Default for AlertingConfig {
+    fn default() -> Self {
+        AlertingConfig {
+            workers: 2,
+            reminder_minutes: 30,
+            validity_minutes: 360,
+            closing_validity_minutes: 1440,
+            information_validity_minutes: 2880,
+            worker: buurtnet_delivery::worker::WorkerConfig::default(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProvidersConfig {
@@ -193,6 +226,7 @@ impl Default for Config {
             replica: ReplicaConfig::default(),
             geocoder: GeocoderConfig::default(),
             providers: ProvidersConfig::default(),
+            alerting: AlertingConfig::default(),
             links: LinksConfig::default(),
             abuse_limits: AbuseLimits::default(),
         }

@@ -2,6 +2,7 @@
 //! the built-in sandbox providers.
 
 pub mod abuse;
+pub mod alerting;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -46,13 +47,20 @@ pub async fn serve(
         })
     };
     announce_sandbox(&state);
+    let engine = match alerting::engine::start(&state, state.config.alerting.workers) {
+        Ok(e) => e,
+        Err(e) => return Err(std::io::Error::other(format!("{e:#}"))),
+    };
     let router = http::router(state.clone());
+    let live_feed = tokio::spawn(alerting::live::poll(state.clone()));
     let housekeeping = tokio::spawn(housekeeping(state));
     let result = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await;
     housekeeping.abort();
+    live_feed.abort();
     replica.abort();
+    engine.stop().await;
     result
 }
 
@@ -98,6 +106,11 @@ async fn housekeeping(state: AppState) {
             && let Err(e) = state.areas.refresh(&state.store).await
         {
             tracing::warn!(error = %e, "area index refresh failed");
+        }
+        if n.is_multiple_of(5)
+            && let Err(e) = alerting::engine::upkeep(&state, n / 5).await
+        {
+            tracing::warn!(error = %format!("{e:#}"), "alerting upkeep failed");
         }
         if n.is_multiple_of(60) {
             if let Err(e) = services::live_index::prune_change_feed(&state).await {

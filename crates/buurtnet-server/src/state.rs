@@ -22,6 +22,10 @@ pub struct App {
     pub notifier: Notifier,
     pub signer: Signer,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Wake-ups for this process's fan-out and delivery loops.
+    pub engine: crate::alerting::engine::Engine,
+    /// Action messages for the live feed (Server-Sent Events) of this process.
+    pub live_feed: crate::alerting::live::Feed,
 }
 
 impl App {
@@ -55,7 +59,9 @@ impl App {
         areas.refresh(&store).await?;
         let geocoder = Geocoder::from_config(&config.geocoder)?;
         let notifier = Notifier::from_config(&config.providers);
-        Ok(App { config, store, clock, areas, live, geocoder, notifier, signer, metrics })
+        let engine = crate::alerting::engine::Engine::default();
+        let live_feed = crate::alerting::live::Feed::default();
+        Ok(App { config, store, clock, areas, live, geocoder, notifier, signer, metrics, engine, live_feed })
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -26,6 +26,8 @@ macro_rules! record_change {
 }
 
 mod abuse;
+pub mod actions;
+pub mod deliveries;
 mod areas;
 pub mod copy;
 mod error;

@@ -1,6 +1,7 @@
 //! The HTTP surface: JSON API under `/api/v1`, server-rendered pages, the sandbox, and
 //! operations endpoints. Handlers are thin: extract → call a service → map the error.
 
+mod api_alerting;
 mod api_areas;
 mod api_participants;
 mod api_staff;
@@ -54,6 +55,18 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/staff/me", &["GET"]), get(api_staff::me)),
         (r("/targeting/count", &["POST"]), post(api_targeting::count)),
         (r("/stats/participants", &["GET"]), get(api_staff::participant_stats)),
+        (r("/actions", &["GET", "POST"]), get(api_alerting::list_actions).post(api_alerting::create_action)),
+        (r("/actions/live", &["GET"]), get(api_alerting::staff_live)),
+        (r("/actions/{id}", &["GET"]), get(api_alerting::get_action)),
+        (r("/actions/{id}/send", &["POST"]), post(api_alerting::send_action)),
+        (r("/actions/{id}/update", &["POST"]), post(api_alerting::update_action)),
+        (r("/actions/{id}/close", &["POST"]), post(api_alerting::close_action)),
+        (r("/actions/{id}/cancel", &["POST"]), post(api_alerting::cancel_action)),
+        (r("/messages", &["POST"]), post(api_alerting::create_message)),
+        (r("/messages/{id}", &["GET"]), get(api_alerting::get_message)),
+        (r("/deliveries/dead", &["GET"]), get(api_alerting::dead_letters)),
+        (r("/deliveries/{id}/retry", &["POST"]), post(api_alerting::retry_delivery)),
+        (r("/live", &["GET"]), get(api_alerting::public_live)),
     ]
 }
 

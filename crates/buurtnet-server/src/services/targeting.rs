@@ -596,3 +596,35 @@ pub fn code_within_scope(index: &AreaIndex, code: &str, scope: &Scope) -> bool {
         }
     }
 }
+
+/// Anonymous push devices (registered with a location of their own, no participant) in the
+/// area and the caller's scope that want the topic: targeted like addresses, one push per
+/// device. Quiet hours do not apply (a device without an account has none).
+pub fn anonymous_devices<'a>(store: &'a Store, plan: Arc<Plan>) -> BoxStream<'a, Result<i64, StoreError>> {
+    let several = plan.members.len() > 1;
+    let per_member = (0..plan.members.len()).map(move |i| {
+        let plan = plan.clone();
+        let ranges = match &plan.members[i] {
+            Planned::Shape(s) => Some(s.ranges.clone()),
+            Planned::All => None,
+        };
+        store.anonymous_devices(ranges, plan.topic_bit).try_filter_map(move |d| {
+            let plan = plan.clone();
+            async move {
+                if let Planned::Shape(s) = &plan.members[i]
+                    && !s.matches(d.cell, d.lat, d.lon)
+                {
+                    return Ok(None);
+                }
+                let in_scope = matches!(plan.scope, Scope::National) || plan.inside_scope_outline(d.cell, d.lat, d.lon);
+                Ok(in_scope.then_some(d.id))
+            }
+        })
+    });
+    let all = futures::stream::iter(per_member).flatten();
+    if !several {
+        return all.boxed();
+    }
+    let mut seen = HashSet::new();
+    all.try_filter(move |id| futures::future::ready(seen.insert(*id))).boxed()
+}

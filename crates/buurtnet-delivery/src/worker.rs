@@ -1,0 +1,450 @@
+//! The delivery worker: claims due deliveries in batches, sends them through the channel's
+//! provider, and records what became of them — retried later with exponential backoff and
+//! jitter (honouring `Retry-After`), failed over to the person's next channel, expired when the
+//! message can no longer help, or dead-lettered when its tries are used up.
+//!
+//! Every step is safe to repeat: a worker that dies leaves its claims to run out, and they are
+//! claimed again with the same delivery id (the provider sees the same reference).
+
+use crate::provider::{Content, Destination, Outcome, Outgoing, Provider, Urgency};
+use buurtnet_domain::{Channel, ChannelSet, Clock};
+use buurtnet_store::deliveries::{ClaimedDelivery, Finished};
+use buurtnet_store::{Store, StoreError};
+use futures::StreamExt;
+use rand::Rng;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The adapters per channel.
+#[derive(Clone)]
+pub struct Providers {
+    pub push: Arc<dyn Provider>,
+    pub sms: Arc<dyn Provider>,
+    pub voice: Arc<dyn Provider>,
+    pub email: Arc<dyn Provider>,
+}
+
+impl Providers {
+    /// One provider for every channel (the sandbox).
+    pub fn all(p: Arc<dyn Provider>) -> Providers {
+        Providers { push: p.clone(), sms: p.clone(), voice: p.clone(), email: p }
+    }
+
+    pub fn get(&self, c: Channel) -> &Arc<dyn Provider> {
+        match c {
+            Channel::Push => &self.push,
+            Channel::Sms => &self.sms,
+            Channel::Voice => &self.voice,
+            Channel::Email => &self.email,
+        }
+    }
+}
+
+/// How the worker works; see the README's configuration table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerConfig {
+    /// Deliveries claimed at once.
+    pub batch: i64,
+    /// Sends in flight at once per worker.
+    pub concurrency: usize,
+    /// How long a claim holds; a worker that died is taken over after this.
+    pub lease_seconds: i64,
+    /// Tries before a delivery is dead-lettered (and failed over).
+    pub max_attempts: i64,
+    /// The first retry waits this long, doubling each time up to `backoff_max_seconds`.
+    pub backoff_base_ms: i64,
+    pub backoff_max_seconds: i64,
+    /// How often an idle worker looks for work (other processes' work; its own process wakes
+    /// it at once).
+    pub poll_ms: u64,
+    /// A send that takes longer is given up (and retried).
+    pub send_timeout_seconds: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            batch: 500,
+            concurrency: 128,
+            lease_seconds: 60,
+            max_attempts: 6,
+            backoff_base_ms: 2000,
+            backoff_max_seconds: 300,
+            poll_ms: 100,
+            send_timeout_seconds: 30,
+        }
+    }
+}
+
+/// Links the worker puts in messages.
+pub trait Links: Send + Sync {
+    /// The page where a person changes or stops their messages (`List-Unsubscribe`).
+    fn unsubscribe_url(&self, participant_id: i64) -> Option<String>;
+}
+
+/// No links (tests, benchmarks).
+pub struct NoLinks;
+
+impl Links for NoLinks {
+    fn unsubscribe_url(&self, _participant_id: i64) -> Option<String> {
+        None
+    }
+}
+
+/// The texts of a message in one language, as the fan-out stored them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StoredTexts {
+    pub title: String,
+    pub text: String,
+    pub sms: String,
+    pub voice: String,
+    #[serde(default)]
+    pub html: Option<String>,
+    /// The e-mail's plain text (the text with a footer); the text when absent.
+    #[serde(default)]
+    pub email_text: Option<String>,
+}
+
+/// A message's stored content (JSON in `messages.content`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StoredContent {
+    pub nl: StoredTexts,
+    pub en: Option<StoredTexts>,
+    /// Groups an action's messages (push notification tag).
+    #[serde(default)]
+    pub thread: String,
+    /// Extra fields for the push payload (kind, status, action id, url).
+    #[serde(default)]
+    pub push: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What the worker needs to know of a message, cached briefly.
+struct MessageInfo {
+    kind: String,
+    channels: ChannelSet,
+    priority: i64,
+    valid_until: i64,
+    /// An action's start or update whose action has ended.
+    action_ended: bool,
+    content: StoredContent,
+    fetched: Instant,
+}
+
+pub struct Worker {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    providers: Providers,
+    links: Arc<dyn Links>,
+    config: WorkerConfig,
+    cache: Mutex<HashMap<i64, Arc<MessageInfo>>>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+/// What one send came to, before it is written.
+struct Result1 {
+    finished: Finished,
+    failover: Option<(i64, i64, Channel)>,
+    gone_device: Option<i64>,
+}
+
+impl Worker {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        providers: Providers,
+        links: Arc<dyn Links>,
+        config: WorkerConfig,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> Worker {
+        Worker { store, clock, providers, links, config, cache: Mutex::new(HashMap::new()), wake }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    /// Runs until `shutdown` is true: works while there is work, otherwise waits for a wake-up
+    /// from this process or the poll interval.
+    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let worked = match self.run_once().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery worker: database error; trying again shortly");
+                    0
+                }
+            };
+            if worked == 0 {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(self.config.poll_ms)) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// Claims one batch and works it off. Returns how many deliveries it handled.
+    pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let now = self.now_ms();
+        let claimed = self.store.claim_deliveries(now, now + self.config.lease_seconds * 1000, self.config.batch).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let n = claimed.len();
+        let results: Vec<Result1> =
+            futures::stream::iter(claimed).map(|d| self.handle(d)).buffer_unordered(self.config.concurrency.max(1)).collect().await;
+        let finished: Vec<Finished> = results.iter().map(|r| r.finished.clone()).collect();
+        self.store.finish_deliveries(self.now_ms(), &finished).await?;
+        for r in &results {
+            metrics::counter!("buurtnet_deliveries_total", "state" => r.finished.state).increment(1);
+            if let Some(device) = r.gone_device
+                && let Err(e) = self.store.remove_device(device, self.now_ms()).await
+            {
+                tracing::warn!(device.id = device, error = %e, "removing a gone push subscription failed");
+            }
+        }
+        let mut failovers: HashMap<(i64, i64), Vec<(i64, i64, Channel)>> = HashMap::new();
+        for r in &results {
+            if let Some((message_id, pid, channel)) = r.failover {
+                let priority = self.cached(message_id).await.map(|m| m.priority).unwrap_or(5);
+                failovers.entry((message_id, priority)).or_default().push((pid, 0, channel));
+            }
+        }
+        for ((message_id, priority), targets) in failovers {
+            let added = self.store.insert_deliveries(message_id, priority, self.now_ms(), &targets).await?;
+            metrics::counter!("buurtnet_delivery_failovers_total").increment(added);
+        }
+        Ok(n)
+    }
+
+    async fn cached(&self, message_id: i64) -> Option<Arc<MessageInfo>> {
+        if let Ok(cache) = self.cache.lock()
+            && let Some(m) = cache.get(&message_id)
+            && m.fetched.elapsed() < Duration::from_secs(2)
+        {
+            return Some(m.clone());
+        }
+        let row = match self.store.message(message_id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(message.id = message_id, error = %e, "reading a message failed");
+                return None;
+            }
+        };
+        let action_ended = match (row.action_id, row.kind.as_str()) {
+            (Some(a), "start" | "update") => {
+                matches!(self.store.action(a).await, Ok(Some(a)) if a.state == "closed" || a.state == "cancelled")
+            }
+            _ => false,
+        };
+        let content: StoredContent = match serde_json::from_str(&row.content) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(message.id = message_id, error = %e, "a message's stored content is unreadable");
+                return None;
+            }
+        };
+        let info = Arc::new(MessageInfo {
+            kind: row.kind,
+            channels: ChannelSet::from_bits(row.channels),
+            priority: row.priority,
+            valid_until: row.valid_until,
+            action_ended,
+            content,
+            fetched: Instant::now(),
+        });
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert(message_id, info.clone());
+        }
+        Some(info)
+    }
+
+    fn finished(&self, d: &ClaimedDelivery, state: &'static str, error: Option<String>) -> Finished {
+        Finished { id: d.id, attempts: d.attempts, state, next_at: self.now_ms(), provider_id: None, error }
+    }
+
+    /// The person's next channel after `failed` (within the message's channels).
+    async fn next_channel(&self, d: &ClaimedDelivery, failed: Channel, allowed: ChannelSet) -> Option<(i64, i64, Channel)> {
+        if d.participant_id == 0 {
+            return None;
+        }
+        let bits = self.store.person_channels(d.participant_id).await.ok()?;
+        let theirs = ChannelSet::from_bits(bits);
+        let order = [Channel::Push, Channel::Sms, Channel::Voice, Channel::Email];
+        let at = order.iter().position(|c| *c == failed)?;
+        order[at + 1..]
+            .iter()
+            .copied()
+            .find(|c| theirs.contains(*c) && allowed.contains(*c))
+            .map(|c| (d.message_id, d.participant_id, c))
+    }
+
+    async fn handle(&self, d: ClaimedDelivery) -> Result1 {
+        let plain = |f: Finished| Result1 { finished: f, failover: None, gone_device: None };
+        let Some(channel) = d.channel() else {
+            return plain(self.finished(&d, "failed", Some("unknown channel".into())));
+        };
+        let Some(msg) = self.cached(d.message_id).await else {
+            // The message is unreadable now: try again later rather than lose it.
+            let mut f = self.finished(&d, "pending", Some("message unavailable".into()));
+            f.next_at = self.now_ms() + 5000;
+            return plain(f);
+        };
+        let now = self.now_ms();
+        if msg.action_ended || now > msg.valid_until {
+            let why = if msg.action_ended { "action ended" } else { "past its validity" };
+            return plain(self.finished(&d, "expired", Some(why.into())));
+        }
+        let to = match (channel, &d.contact, &d.endpoint, &d.p256dh, &d.auth) {
+            (Channel::Sms | Channel::Voice, Some(phone), ..) => Some(Destination::Phone(phone.clone())),
+            (Channel::Email, Some(email), ..) => Some(Destination::Email(email.clone())),
+            (Channel::Push, _, Some(endpoint), Some(p256dh), Some(auth)) => {
+                Some(Destination::Push { endpoint: endpoint.clone(), p256dh: p256dh.clone(), auth: auth.clone() })
+            }
+            // A device without a subscription (registered before push was configured, or in
+            // the demo): only the sandbox can take it.
+            (Channel::Push, ..) if d.device_id != 0 && self.providers.push.name() == "sandbox" => {
+                Some(Destination::Push { endpoint: String::new(), p256dh: String::new(), auth: String::new() })
+            }
+            _ => None,
+        };
+        let Some(to) = to else {
+            // Unsubscribed, deleted, or the contact is no longer verified: nothing to send to.
+            let failover = self.next_channel(&d, channel, msg.channels).await;
+            return Result1 { finished: self.finished(&d, "failed", Some("no destination".into())), failover, gone_device: None };
+        };
+        let out = self.outgoing(&d, channel, &msg, to);
+        let provider = self.providers.get(channel);
+        let started = Instant::now();
+        let outcome = match tokio::time::timeout(Duration::from_secs(self.config.send_timeout_seconds), provider.send(&out)).await {
+            Ok(o) => o,
+            Err(_) => Outcome::Retry { reason: "provider timed out".into(), retry_after: None },
+        };
+        metrics::histogram!("buurtnet_provider_latency_seconds", "channel" => channel.as_str(), "provider" => provider.name())
+            .record(started.elapsed().as_secs_f64());
+        let now = self.now_ms();
+        match outcome {
+            Outcome::Accepted { provider_id } => {
+                let mut f = self.finished(&d, "sent", None);
+                f.provider_id = provider_id;
+                plain(f)
+            }
+            Outcome::Retry { reason, retry_after } => {
+                if d.attempts >= self.config.max_attempts {
+                    let failover = self.next_channel(&d, channel, msg.channels).await;
+                    return Result1 { finished: self.finished(&d, "dead", Some(reason)), failover, gone_device: None };
+                }
+                let wait = backoff(d.attempts, self.config.backoff_base_ms, self.config.backoff_max_seconds * 1000);
+                let wait = retry_after.map(|r| (r.as_millis() as i64).max(wait)).unwrap_or(wait);
+                if now + wait > msg.valid_until {
+                    let failover = self.next_channel(&d, channel, msg.channels).await;
+                    return Result1 {
+                        finished: self.finished(&d, "expired", Some(format!("{reason}; no retry before the message expires"))),
+                        failover,
+                        gone_device: None,
+                    };
+                }
+                let mut f = self.finished(&d, "pending", Some(reason));
+                f.next_at = now + wait;
+                plain(f)
+            }
+            Outcome::Gone { reason } => {
+                let failover = self.next_channel(&d, channel, msg.channels).await;
+                let gone_device = (channel == Channel::Push && d.device_id != 0).then_some(d.device_id);
+                Result1 { finished: self.finished(&d, "failed", Some(reason)), failover, gone_device }
+            }
+            Outcome::Rejected { reason } => {
+                let failover = self.next_channel(&d, channel, msg.channels).await;
+                Result1 { finished: self.finished(&d, "failed", Some(reason)), failover, gone_device: None }
+            }
+        }
+    }
+
+    fn outgoing(&self, d: &ClaimedDelivery, channel: Channel, msg: &MessageInfo, to: Destination) -> Outgoing {
+        let (language, texts) = match (d.language.as_str(), &msg.content.en) {
+            ("en", Some(en)) => ("en", en),
+            _ => ("nl", &msg.content.nl),
+        };
+        let unsubscribe_url = if channel == Channel::Email && d.participant_id != 0 {
+            self.links.unsubscribe_url(d.participant_id)
+        } else {
+            None
+        };
+        let mut content = Content { title: texts.title.clone(), ..Content::default() };
+        match channel {
+            Channel::Push => {
+                let mut payload = msg.content.push.clone();
+                payload.insert("title".into(), texts.title.clone().into());
+                payload.insert("body".into(), texts.text.clone().into());
+                payload.insert("tag".into(), msg.content.thread.clone().into());
+                payload.insert("message_id".into(), d.message_id.into());
+                payload.insert("message_kind".into(), msg.kind.clone().into());
+                content.text = texts.text.clone();
+                content.push_payload = Some(serde_json::Value::Object(payload).to_string());
+            }
+            Channel::Sms => content.text = texts.sms.clone(),
+            Channel::Voice => {
+                content.text = texts.voice.clone();
+                content.replays = 2;
+            }
+            Channel::Email => {
+                content.text = texts.email_text.clone().unwrap_or_else(|| texts.text.clone());
+                content.html = texts.html.clone();
+                content.unsubscribe_url = unsubscribe_url;
+            }
+        }
+        let urgency = match msg.priority {
+            0 => Urgency::Alarm,
+            1..=2 => Urgency::High,
+            3..=7 => Urgency::Normal,
+            _ => Urgency::Low,
+        };
+        let ttl = ((msg.valid_until - self.now_ms()).max(0) / 1000) as u64;
+        Outgoing {
+            delivery_id: d.id,
+            reference: format!("bn{}", d.id),
+            thread: msg.content.thread.clone(),
+            channel,
+            to,
+            language: language.to_string(),
+            content,
+            urgency,
+            time_to_live: Duration::from_secs(ttl),
+        }
+    }
+}
+
+/// The wait before try `attempts + 1`: `base · 2^(attempts-1)`, capped, with ±20% jitter so
+/// that deliveries failed together do not retry together.
+pub fn backoff(attempts: i64, base_ms: i64, max_ms: i64) -> i64 {
+    let exp = (attempts - 1).clamp(0, 20) as u32;
+    let raw = base_ms.saturating_mul(1i64 << exp).min(max_ms).max(1);
+    let jitter = rand::rng().random_range(0.8..1.2);
+    (raw as f64 * jitter) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_caps() {
+        for (attempt, expect) in [(1, 2000.0), (2, 4000.0), (3, 8000.0), (10, 300_000.0)] {
+            for _ in 0..50 {
+                let w = backoff(attempt, 2000, 300_000) as f64;
+                assert!(w >= expect * 0.8 - 1.0 && w <= expect * 1.2, "attempt {attempt}: {w}");
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The fan-out of a message: from its area (a start or an information message) or from the
+//! people and devices its action's first message reached (updates, closing, cancellation) to
+//! delivery rows, written in blocks so that the first deliveries leave while the rest of a
+//! large audience is still being resolved.
+//!
+//! A fan-out is claimed under a lease that each block extends; a process that dies mid-way
+//! leaves it to be claimed again, and the rerun skips every delivery already written (they are
+//! unique per message, person, device and channel).
+
+use crate::services::targeting::{self, Plan, Request};
+use crate::state::AppState;
+use buurtnet_domain::staff::Scope;
+use buurtnet_domain::{Channel, ChannelSet, Topic};
+use buurtnet_geo::target_area::parse_area;
+use buurtnet_store::actions::MessageRow;
+use buurtnet_store::deliveries::Target;
+use futures::TryStreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Recipients per block written at once.
+const BLOCK: usize = 4096;
+/// How long a fan-out claim holds without a new block.
+const LEASE_MS: i64 = 30_000;
+
+/// Runs fan-outs until `shutdown`: whenever one is due, or this process asks (`wake`).
+pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let worked = match fanout_once(&state).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "fan-out failed; it will be taken up again");
+                false
+            }
+        };
+        if !worked {
+            tokio::select! {
+                _ = state.engine.wake_fanout.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+}
+
+/// Claims one due fan-out and runs it. False when there was none.
+pub async fn fanout_once(state: &AppState) -> anyhow::Result<bool> {
+    let now = state.now_ms();
+    let Some(msg) = state.store.claim_fanout(now, now + LEASE_MS).await? else {
+        return Ok(false);
+    };
+    let started = std::time::Instant::now();
+    let done = match msg.kind.as_str() {
+        "start" | "information" => from_area(state, &msg).await?,
+        _ => from_first_message(state, &msg).await?,
+    };
+    if done {
+        let n = state.store.finish_fanout(msg.id, state.now_ms()).await?;
+        tracing::info!(message.id = msg.id, message.kind = %msg.kind, recipients = n, duration_ms = started.elapsed().as_millis() as u64, "fan-out done");
+    }
+    Ok(true)
+}
+
+/// Writes one block and lets the workers know.
+async fn write(state: &AppState, msg: &MessageRow, targets: &mut Vec<Target>) -> anyhow::Result<()> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    state.store.insert_deliveries(msg.id, msg.priority, msg.send_at.min(state.now_ms()), targets).await?;
+    targets.clear();
+    state.engine.wake_workers.notify_waiters();
+    state.store.extend_fanout(msg.id, state.now_ms() + LEASE_MS).await?;
+    Ok(())
+}
+
+/// Whether an action's start (or update) should stop fanning out: the action ended.
+async fn action_ended(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
+    Ok(match msg.action_id {
+        Some(a) if msg.kind == "start" => {
+            state.store.action(a).await?.is_some_and(|a| a.state == "closed" || a.state == "cancelled")
+        }
+        _ => false,
+    })
+}
+
+/// A start or information message: everyone in the area (and in the sender's scope) who wants
+/// the topic and can be reached now, each once per channel; push to every device of a person;
+/// and the anonymous devices in the area.
+async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
+    let index = state.areas.current();
+    let area_json: serde_json::Value = serde_json::from_str(msg.area.as_deref().unwrap_or("null"))?;
+    let (area, device_area) = match (parse_area(&area_json, &index), parse_area(&area_json, &index)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            // The area no longer parses (areas re-imported without a code): nobody to reach.
+            tracing::error!(message.id = msg.id, errors = ?e, "a message's area no longer parses; nothing is sent");
+            return Ok(true);
+        }
+    };
+    let topic = Topic::parse(&msg.topic).unwrap_or(Topic::Urgent);
+    let scope = Scope::parse(&msg.scope).unwrap_or(Scope::Municipality(String::new()));
+    let at = state.clock.now();
+    let request = |area| Request { area, topic, at, override_time_windows: msg.override_quiet };
+    let plan = Plan::new(request(area), scope.clone(), &index);
+    let device_plan = Arc::new(Plan::new(request(device_area), scope, &index));
+    let allowed = ChannelSet::from_bits(msg.channels);
+
+    let mut recipients = targeting::resolve(&state.store, &state.live, plan).await?;
+    let mut block: Vec<Target> = Vec::with_capacity(BLOCK);
+    let mut push_people: Vec<i64> = Vec::new();
+    let mut blocks = 0u64;
+    while let Some(r) = recipients.try_next().await? {
+        if !allowed.contains(r.channel) {
+            continue;
+        }
+        if r.channel == Channel::Push {
+            push_people.push(r.participant_id);
+        } else {
+            block.push((r.participant_id, 0, r.channel));
+        }
+        if block.len() + push_people.len() >= BLOCK {
+            expand_push(state, &mut push_people, &mut block).await?;
+            write(state, msg, &mut block).await?;
+            blocks += 1;
+            if blocks.is_multiple_of(16) && action_ended(state, msg).await? {
+                return Ok(true);
+            }
+        }
+    }
+    expand_push(state, &mut push_people, &mut block).await?;
+    write(state, msg, &mut block).await?;
+    if allowed.contains(Channel::Push) {
+        let mut devices = targeting::anonymous_devices(&state.store, device_plan);
+        while let Some(id) = devices.try_next().await? {
+            block.push((0, id, Channel::Push));
+            if block.len() >= BLOCK {
+                write(state, msg, &mut block).await?;
+            }
+        }
+        write(state, msg, &mut block).await?;
+    }
+    Ok(true)
+}
+
+/// Push for a person is one delivery per device of theirs.
+async fn expand_push(state: &AppState, people: &mut Vec<i64>, block: &mut Vec<Target>) -> anyhow::Result<()> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    for (pid, device) in state.store.devices_of(people).await? {
+        block.push((pid, device, Channel::Push));
+    }
+    people.clear();
+    Ok(())
+}
+
+/// An update, closing or cancellation goes to exactly the people and devices the action's
+/// first message reached, on the channel that reached them — once that fan-out is complete.
+async fn from_first_message(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
+    let Some(action) = msg.action_id else { return Ok(true) };
+    let Some(first) = state.store.action(action).await?.and_then(|a| a.first_message_id) else {
+        return Ok(true);
+    };
+    let first_msg = state.store.message(first).await?;
+    if first_msg.as_ref().is_some_and(|m| m.fanout_state != "done") {
+        state.store.defer_fanout(msg.id, state.now_ms() + 250).await?;
+        return Ok(false);
+    }
+    let mut after = 0i64;
+    loop {
+        let page = state.store.reached_targets(first, after, BLOCK as i64).await?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        // A person reached on several devices or channels keeps each.
+        let mut block: Vec<Target> = page.into_iter().map(|(_, t)| t).collect();
+        dedup(&mut block);
+        write(state, msg, &mut block).await?;
+    }
+    Ok(true)
+}
+
+fn dedup(block: &mut Vec<Target>) {
+    let mut seen: HashMap<(i64, i64, &'static str), ()> = HashMap::with_capacity(block.len());
+    block.retain(|t| seen.insert((t.0, t.1, t.2.as_str()), ()).is_none());
+}

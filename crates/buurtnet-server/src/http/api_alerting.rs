@@ -1,0 +1,216 @@
+//! The alerting API: urgent actions and their lifecycle, information messages, dead letters,
+//! and the live feeds. Handlers are thin; the work is in `crate::alerting`.
+
+use super::extract::JsonBody;
+use crate::alerting::{actions, information, live};
+use crate::auth::StaffUser;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use buurtnet_domain::FieldErrors;
+use buurtnet_domain::action::Step;
+use buurtnet_domain::staff::Role;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+fn id_of(raw: &str, what: &str) -> AppResult<i64> {
+    raw.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| AppError::NotFound(format!("There is no {what} {raw}.")))
+}
+
+/// Runs `work` at most once per `Idempotency-Key` (per staff account): a repeated request with
+/// the same key gets the first answer again and sends nothing; the same key with another
+/// request is refused. Without the header the work just runs.
+async fn idempotent<F, Fut>(state: &AppState, user: &StaffUser, headers: &HeaderMap, what: &str, body: &Value, work: F) -> AppResult<Response>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = AppResult<(StatusCode, Value)>>,
+{
+    let Some(raw) = headers.get("idempotency-key") else {
+        let (status, v) = work().await?;
+        return Ok((status, Json(v)).into_response());
+    };
+    let key = raw
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| AppError::bad_request("invalid_idempotency_key", "The Idempotency-Key header must be 1 to 200 visible ASCII characters."))?;
+    let hash: String = Sha256::digest(format!("{what}\n{body}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    match state.store.idempotency_reserve(user.id, key, &hash, state.now_ms()).await? {
+        Some((seen, _, _)) if seen != hash => Err(AppError::Validation({
+            let mut f = FieldErrors::new();
+            f.add("Idempotency-Key", "key_reused", "This Idempotency-Key was used for another request; use a new key.");
+            f
+        })),
+        Some((_, 0, _)) => Err(AppError::Conflict("The first request with this Idempotency-Key is still running; try again shortly.".into())),
+        Some((_, status, response)) => {
+            let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
+            let v: Value = serde_json::from_str(&response).unwrap_or(Value::Null);
+            Ok((status, [("idempotent-replayed", "true")], Json(v)).into_response())
+        }
+        None => match work().await {
+            Ok((status, v)) => {
+                state.store.idempotency_done(user.id, key, i64::from(status.as_u16()), &v.to_string()).await?;
+                Ok((status, Json(v)).into_response())
+            }
+            Err(e) => {
+                // Refusals are answered the same way again; failures on our side free the key.
+                let (status, v) = match &e {
+                    AppError::Validation(f) => (422, json!({"error": "validation_failed", "fields": f})),
+                    _ => (0, Value::Null),
+                };
+                let _ = state.store.idempotency_done(user.id, key, status, &v.to_string()).await;
+                Err(e)
+            }
+        },
+    }
+}
+
+/// `POST /api/v1/actions`: a draft action.
+pub async fn create_action(State(state): State<AppState>, user: StaffUser, headers: HeaderMap, JsonBody(body): JsonBody) -> AppResult<Response> {
+    user.require_role(actions::ROLES)?;
+    let st = state.clone();
+    let u = user.clone();
+    let b = body.clone();
+    idempotent(&state, &user, &headers, "POST /actions", &body, || async move {
+        let req = actions::parse_new(&b, &st.areas.current(), &u, st.clock.now())?;
+        let id = actions::create(&st, &u, req).await?;
+        Ok((StatusCode::CREATED, actions::view(&st, &u, id).await?))
+    })
+    .await
+}
+
+async fn lifecycle(state: AppState, user: StaffUser, headers: HeaderMap, raw: String, body: Option<Value>, step: Step) -> AppResult<Response> {
+    user.require_role(actions::ROLES)?;
+    let id = id_of(&raw, "action")?;
+    let body = body.unwrap_or_else(|| json!({}));
+    let what = format!("POST /actions/{id}/{}", step.as_str());
+    let st = state.clone();
+    let u = user.clone();
+    let b = body.clone();
+    idempotent(&state, &user, &headers, &what, &body, || async move { Ok((StatusCode::OK, actions::step(&st, &u, id, step, &b).await?)) }).await
+}
+
+/// An optional JSON body (empty bodies are fine for `send` and `cancel`).
+pub struct OptionalJson(Option<Value>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for OptionalJson {
+    type Rejection = AppError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let empty = req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()) == Some("0")
+            || (req.headers().get(axum::http::header::CONTENT_TYPE).is_none()
+                && req.headers().get(axum::http::header::TRANSFER_ENCODING).is_none()
+                && req.headers().get(axum::http::header::CONTENT_LENGTH).is_none());
+        if empty {
+            return Ok(OptionalJson(None));
+        }
+        let JsonBody(v) = JsonBody::from_request(req, state).await?;
+        Ok(OptionalJson(Some(v)))
+    }
+}
+
+pub async fn send_action(State(s): State<AppState>, u: StaffUser, h: HeaderMap, Path(id): Path<String>, OptionalJson(b): OptionalJson) -> AppResult<Response> {
+    lifecycle(s, u, h, id, b, Step::Send).await
+}
+
+pub async fn update_action(State(s): State<AppState>, u: StaffUser, h: HeaderMap, Path(id): Path<String>, JsonBody(b): JsonBody) -> AppResult<Response> {
+    lifecycle(s, u, h, id, Some(b), Step::Update).await
+}
+
+pub async fn close_action(State(s): State<AppState>, u: StaffUser, h: HeaderMap, Path(id): Path<String>, JsonBody(b): JsonBody) -> AppResult<Response> {
+    lifecycle(s, u, h, id, Some(b), Step::Close).await
+}
+
+pub async fn cancel_action(State(s): State<AppState>, u: StaffUser, h: HeaderMap, Path(id): Path<String>, OptionalJson(b): OptionalJson) -> AppResult<Response> {
+    lifecycle(s, u, h, id, b, Step::Cancel).await
+}
+
+pub async fn get_action(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
+    user.require_role(actions::ROLES)?;
+    Ok(Json(actions::view(&state, &user, id_of(&raw, "action")?).await?))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+}
+
+pub async fn list_actions(State(state): State<AppState>, user: StaffUser, Query(q): Query<ListQuery>) -> AppResult<Json<Value>> {
+    user.require_role(actions::ROLES)?;
+    Ok(Json(actions::list(&state, &user, q.state.as_deref()).await?))
+}
+
+/// `GET /api/v1/actions/live`: Server-Sent Events of action messages within the caller's scope.
+pub async fn staff_live(State(state): State<AppState>, user: StaffUser) -> AppResult<Response> {
+    user.require_role(&[Role::Dispatcher, Role::Admin, Role::MunicipalityOfficer, Role::RegionalCoordinator])?;
+    Ok(live::stream(state, live::Filter::Staff(user.scope)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PointQuery {
+    lat: Option<String>,
+    lon: Option<String>,
+}
+
+/// `GET /api/v1/live?lat=&lon=`: Server-Sent Events of action messages whose area holds the
+/// point (every action message without one), for open resident pages. Texts only.
+pub async fn public_live(State(state): State<AppState>, Query(q): Query<PointQuery>) -> AppResult<Response> {
+    let point = match (q.lat, q.lon) {
+        (None, None) => None,
+        (Some(lat), Some(lon)) => match (lat.parse::<f64>(), lon.parse::<f64>()) {
+            (Ok(lat), Ok(lon)) if lat.is_finite() && lon.is_finite() => Some((lat, lon)),
+            _ => return Err(AppError::bad_request("invalid_point", "Give lat and lon as numbers.")),
+        },
+        _ => return Err(AppError::bad_request("invalid_point", "Give both lat and lon, or neither.")),
+    };
+    Ok(live::stream(state, live::Filter::Point(point)).into_response())
+}
+
+/// `POST /api/v1/messages`: an information message (now or at `send_at`).
+pub async fn create_message(State(state): State<AppState>, user: StaffUser, headers: HeaderMap, JsonBody(body): JsonBody) -> AppResult<Response> {
+    user.require_role(information::ROLES)?;
+    let st = state.clone();
+    let u = user.clone();
+    let b = body.clone();
+    idempotent(&state, &user, &headers, "POST /messages", &body, || async move { Ok((StatusCode::CREATED, information::create(&st, &u, &b).await?)) }).await
+}
+
+pub async fn get_message(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
+    user.require_role(information::ROLES)?;
+    Ok(Json(information::view(&state, &user, id_of(&raw, "message")?).await?))
+}
+
+/// `GET /api/v1/deliveries/dead`: dead letters (admins).
+pub async fn dead_letters(State(state): State<AppState>, user: StaffUser) -> AppResult<Json<Value>> {
+    user.require_role(&[Role::Admin])?;
+    let rows = state.store.dead_deliveries(500).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|d| {
+            json!({"id": d.id, "message_id": d.message_id, "channel": d.channel, "attempts": d.attempts,
+                   "last_error": d.last_error, "updated_at": actions::millis(d.updated_at)})
+        })
+        .collect();
+    Ok(Json(json!({"deliveries": items})))
+}
+
+/// `POST /api/v1/deliveries/{id}/retry`: a dead letter goes back in the queue (admins).
+pub async fn retry_delivery(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
+    user.require_role(&[Role::Admin])?;
+    let id = id_of(&raw, "delivery")?;
+    let now = state.now_ms();
+    if !state.store.retry_delivery(id, now).await? {
+        return Err(match state.store.delivery(id).await? {
+            None => AppError::NotFound(format!("There is no delivery {id}.")),
+            Some(d) => AppError::Conflict(format!("Delivery {id} is {}, not dead; only dead letters can be retried.", d.state)),
+        });
+    }
+    state.engine.wake_workers.notify_waiters();
+    state.store.audit(now, &user.actor(), "delivery.retry", Some(&format!("delivery:{id}")), &json!({})).await?;
+    Ok(Json(json!({"id": id, "state": "pending"})))
+}

@@ -1,0 +1,391 @@
+//! The durable delivery queue: one row per (message, person, device, channel).
+//!
+//! States: `pending` (waiting for `next_at`) → `sending` (claimed; `next_at` is the end of the
+//! claim's lease) → `sent` (the provider took it) → `delivered` / `failed` (a delivery report);
+//! or `failed` (refused, failed over), `dead` (retries used up: admins can see and retry it),
+//! `expired` (could no longer help). A claim whose worker died is claimed again after its lease
+//! with the same id, so the provider sees the same reference.
+
+use crate::{Pool, Store, StoreError};
+use buurtnet_domain::Channel;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use sqlx::{FromRow, QueryBuilder};
+
+/// Rows per INSERT statement.
+const INSERT_CHUNK: usize = 4000;
+
+/// A claimed delivery with what is needed to send it: the destination is read now (never
+/// copied into the queue), so a person who deleted their account in the meantime gets nothing.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub message_id: i64,
+    pub participant_id: i64,
+    pub device_id: i64,
+    pub channel: String,
+    pub attempts: i64,
+    pub language: String,
+    /// The verified phone number or e-mail address for sms/voice/email.
+    pub contact: Option<String>,
+    pub endpoint: Option<String>,
+    pub p256dh: Option<String>,
+    pub auth: Option<String>,
+}
+
+impl ClaimedDelivery {
+    pub fn channel(&self) -> Option<Channel> {
+        Channel::parse(&self.channel)
+    }
+}
+
+/// What became of a claimed delivery.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub id: i64,
+    /// The `attempts` value of the claim: a late answer from a claim that was taken over by
+    /// another worker does not overwrite the newer claim's result.
+    pub attempts: i64,
+    pub state: &'static str,
+    pub next_at: i64,
+    pub provider_id: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub message_id: i64,
+    pub participant_id: i64,
+    pub device_id: i64,
+    pub channel: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub updated_at: i64,
+}
+
+/// A delivery target: (participant id or 0, device id or 0, channel).
+pub type Target = (i64, i64, Channel);
+
+/// An anonymous device that may be in an area.
+#[derive(Debug, Clone, FromRow)]
+pub struct DeviceCandidate {
+    pub id: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub cell: i64,
+}
+
+/// The columns of a [`ClaimedDelivery`], read from `source` (the deliveries table or the
+/// claimed rows).
+fn claimed_select(source: &str) -> String {
+    format!(
+        "SELECT d.id, d.message_id, d.participant_id, d.device_id, d.channel, d.attempts,
+    COALESCE(p.language, dv.language, 'nl') AS language,
+    (SELECT c.value FROM contacts c WHERE c.participant_id = d.participant_id AND d.participant_id <> 0
+        AND c.verified_at IS NOT NULL AND c.kind = (CASE WHEN d.channel = 'email' THEN 'email' ELSE 'phone' END)
+        AND (d.channel <> 'sms' OR c.mobile)
+      ORDER BY c.id LIMIT 1) AS contact,
+    dv.endpoint, dv.p256dh, dv.auth
+  FROM {source} d
+  LEFT JOIN participants p ON p.id = d.participant_id AND d.participant_id <> 0
+  LEFT JOIN devices dv ON dv.id = d.device_id AND d.device_id <> 0"
+    )
+}
+
+impl Store {
+    /// Writes deliveries for a message, skipping those it already has (a resumed fan-out or a
+    /// failover to a channel that already reached the person). Returns how many were new.
+    pub async fn insert_deliveries(
+        &self,
+        message_id: i64,
+        priority: i64,
+        next_at: i64,
+        targets: &[Target],
+    ) -> Result<u64, StoreError> {
+        if targets.is_empty() {
+            return Ok(0);
+        }
+        let first = self.allocate_ids("deliveries", targets.len() as i64).await?;
+        let mut inserted = 0u64;
+        match &self.pool {
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                for (n, chunk) in targets.chunks(INSERT_CHUNK * 4).enumerate() {
+                    let base = first + (n * INSERT_CHUNK * 4) as i64;
+                    let ids: Vec<i64> = (0..chunk.len() as i64).map(|i| base + i).collect();
+                    let people: Vec<i64> = chunk.iter().map(|t| t.0).collect();
+                    let devices: Vec<i64> = chunk.iter().map(|t| t.1).collect();
+                    let channels: Vec<&str> = chunk.iter().map(|t| t.2.as_str()).collect();
+                    inserted += sqlx::query(
+                        "INSERT INTO deliveries (id, message_id, participant_id, device_id, channel, state, priority, next_at, updated_at)
+                         SELECT i, $1, pid, did, ch, 'pending', $2, $3, $3 FROM unnest($4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) AS t(i, pid, did, ch)
+                         ON CONFLICT (message_id, participant_id, device_id, channel) DO NOTHING",
+                    )
+                    .bind(message_id)
+                    .bind(priority)
+                    .bind(next_at)
+                    .bind(&ids)
+                    .bind(&people)
+                    .bind(&devices)
+                    .bind(&channels)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                tx.commit().await?;
+            }
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                for (n, chunk) in targets.chunks(INSERT_CHUNK).enumerate() {
+                    let base = first + (n * INSERT_CHUNK) as i64;
+                    let mut qb = QueryBuilder::new(
+                        "INSERT INTO deliveries (id, message_id, participant_id, device_id, channel, state, priority, next_at, updated_at) ",
+                    );
+                    qb.push_values(chunk.iter().enumerate(), |mut b, (i, t)| {
+                        b.push_bind(base + i as i64)
+                            .push_bind(message_id)
+                            .push_bind(t.0)
+                            .push_bind(t.1)
+                            .push_bind(t.2.as_str())
+                            .push("'pending'")
+                            .push_bind(priority)
+                            .push_bind(next_at)
+                            .push_bind(next_at);
+                    });
+                    qb.push(" ON CONFLICT (message_id, participant_id, device_id, channel) DO NOTHING");
+                    inserted += qb.build().execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(inserted)
+    }
+
+    /// Claims up to `limit` due deliveries, most urgent first, for a lease until `lease_until`
+    /// (a claim whose lease ran out is due again). Safe with many workers in many processes:
+    /// `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs one writer at a time, so the
+    /// select-and-update is a single atomic statement there.
+    pub async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<ClaimedDelivery>, StoreError> {
+        let pick = "SELECT id FROM deliveries WHERE state IN ('pending', 'sending') AND next_at <= $1 ORDER BY priority, next_at LIMIT $3";
+        let claimed: Vec<ClaimedDelivery> = match &self.pool {
+            Pool::Postgres(p) => {
+                let sql = format!(
+                    "WITH claimed AS (
+                        UPDATE deliveries SET state = 'sending', next_at = $2, attempts = attempts + 1, updated_at = $1
+                        WHERE id IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING *)
+                     {}",
+                    claimed_select("claimed")
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(lease_until).bind(limit).fetch_all(p).await?
+            }
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                let sql = format!(
+                    "UPDATE deliveries SET state = 'sending', next_at = $2, attempts = attempts + 1, updated_at = $1 WHERE id IN ({pick}) RETURNING id"
+                );
+                let ids: Vec<i64> =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(now).bind(lease_until).bind(limit).fetch_all(&mut *tx).await?;
+                let json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+                let sql = format!("{} WHERE d.id IN (SELECT value FROM json_each($1))", claimed_select("deliveries"));
+                let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(json).fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            }
+        };
+        Ok(claimed)
+    }
+
+    /// Records what became of claimed deliveries, in one statement.
+    pub async fn finish_deliveries(&self, now: i64, done: &[Finished]) -> Result<(), StoreError> {
+        for chunk in done.chunks(1000) {
+            with_pool!(self, |p| {
+                let mut qb = QueryBuilder::new("UPDATE deliveries SET state = v.column2, next_at = v.column3, ");
+                qb.push("provider_id = COALESCE(v.column4, deliveries.provider_id), last_error = v.column5, updated_at = ");
+                qb.push_bind(now);
+                qb.push(" FROM (");
+                for (i, f) in chunk.iter().enumerate() {
+                    qb.push(if i == 0 { "VALUES (" } else { ", (" });
+                    qb.push("CAST(").push_bind(f.id).push(" AS BIGINT), CAST(").push_bind(f.state).push(" AS TEXT), CAST(");
+                    qb.push_bind(f.next_at).push(" AS BIGINT), CAST(").push_bind(f.provider_id.as_deref()).push(" AS TEXT), CAST(");
+                    qb.push_bind(f.error.as_deref()).push(" AS TEXT), CAST(").push_bind(f.attempts).push(" AS BIGINT))");
+                }
+                qb.push(") AS v WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column6 AND deliveries.state = 'sending'");
+                qb.build().execute(p).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The people and devices a message reached or is still reaching (everything but failed,
+    /// dead and expired deliveries), by id from `after`, on the channel that (last) reached them.
+    pub async fn reached_targets(&self, message_id: i64, after: i64, limit: i64) -> Result<Vec<(i64, Target)>, StoreError> {
+        let rows: Vec<(i64, i64, i64, String)> = with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, participant_id, device_id, channel FROM deliveries
+                 WHERE message_id = $1 AND id > $2 AND state IN ('pending', 'sending', 'sent', 'delivered')
+                 ORDER BY id LIMIT $3",
+            )
+            .bind(message_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+        })?;
+        Ok(rows.into_iter().filter_map(|(id, pid, did, ch)| Channel::parse(&ch).map(|c| (id, (pid, did, c)))).collect())
+    }
+
+    /// Deliveries per (message, channel, state).
+    pub async fn delivery_counts(&self, message_id: i64) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as("SELECT channel, state, COUNT(*) FROM deliveries WHERE message_id = $1 GROUP BY channel, state ORDER BY channel, state")
+                .bind(message_id)
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
+    /// Deliveries of all messages per (channel, state): for the metrics.
+    pub async fn delivery_totals(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as("SELECT channel, state, COUNT(*) FROM deliveries GROUP BY channel, state").fetch_all(p).await
+        })?)
+    }
+
+    /// Deliveries waiting to go out (pending or claimed) and the age of the oldest due one.
+    pub async fn queue_depth(&self, now: i64) -> Result<(i64, i64), StoreError> {
+        let (n, oldest): (i64, Option<i64>) = with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT COUNT(*), MIN(CASE WHEN state = 'pending' AND next_at <= $1 THEN next_at END) FROM deliveries WHERE state IN ('pending', 'sending')",
+            )
+            .bind(now)
+            .fetch_one(p)
+            .await
+        })?;
+        Ok((n, oldest.map(|t| (now - t).max(0)).unwrap_or(0)))
+    }
+
+    /// The channels a person wants and can be reached on (over all their addresses).
+    pub async fn person_channels(&self, participant_id: i64) -> Result<i64, StoreError> {
+        let rows: Vec<i64> = with_pool!(self, |p| {
+            sqlx::query_scalar("SELECT (channels & verified_channels) FROM addresses WHERE participant_id = $1 AND paused = $2")
+                .bind(participant_id)
+                .bind(false)
+                .fetch_all(p)
+                .await
+        })?;
+        Ok(rows.into_iter().fold(0, |a, b| a | b))
+    }
+
+    /// The push devices of these people.
+    pub async fn devices_of(&self, participants: &[i64]) -> Result<Vec<(i64, i64)>, StoreError> {
+        if participants.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = match &self.pool {
+            Pool::Postgres(p) => {
+                sqlx::query_as("SELECT participant_id, id FROM devices WHERE participant_id = ANY($1)")
+                    .bind(participants)
+                    .fetch_all(p)
+                    .await?
+            }
+            Pool::Sqlite(p) => {
+                let json = serde_json::to_string(participants).unwrap_or_else(|_| "[]".into());
+                sqlx::query_as("SELECT participant_id, id FROM devices WHERE participant_id IN (SELECT value FROM json_each($1))")
+                    .bind(json)
+                    .fetch_all(p)
+                    .await?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// Anonymous push devices (no participant) that want the topic, in cell ranges (`None`:
+    /// everywhere).
+    pub fn anonymous_devices(&self, ranges: Option<Vec<(i64, i64)>>, topic_bit: i64) -> BoxStream<'_, Result<DeviceCandidate, StoreError>> {
+        let base = "d.participant_id IS NULL AND d.cell IS NOT NULL AND (d.topics & $1) <> 0";
+        match (&self.pool, ranges) {
+            (_, Some(r)) if r.is_empty() => futures::stream::empty().boxed(),
+            (Pool::Sqlite(p), Some(ranges)) => {
+                let json = serde_json::to_string(&ranges).unwrap_or_else(|_| "[]".into());
+                let sql = format!(
+                    "SELECT d.id, d.lat, d.lon, d.cell FROM json_each($2) r JOIN devices d
+                     ON d.cell BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]') WHERE {base}"
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(topic_bit).bind(json).fetch(p).map(|r| r.map_err(StoreError::from)).boxed()
+            }
+            (Pool::Postgres(p), Some(ranges)) => {
+                let (lo, hi): (Vec<i64>, Vec<i64>) = ranges.into_iter().unzip();
+                let sql = format!(
+                    "SELECT d.id, d.lat, d.lon, d.cell FROM unnest($2::bigint[], $3::bigint[]) AS r(lo, hi) JOIN devices d
+                     ON d.cell BETWEEN r.lo AND r.hi WHERE {base}"
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(topic_bit)
+                    .bind(lo)
+                    .bind(hi)
+                    .fetch(p)
+                    .map(|r| r.map_err(StoreError::from))
+                    .boxed()
+            }
+            (_, None) => with_pool!(self, |p| {
+                let sql = format!("SELECT d.id, d.lat, d.lon, d.cell FROM devices d WHERE {base}");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(topic_bit).fetch(p).map(|r| r.map_err(StoreError::from)).boxed()
+            }),
+        }
+    }
+
+    /// Dead letters (retries used up), newest first.
+    pub async fn dead_deliveries(&self, limit: i64) -> Result<Vec<DeliveryRow>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, message_id, participant_id, device_id, channel, state, attempts, last_error, updated_at
+                 FROM deliveries WHERE state = 'dead' ORDER BY updated_at DESC, id DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
+    /// Puts a dead letter back in the queue with fresh tries. False when it was not dead.
+    pub async fn retry_delivery(&self, id: i64, now: i64) -> Result<bool, StoreError> {
+        let n = with_pool!(self, |p| {
+            sqlx::query("UPDATE deliveries SET state = 'pending', attempts = 0, next_at = $1, updated_at = $1 WHERE id = $2 AND state = 'dead'")
+                .bind(now)
+                .bind(id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// A provider's delivery report: a sent delivery becomes delivered or failed. False when
+    /// there is no such delivery, or it was not sent (a late or repeated report).
+    pub async fn report_delivery(&self, id: i64, delivered: bool, error: Option<&str>, now: i64) -> Result<bool, StoreError> {
+        let n = with_pool!(self, |p| {
+            sqlx::query("UPDATE deliveries SET state = $1, last_error = COALESCE($2, last_error), updated_at = $3 WHERE id = $4 AND state IN ('sent', 'sending')")
+                .bind(if delivered { "delivered" } else { "failed" })
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, message_id, participant_id, device_id, channel, state, attempts, last_error, updated_at FROM deliveries WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await
+        })?)
+    }
+}
