@@ -5,6 +5,7 @@
 
 mod common;
 
+mod alerting;
 mod areas;
 mod browser;
 mod cli;

@@ -29,10 +29,14 @@ impl Provider for Sandbox {
             let recipient = match &msg.to {
                 Destination::Phone(p) => p.clone(),
                 Destination::Email(e) => e.clone(),
-                Destination::Push { .. } => format!("device:{}", msg.reference),
+                // The demo's devices have no subscription: the worker names them `device:ID`.
+                Destination::Push { endpoint, .. } if endpoint.starts_with("device:") => endpoint.clone(),
+                Destination::Push { .. } => format!("push:{}", msg.reference),
             };
             let body = match msg.channel {
-                buurtnet_domain::Channel::Voice => format!("[{}× {}] {}", msg.content.replays.max(1), msg.language, msg.content.text),
+                buurtnet_domain::Channel::Voice => {
+                    format!("[{}× {}] {}", msg.content.replays.max(1), msg.language, msg.content.text)
+                }
                 _ => msg.content.text.clone(),
             };
             let subject = (!msg.content.title.is_empty()).then_some(msg.content.title.as_str());

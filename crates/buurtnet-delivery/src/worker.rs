@@ -198,8 +198,11 @@ impl Worker {
             return Ok(0);
         }
         let n = claimed.len();
-        let results: Vec<Result1> =
-            futures::stream::iter(claimed).map(|d| self.handle(d)).buffer_unordered(self.config.concurrency.max(1)).collect().await;
+        let results: Vec<Result1> = futures::stream::iter(claimed)
+            .map(|d| self.handle(d))
+            .buffer_unordered(self.config.concurrency.max(1))
+            .collect()
+            .await;
         let finished: Vec<Finished> = results.iter().map(|r| r.finished.clone()).collect();
         self.store.finish_deliveries(self.now_ms(), &finished).await?;
         for r in &results {
@@ -309,13 +312,14 @@ impl Worker {
         let to = match (channel, &d.contact, &d.endpoint, &d.p256dh, &d.auth) {
             (Channel::Sms | Channel::Voice, Some(phone), ..) => Some(Destination::Phone(phone.clone())),
             (Channel::Email, Some(email), ..) => Some(Destination::Email(email.clone())),
+            // The sandbox shows pushes per device (the demo's devices have no subscription).
+            (Channel::Push, ..) if d.device_id != 0 && self.providers.push.name() == "sandbox" => Some(Destination::Push {
+                endpoint: format!("device:{}", d.device_id),
+                p256dh: String::new(),
+                auth: String::new(),
+            }),
             (Channel::Push, _, Some(endpoint), Some(p256dh), Some(auth)) => {
                 Some(Destination::Push { endpoint: endpoint.clone(), p256dh: p256dh.clone(), auth: auth.clone() })
-            }
-            // A device without a subscription (registered before push was configured, or in
-            // the demo): only the sandbox can take it.
-            (Channel::Push, ..) if d.device_id != 0 && self.providers.push.name() == "sandbox" => {
-                Some(Destination::Push { endpoint: String::new(), p256dh: String::new(), auth: String::new() })
             }
             _ => None,
         };
@@ -327,7 +331,8 @@ impl Worker {
         let out = self.outgoing(&d, channel, &msg, to);
         let provider = self.providers.get(channel);
         let started = Instant::now();
-        let outcome = match tokio::time::timeout(Duration::from_secs(self.config.send_timeout_seconds), provider.send(&out)).await {
+        let outcome = match tokio::time::timeout(Duration::from_secs(self.config.send_timeout_seconds), provider.send(&out)).await
+        {
             Ok(o) => o,
             Err(_) => Outcome::Retry { reason: "provider timed out".into(), retry_after: None },
         };
@@ -376,11 +381,8 @@ impl Worker {
             ("en", Some(en)) => ("en", en),
             _ => ("nl", &msg.content.nl),
         };
-        let unsubscribe_url = if channel == Channel::Email && d.participant_id != 0 {
-            self.links.unsubscribe_url(d.participant_id)
-        } else {
-            None
-        };
+        let unsubscribe_url =
+            if channel == Channel::Email && d.participant_id != 0 { self.links.unsubscribe_url(d.participant_id) } else { None };
         let mut content = Content { title: texts.title.clone(), ..Content::default() };
         match channel {
             Channel::Push => {

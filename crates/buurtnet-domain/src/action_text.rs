@@ -347,7 +347,8 @@ mod tests {
             let t = render(ActionKind::GasLeak, status, MessageKind::Start, None, &missing_girl(), None, Language::Nl);
             assert!(t.title.starts_with(word) && t.sms.starts_with(word) && t.voice.contains(word));
         }
-        let t = render(ActionKind::GasLeak, MessageStatus::Exercise, MessageKind::Start, None, &missing_girl(), None, Language::En);
+        let t =
+            render(ActionKind::GasLeak, MessageStatus::Exercise, MessageKind::Start, None, &missing_girl(), None, Language::En);
         assert!(t.title.starts_with("EXERCISE"));
     }
 

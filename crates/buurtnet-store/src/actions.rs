@@ -264,11 +264,14 @@ impl Store {
                     ORDER BY priority, id LIMIT 1";
         let row = match &self.pool {
             Pool::Postgres(p) => {
-                let sql = format!("UPDATE messages SET fanout_state = 'running', fanout_lease = $2 WHERE id = ({pick} FOR UPDATE SKIP LOCKED) RETURNING *");
+                let sql = format!(
+                    "UPDATE messages SET fanout_state = 'running', fanout_lease = $2 WHERE id = ({pick} FOR UPDATE SKIP LOCKED) RETURNING *"
+                );
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(lease_until).fetch_optional(p).await?
             }
             Pool::Sqlite(p) => {
-                let sql = format!("UPDATE messages SET fanout_state = 'running', fanout_lease = $2 WHERE id = ({pick}) RETURNING *");
+                let sql =
+                    format!("UPDATE messages SET fanout_state = 'running', fanout_lease = $2 WHERE id = ({pick}) RETURNING *");
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(lease_until).fetch_optional(p).await?
             }
         };
@@ -395,7 +398,11 @@ impl Store {
     /// Forgets idempotency keys older than `before`.
     pub async fn prune_idempotency_keys(&self, before: i64) -> Result<u64, StoreError> {
         Ok(with_pool!(self, |p| {
-            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(before).execute(p).await.map(|r| r.rows_affected())
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(before)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
         })?)
     }
 }

@@ -185,8 +185,12 @@ impl Store {
                 let sql = format!(
                     "UPDATE deliveries SET state = 'sending', next_at = $2, attempts = attempts + 1, updated_at = $1 WHERE id IN ({pick}) RETURNING id"
                 );
-                let ids: Vec<i64> =
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(now).bind(lease_until).bind(limit).fetch_all(&mut *tx).await?;
+                let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(now)
+                    .bind(lease_until)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 let json = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
                 let sql = format!("{} WHERE d.id IN (SELECT value FROM json_each($1))", claimed_select("deliveries"));
                 let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(json).fetch_all(&mut *tx).await?;
@@ -208,10 +212,15 @@ impl Store {
                 for (i, f) in chunk.iter().enumerate() {
                     qb.push(if i == 0 { "VALUES (" } else { ", (" });
                     qb.push("CAST(").push_bind(f.id).push(" AS BIGINT), CAST(").push_bind(f.state).push(" AS TEXT), CAST(");
-                    qb.push_bind(f.next_at).push(" AS BIGINT), CAST(").push_bind(f.provider_id.as_deref()).push(" AS TEXT), CAST(");
+                    qb.push_bind(f.next_at)
+                        .push(" AS BIGINT), CAST(")
+                        .push_bind(f.provider_id.as_deref())
+                        .push(" AS TEXT), CAST(");
                     qb.push_bind(f.error.as_deref()).push(" AS TEXT), CAST(").push_bind(f.attempts).push(" AS BIGINT))");
                 }
-                qb.push(") AS v WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column6 AND deliveries.state = 'sending'");
+                qb.push(
+                    ") AS v WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column6 AND deliveries.state = 'sending'",
+                );
                 qb.build().execute(p).await.map(|r| r.rows_affected())
             })?;
         }
@@ -303,7 +312,11 @@ impl Store {
 
     /// Anonymous push devices (no participant) that want the topic, in cell ranges (`None`:
     /// everywhere).
-    pub fn anonymous_devices(&self, ranges: Option<Vec<(i64, i64)>>, topic_bit: i64) -> BoxStream<'_, Result<DeviceCandidate, StoreError>> {
+    pub fn anonymous_devices(
+        &self,
+        ranges: Option<Vec<(i64, i64)>>,
+        topic_bit: i64,
+    ) -> BoxStream<'_, Result<DeviceCandidate, StoreError>> {
         let base = "d.participant_id IS NULL AND d.cell IS NOT NULL AND (d.topics & $1) <> 0";
         match (&self.pool, ranges) {
             (_, Some(r)) if r.is_empty() => futures::stream::empty().boxed(),
@@ -313,7 +326,12 @@ impl Store {
                     "SELECT d.id, d.lat, d.lon, d.cell FROM json_each($2) r JOIN devices d
                      ON d.cell BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]') WHERE {base}"
                 );
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(topic_bit).bind(json).fetch(p).map(|r| r.map_err(StoreError::from)).boxed()
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(topic_bit)
+                    .bind(json)
+                    .fetch(p)
+                    .map(|r| r.map_err(StoreError::from))
+                    .boxed()
             }
             (Pool::Postgres(p), Some(ranges)) => {
                 let (lo, hi): (Vec<i64>, Vec<i64>) = ranges.into_iter().unzip();

@@ -27,9 +27,9 @@ macro_rules! record_change {
 
 mod abuse;
 pub mod actions;
-pub mod deliveries;
 mod areas;
 pub mod copy;
+pub mod deliveries;
 mod error;
 pub mod models;
 mod participants;

@@ -40,7 +40,11 @@ fn text_field(body: &Value, field: &str, max: usize, required: bool, errors: &mu
         None | Some(Value::Null) if !required => None,
         Some(Value::String(s)) if !s.trim().is_empty() => {
             if s.chars().count() > max {
-                errors.add(field, "too_long", format!("'{field}' is at most {max} characters (this one has {}).", s.chars().count()));
+                errors.add(
+                    field,
+                    "too_long",
+                    format!("'{field}' is at most {max} characters (this one has {}).", s.chars().count()),
+                );
                 None
             } else {
                 Some(s.trim().to_string())
@@ -53,7 +57,14 @@ fn text_field(body: &Value, field: &str, max: usize, required: bool, errors: &mu
     }
 }
 
-fn word<T>(body: &Value, field: &str, parse: fn(&str) -> Option<T>, choices: String, default: Option<T>, errors: &mut FieldErrors) -> Option<T> {
+fn word<T>(
+    body: &Value,
+    field: &str,
+    parse: fn(&str) -> Option<T>,
+    choices: String,
+    default: Option<T>,
+    errors: &mut FieldErrors,
+) -> Option<T> {
     match body.get(field) {
         None | Some(Value::Null) if default.is_some() => default,
         Some(Value::String(s)) => {
@@ -81,7 +92,11 @@ fn parse_consent(v: Option<&Value>, now: i64, errors: &mut FieldErrors) -> Optio
     match (by, at) {
         (Some(by), Some(at)) if at <= now + 60_000 => Some((by.to_string(), at)),
         (None, _) => {
-            errors.add("consent.by", "missing_consent_by", "Say who in the family gave consent (a name or relation, at most 200 characters).");
+            errors.add(
+                "consent.by",
+                "missing_consent_by",
+                "Say who in the family gave consent (a name or relation, at most 200 characters).",
+            );
             None
         }
         _ => {
@@ -157,14 +172,16 @@ pub fn parse_new(body: &Value, index: &AreaIndex, user: &StaffUser, at: DateTime
         }
     };
     match (kind, level, status, title, text, area) {
-        (Some(kind), Some(level), Some(status), Some(title), Some(text), Some(area)) if errors.is_empty() => Ok(NewActionRequest {
-            kind,
-            level,
-            status,
-            area,
-            content: ActionContent { title, body: text, title_en, body_en, description, callback_phone },
-            consent,
-        }),
+        (Some(kind), Some(level), Some(status), Some(title), Some(text), Some(area)) if errors.is_empty() => {
+            Ok(NewActionRequest {
+                kind,
+                level,
+                status,
+                area,
+                content: ActionContent { title, body: text, title_en, body_en, description, callback_phone },
+                consent,
+            })
+        }
         _ => Err(errors),
     }
 }
@@ -172,14 +189,18 @@ pub fn parse_new(body: &Value, index: &AreaIndex, user: &StaffUser, at: DateTime
 fn description_texts(d: &Description) -> Vec<(&'static str, &str)> {
     let mut out = Vec::new();
     if let Some(p) = &d.person {
-        for (k, v) in [("person.build", &p.build), ("person.hair", &p.hair), ("person.clothing", &p.clothing), ("person.sex", &p.sex)] {
+        for (k, v) in
+            [("person.build", &p.build), ("person.hair", &p.hair), ("person.clothing", &p.clothing), ("person.sex", &p.sex)]
+        {
             if let Some(v) = v {
                 out.push((k, v.as_str()));
             }
         }
     }
     if let Some(v) = &d.vehicle {
-        for (k, x) in [("vehicle.make", &v.make), ("vehicle.model", &v.model), ("vehicle.colour", &v.colour), ("vehicle.plate", &v.plate)] {
+        for (k, x) in
+            [("vehicle.make", &v.make), ("vehicle.model", &v.model), ("vehicle.colour", &v.colour), ("vehicle.plate", &v.plate)]
+        {
             if let Some(x) = x {
                 out.push((k, x.as_str()));
             }
@@ -203,15 +224,15 @@ fn check_scope(
         if let Member::Code { code, .. } = m
             && !targeting::code_within_scope(index, code, &user.scope)
         {
-            errors.add("area", "outside_scope", format!("{code} (part {}) is outside your scope ({}).", i + 1, user.scope.code()));
+            errors.add(
+                "area",
+                "outside_scope",
+                format!("{code} (part {}) is outside your scope ({}).", i + 1, user.scope.code()),
+            );
             return;
         }
     }
-    let plan = Plan::new(
-        Request { area, topic: Topic::Urgent, at, override_time_windows: true },
-        user.scope.clone(),
-        index,
-    );
+    let plan = Plan::new(Request { area, topic: Topic::Urgent, at, override_time_windows: true }, user.scope.clone(), index);
     if plan.wholly_outside_scope() {
         errors.add("area", "outside_scope", format!("This area lies wholly outside your scope ({}).", user.scope.code()));
     }
@@ -236,7 +257,13 @@ pub async fn create(state: &AppState, user: &StaffUser, req: NewActionRequest) -
         .await?;
     state
         .store
-        .audit(now, &user.actor(), "action.create", Some(&format!("action:{id}")), &json!({"kind": req.kind.as_str(), "status": req.status.as_str(), "level": req.level.as_str()}))
+        .audit(
+            now,
+            &user.actor(),
+            "action.create",
+            Some(&format!("action:{id}")),
+            &json!({"kind": req.kind.as_str(), "status": req.status.as_str(), "level": req.level.as_str()}),
+        )
         .await?;
     Ok(id)
 }
@@ -280,7 +307,12 @@ fn valid_until(state: &AppState, kind: MessageKind, now: i64) -> i64 {
 }
 
 /// The texts of one message of an action, in both languages.
-fn texts(p: &Parsed, kind: MessageKind, outcome: Option<Outcome>, extra: Option<&str>) -> (action_text::Texts, action_text::Texts) {
+fn texts(
+    p: &Parsed,
+    kind: MessageKind,
+    outcome: Option<Outcome>,
+    extra: Option<&str>,
+) -> (action_text::Texts, action_text::Texts) {
     let r = |lang| action_text::render(p.kind, p.status, kind, outcome, &p.content, extra, lang);
     (r(Language::Nl), r(Language::En))
 }
@@ -365,7 +397,13 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
     state.engine.wake_fanout.notify_waiters();
     state
         .store
-        .audit(now, &user.actor(), &format!("action.{}", step.as_str()), Some(&format!("action:{id}")), &json!({"message_id": message_id, "outcome": outcome.map(|o| o.as_str())}))
+        .audit(
+            now,
+            &user.actor(),
+            &format!("action.{}", step.as_str()),
+            Some(&format!("action:{id}")),
+            &json!({"message_id": message_id, "outcome": outcome.map(|o| o.as_str())}),
+        )
         .await?;
     let mut view = view(state, user, id).await?;
     if let Some(obj) = view.as_object_mut() {

@@ -19,8 +19,12 @@ struct EmailAlert<'a> {
 
 fn footer(lang: Language) -> &'static str {
     match lang {
-        Language::Nl => "U ontvangt dit bericht omdat u zich bij buurtnet hebt aangemeld. Via de link in de kop van dit bericht (afmelden) of op uw eigen pagina past u uw berichten aan.",
-        Language::En => "You receive this message because you signed up for buurtnet. Use the unsubscribe link of this message or your own page to change your messages.",
+        Language::Nl => {
+            "U ontvangt dit bericht omdat u zich bij buurtnet hebt aangemeld. Via de link in de kop van dit bericht (afmelden) of op uw eigen pagina past u uw berichten aan."
+        }
+        Language::En => {
+            "You receive this message because you signed up for buurtnet. Use the unsubscribe link of this message or your own page to change your messages."
+        }
     }
 }
 

@@ -80,7 +80,16 @@ pub async fn upkeep(state: &AppState, tick: u64) -> anyhow::Result<()> {
     let cutoff = now - i64::from(state.config.alerting.reminder_minutes) * 60_000;
     for (action, dispatcher) in state.store.due_reminders(cutoff, now).await? {
         tracing::warn!(action.id = action, staff.id = dispatcher, "action still open: reminding its dispatcher");
-        state.store.audit(now, "system", "action.reminder", Some(&format!("action:{action}")), &serde_json::json!({"dispatcher": dispatcher})).await?;
+        state
+            .store
+            .audit(
+                now,
+                "system",
+                "action.reminder",
+                Some(&format!("action:{action}")),
+                &serde_json::json!({"dispatcher": dispatcher}),
+            )
+            .await?;
         metrics::counter!("buurtnet_action_reminders_total").increment(1);
     }
     if tick.is_multiple_of(3) {

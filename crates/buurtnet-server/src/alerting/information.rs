@@ -78,7 +78,10 @@ pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResu
     let area = match body.get("area") {
         Some(a) => match parse_area(a, &index) {
             Ok(parsed) => {
-                let outside = parsed.members.iter().any(|m| matches!(m, Member::Code { code, .. } if !targeting::code_within_scope(&index, code, &user.scope)));
+                let outside = parsed
+                    .members
+                    .iter()
+                    .any(|m| matches!(m, Member::Code { code, .. } if !targeting::code_within_scope(&index, code, &user.scope)));
                 let plan = Plan::new(
                     Request { area: parsed, topic: Topic::Information, at: now, override_time_windows: false },
                     user.scope.clone(),
@@ -106,7 +109,8 @@ pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResu
         return Err(AppError::Validation(errors));
     }
     let nl = render_information(status, &title, &text_nl, Language::Nl);
-    let en = render_information(status, title_en.as_deref().unwrap_or(&title), body_en.as_deref().unwrap_or(&text_nl), Language::En);
+    let en =
+        render_information(status, title_en.as_deref().unwrap_or(&title), body_en.as_deref().unwrap_or(&text_nl), Language::En);
     let id_hint = format!("info-{}", crate::secrets::random_hex(4));
     let channels: ChannelSet = [Channel::Push, Channel::Email].into_iter().collect();
     let message = NewMessage {

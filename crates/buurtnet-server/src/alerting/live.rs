@@ -65,7 +65,9 @@ pub async fn poll(state: AppState) {
             // The area of an update is its action's: read it from the first message.
             let area = match (&m.area, m.action_id) {
                 (Some(a), _) => serde_json::from_str(a).ok(),
-                (None, Some(action)) => state.store.action(action).await.ok().flatten().and_then(|a| serde_json::from_str(&a.area).ok()),
+                (None, Some(action)) => {
+                    state.store.action(action).await.ok().flatten().and_then(|a| serde_json::from_str(&a.area).ok())
+                }
                 _ => None,
             };
             let event = LiveEvent {

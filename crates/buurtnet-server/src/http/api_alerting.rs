@@ -24,7 +24,14 @@ fn id_of(raw: &str, what: &str) -> AppResult<i64> {
 /// Runs `work` at most once per `Idempotency-Key` (per staff account): a repeated request with
 /// the same key gets the first answer again and sends nothing; the same key with another
 /// request is refused. Without the header the work just runs.
-async fn idempotent<F, Fut>(state: &AppState, user: &StaffUser, headers: &HeaderMap, what: &str, body: &Value, work: F) -> AppResult<Response>
+async fn idempotent<F, Fut>(
+    state: &AppState,
+    user: &StaffUser,
+    headers: &HeaderMap,
+    what: &str,
+    body: &Value,
+    work: F,
+) -> AppResult<Response>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = AppResult<(StatusCode, Value)>>,
@@ -38,7 +45,12 @@ where
         .ok()
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| AppError::bad_request("invalid_idempotency_key", "The Idempotency-Key header must be 1 to 200 visible ASCII characters."))?;
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_idempotency_key",
+                "The Idempotency-Key header must be 1 to 200 visible ASCII characters.",
+            )
+        })?;
     let hash: String = Sha256::digest(format!("{what}\n{body}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     match state.store.idempotency_reserve(user.id, key, &hash, state.now_ms()).await? {
         Some((seen, _, _)) if seen != hash => Err(AppError::Validation({
@@ -46,7 +58,9 @@ where
             f.add("Idempotency-Key", "key_reused", "This Idempotency-Key was used for another request; use a new key.");
             f
         })),
-        Some((_, 0, _)) => Err(AppError::Conflict("The first request with this Idempotency-Key is still running; try again shortly.".into())),
+        Some((_, 0, _)) => {
+            Err(AppError::Conflict("The first request with this Idempotency-Key is still running; try again shortly.".into()))
+        }
         Some((_, status, response)) => {
             let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
             let v: Value = serde_json::from_str(&response).unwrap_or(Value::Null);
@@ -71,7 +85,12 @@ where
 }
 
 /// `POST /api/v1/actions`: a draft action.
-pub async fn create_action(State(state): State<AppState>, user: StaffUser, headers: HeaderMap, JsonBody(body): JsonBody) -> AppResult<Response> {
+pub async fn create_action(
+    State(state): State<AppState>,
+    user: StaffUser,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> AppResult<Response> {
     user.require_role(actions::ROLES)?;
     let st = state.clone();
     let u = user.clone();
@@ -84,7 +103,14 @@ pub async fn create_action(State(state): State<AppState>, user: StaffUser, heade
     .await
 }
 
-async fn lifecycle(state: AppState, user: StaffUser, headers: HeaderMap, raw: String, body: Option<Value>, step: Step) -> AppResult<Response> {
+async fn lifecycle(
+    state: AppState,
+    user: StaffUser,
+    headers: HeaderMap,
+    raw: String,
+    body: Option<Value>,
+    step: Step,
+) -> AppResult<Response> {
     user.require_role(actions::ROLES)?;
     let id = id_of(&raw, "action")?;
     let body = body.unwrap_or_else(|| json!({}));
@@ -92,7 +118,10 @@ async fn lifecycle(state: AppState, user: StaffUser, headers: HeaderMap, raw: St
     let st = state.clone();
     let u = user.clone();
     let b = body.clone();
-    idempotent(&state, &user, &headers, &what, &body, || async move { Ok((StatusCode::OK, actions::step(&st, &u, id, step, &b).await?)) }).await
+    idempotent(&state, &user, &headers, &what, &body, || async move {
+        Ok((StatusCode::OK, actions::step(&st, &u, id, step, &b).await?))
+    })
+    .await
 }
 
 /// An optional JSON body (empty bodies are fine for `send` and `cancel`).
@@ -114,19 +143,43 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for OptionalJson {
     }
 }
 
-pub async fn send_action(State(s): State<AppState>, u: StaffUser, h: HeaderMap, Path(id): Path<String>, OptionalJson(b): OptionalJson) -> AppResult<Response> {
+pub async fn send_action(
+    State(s): State<AppState>,
+    u: StaffUser,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    OptionalJson(b): OptionalJson,
+) -> AppResult<Response> {
     lifecycle(s, u, h, id, b, Step::Send).await
 }
 
-pub async fn update_action(State(s): State<AppState>, u: StaffUser, h: HeaderMap, Path(id): Path<String>, JsonBody(b): JsonBody) -> AppResult<Response> {
+pub async fn update_action(
+    State(s): State<AppState>,
+    u: StaffUser,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody,
+) -> AppResult<Response> {
     lifecycle(s, u, h, id, Some(b), Step::Update).await
 }
 
-pub async fn close_action(State(s): State<AppState>, u: StaffUser, h: HeaderMap, Path(id): Path<String>, JsonBody(b): JsonBody) -> AppResult<Response> {
+pub async fn close_action(
+    State(s): State<AppState>,
+    u: StaffUser,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody,
+) -> AppResult<Response> {
     lifecycle(s, u, h, id, Some(b), Step::Close).await
 }
 
-pub async fn cancel_action(State(s): State<AppState>, u: StaffUser, h: HeaderMap, Path(id): Path<String>, OptionalJson(b): OptionalJson) -> AppResult<Response> {
+pub async fn cancel_action(
+    State(s): State<AppState>,
+    u: StaffUser,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    OptionalJson(b): OptionalJson,
+) -> AppResult<Response> {
     lifecycle(s, u, h, id, b, Step::Cancel).await
 }
 
@@ -172,12 +225,20 @@ pub async fn public_live(State(state): State<AppState>, Query(q): Query<PointQue
 }
 
 /// `POST /api/v1/messages`: an information message (now or at `send_at`).
-pub async fn create_message(State(state): State<AppState>, user: StaffUser, headers: HeaderMap, JsonBody(body): JsonBody) -> AppResult<Response> {
+pub async fn create_message(
+    State(state): State<AppState>,
+    user: StaffUser,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> AppResult<Response> {
     user.require_role(information::ROLES)?;
     let st = state.clone();
     let u = user.clone();
     let b = body.clone();
-    idempotent(&state, &user, &headers, "POST /messages", &body, || async move { Ok((StatusCode::CREATED, information::create(&st, &u, &b).await?)) }).await
+    idempotent(&state, &user, &headers, "POST /messages", &body, || async move {
+        Ok((StatusCode::CREATED, information::create(&st, &u, &b).await?))
+    })
+    .await
 }
 
 pub async fn get_message(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {

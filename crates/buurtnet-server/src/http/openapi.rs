@@ -192,7 +192,9 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             "Send an update to everyone the action reached",
             "actions",
             true,
-            Some(json!({"type": "object", "required": ["body"], "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 1000}}})),
+            Some(
+                json!({"type": "object", "required": ["body"], "properties": {"body": {"type": "string", "minLength": 1, "maxLength": 1000}}}),
+            ),
             &[],
             (200, "The action with message_id"),
             &[401, 403, 404, 409, 422],
@@ -242,7 +244,15 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             (200, "The message"),
             &[401, 403, 404],
         ),
-        ("/deliveries/dead", "GET") => op("Dead letters: deliveries whose tries are used up (admins)", "deliveries", true, None, &[], (200, "{\"deliveries\": [...]}"), &[401, 403]),
+        ("/deliveries/dead", "GET") => op(
+            "Dead letters: deliveries whose tries are used up (admins)",
+            "deliveries",
+            true,
+            None,
+            &[],
+            (200, "{\"deliveries\": [...]}"),
+            &[401, 403],
+        ),
         ("/deliveries/{id}/retry", "POST") => op(
             "Put a dead letter back in the queue with fresh tries (admins)",
             "deliveries",
