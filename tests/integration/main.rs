@@ -10,6 +10,7 @@ mod areas;
 mod browser;
 mod cli;
 mod copy_db;
+mod delivery_engine;
 mod fuzz;
 mod hardening;
 mod import;

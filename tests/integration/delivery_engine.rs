@@ -1,0 +1,239 @@
+//! The engine's steps driven by hand (a server without workers): fan-outs that resume without
+//! duplicates, updates that wait for the start's fan-out, expiry when an action ends, reminders,
+//! dead letters, and the live feed.
+
+use crate::alerting::{AMERSFOORT, UTRECHT, get, post, resident};
+use crate::common::{Backend, TestApp};
+use crate::on_both_backends;
+use buurtnet_delivery::sandbox::Sandbox;
+use buurtnet_delivery::worker::{NoLinks, Providers, Worker, WorkerConfig};
+use buurtnet_domain::{Channel, Topic};
+use buurtnet_server::alerting::{engine, fanout};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+async fn manual(backend: Backend) -> (TestApp, Worker) {
+    let app = TestApp::spawn_with(backend, |c| c.alerting.workers = 0).await;
+    let providers = Providers::all(Arc::new(Sandbox::new(app.store.clone(), app.clock.clone())));
+    let worker =
+        Worker::new(app.store.clone(), app.clock.clone(), providers, Arc::new(NoLinks), WorkerConfig::default(), Arc::default());
+    (app, worker)
+}
+
+async fn drain(worker: &Worker) -> usize {
+    let mut n = 0;
+    loop {
+        let k = worker.run_once().await.unwrap();
+        if k == 0 {
+            return n;
+        }
+        n += k;
+    }
+}
+
+async fn new_action(app: &TestApp, token: &str) -> i64 {
+    let (s, v) = post(
+        app,
+        token,
+        "/api/v1/actions",
+        &json!({"kind": "suspect", "status": "actual", "area": {"circle": {"lat": AMERSFOORT.0, "lon": AMERSFOORT.1, "radius_m": 3000}},
+                "title": "Overval", "body": "Twee mannen op een scooter."}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    v["id"].as_i64().unwrap()
+}
+
+async fn counts(app: &TestApp, token: &str, id: i64) -> Value {
+    get(app, token, &format!("/api/v1/actions/{id}")).await.1
+}
+
+on_both_backends!(fanouts_resume_without_duplicates_and_updates_wait_for_the_start, an_ended_action_expires_what_has_not_left);
+
+async fn fanouts_resume_without_duplicates_and_updates_wait_for_the_start(backend: Backend) {
+    let (app, worker) = manual(backend).await;
+    let token = app.staff_token("dispatcher", "NL").await;
+    for i in 0..30 {
+        let at = (AMERSFOORT.0 + f64::from(i) * 0.0003, AMERSFOORT.1);
+        resident(&app, at, &[Channel::Sms, Channel::Email, Channel::Push], &[Topic::Urgent], "nl", vec![]).await;
+    }
+    let id = new_action(&app, &token).await;
+    let (s, v) = post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    let start = v["message_id"].as_i64().unwrap();
+    // Another process claims the start's fan-out and dies with it half done.
+    let now = app.clock_ms();
+    let claimed = app.store.claim_fanout(now, now + 30_000).await.unwrap().unwrap();
+    assert_eq!(claimed.id, start);
+    app.store.insert_deliveries(start, claimed.priority, now, &[(1, 0, Channel::Sms)]).await.unwrap();
+    // The update is written meanwhile, and waits for the start's fan-out.
+    let (s, v) = post(&app, &token, &format!("/api/v1/actions/{id}/update"), &json!({"body": "Ze reden richting A1."})).await;
+    assert_eq!(s, 200, "{v}");
+    let update = v["message_id"].as_i64().unwrap();
+    assert!(fanout::fanout_once(&app.state).await.unwrap(), "the update was claimed");
+    assert_eq!(app.store.message(update).await.unwrap().unwrap().fanout_state, "pending", "it waits");
+    assert!(!fanout::fanout_once(&app.state).await.unwrap(), "nothing is due while the dead claim holds");
+    // The dead claim's lease runs out: the start resumes, skipping what was written.
+    app.clock.advance(chrono::Duration::seconds(31));
+    assert!(fanout::fanout_once(&app.state).await.unwrap());
+    let first = app.store.message(start).await.unwrap().unwrap();
+    assert_eq!(first.fanout_state, "done");
+    assert_eq!(first.recipients, 90, "30 people × sms, e-mail and one device each");
+    // Running it again (as after a crash just before it was marked done) adds nothing.
+    app.store
+        .execute_admin(&format!("UPDATE messages SET fanout_state = 'running', fanout_lease = 0 WHERE id = {start}"))
+        .await
+        .unwrap();
+    assert!(fanout::fanout_once(&app.state).await.unwrap());
+    assert_eq!(app.store.message(start).await.unwrap().unwrap().recipients, 90);
+    assert!(fanout::fanout_once(&app.state).await.unwrap(), "the update's turn");
+    assert_eq!(app.store.message(update).await.unwrap().unwrap().recipients, 90);
+    assert_eq!(drain(&worker).await, 180);
+    let v = counts(&app, &token, id).await;
+    assert_eq!(v["deliveries"]["sms"]["sent"], 60, "{v}");
+    assert_eq!(v["deliveries"]["push"]["sent"], 60, "{v}");
+}
+
+async fn an_ended_action_expires_what_has_not_left(backend: Backend) {
+    let (app, worker) = manual(backend).await;
+    let token = app.staff_token("dispatcher", "NL").await;
+    let early = resident(&app, AMERSFOORT, &[Channel::Sms], &[Topic::Urgent], "nl", vec![]).await;
+    let late = resident(&app, AMERSFOORT, &[Channel::Email], &[Topic::Urgent], "nl", vec![]).await;
+    let id = new_action(&app, &token).await;
+    post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    assert!(fanout::fanout_once(&app.state).await.unwrap());
+    // The SMS leaves; the e-mail is held back (its provider is slow) ...
+    app.store.execute_admin("UPDATE deliveries SET next_at = next_at + 600000 WHERE channel = 'email'").await.unwrap();
+    assert_eq!(drain(&worker).await, 1);
+    // ... and the action is closed before it could leave: it expires, and the closing
+    // message goes only to the one the action reached.
+    let (s, v) = post(&app, &token, &format!("/api/v1/actions/{id}/close"), &json!({"outcome": "none"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(fanout::fanout_once(&app.state).await.unwrap());
+    app.clock.advance(chrono::Duration::minutes(11));
+    assert_eq!(drain(&worker).await, 1);
+    let v = counts(&app, &token, id).await;
+    assert_eq!(v["deliveries"]["email"]["expired"], 1, "{v}");
+    assert_eq!(v["deliveries"]["sms"]["sent"], 2, "{v}");
+    assert!(app.sandbox(&late.email).await.is_empty());
+    let texts: Vec<String> = app.sandbox(&early.phone).await.iter().map(|m| m["body"].as_str().unwrap().to_string()).collect();
+    assert_eq!(texts.len(), 2);
+    assert!(texts[1].starts_with("Afgesloten: Overval"), "{texts:?}");
+    // A message past its validity expires instead of going out late.
+    let id = new_action(&app, &token).await;
+    post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    assert!(fanout::fanout_once(&app.state).await.unwrap());
+    app.clock.advance(chrono::Duration::hours(7));
+    assert_eq!(drain(&worker).await, 2);
+    let v = counts(&app, &token, id).await;
+    assert_eq!(v["deliveries"]["sms"]["expired"], 1, "{v}");
+}
+
+on_both_backends!(open_actions_remind_their_dispatcher_once, dead_letters_are_shown_to_admins_and_can_be_retried);
+
+async fn open_actions_remind_their_dispatcher_once(backend: Backend) {
+    let (app, _worker) = manual(backend).await;
+    let token = app.staff_token("dispatcher", "NL").await;
+    let id = new_action(&app, &token).await;
+    post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    engine::upkeep(&app.state, 1).await.unwrap();
+    assert_eq!(counts(&app, &token, id).await["reminder_due"], false);
+    app.clock.advance(chrono::Duration::minutes(31));
+    engine::upkeep(&app.state, 1).await.unwrap();
+    engine::upkeep(&app.state, 2).await.unwrap();
+    assert_eq!(counts(&app, &token, id).await["reminder_due"], true);
+    let (_, list) = get(&app, &token, "/api/v1/actions?state=open").await;
+    assert_eq!(list["actions"][0]["reminder_due"], true, "{list}");
+    let reminders = app.store.audit_entries(100).await.unwrap().into_iter().filter(|e| e.action == "action.reminder").count();
+    assert_eq!(reminders, 1, "once per action");
+}
+
+async fn dead_letters_are_shown_to_admins_and_can_be_retried(backend: Backend) {
+    let (app, worker) = manual(backend).await;
+    let token = app.staff_token("dispatcher", "NL").await;
+    let admin = app.staff_token("admin", "NL").await;
+    let r = resident(&app, AMERSFOORT, &[Channel::Sms], &[Topic::Urgent], "nl", vec![]).await;
+    let id = new_action(&app, &token).await;
+    post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    assert!(fanout::fanout_once(&app.state).await.unwrap());
+    app.store
+        .execute_admin("UPDATE deliveries SET state = 'dead', attempts = 6, last_error = 'provider answered 500'")
+        .await
+        .unwrap();
+    let (s, v) = get(&app, &admin, "/api/v1/deliveries/dead").await;
+    assert_eq!(s, 200);
+    let dead = v["deliveries"].as_array().unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["last_error"], "provider answered 500");
+    let did = dead[0]["id"].as_i64().unwrap();
+    assert_eq!(get(&app, &token, "/api/v1/deliveries/dead").await.0, 403, "admins only");
+    assert_eq!(post(&app, &token, &format!("/api/v1/deliveries/{did}/retry"), &json!({})).await.0, 403);
+    let (s, v) = post(&app, &admin, &format!("/api/v1/deliveries/{did}/retry"), &json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(post(&app, &admin, &format!("/api/v1/deliveries/{did}/retry"), &json!({})).await.0, 409, "no longer dead");
+    assert_eq!(post(&app, &admin, "/api/v1/deliveries/999999/retry", &json!({})).await.0, 404);
+    assert_eq!(drain(&worker).await, 1);
+    assert_eq!(app.sandbox(&r.phone).await.len(), 1);
+    assert!(app.store.audit_entries(50).await.unwrap().iter().any(|e| e.action == "delivery.retry"));
+}
+
+on_both_backends!(the_live_feed_shows_action_messages_where_they_apply);
+
+/// Reads Server-Sent Events `data:` lines until `n` arrived or `wait` passed.
+async fn events(resp: reqwest::Response, n: usize, wait: Duration) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut buf = String::new();
+    let mut resp = resp;
+    let deadline = tokio::time::Instant::now() + wait;
+    while out.len() < n {
+        let chunk = match tokio::time::timeout_at(deadline, resp.chunk()).await {
+            Ok(Ok(Some(c))) => c,
+            _ => break,
+        };
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            for line in block.lines() {
+                if let Some(data) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
+                    out.push(serde_json::from_str(data).unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn the_live_feed_shows_action_messages_where_they_apply(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = app.staff_token("dispatcher", "GM0307").await;
+    let other = app.staff_token("dispatcher", "GM0344").await;
+    let open = |path: String, bearer: Option<String>| {
+        let client = app.client.clone();
+        let url = app.at(&path);
+        async move {
+            let mut req = client.get(url);
+            if let Some(t) = bearer {
+                req = req.bearer_auth(t);
+            }
+            req.send().await.unwrap()
+        }
+    };
+    let near = open(format!("/api/v1/live?lat={}&lon={}", AMERSFOORT.0, AMERSFOORT.1), None).await;
+    assert_eq!(near.status(), 200);
+    assert!(near.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let far = open(format!("/api/v1/live?lat={}&lon={}", UTRECHT.0, UTRECHT.1), None).await;
+    let staff = open("/api/v1/actions/live".into(), Some(token.clone())).await;
+    let staff_other = open("/api/v1/actions/live".into(), Some(other)).await;
+    assert_eq!(open("/api/v1/actions/live".into(), None).await.status(), 401);
+    assert_eq!(open("/api/v1/live?lat=abc&lon=5".into(), None).await.status(), 400);
+    let id = new_action(&app, &token).await;
+    post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    let got = events(near, 1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["action_id"], id);
+    assert_eq!(got[0]["nl"]["title"], "Gezocht: Overval");
+    assert_eq!(events(staff, 1, Duration::from_secs(10)).await.len(), 1);
+    assert!(events(far, 1, Duration::from_millis(1500)).await.is_empty(), "Utrecht is outside the circle");
+    assert!(events(staff_other, 1, Duration::from_millis(500)).await.is_empty(), "another municipality's dispatcher");
+}
