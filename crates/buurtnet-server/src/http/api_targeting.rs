@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use buurtnet_domain::staff::Role;
 use buurtnet_geo::target_area::Member;
+use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body): JsonBody) -> AppResult<Json<Value>> {
@@ -27,6 +28,8 @@ pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body
     // Cover the area while the replica catches up with the change feed (one database round trip).
     // While the replica loads (after a start), the database counts: slower, never failing.
     let scope = user.scope.clone();
+    // Anonymous push devices (no account, a location of their own) are counted apart.
+    let device_plan = targeting::parse_request(&body, &index, state.clock.now()).map(|r| Plan::new(r, scope.clone(), &index))?;
     let (snapshot, plan) = tokio::join!(state.live.current(&state.store), async { Plan::new(req, scope, &index) });
     if plan.wholly_outside_scope() {
         return Err(AppError::Forbidden(format!("This area lies wholly outside your scope ({}).", user.scope.code())));
@@ -37,6 +40,8 @@ pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body
             .map_err(|e| AppError::Internal(format!("count task failed: {e}")))?,
         None => targeting::count(&state.store, plan).await?,
     };
+    let devices =
+        targeting::anonymous_devices(&state.store, std::sync::Arc::new(device_plan)).try_fold(0u64, |n, _| async move { Ok(n + 1) }).await?;
     metrics::histogram!("buurtnet_targeting_count_seconds").record(started.elapsed().as_secs_f64());
     let by_area: Vec<Value> = counts
         .by_area
@@ -47,6 +52,7 @@ pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body
         "people": counts.people,
         "addresses": counts.addresses,
         "by_channel": counts.by_channel,
+        "anonymous_devices": devices,
         "by_area": by_area,
         "clipped_to_scope": counts.clipped_to_scope,
     })))
