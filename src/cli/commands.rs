@@ -223,7 +223,8 @@ async fn prepare_demo(config: &Config, store: &Store, share: f64) -> anyhow::Res
         "\ntry an urgent action (with the dispatcher's token; watch the messages arrive at /sandbox):\n  \
          curl -s -H 'Authorization: Bearer DISPATCHER_TOKEN' -H 'Content-Type: application/json' \\\n    \
          -d '{{\"kind\":\"missing_person\",\"status\":\"exercise\",\"area\":{{\"circle\":{{\"lat\":52.1561,\"lon\":5.3878,\"radius_m\":500}}}},\"title\":\"Man vermist\",\"body\":\"Kees (82) wordt vermist.\",\"consent\":{{\"by\":\"dochter\"}}}}' \\\n    \
-         http://127.0.0.1:8080/api/v1/actions     # then POST /api/v1/actions/ID/send"
+         http://{}/api/v1/actions     # then POST /api/v1/actions/ID/send",
+        config.bind
     );
     println!();
     Ok(())
