@@ -10,8 +10,13 @@ pub fn build(cli: &Cli) -> anyhow::Result<Config> {
         anyhow::ensure!(path.is_file(), "the configuration file {} does not exist", path.display());
         builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
     }
-    builder =
-        builder.add_source(config::Environment::with_prefix("BUURTNET").prefix_separator("_").separator("__").try_parsing(true));
+    builder = builder.add_source(
+        config::Environment::with_prefix("BUURTNET")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .source(Some(environment())),
+    );
     let layered = builder.build().context("cannot read the configuration")?;
     let mut config: Config = layered.try_deserialize().context("the configuration is not valid")?;
     if let Some(url) = &cli.database_url {
@@ -31,4 +36,16 @@ pub fn build(cli: &Cli) -> anyhow::Result<Config> {
     }
     config.validate().map_err(anyhow::Error::msg)?;
     Ok(config)
+}
+
+/// The process environment, with the plain `BUURTNET_SMTP_URL` read as
+/// `BUURTNET_PROVIDERS__SMTP_URL` (which wins when both are set).
+fn environment() -> config::Map<String, String> {
+    let mut vars: config::Map<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    if let Some(url) = vars.remove("BUURTNET_SMTP_URL") {
+        vars.entry("BUURTNET_PROVIDERS__SMTP_URL".to_string()).or_insert(url);
+    }
+    vars
 }

@@ -4,9 +4,11 @@
 //! scripts/test).
 
 mod common;
+mod fakes;
 
 mod areas;
 mod browser;
+mod channels;
 mod cli;
 mod copy_db;
 mod fuzz;

@@ -7,5 +7,13 @@
 //! - `worker`: claims due deliveries in batches, sends them, records the outcome (retries with
 //!   backoff, failover to the next channel, expiry, dead letters).
 
+pub mod http_outcome;
 pub mod provider;
 pub mod sandbox;
+pub mod sms_http;
+pub mod smtp;
+pub mod voice_http;
+
+pub use sms_http::{SmsHttp, SmsHttpConfig};
+pub use smtp::{Smtp, SmtpConfig};
+pub use voice_http::{VoiceHttp, VoiceHttpConfig};
