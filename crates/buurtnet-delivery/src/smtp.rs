@@ -32,6 +32,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::error::Error as _;
 use std::time::Duration;
@@ -96,8 +97,19 @@ pub struct Smtp {
 }
 
 impl Smtp {
-    /// Builds the provider; fails on an invalid URL or `From` mailbox. Connects lazily.
+    /// Builds the provider; fails on an invalid URL or `From` mailbox. Connects lazily. Must be
+    /// called (and the provider dropped) inside a Tokio runtime: the connection pool runs a task.
     pub fn from_config(config: &SmtpConfig) -> anyhow::Result<Smtp> {
+        let (builder, from, domain) = Self::builder(config)?;
+        Ok(Smtp { transport: builder.build(), from, domain })
+    }
+
+    /// Checks the settings as [`Smtp::from_config`] does, without a runtime or a connection.
+    pub fn check_config(config: &SmtpConfig) -> anyhow::Result<()> {
+        Self::builder(config).map(|_| ())
+    }
+
+    fn builder(config: &SmtpConfig) -> anyhow::Result<(AsyncSmtpTransportBuilder, Mailbox, String)> {
         let from: Mailbox = config.from.parse().with_context(|| format!("invalid e-mail from address '{}'", config.from))?;
         let domain = from.email.domain().to_string();
         let url = url::Url::parse(&config.url).context("invalid SMTP URL")?;
@@ -136,7 +148,7 @@ impl Smtp {
             Some(c) => builder.credentials(c),
             None => builder,
         };
-        Ok(Smtp { transport: builder.build(), from, domain })
+        Ok((builder, from, domain))
     }
 
     /// Builds the RFC 5322 message for one delivery (public for tests and previews).
@@ -283,13 +295,19 @@ mod tests {
     #[test]
     fn urls() {
         let c = |url: &str| SmtpConfig { url: url.into(), ..SmtpConfig::default() };
-        assert!(Smtp::from_config(&c("smtp://127.0.0.1:2525")).is_ok());
-        assert!(Smtp::from_config(&c("smtps://u:p@mail.example.org")).is_ok());
-        assert!(Smtp::from_config(&c("smtp://u:p%40x@mail.example.org:587?tls=starttls")).is_ok());
-        assert!(Smtp::from_config(&c("smtp://u:p@mail.example.org")).is_err(), "credentials in the clear");
-        assert!(Smtp::from_config(&c("http://mail.example.org")).is_err());
-        assert!(Smtp::from_config(&c("smtp://mail.example.org?tls=maybe")).is_err());
-        assert!(Smtp::from_config(&SmtpConfig { from: "not an address".into(), ..c("smtp://h") }).is_err());
+        assert!(Smtp::check_config(&c("smtp://127.0.0.1:2525")).is_ok());
+        assert!(Smtp::check_config(&c("smtps://u:p@mail.example.org")).is_ok());
+        assert!(Smtp::check_config(&c("smtp://u:p%40x@mail.example.org:587?tls=starttls")).is_ok());
+        assert!(Smtp::check_config(&c("smtp://u:p@mail.example.org")).is_err(), "credentials in the clear");
+        assert!(Smtp::check_config(&c("http://mail.example.org")).is_err());
+        assert!(Smtp::check_config(&c("smtp://mail.example.org?tls=maybe")).is_err());
+        assert!(Smtp::check_config(&SmtpConfig { from: "not an address".into(), ..c("smtp://h") }).is_err());
+    }
+
+    #[tokio::test]
+    async fn builds_inside_a_runtime() {
+        let smtp = Smtp::from_config(&SmtpConfig { url: "smtps://u:p@mail.example.org".into(), ..SmtpConfig::default() }).unwrap();
+        assert_eq!(smtp.domain, "localhost");
     }
 
     #[test]

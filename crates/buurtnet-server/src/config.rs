@@ -303,7 +303,7 @@ impl ProvidersConfig {
             "sandbox" => Ok(()),
             "live" => {
                 let smtp = self.smtp().ok_or("providers.kind 'live' needs providers.smtp_url (or BUURTNET_SMTP_URL)")?;
-                buurtnet_delivery::Smtp::from_config(&smtp).map_err(|e| format!("providers.smtp_url / email_from: {e:#}"))?;
+                buurtnet_delivery::Smtp::check_config(&smtp).map_err(|e| format!("providers.smtp_url / email_from: {e:#}"))?;
                 if self.sms.product_token.is_empty() || self.voice.product_token.is_empty() {
                     return Err("providers.kind 'live' needs providers.sms.product_token and providers.voice.product_token".into());
                 }
