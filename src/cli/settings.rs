@@ -41,9 +41,8 @@ pub fn build(cli: &Cli) -> anyhow::Result<Config> {
 /// The process environment, with the plain `BUURTNET_SMTP_URL` read as
 /// `BUURTNET_PROVIDERS__SMTP_URL` (which wins when both are set).
 fn environment() -> config::Map<String, String> {
-    let mut vars: config::Map<String, String> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
+    let mut vars: config::Map<String, String> =
+        std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
     if let Some(url) = vars.remove("BUURTNET_SMTP_URL") {
         vars.entry("BUURTNET_PROVIDERS__SMTP_URL".to_string()).or_insert(url);
     }

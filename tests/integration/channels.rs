@@ -3,7 +3,7 @@
 use crate::fakes::{FakeCm, SmtpServer, WAIT};
 use buurtnet_delivery::provider::{Content, Destination, Outcome, Outgoing, Provider, Urgency};
 use buurtnet_delivery::sms_http::{self, ReportStatus};
-use buurtnet_delivery::{Smtp, SmtpConfig, SmsHttp, VoiceHttp};
+use buurtnet_delivery::{SmsHttp, Smtp, SmtpConfig, VoiceHttp};
 use buurtnet_domain::Channel;
 use std::sync::Arc;
 use std::time::Duration;
@@ -109,7 +109,8 @@ async fn email_failures_map_to_outcomes() {
 async fn sms_reaches_the_gateway_with_its_reference() {
     let cm = FakeCm::start().await;
     let adapter = SmsHttp::new(&cm.sms_config()).unwrap();
-    let text = "AMBER Alert: Vermist: meisje, 8 jaar. Zie buurtnet.example/a/7 – bel 112 met tips.";
+    // GSM 7-bit (an en dash "–" would make it UCS-2 and cost 2 parts at this length).
+    let text = "AMBER Alert: Vermist: meisje, 8 jaar. Zie buurtnet.example/a/7 - bel 112 met tips.";
     assert_eq!(adapter.send(&sms(42, "+31612345678", text)).await, Outcome::Accepted { provider_id: None });
     let got = cm.wait_for_sms(1, WAIT).await;
     assert_eq!(got.len(), 1);
@@ -174,7 +175,8 @@ async fn sms_failures_map_to_outcomes() {
 #[tokio::test]
 async fn sms_rate_limit_paces_the_requests() {
     let cm = FakeCm::start().await;
-    let adapter = Arc::new(SmsHttp::new(&buurtnet_delivery::SmsHttpConfig { messages_per_second: 20, ..cm.sms_config() }).unwrap());
+    let adapter =
+        Arc::new(SmsHttp::new(&buurtnet_delivery::SmsHttpConfig { messages_per_second: 20, ..cm.sms_config() }).unwrap());
     let start = std::time::Instant::now();
     let sends = (0..40).map(|i| {
         let a = adapter.clone();
@@ -220,7 +222,8 @@ async fn voice_call_carries_text_language_and_replays() {
 #[tokio::test]
 async fn voice_concurrency_limit_holds() {
     let cm = FakeCm::start().await;
-    let adapter = Arc::new(VoiceHttp::new(&buurtnet_delivery::VoiceHttpConfig { max_concurrent_calls: 3, ..cm.voice_config() }).unwrap());
+    let adapter =
+        Arc::new(VoiceHttp::new(&buurtnet_delivery::VoiceHttpConfig { max_concurrent_calls: 3, ..cm.voice_config() }).unwrap());
     cm.delay(300);
     let calls = (0..9).map(|i| {
         let a = adapter.clone();

@@ -296,7 +296,11 @@ async fn faults(state: &CmState) -> Option<Response> {
             *n -= 1;
             let retry_after = secs.to_string();
             return Some(
-                (StatusCode::TOO_MANY_REQUESTS, [("retry-after", retry_after)], axum::Json(json!({"details": "too many requests"})))
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", retry_after)],
+                    axum::Json(json!({"details": "too many requests"})),
+                )
                     .into_response(),
             );
         }
@@ -350,7 +354,9 @@ async fn sms_endpoint(State(state): State<Arc<CmState>>, headers: HeaderMap, bod
             }
             let text = str_at(m, &["body", "content"]).to_string();
             let parts = buurtnet_domain::sms_text::measure(&text).segments;
-            answers.push(json!({"to": number, "status": "Accepted", "reference": reference, "parts": parts, "messageDetails": null}));
+            answers.push(
+                json!({"to": number, "status": "Accepted", "reference": reference, "parts": parts, "messageDetails": null}),
+            );
             accepted.push(ReceivedSms {
                 from: str_at(m, &["from"]).to_string(),
                 number,
@@ -460,7 +466,8 @@ impl ReceivedMail {
     fn parse(raw: Vec<u8>) -> ReceivedMail {
         let parsed = mailparse::parse_mail(&raw).expect("a received mail parses");
         let headers: Vec<(String, String)> = parsed.headers.iter().map(|h| (h.get_key(), h.get_value())).collect();
-        let get = |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()).unwrap_or_default();
+        let get =
+            |name: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()).unwrap_or_default();
         let (mut text, mut html) = (None, None);
         find_parts(&parsed, &mut text, &mut html);
         ReceivedMail {
@@ -567,7 +574,11 @@ impl SmtpServer {
             if got.len() >= n {
                 return got;
             }
-            assert!(Instant::now() < deadline, "the SMTP server did not receive {n} mails within {timeout:?} (got {})", got.len());
+            assert!(
+                Instant::now() < deadline,
+                "the SMTP server did not receive {n} mails within {timeout:?} (got {})",
+                got.len()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

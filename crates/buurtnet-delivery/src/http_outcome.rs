@@ -29,7 +29,8 @@ pub fn says_invalid_number(body: &str) -> bool {
     let b = body.to_ascii_lowercase();
     b.contains("not a number")
         || b.contains("no phone numbers")
-        || (b.contains("invalid") && (b.contains("number") || b.contains("callee") || b.contains("recipient") || b.contains("msisdn")))
+        || (b.contains("invalid")
+            && (b.contains("number") || b.contains("callee") || b.contains("recipient") || b.contains("msisdn")))
 }
 
 /// Maps a non-success HTTP answer. `provider` names the adapter in the reason; the body is
@@ -40,7 +41,9 @@ pub fn classify_status(provider: &str, status: StatusCode, headers: &HeaderMap, 
         429 | 503 => Outcome::Retry { reason: format!("{provider}: HTTP {code}"), retry_after: retry_after(headers) },
         500..=599 => Outcome::Retry { reason: format!("{provider}: HTTP {code}"), retry_after: retry_after(headers) },
         408 => Outcome::Retry { reason: format!("{provider}: HTTP 408"), retry_after: None },
-        400 | 404 | 422 if says_invalid_number(body) => Outcome::Gone { reason: format!("{provider}: invalid number (HTTP {code})") },
+        400 | 404 | 422 if says_invalid_number(body) => {
+            Outcome::Gone { reason: format!("{provider}: invalid number (HTTP {code})") }
+        }
         _ => Outcome::Rejected { reason: format!("{provider}: HTTP {code}") },
     }
 }
@@ -114,7 +117,10 @@ mod tests {
             Outcome::Retry { reason: "x: HTTP 429".into(), retry_after: Some(Duration::from_secs(7)) }
         );
         assert!(matches!(classify_status("x", StatusCode::INTERNAL_SERVER_ERROR, &h, ""), Outcome::Retry { .. }));
-        assert!(matches!(classify_status("x", StatusCode::BAD_REQUEST, &h, "Rejected: Gsm '+31' is not a number."), Outcome::Gone { .. }));
+        assert!(matches!(
+            classify_status("x", StatusCode::BAD_REQUEST, &h, "Rejected: Gsm '+31' is not a number."),
+            Outcome::Gone { .. }
+        ));
         assert!(matches!(classify_status("x", StatusCode::BAD_REQUEST, &h, "body missing"), Outcome::Rejected { .. }));
         assert!(matches!(classify_status("x", StatusCode::UNAUTHORIZED, &h, ""), Outcome::Rejected { .. }));
     }

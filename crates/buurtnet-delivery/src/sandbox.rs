@@ -32,7 +32,9 @@ impl Provider for Sandbox {
                 Destination::Push { .. } => format!("device:{}", msg.reference),
             };
             let body = match msg.channel {
-                buurtnet_domain::Channel::Voice => format!("[{}× {}] {}", msg.content.replays.max(1), msg.language, msg.content.text),
+                buurtnet_domain::Channel::Voice => {
+                    format!("[{}× {}] {}", msg.content.replays.max(1), msg.language, msg.content.text)
+                }
                 _ => msg.content.text.clone(),
             };
             let subject = (!msg.content.title.is_empty()).then_some(msg.content.title.as_str());

@@ -395,6 +395,9 @@ mod tests {
         assert_eq!(r[2].status, ReportStatus::Accepted);
         assert!(parse_status_report(b"nope").is_err());
         assert!(matches!(parse_status_report(br#"{"messages":{}}"#), Err(StatusReportError::NoMessages)));
-        assert!(matches!(parse_status_report(br#"{"messages":{"msg":{"status":{"code":"2"}}}}"#), Err(StatusReportError::NoReference(0))));
+        assert!(matches!(
+            parse_status_report(br#"{"messages":{"msg":{"status":{"code":"2"}}}}"#),
+            Err(StatusReportError::NoReference(0))
+        ));
     }
 }

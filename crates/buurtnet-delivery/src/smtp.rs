@@ -30,9 +30,9 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::error::Error as _;
 use std::time::Duration;
@@ -127,21 +127,26 @@ impl Smtp {
             None
         } else {
             let user = percent_decode(url.username()).context("SMTP user name is not valid percent-encoded UTF-8")?;
-            let pass = percent_decode(url.password().unwrap_or("")).context("SMTP password is not valid percent-encoded UTF-8")?;
+            let pass =
+                percent_decode(url.password().unwrap_or("")).context("SMTP password is not valid percent-encoded UTF-8")?;
             Some(Credentials::new(user, pass))
         };
         let builder = match (url.scheme(), tls) {
-            ("smtps", None) => AsyncSmtpTransport::<Tokio1Executor>::relay(&host).context("SMTP TLS setup")?.port(url.port().unwrap_or(465)),
-            ("smtp", Some("starttls")) => {
-                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host).context("SMTP TLS setup")?.port(url.port().unwrap_or(587))
+            ("smtps", None) => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(&host).context("SMTP TLS setup")?.port(url.port().unwrap_or(465))
             }
+            ("smtp", Some("starttls")) => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host)
+                .context("SMTP TLS setup")?
+                .port(url.port().unwrap_or(587)),
             ("smtp", None | Some("none")) => {
                 if credentials.is_some() {
                     bail!("refusing to send SMTP credentials without TLS: use smtps:// or ?tls=starttls");
                 }
                 AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host).port(url.port().unwrap_or(25))
             }
-            (scheme, _) => bail!("SMTP URL scheme must be smtp:// or smtps://, not '{scheme}://' (tls=starttls only with smtp://)"),
+            (scheme, _) => {
+                bail!("SMTP URL scheme must be smtp:// or smtps://, not '{scheme}://' (tls=starttls only with smtp://)")
+            }
         };
         let builder = builder.timeout(Some(config.timeout)).pool_config(PoolConfig::new().max_size(config.pool_size.max(1)));
         let builder = match credentials {
@@ -199,9 +204,9 @@ fn error_kind(e: &lettre::error::Error) -> &'static str {
         lettre::error::Error::MissingFrom => "no From",
         lettre::error::Error::MissingTo => "no To",
         lettre::error::Error::TooManyFrom => "several From",
-        lettre::error::Error::EmailMissingAt | lettre::error::Error::EmailMissingLocalPart | lettre::error::Error::EmailMissingDomain => {
-            "invalid address"
-        }
+        lettre::error::Error::EmailMissingAt
+        | lettre::error::Error::EmailMissingLocalPart
+        | lettre::error::Error::EmailMissingDomain => "invalid address",
         _ => "other",
     }
 }
@@ -306,7 +311,8 @@ mod tests {
 
     #[tokio::test]
     async fn builds_inside_a_runtime() {
-        let smtp = Smtp::from_config(&SmtpConfig { url: "smtps://u:p@mail.example.org".into(), ..SmtpConfig::default() }).unwrap();
+        let smtp =
+            Smtp::from_config(&SmtpConfig { url: "smtps://u:p@mail.example.org".into(), ..SmtpConfig::default() }).unwrap();
         assert_eq!(smtp.domain, "localhost");
     }
 

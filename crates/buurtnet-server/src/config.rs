@@ -288,7 +288,11 @@ impl ProvidersConfig {
     pub fn voice(&self) -> buurtnet_delivery::VoiceHttpConfig {
         let caller = self.voice.caller.trim();
         // A number given through the environment may have lost its `+` (parsed as an integer).
-        let caller = if !caller.is_empty() && caller.bytes().all(|b| b.is_ascii_digit()) { format!("+{caller}") } else { caller.to_string() };
+        let caller = if !caller.is_empty() && caller.bytes().all(|b| b.is_ascii_digit()) {
+            format!("+{caller}")
+        } else {
+            caller.to_string()
+        };
         buurtnet_delivery::VoiceHttpConfig {
             url: self.voice.url.clone(),
             product_token: self.voice.product_token.clone(),
@@ -305,7 +309,9 @@ impl ProvidersConfig {
                 let smtp = self.smtp().ok_or("providers.kind 'live' needs providers.smtp_url (or BUURTNET_SMTP_URL)")?;
                 buurtnet_delivery::Smtp::check_config(&smtp).map_err(|e| format!("providers.smtp_url / email_from: {e:#}"))?;
                 if self.sms.product_token.is_empty() || self.voice.product_token.is_empty() {
-                    return Err("providers.kind 'live' needs providers.sms.product_token and providers.voice.product_token".into());
+                    return Err(
+                        "providers.kind 'live' needs providers.sms.product_token and providers.voice.product_token".into()
+                    );
                 }
                 if self.voice.caller.trim().is_empty() {
                     return Err("providers.kind 'live' needs providers.voice.caller (the number callees see)".into());
