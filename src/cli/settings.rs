@@ -41,10 +41,28 @@ pub fn build(cli: &Cli) -> anyhow::Result<Config> {
 /// The process environment, with the plain `BUURTNET_SMTP_URL` read as
 /// `BUURTNET_PROVIDERS__SMTP_URL` (which wins when both are set).
 fn environment() -> config::Map<String, String> {
-    let mut vars: config::Map<String, String> =
-        std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+    with_aliases(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))))
+}
+
+fn with_aliases(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
+    let mut vars: config::Map<String, String> = vars.collect();
     if let Some(url) = vars.remove("BUURTNET_SMTP_URL") {
         vars.entry("BUURTNET_PROVIDERS__SMTP_URL".to_string()).or_insert(url);
     }
     vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_aliases;
+
+    #[test]
+    fn plain_smtp_url_is_an_alias() {
+        let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>().into_iter();
+        let m = with_aliases(pairs(&[("BUURTNET_SMTP_URL", "smtp://a:25")]));
+        assert_eq!(m.get("BUURTNET_PROVIDERS__SMTP_URL").map(String::as_str), Some("smtp://a:25"));
+        assert!(!m.contains_key("BUURTNET_SMTP_URL"));
+        let m = with_aliases(pairs(&[("BUURTNET_SMTP_URL", "smtp://a:25"), ("BUURTNET_PROVIDERS__SMTP_URL", "smtp://b:25")]));
+        assert_eq!(m.get("BUURTNET_PROVIDERS__SMTP_URL").map(String::as_str), Some("smtp://b:25"));
+    }
 }

@@ -115,7 +115,8 @@ async fn sms_reaches_the_gateway_with_its_reference() {
     let got = cm.wait_for_sms(1, WAIT).await;
     assert_eq!(got.len(), 1);
     let s = &got[0];
-    assert_eq!((s.number.as_str(), s.text.as_str(), s.reference.as_str()), ("+31612345678", text, "bn42"));
+    assert_eq!((s.number.as_str(), s.text.as_str(), s.reference.as_str()), ("0031612345678", text, "bn42"));
+    assert_eq!(s.allowed_channels, ["SMS"]);
     assert_eq!((s.from.as_str(), s.body_type.as_str()), ("Buurtnet", "auto"));
     assert_eq!((s.min_parts, s.max_parts), (Some(1), Some(1)));
     assert_eq!(s.header_token.as_deref(), Some(FakeCm::TOKEN));

@@ -35,7 +35,10 @@ pub const WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedSms {
     pub from: String,
+    /// As the gateway got it: `00` + country code + number.
     pub number: String,
+    /// `allowedChannels`, e.g. `["SMS"]`.
+    pub allowed_channels: Vec<String>,
     pub text: String,
     pub reference: String,
     /// `body.type` (`auto`).
@@ -44,7 +47,7 @@ pub struct ReceivedSms {
     pub max_parts: Option<u64>,
     /// The token in the `X-CM-PRODUCTTOKEN` header.
     pub header_token: Option<String>,
-    /// The token in `messages.authentication.producttoken`.
+    /// The token in `messages.authentication.productToken`.
     pub body_token: Option<String>,
 }
 
@@ -284,26 +287,22 @@ async fn faults(state: &CmState) -> Option<Response> {
         tokio::time::sleep(delay).await;
     }
     let mut f = state.faults.lock().unwrap();
-    if let Some((n, status)) = f.fail.as_mut() {
-        if *n > 0 {
-            *n -= 1;
-            let status = *status;
-            return Some((status, axum::Json(json!({"details": "injected failure"}))).into_response());
-        }
+    if let Some((n, status)) = f.fail.as_mut()
+        && *n > 0
+    {
+        *n -= 1;
+        let status = *status;
+        return Some((status, axum::Json(json!({"details": "injected failure"}))).into_response());
     }
-    if let Some((n, secs)) = f.rate_limit.as_mut() {
-        if *n > 0 {
-            *n -= 1;
-            let retry_after = secs.to_string();
-            return Some(
-                (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    [("retry-after", retry_after)],
-                    axum::Json(json!({"details": "too many requests"})),
-                )
-                    .into_response(),
-            );
-        }
+    if let Some((n, secs)) = f.rate_limit.as_mut()
+        && *n > 0
+    {
+        *n -= 1;
+        let retry_after = secs.to_string();
+        return Some(
+            (StatusCode::TOO_MANY_REQUESTS, [("retry-after", retry_after)], axum::Json(json!({"details": "too many requests"})))
+                .into_response(),
+        );
     }
     None
 }
@@ -312,9 +311,9 @@ fn header_token(headers: &HeaderMap) -> Option<String> {
     headers.get("x-cm-producttoken").and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
-/// E.164: `+` and 8 to 15 digits.
-fn valid_number(n: &str) -> bool {
-    n.strip_prefix('+').is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+/// E.164 digits after `prefix`: 8 to 15 of them.
+fn valid_number(n: &str, prefix: &str) -> bool {
+    n.strip_prefix(prefix).is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
@@ -330,7 +329,11 @@ async fn sms_endpoint(State(state): State<Arc<CmState>>, headers: HeaderMap, bod
         return (StatusCode::BAD_REQUEST, axum::Json(json!({"details": "invalid JSON"}))).into_response();
     };
     let header_token = header_token(&headers);
-    let body_token = v.pointer("/messages/authentication/producttoken").and_then(Value::as_str).map(str::to_string);
+    let body_token = v
+        .pointer("/messages/authentication/productToken")
+        .or_else(|| v.pointer("/messages/authentication/producttoken"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
     if header_token.as_deref() != Some(FakeCm::TOKEN) && body_token.as_deref() != Some(FakeCm::TOKEN) {
         return (StatusCode::UNAUTHORIZED, axum::Json(json!({"details": "Invalid product token."}))).into_response();
     }
@@ -346,7 +349,7 @@ async fn sms_endpoint(State(state): State<Arc<CmState>>, headers: HeaderMap, bod
         let reference = str_at(m, &["reference"]).to_string();
         for to in m.get("to").and_then(Value::as_array).cloned().unwrap_or_default() {
             let number = str_at(&to, &["number"]).to_string();
-            if !valid_number(&number) {
+            if !valid_number(&number, "00") {
                 rejected = true;
                 answers.push(json!({"to": number, "status": "Rejected", "reference": reference, "parts": 0,
                     "messageDetails": format!("Gsm '{number}' is not a number.")}));
@@ -360,6 +363,11 @@ async fn sms_endpoint(State(state): State<Arc<CmState>>, headers: HeaderMap, bod
             accepted.push(ReceivedSms {
                 from: str_at(m, &["from"]).to_string(),
                 number,
+                allowed_channels: m
+                    .get("allowedChannels")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .unwrap_or_default(),
                 text,
                 reference: reference.clone(),
                 body_type: str_at(m, &["body", "type"]).to_string(),
@@ -395,7 +403,7 @@ async fn voice_endpoint(State(state): State<Arc<CmState>>, headers: HeaderMap, b
         return (StatusCode::UNAUTHORIZED, axum::Json(json!({"message": "Invalid product token"}))).into_response();
     }
     let callee = str_at(&v, &["callee"]).to_string();
-    if !valid_number(&callee) {
+    if !valid_number(&callee, "+") {
         return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": "The callee is not a valid number: invalid callee"})))
             .into_response();
     }

@@ -11,16 +11,12 @@ use tokio::time::Instant;
 /// Longest `Retry-After` we honour; a larger one is capped (the worker decides anyway).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
-/// `Retry-After` as seconds or an HTTP date.
+/// `Retry-After` in seconds. The HTTP-date form is not read (that would need the wall clock,
+/// which this crate takes from the injected `Clock` only): the worker's own backoff applies.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
-    let wait = if let Ok(secs) = value.parse::<u64>() {
-        Duration::from_secs(secs)
-    } else {
-        let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-        (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)
-    };
-    Some(wait.min(MAX_RETRY_AFTER))
+    let secs = value.parse::<u64>().ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
 
 /// Whether an error answer says the phone number itself is invalid (the gateway's wording:

@@ -1,14 +1,18 @@
 //! SMS through an HTTP gateway speaking CM.com's Business Messaging JSON API.
 //!
-//! `POST {url}/v1.0/message` with the product token in the `X-CM-PRODUCTTOKEN` header (and, for
-//! older gateways, in `messages.authentication.producttoken`):
+//! `POST {url}/v1.0/message` with the product token in the `X-CM-PRODUCTTOKEN` header (and, as
+//! in CM's examples, in `messages.authentication.productToken`):
 //!
 //! ```json
-//! {"messages": {"authentication": {"producttoken": "…"},
-//!   "msg": [{"from": "Buurtnet", "to": [{"number": "+31612345678"}],
+//! {"messages": {"authentication": {"productToken": "…"},
+//!   "msg": [{"from": "Buurtnet", "to": [{"number": "0031612345678"}], "allowedChannels": ["SMS"],
 //!            "body": {"type": "auto", "content": "…"}, "reference": "bn42",
-//!            "minimumNumberOfMessageParts": 1, "maximumNumberOfMessageParts": 8}]}}
+//!            "minimumNumberOfMessageParts": 1, "maximumNumberOfMessageParts": 2}]}}
 //! ```
+//!
+//! Numbers go out in CM's preferred form (`00` + country code, no `+`), converted from our
+//! E.164. `allowedChannels` pins the message to SMS (CM would otherwise pick any channel the
+//! account has, e.g. WhatsApp).
 //!
 //! `body.type = auto` lets the gateway choose GSM 7-bit or Unicode; the part limits come from
 //! [`buurtnet_domain::sms_text::measure`] (a text longer than 8 parts is refused here, before any
@@ -110,10 +114,11 @@ impl SmsHttp {
     pub fn request_body(&self, number: &str, text: &str, reference: &str, parts: usize) -> serde_json::Value {
         json!({
             "messages": {
-                "authentication": { "producttoken": self.product_token },
+                "authentication": { "productToken": self.product_token },
                 "msg": [{
                     "from": self.sender,
-                    "to": [{ "number": number }],
+                    "to": [{ "number": gateway_number(number) }],
+                    "allowedChannels": ["SMS"],
                     "body": { "type": "auto", "content": text },
                     "reference": reference,
                     "minimumNumberOfMessageParts": 1,
@@ -121,6 +126,14 @@ impl SmsHttp {
                 }]
             }
         })
+    }
+}
+
+/// A number as CM asks for it: `00`, country code, number (`+31612345678` → `0031612345678`).
+pub fn gateway_number(e164: &str) -> String {
+    match e164.trim().strip_prefix('+') {
+        Some(rest) => format!("00{rest}"),
+        None => e164.trim().to_string(),
     }
 }
 
@@ -363,6 +376,12 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_for_the_gateway() {
+        assert_eq!(gateway_number("+31612345678"), "0031612345678");
+        assert_eq!(gateway_number("0031612345678"), "0031612345678");
+    }
 
     #[test]
     fn signature() {
