@@ -1,6 +1,6 @@
 //! The e-mail, SMS and voice adapters against local fakes of their providers (no database).
 
-use crate::fakes::{FakeCm, SmtpServer, WAIT};
+use crate::fakes::{FakeCm, ScriptedSmtp, SmtpServer, WAIT};
 use buurtnet_delivery::provider::{Content, Destination, Outcome, Outgoing, Provider, Urgency};
 use buurtnet_delivery::sms_http::{self, ReportStatus};
 use buurtnet_delivery::{SmsHttp, Smtp, SmtpConfig, VoiceHttp};
@@ -103,6 +103,30 @@ async fn email_failures_map_to_outcomes() {
     // A phone number handed to the e-mail adapter: rejected.
     let wrong = sms(3, "+31612345678", "x");
     assert!(matches!(smtp.send(&wrong).await, Outcome::Rejected { .. }));
+}
+
+#[tokio::test]
+async fn smtp_refusals_map_to_outcomes_without_the_address() {
+    let msg = outgoing(5, Channel::Email, Destination::Email("weg@example.nl".into()), "x");
+    for (reply, expected) in [
+        ("550 5.1.1 <weg@example.nl>: Recipient address rejected: User unknown", "gone"),
+        ("554 5.7.1 <weg@example.nl>: Relay access denied", "rejected"),
+        ("451 4.3.0 <weg@example.nl>: Temporary lookup failure", "retry"),
+        ("452 4.2.2 <weg@example.nl>: Mailbox full", "retry"),
+    ] {
+        let server = ScriptedSmtp::start(reply).await;
+        let smtp = Smtp::from_config(&SmtpConfig { url: server.url.clone(), ..SmtpConfig::default() }).unwrap();
+        let outcome = smtp.send(&msg).await;
+        let (kind, reason) = match &outcome {
+            Outcome::Gone { reason } => ("gone", reason),
+            Outcome::Rejected { reason } => ("rejected", reason),
+            Outcome::Retry { reason, .. } => ("retry", reason),
+            Outcome::Accepted { .. } => panic!("{reply}: accepted"),
+        };
+        assert_eq!(kind, expected, "{reply}: {outcome:?}");
+        assert!(reason.contains(&reply[..3]), "{reason}");
+        assert!(!reason.contains("weg@"), "{reason}");
+    }
 }
 
 #[tokio::test]

@@ -598,3 +598,54 @@ impl Drop for SmtpServer {
         let _ = self.child.wait();
     }
 }
+
+/// A minimal SMTP server that answers every `RCPT TO` with one scripted reply (e.g.
+/// `550 5.1.1 <x@y>: user unknown`), to see how the adapter maps refusals. Stops on drop.
+pub struct ScriptedSmtp {
+    /// `smtp://127.0.0.1:PORT`.
+    pub url: String,
+    task: JoinHandle<()>,
+}
+
+impl ScriptedSmtp {
+    pub async fn start(rcpt_reply: &str) -> ScriptedSmtp {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the scripted SMTP server");
+        let url = format!("smtp://{}", listener.local_addr().expect("local addr"));
+        let rcpt_reply = format!("{}\r\n", rcpt_reply.trim_end());
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let rcpt_reply = rcpt_reply.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    if write.write_all(b"220 scripted ESMTP\r\n").await.is_err() {
+                        return;
+                    }
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                        let reply = match verb.as_str() {
+                            "EHLO" | "HELO" => "250 scripted\r\n".to_string(),
+                            "RCPT" => rcpt_reply.clone(),
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                return;
+                            }
+                            _ => "250 ok\r\n".to_string(),
+                        };
+                        if write.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        ScriptedSmtp { url, task }
+    }
+}
+
+impl Drop for ScriptedSmtp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
