@@ -3,7 +3,9 @@
 //!
 //! - [`provider`]: the [`provider::Provider`] trait every channel adapter implements, the
 //!   [`provider::Outgoing`] message it is handed and the [`provider::Outcome`] it reports;
-//! - one module per adapter: [`sandbox`] (the demo), `webpush`, `smtp`, `sms_http`, `voice_http`;
+//! - one module per adapter: [`sandbox`] (the demo), `webpush`, [`smtp`] (e-mail),
+//!   [`sms_http`] (CM.com SMS, delivery reports, webhook signatures), [`voice_http`] (CM.com
+//!   text-to-speech calls); [`http_outcome`] maps HTTP answers onto outcomes for the latter two;
 //! - `worker`: claims due deliveries in batches, sends them, records the outcome (retries with
 //!   backoff, failover to the next channel, expiry, dead letters).
 

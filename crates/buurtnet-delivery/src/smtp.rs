@@ -278,10 +278,7 @@ impl Provider for Smtp {
                 Err(outcome) => return outcome,
             };
             match self.transport.send(message).await {
-                Ok(response) => {
-                    let _ = response;
-                    Outcome::Accepted { provider_id: None }
-                }
+                Ok(_) => Outcome::Accepted { provider_id: None },
                 Err(e) => {
                     let outcome = classify_smtp_error(&e);
                     tracing::debug!(delivery = msg.delivery_id, ?outcome, "smtp send failed");
