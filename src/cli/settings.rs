@@ -10,8 +10,13 @@ pub fn build(cli: &Cli) -> anyhow::Result<Config> {
         anyhow::ensure!(path.is_file(), "the configuration file {} does not exist", path.display());
         builder = builder.add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
     }
-    builder =
-        builder.add_source(config::Environment::with_prefix("BUURTNET").prefix_separator("_").separator("__").try_parsing(true));
+    builder = builder.add_source(
+        config::Environment::with_prefix("BUURTNET")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .source(Some(environment())),
+    );
     let layered = builder.build().context("cannot read the configuration")?;
     let mut config: Config = layered.try_deserialize().context("the configuration is not valid")?;
     if let Some(url) = &cli.database_url {
@@ -31,4 +36,33 @@ pub fn build(cli: &Cli) -> anyhow::Result<Config> {
     }
     config.validate().map_err(anyhow::Error::msg)?;
     Ok(config)
+}
+
+/// The process environment, with the plain `BUURTNET_SMTP_URL` read as
+/// `BUURTNET_PROVIDERS__SMTP_URL` (which wins when both are set).
+fn environment() -> config::Map<String, String> {
+    with_aliases(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))))
+}
+
+fn with_aliases(vars: impl Iterator<Item = (String, String)>) -> config::Map<String, String> {
+    let mut vars: config::Map<String, String> = vars.collect();
+    if let Some(url) = vars.remove("BUURTNET_SMTP_URL") {
+        vars.entry("BUURTNET_PROVIDERS__SMTP_URL".to_string()).or_insert(url);
+    }
+    vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_aliases;
+
+    #[test]
+    fn plain_smtp_url_is_an_alias() {
+        let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>().into_iter();
+        let m = with_aliases(pairs(&[("BUURTNET_SMTP_URL", "smtp://a:25")]));
+        assert_eq!(m.get("BUURTNET_PROVIDERS__SMTP_URL").map(String::as_str), Some("smtp://a:25"));
+        assert!(!m.contains_key("BUURTNET_SMTP_URL"));
+        let m = with_aliases(pairs(&[("BUURTNET_SMTP_URL", "smtp://a:25"), ("BUURTNET_PROVIDERS__SMTP_URL", "smtp://b:25")]));
+        assert_eq!(m.get("BUURTNET_PROVIDERS__SMTP_URL").map(String::as_str), Some("smtp://b:25"));
+    }
 }

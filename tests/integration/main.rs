@@ -4,10 +4,12 @@
 //! scripts/test).
 
 mod common;
+mod fakes;
 
 mod alerting;
 mod areas;
 mod browser;
+mod channels;
 mod cli;
 mod copy_db;
 mod delivery_engine;

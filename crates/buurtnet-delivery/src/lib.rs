@@ -3,10 +3,20 @@
 //!
 //! - [`provider`]: the [`provider::Provider`] trait every channel adapter implements, the
 //!   [`provider::Outgoing`] message it is handed and the [`provider::Outcome`] it reports;
-//! - one module per adapter: [`sandbox`] (the demo), `webpush`, `smtp`, `sms_http`, `voice_http`;
+//! - one module per adapter: [`sandbox`] (the demo), `webpush`, [`smtp`] (e-mail),
+//!   [`sms_http`] (CM.com SMS, delivery reports, webhook signatures), [`voice_http`] (CM.com
+//!   text-to-speech calls); [`http_outcome`] maps HTTP answers onto outcomes for the latter two;
 //! - `worker`: claims due deliveries in batches, sends them, records the outcome (retries with
 //!   backoff, failover to the next channel, expiry, dead letters).
 
+pub mod http_outcome;
 pub mod provider;
 pub mod sandbox;
+pub mod sms_http;
+pub mod smtp;
+pub mod voice_http;
 pub mod worker;
+
+pub use sms_http::{SmsHttp, SmsHttpConfig};
+pub use smtp::{Smtp, SmtpConfig};
+pub use voice_http::{VoiceHttp, VoiceHttpConfig};

@@ -12,6 +12,7 @@ pub mod field_error;
 pub mod postcode;
 pub mod quiet_hours;
 pub mod registration;
+pub mod sms_text;
 pub mod staff;
 
 pub use area_level::AreaLevel;
