@@ -143,7 +143,7 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
 /// current batch is finished first.
 async fn worker(config: Config, store: Store) -> anyhow::Result<()> {
     let app = AppState(Arc::new(App::new(config, store, Arc::new(SystemClock), None).await?));
-    let running = buurtnet_server::alerting::engine::start(&app, app.config.alerting.workers)?;
+    let running = buurtnet_server::alerting::engine::start(&app, app.config.alerting.workers);
     println!("buurtnet worker running with {} delivery workers", app.config.alerting.workers);
     shutdown_signal().await;
     running.stop().await;

@@ -17,6 +17,7 @@ pub const AMERSFOORT: (f64, f64) = (52.1561, 5.3878);
 pub const UTRECHT: (f64, f64) = (52.0907, 5.1214);
 
 pub struct Resident {
+    /// The participant id.
     pub id: i64,
     pub email: String,
     pub phone: String,
@@ -211,6 +212,8 @@ async fn bad_actions_are_refused_by_field(backend: Backend) {
         (json!({"kind": "fire"}), "kind"),
         (json!({"status": "maybe"}), "status"),
         (json!({"body": "x".repeat(1001)}), "body"),
+        // 300 emoji fit the 1,000 characters but not 8 SMS parts (UCS-2): never cut, refused.
+        (json!({"body": "🚨".repeat(300)}), "body"),
         (json!({"title": ""}), "title"),
         (json!({"area": {"areas": ["GM0344"]}}), "area"),
         (json!({"area": circle(UTRECHT, 500.0)}), "area"),

@@ -7,6 +7,7 @@ mod common;
 mod fakes;
 
 mod alerting;
+mod alerting_live;
 mod areas;
 mod browser;
 mod channels;

@@ -277,19 +277,22 @@ impl Worker {
         Finished { id: d.id, attempts: d.attempts, state, next_at: self.now_ms(), provider_id: None, error }
     }
 
-    /// The person's next channel after `failed` (within the message's channels).
-    async fn next_channel(&self, d: &ClaimedDelivery, failed: Channel, allowed: ChannelSet) -> Option<(i64, i64, Channel)> {
+    /// Where a failed delivery goes next: the person's next reachable channel (a verified
+    /// contact point, also one they did not choose for this message: they signed up to be
+    /// reached) within the message's channels, in the order SMS, e-mail, and a voice call only
+    /// for alarms and AMBER Alerts. A channel that already has a delivery of this message for
+    /// the person is skipped when the row is written, so failover never loops.
+    async fn next_channel(&self, d: &ClaimedDelivery, failed: Channel, msg: &MessageInfo) -> Option<(i64, i64, Channel)> {
         if d.participant_id == 0 {
             return None;
         }
         let bits = self.store.person_channels(d.participant_id).await.ok()?;
         let theirs = ChannelSet::from_bits(bits);
-        let order = [Channel::Push, Channel::Sms, Channel::Voice, Channel::Email];
-        let at = order.iter().position(|c| *c == failed)?;
-        order[at + 1..]
-            .iter()
-            .copied()
-            .find(|c| theirs.contains(*c) && allowed.contains(*c))
+        // Push is not a failover target: every device of the person got its own delivery.
+        [Channel::Sms, Channel::Email, Channel::Voice]
+            .into_iter()
+            .filter(|c| *c != failed && (*c != Channel::Voice || msg.priority == 0))
+            .find(|c| theirs.contains(*c) && msg.channels.contains(*c))
             .map(|c| (d.message_id, d.participant_id, c))
     }
 
@@ -325,7 +328,7 @@ impl Worker {
         };
         let Some(to) = to else {
             // Unsubscribed, deleted, or the contact is no longer verified: nothing to send to.
-            let failover = self.next_channel(&d, channel, msg.channels).await;
+            let failover = self.next_channel(&d, channel, &msg).await;
             return Result1 { finished: self.finished(&d, "failed", Some("no destination".into())), failover, gone_device: None };
         };
         let out = self.outgoing(&d, channel, &msg, to);
@@ -347,13 +350,13 @@ impl Worker {
             }
             Outcome::Retry { reason, retry_after } => {
                 if d.attempts >= self.config.max_attempts {
-                    let failover = self.next_channel(&d, channel, msg.channels).await;
+                    let failover = self.next_channel(&d, channel, &msg).await;
                     return Result1 { finished: self.finished(&d, "dead", Some(reason)), failover, gone_device: None };
                 }
                 let wait = backoff(d.attempts, self.config.backoff_base_ms, self.config.backoff_max_seconds * 1000);
                 let wait = retry_after.map(|r| (r.as_millis() as i64).max(wait)).unwrap_or(wait);
                 if now + wait > msg.valid_until {
-                    let failover = self.next_channel(&d, channel, msg.channels).await;
+                    let failover = self.next_channel(&d, channel, &msg).await;
                     return Result1 {
                         finished: self.finished(&d, "expired", Some(format!("{reason}; no retry before the message expires"))),
                         failover,
@@ -365,12 +368,12 @@ impl Worker {
                 plain(f)
             }
             Outcome::Gone { reason } => {
-                let failover = self.next_channel(&d, channel, msg.channels).await;
+                let failover = self.next_channel(&d, channel, &msg).await;
                 let gone_device = (channel == Channel::Push && d.device_id != 0).then_some(d.device_id);
                 Result1 { finished: self.finished(&d, "failed", Some(reason)), failover, gone_device }
             }
             Outcome::Rejected { reason } => {
-                let failover = self.next_channel(&d, channel, msg.channels).await;
+                let failover = self.next_channel(&d, channel, &msg).await;
                 Result1 { finished: self.finished(&d, "failed", Some(reason)), failover, gone_device: None }
             }
         }

@@ -47,10 +47,7 @@ pub async fn serve(
         })
     };
     announce_sandbox(&state);
-    let engine = match alerting::engine::start(&state, state.config.alerting.workers) {
-        Ok(e) => e,
-        Err(e) => return Err(std::io::Error::other(format!("{e:#}"))),
-    };
+    let engine = alerting::engine::start(&state, state.config.alerting.workers);
     let router = http::router(state.clone());
     let live_feed = tokio::spawn(alerting::live::poll(state.clone()));
     let housekeeping = tokio::spawn(housekeeping(state));

@@ -22,6 +22,9 @@ pub struct App {
     pub notifier: Notifier,
     pub signer: Signer,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The channel adapters (the sandbox, or the real providers), shared by account messages
+    /// and the delivery workers of this process.
+    pub providers: buurtnet_delivery::worker::Providers,
     /// Wake-ups for this process's fan-out and delivery loops.
     pub engine: crate::alerting::engine::Engine,
     /// Action messages for the live feed (Server-Sent Events) of this process.
@@ -58,10 +61,11 @@ impl App {
         let areas = AreaCache::default();
         areas.refresh(&store).await?;
         let geocoder = Geocoder::from_config(&config.geocoder)?;
-        let notifier = Notifier::from_config(&config.providers);
+        let providers = crate::alerting::engine::providers(&config, &store, &clock)?;
+        let notifier = Notifier::new(providers.clone());
         let engine = crate::alerting::engine::Engine::default();
         let live_feed = crate::alerting::live::Feed::default();
-        Ok(App { config, store, clock, areas, live, geocoder, notifier, signer, metrics, engine, live_feed })
+        Ok(App { config, store, clock, areas, live, geocoder, notifier, signer, metrics, providers, engine, live_feed })
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -275,10 +275,11 @@ impl Store {
         Ok((n, oldest.map(|t| (now - t).max(0)).unwrap_or(0)))
     }
 
-    /// The channels a person wants and can be reached on (over all their addresses).
+    /// The channels a person can be reached on (a verified contact point or a device), whatever
+    /// they chose per address: where a message fails over to.
     pub async fn person_channels(&self, participant_id: i64) -> Result<i64, StoreError> {
         let rows: Vec<i64> = with_pool!(self, |p| {
-            sqlx::query_scalar("SELECT (channels & verified_channels) FROM addresses WHERE participant_id = $1 AND paused = $2")
+            sqlx::query_scalar("SELECT verified_channels FROM addresses WHERE participant_id = $1 AND paused = $2")
                 .bind(participant_id)
                 .bind(false)
                 .fetch_all(p)

@@ -173,14 +173,13 @@ pub fn parse_new(body: &Value, index: &AreaIndex, user: &StaffUser, at: DateTime
     };
     match (kind, level, status, title, text, area) {
         (Some(kind), Some(level), Some(status), Some(title), Some(text), Some(area)) if errors.is_empty() => {
-            Ok(NewActionRequest {
-                kind,
-                level,
-                status,
-                area,
-                content: ActionContent { title, body: text, title_en, body_en, description, callback_phone },
-                consent,
-            })
+            let content = ActionContent { title, body: text, title_en, body_en, description, callback_phone };
+            let render = |lang| action_text::render(kind, status, MessageKind::Start, None, &content, None, lang);
+            check_sms_length(&render(Language::Nl), &render(Language::En), "body", &mut errors);
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+            Ok(NewActionRequest { kind, level, status, area, content, consent })
         }
         _ => Err(errors),
     }
@@ -350,6 +349,10 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
         }
         Step::Cancel => (None, text_field(body, "body", MAX_BODY, false, &mut errors)),
     };
+    if let Some(kind) = message_kind {
+        let (nl, en) = texts(&p, kind, outcome, extra.as_deref());
+        check_sms_length(&nl, &en, "body", &mut errors);
+    }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
@@ -414,8 +417,28 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
 
 /// The SMS a text becomes: its length in characters and segments, and the encoding.
 pub fn sms_preview(text: &str) -> Value {
-    // MERGE: segments from buurtnet_domain::sms_text
-    json!({"text": text})
+    let m = buurtnet_domain::sms_text::measure(text);
+    json!({"text": text, "encoding": m.encoding, "units": m.units, "segments": m.segments})
+}
+
+/// An SMS is never cut: a text that would need more parts than the gateway sends is refused
+/// before anything is sent.
+fn check_sms_length(nl: &action_text::Texts, en: &action_text::Texts, field: &str, errors: &mut FieldErrors) {
+    let max = buurtnet_delivery::sms_http::MAX_PARTS;
+    for t in [nl, en] {
+        let m = buurtnet_domain::sms_text::measure(&t.sms);
+        if m.segments > max {
+            errors.add(
+                field,
+                "sms_too_long",
+                format!(
+                    "As an SMS this text needs {} parts; at most {max} are sent, and an SMS is never cut. Shorten it.",
+                    m.segments
+                ),
+            );
+            return;
+        }
+    }
 }
 
 /// What the dispatcher sees of an action: its fields, the texts per channel (with the SMS

@@ -2,9 +2,14 @@
 //! --workers N`, `buurtnet worker`), the channel adapters chosen by the configuration, and the
 //! wake-ups that let this process's work start at once (other processes poll).
 
-use crate::state::{App, AppState};
+use crate::config::Config;
+use crate::state::AppState;
+use anyhow::Context;
 use buurtnet_delivery::sandbox::Sandbox;
 use buurtnet_delivery::worker::{Links, Providers, Worker};
+use buurtnet_delivery::{SmsHttp, Smtp, VoiceHttp};
+use buurtnet_domain::Clock;
+use buurtnet_store::Store;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -15,11 +20,22 @@ pub struct Engine {
     pub wake_workers: Arc<Notify>,
 }
 
-/// The channel adapters the configuration asks for.
-pub fn providers(app: &App) -> anyhow::Result<Providers> {
-    match app.config.providers.kind.as_str() {
-        "sandbox" => Ok(Providers::all(Arc::new(Sandbox::new(app.store.clone(), app.clock.clone())))),
-        other => anyhow::bail!("unknown providers.kind '{other}': use sandbox"),
+/// The channel adapters the configuration asks for: the sandbox for every channel, or the
+/// real providers (`live`). Builds connection pools: call inside the runtime.
+pub fn providers(config: &Config, store: &Store, clock: &Arc<dyn Clock>) -> anyhow::Result<Providers> {
+    let p = &config.providers;
+    match p.kind.as_str() {
+        "sandbox" => Ok(Providers::all(Arc::new(Sandbox::new(store.clone(), clock.clone())))),
+        "live" => {
+            let smtp = p.smtp().context("providers.kind is live but no providers.smtp_url (BUURTNET_SMTP_URL) is set")?;
+            Ok(Providers {
+                push: Arc::new(Sandbox::new(store.clone(), clock.clone())),
+                sms: Arc::new(SmsHttp::new(&p.sms())?),
+                voice: Arc::new(VoiceHttp::new(&p.voice())?),
+                email: Arc::new(Smtp::from_config(&smtp)?),
+            })
+        }
+        other => anyhow::bail!("unknown providers.kind '{other}': use sandbox or live"),
     }
 }
 
@@ -49,11 +65,11 @@ impl Running {
 }
 
 /// Starts two fan-out loops and `workers` delivery workers (none when 0).
-pub fn start(state: &AppState, workers: usize) -> anyhow::Result<Running> {
+pub fn start(state: &AppState, workers: usize) -> Running {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut handles = Vec::new();
     if workers > 0 {
-        let providers = providers(state)?;
+        let providers = state.providers.clone();
         for _ in 0..2 {
             handles.push(tokio::spawn(super::fanout::run(state.clone(), rx.clone())));
         }
@@ -70,7 +86,7 @@ pub fn start(state: &AppState, workers: usize) -> anyhow::Result<Running> {
         }
         tracing::info!(workers, providers = %state.config.providers.kind, "delivery engine started");
     }
-    Ok(Running { shutdown: tx, handles })
+    Running { shutdown: tx, handles }
 }
 
 /// Upkeep for every serving process: reminders for actions open too long (once per action,

@@ -275,3 +275,41 @@ pub async fn retry_delivery(State(state): State<AppState>, user: StaffUser, Path
     state.store.audit(now, &user.actor(), "delivery.retry", Some(&format!("delivery:{id}")), &json!({})).await?;
     Ok(Json(json!({"id": id, "state": "pending"})))
 }
+
+/// `POST /api/v1/providers/sms/reports`: the SMS gateway's delivery reports. The body must be
+/// signed with the shared secret (`X-Buurtnet-Signature: sha256=<hex HMAC of the body>`);
+/// without a configured secret the endpoint answers 404. Each report moves its delivery (found
+/// by our `bn<id>` reference) to delivered or failed; unknown or repeated reports are counted
+/// and ignored.
+pub async fn sms_reports(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> AppResult<Json<Value>> {
+    use buurtnet_delivery::sms_http::{self, ReportStatus};
+    let secret = state.config.providers.sms.report_secret.as_bytes();
+    if secret.is_empty() {
+        return Err(AppError::NotFound("There is nothing at this address.".into()));
+    }
+    let signature = headers.get("x-buurtnet-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !sms_http::verify_signature(secret, &body, signature) {
+        return Err(AppError::Unauthorized("The report's signature is missing or wrong.".into()));
+    }
+    let reports = sms_http::parse_status_report(&body).map_err(|e| AppError::bad_request("invalid_report", e.to_string()))?;
+    let now = state.now_ms();
+    let (mut applied, mut ignored) = (0u64, 0u64);
+    for r in &reports {
+        let Some(id) = r.delivery_id() else {
+            ignored += 1;
+            continue;
+        };
+        let outcome = match &r.status {
+            ReportStatus::Delivered => Some((true, None)),
+            ReportStatus::Rejected { reason } | ReportStatus::Failed { reason } => Some((false, Some(reason.clone()))),
+            ReportStatus::Accepted | ReportStatus::Other { .. } => None,
+        };
+        match outcome {
+            Some((ok, reason)) if state.store.report_delivery(id, ok, reason.as_deref(), now).await? => applied += 1,
+            _ => ignored += 1,
+        }
+    }
+    metrics::counter!("buurtnet_delivery_reports_total", "result" => "applied").increment(applied);
+    metrics::counter!("buurtnet_delivery_reports_total", "result" => "ignored").increment(ignored);
+    Ok(Json(json!({"applied": applied, "ignored": ignored})))
+}

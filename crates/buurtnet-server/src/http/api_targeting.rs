@@ -40,8 +40,9 @@ pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body
             .map_err(|e| AppError::Internal(format!("count task failed: {e}")))?,
         None => targeting::count(&state.store, plan).await?,
     };
-    let devices =
-        targeting::anonymous_devices(&state.store, std::sync::Arc::new(device_plan)).try_fold(0u64, |n, _| async move { Ok(n + 1) }).await?;
+    let devices = targeting::anonymous_devices(&state.store, std::sync::Arc::new(device_plan))
+        .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+        .await?;
     metrics::histogram!("buurtnet_targeting_count_seconds").record(started.elapsed().as_secs_f64());
     let by_area: Vec<Value> = counts
         .by_area

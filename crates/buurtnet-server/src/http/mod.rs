@@ -67,6 +67,7 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/deliveries/dead", &["GET"]), get(api_alerting::dead_letters)),
         (r("/deliveries/{id}/retry", &["POST"]), post(api_alerting::retry_delivery)),
         (r("/live", &["GET"]), get(api_alerting::public_live)),
+        (r("/providers/sms/reports", &["POST"]), post(api_alerting::sms_reports)),
     ]
 }
 

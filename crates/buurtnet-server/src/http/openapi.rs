@@ -271,6 +271,15 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             (200, "text/event-stream: events 'message' with JSON data"),
             &[],
         ),
+        ("/providers/sms/reports", "POST") => op(
+            "Delivery reports of the SMS gateway (CM status-report JSON), signed with X-Buurtnet-Signature: sha256=<HMAC-SHA256 of the body>",
+            "deliveries",
+            false,
+            Some(json!({"type": "object", "required": ["messages"], "properties": {"messages": {"type": "object"}}})),
+            &[],
+            (200, "{\"applied\", \"ignored\"}"),
+            &[401, 404],
+        ),
         _ => return None,
     })
 }

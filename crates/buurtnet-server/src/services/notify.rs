@@ -1,27 +1,54 @@
-//! Sending messages to people. For now the built-in sandbox provider: it records every SMS,
-//! call, e-mail and push in the database (so every process sees them) and `/sandbox` shows them.
+//! Account messages to one person (SMS codes, confirmation and self-service links): sent at
+//! once through the same channel adapters as everything else — the sandbox in the demo (which
+//! records them at `/sandbox`), the real SMS and e-mail providers otherwise.
 
-use crate::config::ProvidersConfig;
-use buurtnet_store::{Store, StoreError};
+use buurtnet_delivery::provider::{Content, Destination, Outcome, Outgoing, Urgency};
+use buurtnet_delivery::worker::Providers;
+use buurtnet_domain::Channel;
+use buurtnet_store::StoreError;
+use std::time::Duration;
 
 pub struct Notifier {
-    _kind: String,
+    providers: Providers,
 }
 
 impl Notifier {
-    pub fn from_config(c: &ProvidersConfig) -> Notifier {
-        Notifier { _kind: c.kind.clone() }
+    pub fn new(providers: Providers) -> Notifier {
+        Notifier { providers }
     }
 
-    pub async fn send_sms(&self, store: &Store, now_ms: i64, to: &str, body: &str) -> Result<(), StoreError> {
-        store.record_sandbox_message(now_ms, "sms", to, None, body).await?;
-        metrics::counter!("buurtnet_messages_sent_total", "channel" => "sms").increment(1);
+    async fn send(&self, channel: Channel, to: Destination, title: &str, text: &str) -> Result<(), StoreError> {
+        let reference = format!("acct{}", crate::secrets::random_hex(8));
+        let msg = Outgoing {
+            delivery_id: 0,
+            reference,
+            thread: "account".into(),
+            channel,
+            to,
+            language: "nl".into(),
+            content: Content { title: title.into(), text: text.into(), ..Content::default() },
+            urgency: Urgency::High,
+            time_to_live: Duration::from_secs(900),
+        };
+        let provider = self.providers.get(channel);
+        match provider.send(&msg).await {
+            Outcome::Accepted { .. } => {
+                metrics::counter!("buurtnet_messages_sent_total", "channel" => channel.as_str()).increment(1);
+            }
+            other => {
+                // Never the number or address; the person can ask again.
+                metrics::counter!("buurtnet_account_messages_failed_total", "channel" => channel.as_str()).increment(1);
+                tracing::warn!(channel = channel.as_str(), provider = provider.name(), outcome = ?other, "an account message could not be sent");
+            }
+        }
         Ok(())
     }
 
-    pub async fn send_email(&self, store: &Store, now_ms: i64, to: &str, subject: &str, body: &str) -> Result<(), StoreError> {
-        store.record_sandbox_message(now_ms, "email", to, Some(subject), body).await?;
-        metrics::counter!("buurtnet_messages_sent_total", "channel" => "email").increment(1);
-        Ok(())
+    pub async fn send_sms(&self, to: &str, body: &str) -> Result<(), StoreError> {
+        self.send(Channel::Sms, Destination::Phone(to.into()), "", body).await
+    }
+
+    pub async fn send_email(&self, to: &str, subject: &str, body: &str) -> Result<(), StoreError> {
+        self.send(Channel::Email, Destination::Email(to.into()), subject, body).await
     }
 }

@@ -84,17 +84,17 @@ async fn resolve_addresses(app: &App, draft: &ParticipantDraft) -> AppResult<Vec
 
 /// Sends an account SMS (code, link, notice) unless the number's daily cap over every endpoint
 /// is reached; then silently nothing (the caller's answer never depends on it).
-async fn send_sms(app: &App, now: i64, to: &str, body: &str) -> AppResult<()> {
+async fn send_sms(app: &App, to: &str, body: &str) -> AppResult<()> {
     if abuse::may_send_to(app, to).await? {
-        app.notifier.send_sms(&app.store, now, to, body).await?;
+        app.notifier.send_sms(to, body).await?;
     }
     Ok(())
 }
 
 /// As [`send_sms`], for e-mail.
-async fn send_email(app: &App, now: i64, to: &str, subject: &str, body: &str) -> AppResult<()> {
+async fn send_email(app: &App, to: &str, subject: &str, body: &str) -> AppResult<()> {
     if abuse::may_send_to(app, to).await? {
-        app.notifier.send_email(&app.store, now, to, subject, body).await?;
+        app.notifier.send_email(to, subject, body).await?;
     }
     Ok(())
 }
@@ -120,14 +120,14 @@ pub async fn register(app: &App, client: &ClientIp, draft: ParticipantDraft) -> 
         let lang = owner_language(app, c.participant_id).await?;
         let link = self_service_link(app, c.participant_id);
         let mail = texts::already_registered_email(lang, &link);
-        send_email(app, now, email.as_str(), &mail.subject, &mail.body).await?;
+        send_email(app, email.as_str(), &mail.subject, &mail.body).await?;
     }
     if let Some(phone) = &draft.phone
         && let Some(c) = app.store.contact("phone", phone.as_str()).await?
     {
         known = true;
         let lang = owner_language(app, c.participant_id).await?;
-        send_sms(app, now, phone.as_str(), &texts::already_registered_sms(lang)).await?;
+        send_sms(app, phone.as_str(), &texts::already_registered_sms(lang)).await?;
     }
     if known {
         return Ok(());
@@ -185,7 +185,7 @@ async fn send_email_verification(app: &App, email: &Email, lang: Language) -> Ap
     let token = app.signer.sign(&LinkClaims { purpose: VERIFY_EMAIL.into(), id: c.id, exp: app.now_ms() + hours * 3_600_000 });
     let link = format!("{}/bevestigen/{token}", app.config.public_url());
     let mail = texts::verify_email(lang, &link, hours);
-    send_email(app, app.now_ms(), email.as_str(), &mail.subject, &mail.body).await?;
+    send_email(app, email.as_str(), &mail.subject, &mail.body).await?;
     Ok(())
 }
 
@@ -213,7 +213,7 @@ async fn send_phone_code(app: &App, phone: &Phone, lang: Language) -> AppResult<
         metrics::counter!("buurtnet_phone_codes_refused_total").increment(1);
         return Ok(());
     }
-    send_sms(app, now, phone.as_str(), &texts::phone_code(lang, &code, minutes)).await?;
+    send_sms(app, phone.as_str(), &texts::phone_code(lang, &code, minutes)).await?;
     Ok(())
 }
 
@@ -317,21 +317,20 @@ pub async fn request_self_service(app: &App, client: &ClientIp, email: Option<&s
     let targets: Vec<&str> =
         email.iter().flatten().map(|e| e.as_str()).chain(phone.iter().flatten().map(|p| p.as_str())).collect();
     abuse::check(app, "self_service_link", &app.config.abuse_limits.self_service_link, client, &targets).await?;
-    let now = app.now_ms();
     if let Some(Some(e)) = email
         && let Some(c) = app.store.contact("email", e.as_str()).await?
     {
         let lang = owner_language(app, c.participant_id).await?;
         let mail =
             texts::self_service_email(lang, &self_service_link(app, c.participant_id), app.config.links.self_service_hours);
-        send_email(app, now, e.as_str(), &mail.subject, &mail.body).await?;
+        send_email(app, e.as_str(), &mail.subject, &mail.body).await?;
     }
     if let Some(Some(p)) = phone
         && let Some(c) = app.store.contact("phone", p.as_str()).await?
     {
         let lang = owner_language(app, c.participant_id).await?;
         let sms = texts::self_service_sms(lang, &self_service_link(app, c.participant_id));
-        send_sms(app, now, p.as_str(), &sms).await?;
+        send_sms(app, p.as_str(), &sms).await?;
     }
     Ok(())
 }
