@@ -13,6 +13,7 @@ mod browser;
 mod channels;
 mod cli;
 mod copy_db;
+mod crash;
 mod delivery_engine;
 mod fuzz;
 mod hardening;

@@ -169,6 +169,9 @@ pub struct AlertingConfig {
     pub closing_validity_minutes: u32,
     /// How long an information message is worth delivering after its send time.
     pub information_validity_minutes: u32,
+    /// How long a fan-out's claim holds without progress; a process that died mid-way is
+    /// taken over after this.
+    pub fanout_lease_seconds: u32,
     /// The delivery workers: batch size, concurrency, lease, retries and backoff.
     pub worker: buurtnet_delivery::worker::WorkerConfig,
 }
@@ -181,6 +184,7 @@ impl Default for AlertingConfig {
             validity_minutes: 360,
             closing_validity_minutes: 1440,
             information_validity_minutes: 2880,
+            fanout_lease_seconds: 30,
             worker: buurtnet_delivery::worker::WorkerConfig::default(),
         }
     }

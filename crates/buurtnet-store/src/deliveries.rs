@@ -166,7 +166,9 @@ impl Store {
     /// Claims up to `limit` due deliveries, most urgent first, for a lease until `lease_until`
     /// (a claim whose lease ran out is due again). Safe with many workers in many processes:
     /// `FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs one writer at a time, so the
-    /// select-and-update is a single atomic statement there.
+    /// select-and-update is a single atomic statement there. (`= ANY(ARRAY(…))` rather than
+    /// `IN (…)`: a freshly filled table has no statistics yet, and the planner would scan it
+    /// once per claimed id.)
     pub async fn claim_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<ClaimedDelivery>, StoreError> {
         let pick = "SELECT id FROM deliveries WHERE state IN ('pending', 'sending') AND next_at <= $1 ORDER BY priority, next_at LIMIT $3";
         let claimed: Vec<ClaimedDelivery> = match &self.pool {
@@ -174,7 +176,7 @@ impl Store {
                 let sql = format!(
                     "WITH claimed AS (
                         UPDATE deliveries SET state = 'sending', next_at = $2, attempts = attempts + 1, updated_at = $1
-                        WHERE id IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING *)
+                        WHERE id = ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED)) RETURNING *)
                      {}",
                     claimed_select("claimed")
                 );

@@ -22,7 +22,9 @@ use std::time::Duration;
 /// Recipients per block written at once.
 const BLOCK: usize = 4096;
 /// How long a fan-out claim holds without a new block.
-const LEASE_MS: i64 = 30_000;
+fn lease_ms(state: &AppState) -> i64 {
+    i64::from(state.config.alerting.fanout_lease_seconds) * 1000
+}
 
 /// Runs fan-outs until `shutdown`: whenever one is due, or this process asks (`wake`).
 pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
@@ -50,7 +52,7 @@ pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<boo
 /// Claims one due fan-out and runs it. False when there was none.
 pub async fn fanout_once(state: &AppState) -> anyhow::Result<bool> {
     let now = state.now_ms();
-    let Some(msg) = state.store.claim_fanout(now, now + LEASE_MS).await? else {
+    let Some(msg) = state.store.claim_fanout(now, now + lease_ms(state)).await? else {
         return Ok(false);
     };
     let started = std::time::Instant::now();
@@ -73,7 +75,7 @@ async fn write(state: &AppState, msg: &MessageRow, targets: &mut Vec<Target>) ->
     state.store.insert_deliveries(msg.id, msg.priority, msg.send_at.min(state.now_ms()), targets).await?;
     targets.clear();
     state.engine.wake_workers.notify_waiters();
-    state.store.extend_fanout(msg.id, state.now_ms() + LEASE_MS).await?;
+    state.store.extend_fanout(msg.id, state.now_ms() + lease_ms(state)).await?;
     Ok(())
 }
 

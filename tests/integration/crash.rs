@@ -1,0 +1,175 @@
+//! A worker process killed with SIGKILL in the middle of a 50,000-recipient fan-out on
+//! PostgreSQL, with two worker processes sharing the database: after a replacement starts,
+//! every recipient has the message; duplicates only for what was in flight at the kill, each
+//! carrying the same delivery id.
+
+use crate::alerting::{AMERSFOORT, post};
+use crate::common::{Backend, TestApp, fresh_database, oracle_index};
+use crate::fakes::FakeCm;
+use buurtnet_domain::registration::{AddressDraft, AddressLocation};
+use buurtnet_domain::{AddressKind, Channel, ChannelSet, Clock, SystemClock, Topic, TopicSet};
+use buurtnet_server::services::participants::new_address;
+use buurtnet_store::{NewContact, NewParticipant};
+use serde_json::json;
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PEOPLE: usize = 50_000;
+
+fn people(n: usize) -> Vec<NewParticipant> {
+    let index = oracle_index();
+    (0..n)
+        .map(|i| {
+            // A grid of 224 × 224 points about 20 m apart around Amersfoort's centre (inside 5 km).
+            let (lat, lon) = (AMERSFOORT.0 - 0.02 + (i / 224) as f64 * 0.00018, AMERSFOORT.1 - 0.03 + (i % 224) as f64 * 0.00027);
+            let draft = AddressDraft {
+                kind: AddressKind::Home,
+                location: AddressLocation::Point { lat, lon },
+                channels: [Channel::Sms].into_iter().collect::<ChannelSet>(),
+                quiet_hours: vec![],
+            };
+            let address = new_address(&draft, lat, lon, false, &index.locate(lat, lon));
+            NewParticipant {
+                external_id: None,
+                language: "nl".into(),
+                topics: [Topic::Urgent].into_iter().collect::<TopicSet>().bits(),
+                age_confirmed: true,
+                paused: false,
+                municipality_code: address.municipality_code.clone(),
+                created_at: 0,
+                contacts: vec![NewContact {
+                    kind: "phone".into(),
+                    value: format!("+3165{i:07}"),
+                    mobile: true,
+                    verified_at: Some(0),
+                }],
+                addresses: vec![address],
+            }
+        })
+        .collect()
+}
+
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_worker(config: &std::path::Path, data_dir: &std::path::Path, secrets: &std::path::Path) -> Worker {
+    let child = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
+        .args(["--config", config.to_str().unwrap(), "worker", "--workers", "2"])
+        .env("BUURTNET_DATA_DIR", data_dir)
+        .env("BUURTNET_SECRETS_FILE", secrets)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Worker(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_killed_mid_fanout_loses_nothing_on_postgres() {
+    let db = fresh_database(Backend::Postgres).await;
+    let cm = FakeCm::start().await;
+    // The server takes the dispatcher's request; only the worker processes fan out and send.
+    let app = TestApp::spawn_configured(&db, |c| c.alerting.workers = 0).await;
+    app.clock.set(SystemClock.now());
+    for chunk in people(PEOPLE).chunks(10_000) {
+        app.store.insert_participants(chunk).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("worker.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"database_url = "{db}"
+[providers]
+kind = "live"
+smtp_url = "smtp://127.0.0.1:9"
+[providers.sms]
+url = "{url}"
+product_token = "{token}"
+messages_per_second = 0
+[providers.voice]
+url = "{url}"
+product_token = "{token}"
+caller = "+3188000000"
+[alerting]
+fanout_lease_seconds = 3
+[alerting.worker]
+lease_seconds = 3
+batch = 200
+concurrency = 64
+"#,
+            url = cm.url,
+            token = FakeCm::TOKEN
+        ),
+    )
+    .unwrap();
+    let data = |n: &str| {
+        let d = dir.path().join(n);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    };
+    let mut first = start_worker(&config, &data("a"), &app.secrets_file);
+    let _second = start_worker(&config, &data("b"), &app.secrets_file);
+
+    let token = app.staff_token("dispatcher", "NL").await;
+    let (s, v) = post(
+        &app,
+        &token,
+        "/api/v1/actions",
+        &json!({"kind": "suspect", "status": "exercise", "area": {"circle": {"lat": AMERSFOORT.0, "lon": AMERSFOORT.1, "radius_m": 5000}},
+                "title": "Crashtest", "body": "Oefening."}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    assert_eq!(s, 200, "{v}");
+
+    // Kill one worker process (SIGKILL) while the fan-out and sending are under way.
+    let started = Instant::now();
+    while cm.requests() < 5_000 {
+        assert!(started.elapsed() < Duration::from_secs(120), "sending did not start: {} requests", cm.requests());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    let at_kill = cm.requests();
+    let _third = start_worker(&config, &data("c"), &app.secrets_file);
+
+    let reached = loop {
+        let sent: Vec<String> =
+            app.store.admin_strings("SELECT CAST(COUNT(*) AS TEXT) FROM deliveries WHERE state = 'sent'").await.unwrap();
+        let sent: usize = sent[0].parse().unwrap();
+        if sent >= PEOPLE {
+            break sent;
+        }
+        assert!(started.elapsed() < Duration::from_secs(240), "only {sent} of {PEOPLE} sent");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(reached, PEOPLE);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received = cm.sms();
+    let mut per_number: HashMap<String, Vec<String>> = HashMap::new();
+    for m in &received {
+        per_number.entry(m.number.clone()).or_default().push(m.reference.clone());
+    }
+    assert_eq!(per_number.len(), PEOPLE, "every recipient has the message");
+    let duplicates = received.len() - PEOPLE;
+    for (number, refs) in &per_number {
+        assert!(refs.iter().all(|r| r == &refs[0]), "{number} got different delivery ids: {refs:?}");
+    }
+    // At most what the killed process had claimed: 2 workers × one batch of 200.
+    assert!(duplicates <= 400, "{duplicates} duplicates (killed after {at_kill} messages)");
+    eprintln!(
+        "crash test: killed after {at_kill} messages; all {PEOPLE} reached in {:.1} s; {duplicates} duplicates, each with the same delivery id",
+        started.elapsed().as_secs_f64()
+    );
+}
