@@ -3,20 +3,25 @@
 //!
 //! - [`provider`]: the [`provider::Provider`] trait every channel adapter implements, the
 //!   [`provider::Outgoing`] message it is handed and the [`provider::Outcome`] it reports;
-//! - one module per adapter: [`sandbox`] (the demo), `webpush`, [`smtp`] (e-mail),
-//!   [`sms_http`] (CM.com SMS, delivery reports, webhook signatures), [`voice_http`] (CM.com
-//!   text-to-speech calls); [`http_outcome`] maps HTTP answers onto outcomes for the latter two;
+//! - one module per adapter: [`sandbox`] (the demo), [`webpush`] (Web Push, with [`allowlist`],
+//!   the push services the server may call), [`smtp`] (e-mail), [`sms_http`] (CM.com SMS,
+//!   delivery reports, webhook signatures), [`voice_http`] (CM.com text-to-speech calls);
+//!   [`http_outcome`] maps HTTP answers onto outcomes for the latter two;
 //! - `worker`: claims due deliveries in batches, sends them, records the outcome (retries with
 //!   backoff, failover to the next channel, expiry, dead letters).
 
+pub mod allowlist;
 pub mod http_outcome;
 pub mod provider;
 pub mod sandbox;
 pub mod sms_http;
 pub mod smtp;
 pub mod voice_http;
+pub mod webpush;
 pub mod worker;
 
+pub use allowlist::PushAllowList;
 pub use sms_http::{SmsHttp, SmsHttpConfig};
 pub use smtp::{Smtp, SmtpConfig};
 pub use voice_http::{VoiceHttp, VoiceHttpConfig};
+pub use webpush::{VapidKey, WebPush, WebPushSettings};
