@@ -4,6 +4,16 @@ use super::Cli;
 use anyhow::Context;
 use buurtnet_server::Config;
 
+/// The process environment, with the documented short form `BUURTNET_PUSH_ALLOWED_HOSTS` read
+/// as `push.allowed_hosts` (the nested form `BUURTNET_PUSH__ALLOWED_HOSTS` wins when both are set).
+fn environment() -> config::Map<String, String> {
+    let mut vars: config::Map<String, String> = std::env::vars().collect();
+    if let Some(hosts) = vars.remove("BUURTNET_PUSH_ALLOWED_HOSTS") {
+        vars.entry("BUURTNET_PUSH__ALLOWED_HOSTS".to_string()).or_insert(hosts);
+    }
+    vars
+}
+
 pub fn build(cli: &Cli) -> anyhow::Result<Config> {
     let mut builder = config::Config::builder();
     if let Some(path) = &cli.config {

@@ -21,6 +21,8 @@ mod import;
 mod ops;
 mod pages;
 mod participants;
+mod push;
 mod staff;
 mod targeting;
 mod targeting_replica;
+mod webpush_decrypt;

@@ -154,7 +154,10 @@ impl PushAllowList {
             let host_matches = match &e.host {
                 HostPattern::Exact(h) => h == host,
                 HostPattern::Suffix(s) => {
-                    !is_ip && host.len() > s.len() + 1 && host.ends_with(s.as_str()) && host[..host.len() - s.len()].ends_with('.')
+                    !is_ip
+                        && host.len() > s.len() + 1
+                        && host.ends_with(s.as_str())
+                        && host[..host.len() - s.len()].ends_with('.')
                 }
             };
             if !host_matches {

@@ -12,11 +12,11 @@ use crate::allowlist::PushAllowList;
 use crate::provider::{Destination, Outcome, Outgoing, Provider, Urgency};
 use base64::Engine;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use buurtnet_domain::Clock;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use buurtnet_domain::Clock;
 use web_push_native::jwt_simple::algorithms::{ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ES256KeyPair};
 use web_push_native::jwt_simple::claims::Claims;
 use web_push_native::p256;
@@ -263,13 +263,10 @@ impl WebPush {
             }
         };
         let status = response.status();
-        let header = |name: reqwest::header::HeaderName| {
-            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
-        };
+        let header =
+            |name: reqwest::header::HeaderName| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let outcome = match status.as_u16() {
-            200 | 201 | 202 => Outcome::Accepted {
-                provider_id: header(reqwest::header::LOCATION).filter(|l| l.len() <= 1024),
-            },
+            200 | 201 | 202 => Outcome::Accepted { provider_id: header(reqwest::header::LOCATION).filter(|l| l.len() <= 1024) },
             404 | 410 => Outcome::Gone { reason: format!("push subscription is gone ({status})") },
             429 | 500..=599 => Outcome::Retry {
                 reason: format!("push service answered {status}"),

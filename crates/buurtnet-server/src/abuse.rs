@@ -125,6 +125,7 @@ pub async fn prune(app: &App) -> AppResult<u64> {
         &app.config.abuse_limits.self_service_link,
         &app.config.abuse_limits.verify_phone,
         &app.config.abuse_limits.verify_email,
+        &app.config.abuse_limits.register_device,
     ]
     .iter()
     .map(|l| l.window_seconds)

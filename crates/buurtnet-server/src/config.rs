@@ -43,6 +43,8 @@ pub struct Config {
     pub providers: ProvidersConfig,
     pub alerting: AlertingConfig,
     pub links: LinksConfig,
+    /// Web Push: which push services may be called, the VAPID contact, time-outs.
+    pub push: PushConfig,
     /// Abuse limits on public endpoints: a table of limits, or `"off"` (load tests only).
     #[serde(deserialize_with = "abuse_limits_setting")]
     pub abuse_limits: AbuseLimits,
@@ -86,6 +88,8 @@ pub struct AbuseLimits {
     pub verify_phone: Limit,
     /// Confirming an e-mail address with its link.
     pub verify_email: Limit,
+    /// `POST /api/v1/devices` (registering a Web Push device; per client address only).
+    pub register_device: Limit,
     /// Account messages (codes, links, notices) one phone number or e-mail address receives
     /// per 24 hours over every endpoint together; beyond it nothing more is sent that day
     /// (silently: the caller's answer must not depend on it). 0 = no cap.
@@ -102,6 +106,7 @@ impl Default for AbuseLimits {
             self_service_link: Limit::new(20, 3, 3600),
             verify_phone: Limit::new(60, 20, 3600),
             verify_email: Limit::new(60, 0, 3600),
+            register_device: Limit::new(30, 0, 3600),
             messages_per_target_per_day: 10,
         }
     }
@@ -378,6 +383,54 @@ impl std::fmt::Debug for ProvidersConfig {
     }
 }
 
+/// Web Push settings (`[push]`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushConfig {
+    /// The push services endpoints may point at: `host`, `host:port` or `*.domain`, as a list
+    /// or one comma-separated text (`BUURTNET_PUSH__ALLOWED_HOSTS` or
+    /// `BUURTNET_PUSH_ALLOWED_HOSTS`). Replaces the default: the browsers' push services (FCM,
+    /// Mozilla, Apple, Windows). Plain `http` only for listed loopback hosts (tests).
+    #[serde(deserialize_with = "host_list")]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// The VAPID contact (`sub`) push services may write to: `mailto:…` or `https://…`.
+    /// Default `mailto:webpush@{host of public_url}`.
+    pub vapid_subject: Option<String>,
+    /// Time-out of one push request, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        PushConfig { allowed_hosts: None, vapid_subject: None, timeout_ms: 10_000 }
+    }
+}
+
+/// A list of hosts, or one comma-separated text (as environment variables give it).
+fn host_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Hosts {
+        Text(String),
+        List(Vec<String>),
+    }
+    Ok(Some(match Hosts::deserialize(d)? {
+        Hosts::Text(t) => t.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect(),
+        Hosts::List(l) => l,
+    }))
+}
+
+impl PushConfig {
+    /// The allow-list these settings give (the default when none is configured).
+    pub fn allow_list(&self) -> Result<buurtnet_delivery::PushAllowList, String> {
+        match &self.allowed_hosts {
+            None => Ok(buurtnet_delivery::PushAllowList::default()),
+            Some(hosts) => buurtnet_delivery::PushAllowList::parse(hosts.iter().map(String::as_str))
+                .map_err(|e| format!("push.allowed_hosts: {e}")),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LinksConfig {
@@ -414,6 +467,7 @@ impl Default for Config {
             providers: ProvidersConfig::default(),
             alerting: AlertingConfig::default(),
             links: LinksConfig::default(),
+            push: PushConfig::default(),
             abuse_limits: AbuseLimits::default(),
         }
     }
@@ -467,6 +521,17 @@ impl Config {
         self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind)).trim_end_matches('/').to_string()
     }
 
+    /// The VAPID `sub`: `push.vapid_subject`, or `mailto:webpush@{host of public_url}`.
+    pub fn vapid_subject(&self) -> String {
+        if let Some(s) = &self.push.vapid_subject {
+            return s.clone();
+        }
+        let url = self.public_url();
+        let host =
+            reqwest::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "localhost".into());
+        format!("mailto:webpush@{}", host.trim_start_matches('[').trim_end_matches(']'))
+    }
+
     /// The secrets file (link-signing keys).
     pub fn secrets_path(&self) -> PathBuf {
         self.secrets_file.clone().unwrap_or_else(|| self.data_dir.join("secrets.json"))
@@ -490,6 +555,7 @@ impl Config {
             ("self_service_link", &self.abuse_limits.self_service_link),
             ("verify_phone", &self.abuse_limits.verify_phone),
             ("verify_email", &self.abuse_limits.verify_email),
+            ("register_device", &self.abuse_limits.register_device),
         ] {
             if !(1..=30 * 86_400).contains(&limit.window_seconds) {
                 return Err(format!("abuse_limits.{name}.window_seconds must be between 1 and 2592000 (30 days)"));
@@ -500,6 +566,15 @@ impl Config {
         }
         if self.database_max_connections == 0 {
             return Err("database_max_connections must be at least 1".into());
+        }
+        self.push.allow_list()?;
+        if let Some(s) = &self.push.vapid_subject
+            && !(s.starts_with("mailto:") || s.starts_with("https://"))
+        {
+            return Err(format!("push.vapid_subject must be a 'mailto:' or 'https://' contact, not '{s}'"));
+        }
+        if !(100..=120_000).contains(&self.push.timeout_ms) {
+            return Err("push.timeout_ms must be between 100 and 120000".into());
         }
         if self.replica.change_retention_minutes < 1 {
             return Err("replica.change_retention_minutes must be at least 1".into());
@@ -539,6 +614,7 @@ impl std::fmt::Debug for Config {
             .field("geocoder", &self.geocoder)
             .field("providers", &self.providers)
             .field("links", &self.links)
+            .field("push", &self.push)
             .field("abuse_limits", &self.abuse_limits)
             .finish()
     }
@@ -600,5 +676,23 @@ mod tests {
         assert_eq!(table.abuse_limits.register, Limit::new(1, 2, 60));
         assert_eq!(table.abuse_limits.resend_code, AbuseLimits::default().resend_code);
         assert!(serde_json::from_value::<Config>(serde_json::json!({"abuse_limits": "maybe"})).is_err());
+    }
+
+    #[test]
+    fn push_hosts_are_a_list_or_a_comma_separated_text() {
+        let text: Config =
+            serde_json::from_value(serde_json::json!({"push": {"allowed_hosts": "127.0.0.1:9000, push.example.org"}})).unwrap();
+        assert_eq!(text.push.allowed_hosts, Some(vec!["127.0.0.1:9000".to_string(), "push.example.org".to_string()]));
+        assert!(text.validate().is_ok());
+        let list: Config =
+            serde_json::from_value(serde_json::json!({"push": {"allowed_hosts": ["*.push.example.org"]}})).unwrap();
+        assert!(list.push.allow_list().unwrap().check("https://a.push.example.org/x").is_ok());
+        let bad: Config = serde_json::from_value(serde_json::json!({"push": {"allowed_hosts": "exa mple"}})).unwrap();
+        assert!(bad.validate().unwrap_err().contains("push.allowed_hosts"));
+        assert!(Config::default().push.allow_list().unwrap().check("https://fcm.googleapis.com/fcm/send/x").is_ok());
+        let c = Config { public_url: Some("https://alert.example.nl/".into()), ..Config::default() };
+        assert_eq!(c.vapid_subject(), "mailto:webpush@alert.example.nl");
+        let wrong: Config = serde_json::from_value(serde_json::json!({"push": {"vapid_subject": "ops@example.nl"}})).unwrap();
+        assert!(wrong.validate().unwrap_err().contains("vapid_subject"));
     }
 }

@@ -6,6 +6,10 @@
 //! residents must read the same file. Rotation (`buurtnet admin rotate-link-key`) puts a new key
 //! in front; the old one keeps verifying until every link it signed has expired, then it is
 //! dropped at the next rotation. Running servers notice a changed file within a few seconds.
+//!
+//! The file also holds the VAPID private key of Web Push (never rotated: browsers subscribed
+//! with its public half). A file made before Web Push existed gets one added on the next start
+//! (rewritten atomically, still 0600).
 
 use anyhow::Context;
 use rand::Rng;
@@ -63,6 +67,10 @@ pub struct SecretsFile {
     /// Never rotated: names abuse-limit counters (keyed hashes of numbers and addresses), so
     /// that a rotation does not reset them. Hex, 32 bytes.
     pub counter_key: String,
+    /// The VAPID private key (P-256 scalar, 32 bytes, base64url). Never rotated: browsers
+    /// subscribed with its public key and would have to subscribe again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vapid_private_key: Option<String>,
 }
 
 impl std::fmt::Debug for SecretsFile {
@@ -80,6 +88,9 @@ impl SecretsFile {
             "{}: the counter key is not at least 16 bytes of hex",
             path.display()
         );
+        if let Some(v) = &self.vapid_private_key {
+            buurtnet_delivery::VapidKey::from_private_base64url(v).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        }
         for k in &self.link_keys {
             anyhow::ensure!(
                 k.key.len() >= 32 && k.key.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -96,27 +107,89 @@ impl SecretsFile {
 /// processes starting at once end up with the same file (the first writer wins).
 pub fn load_or_create(path: &Path, now_ms: i64) -> anyhow::Result<SecretsFile> {
     match read(path) {
-        Ok(Some(s)) => return Ok(s),
+        Ok(Some(s)) if s.vapid_private_key.is_some() => return Ok(s),
+        Ok(Some(_)) => return add_vapid_key(path),
         Ok(None) => {}
         Err(e) => return Err(e),
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         create_private_dir(dir)?;
     }
-    let fresh = SecretsFile { version: 1, link_keys: vec![LinkKey::generate(now_ms)], counter_key: random_hex(32) };
+    let fresh = SecretsFile {
+        version: 1,
+        link_keys: vec![LinkKey::generate(now_ms)],
+        counter_key: random_hex(32),
+        vapid_private_key: Some(buurtnet_delivery::VapidKey::generate().private_base64url()),
+    };
     match write_new(path, &fresh) {
         Ok(()) => {
             tracing::info!(secrets.file = %path.display(), "made a new secrets file with a link-signing key");
             Ok(fresh)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            read(path)?.with_context(|| format!("{} vanished while starting", path.display()))
+            let file = read(path)?.with_context(|| format!("{} vanished while starting", path.display()))?;
+            if file.vapid_private_key.is_some() { Ok(file) } else { add_vapid_key(path) }
         }
         Err(e) => Err(e).with_context(|| format!("cannot create the secrets file {}", path.display())),
     }
 }
 
+/// A lock beside the secrets file (`….lock`, made with `create_new`) held while the file is
+/// read, changed and replaced, so that two processes starting at once do not each add a
+/// different key. A lock older than a minute is taken to be left by a crash and removed.
+struct FileLock(PathBuf);
+
+impl FileLock {
+    fn acquire(path: &Path) -> anyhow::Result<FileLock> {
+        let lock = PathBuf::from(format!("{}.lock", path.display()));
+        for _ in 0..200 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+                Ok(_) => return Ok(FileLock(lock)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = std::fs::metadata(&lock)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > std::time::Duration::from_secs(60));
+                    if stale {
+                        let _ = std::fs::remove_file(&lock);
+                    } else {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                }
+                Err(e) => return Err(e).with_context(|| format!("cannot create the lock file {}", lock.display())),
+            }
+        }
+        anyhow::bail!("the lock file {} stays in place; remove it if no other buurtnet process is starting", lock.display())
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Adds a VAPID key pair to a secrets file made before Web Push (once: under a lock, read
+/// again, rewritten atomically with mode 0600).
+fn add_vapid_key(path: &Path) -> anyhow::Result<SecretsFile> {
+    let _lock = FileLock::acquire(path)?;
+    let mut file = read(path)?.with_context(|| format!("{} vanished while starting", path.display()))?;
+    if file.vapid_private_key.is_none() {
+        file.vapid_private_key = Some(buurtnet_delivery::VapidKey::generate().private_base64url());
+        replace(path, &file)?;
+        tracing::info!(secrets.file = %path.display(), "added a VAPID key pair (Web Push) to the secrets file");
+    }
+    Ok(file)
+}
+
 impl SecretsFile {
+    /// The VAPID key pair of Web Push (every file has one after [`load_or_create`]).
+    pub fn vapid_key(&self) -> anyhow::Result<buurtnet_delivery::VapidKey> {
+        let key = self.vapid_private_key.as_deref().context("the secrets file holds no VAPID key")?;
+        buurtnet_delivery::VapidKey::from_private_base64url(key).map_err(anyhow::Error::msg)
+    }
+
     /// The signer for these keys (newest link key signs; every listed one verifies).
     pub fn signer(&self) -> crate::signing::Signer {
         crate::signing::Signer::with_counter_key(
@@ -256,5 +329,31 @@ mod tests {
         assert!(e.contains("secrets.json") && e.contains("not valid"), "{e}");
         std::fs::write(&path, r#"{"version":1,"link_keys":[],"counter_key":"00112233445566778899aabbccddeeff"}"#).unwrap();
         assert!(format!("{:#}", read(&path).unwrap_err()).contains("no link keys"));
+    }
+
+    #[test]
+    fn old_files_get_a_vapid_key_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        let old = r#"{"version":1,"link_keys":[{"id":"ab12","created_at":1,"key":"00112233445566778899aabbccddeeff"}],"counter_key":"00112233445566778899aabbccddeeff"}"#;
+        std::fs::write(&path, old).unwrap();
+        let read_old = read(&path).unwrap().unwrap();
+        assert!(read_old.vapid_private_key.is_none(), "files without the key still read");
+        let upgraded = load_or_create(&path, 5).unwrap();
+        let key = upgraded.vapid_key().unwrap();
+        assert_eq!(upgraded.link_keys[0].key, "00112233445566778899aabbccddeeff", "nothing else changes");
+        let again = load_or_create(&path, 6).unwrap();
+        assert_eq!(again.vapid_key().unwrap().public_key_base64url(), key.public_key_base64url(), "added once");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert!(!PathBuf::from(format!("{}.lock", path.display())).exists(), "the lock is released");
+        let rotated = rotate(&path, 10, 1).unwrap();
+        assert_eq!(rotated.vapid_private_key, again.vapid_private_key, "rotation keeps the VAPID key");
+        assert!(!format!("{rotated:?}").contains(again.vapid_private_key.as_deref().unwrap()));
+        let fresh = load_or_create(&dir.path().join("new.json"), 1).unwrap();
+        assert!(fresh.vapid_key().is_ok(), "new files are made with one");
     }
 }

@@ -133,6 +133,12 @@ impl Signer {
         B64.encode(&Signer::mac_with(&self.counter, format!("counter:{data}").as_bytes())[..16])
     }
 
+    /// The keyed hash a device token is stored as (with the never-rotated key, so that
+    /// rotating link keys does not lock devices out).
+    pub fn device_token_hash(&self, token: &str) -> String {
+        B64.encode(Signer::mac_with(&self.counter, format!("device-token:{}", token.trim()).as_bytes()))
+    }
+
     /// A fingerprint of the keys in use (not the keys), to notice processes that read
     /// different secrets files for one database.
     pub fn fingerprint(&self) -> String {

@@ -21,6 +21,8 @@ pub struct App {
     pub geocoder: Geocoder,
     pub notifier: Notifier,
     pub signer: Signer,
+    /// Web Push: the VAPID key pair, its contact and the push-service allow-list.
+    pub push: crate::push::PushSetup,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The channel adapters (the sandbox, or the real providers), shared by account messages
     /// and the delivery workers of this process.
@@ -44,6 +46,7 @@ impl App {
         let now = clock.now().timestamp_millis();
         let secrets = tokio::task::spawn_blocking(move || crate::secrets::load_or_create(&secrets_path, now)).await??;
         let signer = secrets.signer();
+        let push = crate::push::PushSetup::new(&config, secrets.vapid_key()?).map_err(anyhow::Error::msg)?;
         // Every process serving this database must sign alike: notice a different secrets file.
         let stored = store.get_or_init_meta("keys_fingerprint", &signer.fingerprint()).await?;
         if stored != signer.fingerprint() {
@@ -65,7 +68,7 @@ impl App {
         let notifier = Notifier::new(providers.clone());
         let engine = crate::alerting::engine::Engine::default();
         let live_feed = crate::alerting::live::Feed::default();
-        Ok(App { config, store, clock, areas, live, geocoder, notifier, signer, metrics, providers, engine, live_feed })
+        Ok(App { config, store, clock, areas, live, geocoder, notifier, signer, push, metrics, providers, engine, live_feed })
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -30,6 +30,7 @@ pub mod actions;
 mod areas;
 pub mod copy;
 pub mod deliveries;
+mod devices;
 mod error;
 pub mod models;
 mod participants;
@@ -38,6 +39,7 @@ mod sandbox;
 mod staff;
 pub mod targeting;
 
+pub use devices::{DeviceChange, DeviceRecord, NewDevice};
 pub use error::StoreError;
 pub use models::*;
 

@@ -3,6 +3,7 @@
 
 mod api_alerting;
 mod api_areas;
+mod api_devices;
 mod api_participants;
 mod api_staff;
 mod api_targeting;
@@ -18,7 +19,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, patch, post};
 use std::time::{Duration, Instant};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -68,6 +69,10 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/deliveries/{id}/retry", &["POST"]), post(api_alerting::retry_delivery)),
         (r("/live", &["GET"]), get(api_alerting::public_live)),
         (r("/providers/sms/reports", &["POST"]), post(api_alerting::sms_reports)),
+        // Web Push: the VAPID public key and devices registered on their own.
+        (r("/push/public-key", &["GET"]), get(api_devices::public_key)),
+        (r("/devices", &["POST"]), post(api_devices::register)),
+        (r("/devices/{id}", &["PATCH", "DELETE"]), patch(api_devices::update).delete(api_devices::delete)),
     ]
 }
 

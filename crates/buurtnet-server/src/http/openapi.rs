@@ -280,6 +280,36 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             (200, "{\"applied\", \"ignored\"}"),
             &[401, 404],
         ),
+        ("/push/public-key", "GET") => op(
+            "The VAPID public key browsers subscribe with (applicationServerKey)",
+            "devices",
+            false,
+            None,
+            &[],
+            (200, "{\"public_key\": base64url of the uncompressed P-256 point}"),
+            &[],
+        ),
+        ("/devices", "POST") => op(
+            "Register a Web Push device for a location (no account); the token lets it change or delete itself",
+            "devices",
+            false,
+            Some(json!({"$ref": "#/components/schemas/DeviceRegistration"})),
+            &[],
+            (201, "{\"id\", \"token\"}: keep the token, it is shown once"),
+            &[422],
+        ),
+        ("/devices/{id}", "PATCH") => op(
+            "Change a device's subscription, location, topics or language (Authorization: Bearer <device token>)",
+            "devices",
+            false,
+            Some(json!({"$ref": "#/components/schemas/DeviceChange"})),
+            &[],
+            (200, "The device: id, language, topics, location"),
+            &[404, 422],
+        ),
+        ("/devices/{id}", "DELETE") => {
+            op("Delete a device (Authorization: Bearer <device token>)", "devices", false, None, &[], (204, "Deleted"), &[404])
+        }
         _ => return None,
     })
 }
@@ -334,6 +364,24 @@ fn components() -> Value {
                     "vehicle": {"type": "object", "additionalProperties": false, "properties": {
                         "make": {"type": "string"}, "model": {"type": "string"}, "colour": {"type": "string"}, "plate": {"type": "string"}}},
                     "direction": {"type": "string"}, "do_not_approach": {"type": "boolean"}}}}},
+            "PushSubscription": {"type": "object", "required": ["endpoint", "keys"], "description": "The browser's PushSubscription.toJSON()", "properties": {
+                "endpoint": {"type": "string", "description": "https URL of a push service on the allow-list"},
+                "expirationTime": {"type": ["number", "null"]},
+                "keys": {"type": "object", "required": ["p256dh", "auth"], "properties": {
+                    "p256dh": {"type": "string", "description": "base64url, uncompressed P-256 point (65 bytes)"},
+                    "auth": {"type": "string", "description": "base64url, 16 bytes"}}}}},
+            "Location": {"type": "object", "required": ["lat", "lon"], "description": "A point in a Dutch municipality (WGS84)",
+                "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+            "DeviceRegistration": {"type": "object", "required": ["subscription", "location"], "properties": {
+                "subscription": {"$ref": "#/components/schemas/PushSubscription"},
+                "location": {"$ref": "#/components/schemas/Location"},
+                "topics": {"type": "array", "items": {"enum": ["urgent", "enquiry", "information"]}, "description": "default [\"urgent\"]"},
+                "language": {"enum": ["nl", "en"]}}},
+            "DeviceChange": {"type": "object", "properties": {
+                "subscription": {"$ref": "#/components/schemas/PushSubscription"},
+                "location": {"$ref": "#/components/schemas/Location"},
+                "topics": {"type": "array", "items": {"enum": ["urgent", "enquiry", "information"]}},
+                "language": {"enum": ["nl", "en"]}}},
             "SelfServiceChange": {"type": "object", "properties": {
                 "language": {"enum": ["nl", "en"]},
                 "topics": {"type": "array", "items": {"enum": ["urgent", "enquiry", "information"]}},

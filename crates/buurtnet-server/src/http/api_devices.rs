@@ -1,0 +1,269 @@
+//! Web Push devices registered on their own (no account): a browser subscribes with this
+//! server's VAPID public key, registers its subscription and a location, and gets a token
+//! with which it alone may change or delete the registration. The token is stored only as a
+//! keyed hash. Any failure of the token (missing, wrong, another device's) answers 404, as for
+//! a device that does not exist, so nothing tells whether a device id exists.
+
+use super::extract::JsonBody;
+use crate::abuse::{self, ClientIp};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use buurtnet_delivery::webpush::{parse_auth, parse_p256dh};
+use buurtnet_domain::{FieldErrors, Language, NL_BOUNDS, Topic, TopicSet};
+use buurtnet_store::{DeviceChange, DeviceRecord, NewDevice};
+use rand::Rng;
+use serde_json::{Map, Value, json};
+
+const FIELDS: &[&str] = &["subscription", "location", "topics", "language"];
+
+/// `GET /api/v1/push/public-key`: the `applicationServerKey` browsers subscribe with.
+pub async fn public_key(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"public_key": state.push.public_key()}))
+}
+
+/// A checked `PushSubscription`: endpoint, p256dh, auth.
+fn parse_subscription(state: &AppState, v: &Value, errors: &mut FieldErrors) -> Option<(String, String, String)> {
+    let Some(obj) = v.as_object() else {
+        errors.add("subscription", "invalid_subscription", "Give the browser's PushSubscription (endpoint and keys).");
+        return None;
+    };
+    let endpoint = match obj.get("endpoint").and_then(Value::as_str) {
+        None => {
+            errors.add("subscription.endpoint", "missing_field", "Give the subscription's endpoint.");
+            None
+        }
+        Some(e) => match state.push.allow_list().check(e) {
+            Ok(_) => Some(e.to_string()),
+            Err(why) => {
+                errors.add("subscription.endpoint", why.code(), format!("This endpoint cannot be used: {why}."));
+                None
+            }
+        },
+    };
+    match obj.get("expirationTime") {
+        None | Some(Value::Null | Value::Number(_)) => {}
+        Some(_) => errors.add("subscription.expirationTime", "invalid_expiration", "expirationTime must be a number or null."),
+    }
+    let keys = obj.get("keys").and_then(Value::as_object);
+    if keys.is_none() {
+        errors.add("subscription.keys", "missing_field", "Give the subscription's keys (p256dh and auth).");
+    }
+    let key = |name: &str| keys.and_then(|k| k.get(name)).and_then(Value::as_str);
+    let p256dh = match key("p256dh").map(|k| (k, parse_p256dh(k))) {
+        Some((k, Ok(_))) => Some(k.trim().to_string()),
+        Some((_, Err(e))) => {
+            errors.add("subscription.keys.p256dh", "invalid_p256dh", format!("The key is not valid: {e}."));
+            None
+        }
+        None if keys.is_some() => {
+            errors.add("subscription.keys.p256dh", "missing_field", "Give the subscription's p256dh key.");
+            None
+        }
+        None => None,
+    };
+    let auth = match key("auth").map(|k| (k, parse_auth(k))) {
+        Some((k, Ok(_))) => Some(k.trim().to_string()),
+        Some((_, Err(e))) => {
+            errors.add("subscription.keys.auth", "invalid_auth", format!("The secret is not valid: {e}."));
+            None
+        }
+        None if keys.is_some() => {
+            errors.add("subscription.keys.auth", "missing_field", "Give the subscription's auth secret.");
+            None
+        }
+        None => None,
+    };
+    Some((endpoint?, p256dh?, auth?))
+}
+
+/// A checked location inside a Dutch municipality: lat, lon, cell.
+fn parse_location(state: &AppState, v: &Value, errors: &mut FieldErrors) -> Option<(f64, f64, i64)> {
+    let number = |name: &str| v.get(name).and_then(Value::as_f64).filter(|x| x.is_finite());
+    let (Some(lat), Some(lon)) = (number("lat"), number("lon")) else {
+        errors.add("location", "invalid_location", "Give the location as {\"lat\": number, \"lon\": number} (WGS84).");
+        return None;
+    };
+    if !NL_BOUNDS.contains(lat, lon) {
+        errors.add("location", "outside_netherlands", "This point is not in the Netherlands.");
+        return None;
+    }
+    let areas = state.areas.current();
+    crate::services::participants::locate_checked(&areas, lat, lon, "location", errors)?;
+    Some((lat, lon, buurtnet_domain::cell::cell_id(lat, lon)))
+}
+
+fn parse_topics(v: &Value, errors: &mut FieldErrors) -> Option<TopicSet> {
+    let Some(list) = v.as_array() else {
+        errors.add("topics", "not_a_list", "Topics must be a list of: urgent, enquiry, information.");
+        return None;
+    };
+    let mut set = TopicSet::default();
+    let before = errors.len();
+    for (i, item) in list.iter().enumerate() {
+        match item.as_str().and_then(Topic::parse) {
+            Some(t) => set.insert(t),
+            None => errors.add(
+                format!("topics[{i}]"),
+                "unknown_topic",
+                format!("Unknown topic {item}; use one of: urgent, enquiry, information."),
+            ),
+        }
+    }
+    if errors.len() > before {
+        return None;
+    }
+    if set.is_empty() {
+        errors.add("topics", "no_topics", "Choose at least one topic.");
+        return None;
+    }
+    Some(set)
+}
+
+fn parse_language(v: &Value, errors: &mut FieldErrors) -> Option<Language> {
+    let lang = v.as_str().and_then(Language::parse);
+    if lang.is_none() {
+        errors.add("language", "invalid_language", "Language must be \"nl\" or \"en\".");
+    }
+    lang
+}
+
+fn body_object(body: &Value, errors: &mut FieldErrors) -> Option<Map<String, Value>> {
+    let Some(obj) = body.as_object() else {
+        errors.add("body", "not_an_object", "The body must be a JSON object.");
+        return None;
+    };
+    for key in obj.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
+        errors.add(key.clone(), "unknown_field", format!("Unknown field; use: {}.", FIELDS.join(", ")));
+    }
+    Some(obj.clone())
+}
+
+/// `POST /api/v1/devices`: 201 `{"id", "token"}`.
+pub async fn register(
+    State(state): State<AppState>,
+    client: ClientIp,
+    JsonBody(body): JsonBody,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    abuse::check(&state, "register_device", &state.config.abuse_limits.register_device, &client, &[]).await?;
+    let mut errors = FieldErrors::new();
+    let obj = body_object(&body, &mut errors).unwrap_or_default();
+    let subscription = match obj.get("subscription") {
+        None | Some(Value::Null) => {
+            errors.add("subscription", "missing_subscription", "Give the browser's PushSubscription.");
+            None
+        }
+        Some(v) => parse_subscription(&state, v, &mut errors),
+    };
+    let location = match obj.get("location") {
+        None | Some(Value::Null) => {
+            errors.add("location", "missing_location", "Give the location to be alerted for.");
+            None
+        }
+        Some(v) => parse_location(&state, v, &mut errors),
+    };
+    let topics = match obj.get("topics") {
+        None | Some(Value::Null) => Some(std::iter::once(Topic::Urgent).collect::<TopicSet>()),
+        Some(v) => parse_topics(v, &mut errors),
+    };
+    let language = match obj.get("language") {
+        None | Some(Value::Null) => Some(Language::Nl),
+        Some(v) => parse_language(v, &mut errors),
+    };
+    let (Some((endpoint, p256dh, auth)), Some((lat, lon, cell)), Some(topics), Some(language), true) =
+        (subscription, location, topics, language, errors.is_empty())
+    else {
+        return Err(AppError::Validation(errors));
+    };
+    let mut secret = [0u8; 32];
+    rand::rng().fill(&mut secret);
+    let token = B64.encode(secret);
+    let device = NewDevice {
+        endpoint,
+        p256dh,
+        auth,
+        token_hash: state.signer.device_token_hash(&token),
+        language: language.as_str().to_string(),
+        topics: topics.bits(),
+        lat,
+        lon,
+        cell,
+    };
+    let id = state.store.register_anonymous_device(&device, state.now_ms()).await?;
+    metrics::counter!("buurtnet_devices_registered_total").increment(1);
+    tracing::info!(device.id = id, "registered a push device");
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "token": token}))))
+}
+
+/// The device `id` if the request carries its token; otherwise 404.
+async fn authorised_device(state: &AppState, id: &str, headers: &HeaderMap) -> AppResult<DeviceRecord> {
+    let not_found = || AppError::NotFound("No such device, or the token is not this device's.".into());
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 200)
+        .ok_or_else(not_found)?;
+    let device = state.store.device_by_token_hash(&state.signer.device_token_hash(token)).await?.ok_or_else(not_found)?;
+    if device.id != id {
+        return Err(not_found());
+    }
+    Ok(device)
+}
+
+fn view(d: &DeviceRecord) -> Value {
+    json!({
+        "id": d.id,
+        "language": d.language,
+        "topics": TopicSet::from_bits(d.topics).names(),
+        "location": match (d.lat, d.lon) { (Some(lat), Some(lon)) => json!({"lat": lat, "lon": lon}), _ => Value::Null },
+    })
+}
+
+/// `PATCH /api/v1/devices/{id}` (`Authorization: Bearer <device token>`): change the
+/// subscription, location, topics or language; answers the device (without its keys).
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> AppResult<Json<Value>> {
+    let device = authorised_device(&state, &id, &headers).await?;
+    let mut errors = FieldErrors::new();
+    let obj = body_object(&body, &mut errors).unwrap_or_default();
+    let mut change = DeviceChange::default();
+    if let Some(v) = obj.get("subscription") {
+        change.subscription = parse_subscription(&state, v, &mut errors);
+    }
+    if let Some(v) = obj.get("location") {
+        change.location = parse_location(&state, v, &mut errors);
+    }
+    if let Some(v) = obj.get("topics") {
+        change.topics = parse_topics(v, &mut errors).map(TopicSet::bits);
+    }
+    if let Some(v) = obj.get("language") {
+        change.language = parse_language(v, &mut errors).map(|l| l.as_str().to_string());
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if !state.store.update_device(device.id, &change, state.now_ms()).await? {
+        return Err(AppError::NotFound("No such device, or the token is not this device's.".into()));
+    }
+    let device = state.store.device(device.id).await?.ok_or_else(|| AppError::NotFound("The device was deleted.".into()))?;
+    Ok(Json(view(&device)))
+}
+
+/// `DELETE /api/v1/devices/{id}` (`Authorization: Bearer <device token>`): 204.
+pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> AppResult<StatusCode> {
+    let device = authorised_device(&state, &id, &headers).await?;
+    state.store.remove_device(device.id, state.now_ms()).await?;
+    tracing::info!(device.id = device.id, "deleted a push device at its own request");
+    Ok(StatusCode::NO_CONTENT)
+}
