@@ -266,7 +266,7 @@ impl WebPush {
         let header =
             |name: reqwest::header::HeaderName| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let outcome = match status.as_u16() {
-            200 | 201 | 202 => Outcome::Accepted { provider_id: header(reqwest::header::LOCATION).filter(|l| l.len() <= 1024) },
+            200..=202 => Outcome::Accepted { provider_id: header(reqwest::header::LOCATION).filter(|l| l.len() <= 1024) },
             404 | 410 => Outcome::Gone { reason: format!("push subscription is gone ({status})") },
             429 | 500..=599 => Outcome::Retry {
                 reason: format!("push service answered {status}"),
