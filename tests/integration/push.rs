@@ -31,8 +31,8 @@ type Log = Arc<Mutex<Vec<Recorded>>>;
 
 /// A push service on 127.0.0.1: `POST /push/{kind}` records the request and answers by kind
 /// (`ok…` 201 with `Location`, `gone` 410, `busy` 429 with `Retry-After: 120`, `later` 503 with
-/// an HTTP-date `Retry-After` five minutes after the test clock's start, `broken` 500, `bad`
-/// 400).
+/// an HTTP-date `Retry-After` five minutes after the test clock's start, `broken` 500, `slow`
+/// 201 after three seconds, anything else 400).
 async fn fake_push_service() -> (u16, Log) {
     let log: Log = Arc::default();
     let recorder = log.clone();
@@ -50,6 +50,10 @@ async fn fake_push_service() -> (u16, Log) {
                         (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "Sun, 22 Nov 2026 12:05:00 GMT")]).into_response()
                     }
                     "broken" => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    "slow" => {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        StatusCode::CREATED.into_response()
+                    }
                     _ => StatusCode::BAD_REQUEST.into_response(),
                 }
             }
@@ -272,6 +276,20 @@ async fn push_service_answers_map_to_outcomes(backend: Backend) {
         Outcome::Retry { reason, .. } => assert!(!reason.contains("secret-device-path"), "{reason}"),
         other => panic!("a refused connection must be Retry, not {other:?}"),
     }
+
+    // A push service that does not answer in time: retry later.
+    let impatient =
+        WebPush::new(buurtnet_delivery::WebPushSettings { timeout: Duration::from_millis(300), ..provider.settings().clone() })
+            .unwrap();
+    assert!(matches!(impatient.send(&outgoing(to("slow"))).await, Outcome::Retry { .. }));
+    assert_eq!(log.lock().unwrap().len(), 6);
+    log.lock().unwrap().pop();
+
+    // A payload over what push services must accept is refused without a request.
+    let mut large = outgoing(to("ok-large"));
+    large.content.push_payload = Some(json!({"title": "t", "body": "x".repeat(4000)}).to_string());
+    assert!(matches!(provider.send(&large).await, Outcome::Rejected { .. }));
+    assert_eq!(log.lock().unwrap().len(), 5);
 
     // The allow-list is checked again before every send: off the list, nothing is sent.
     app.state.push.set_allow_list(PushAllowList::parse(["push.example.org"]).unwrap());
