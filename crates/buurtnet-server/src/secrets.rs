@@ -356,4 +356,22 @@ mod tests {
         let fresh = load_or_create(&dir.path().join("new.json"), 1).unwrap();
         assert!(fresh.vapid_key().is_ok(), "new files are made with one");
     }
+
+    #[test]
+    fn processes_starting_at_once_agree_on_one_vapid_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.json");
+        std::fs::write(
+            &path,
+            r#"{"version":1,"link_keys":[{"id":"ab12","created_at":1,"key":"00112233445566778899aabbccddeeff"}],"counter_key":"00112233445566778899aabbccddeeff"}"#,
+        )
+        .unwrap();
+        let keys: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> =
+                (0..6).map(|_| s.spawn(|| load_or_create(&path, 2).unwrap().vapid_private_key.unwrap())).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]), "one key for all");
+        assert_eq!(read(&path).unwrap().unwrap().vapid_private_key.as_ref(), Some(&keys[0]), "and it is the one in the file");
+    }
 }
