@@ -4,16 +4,6 @@ use super::Cli;
 use anyhow::Context;
 use buurtnet_server::Config;
 
-/// The process environment, with the documented short form `BUURTNET_PUSH_ALLOWED_HOSTS` read
-/// as `push.allowed_hosts` (the nested form `BUURTNET_PUSH__ALLOWED_HOSTS` wins when both are set).
-fn environment() -> config::Map<String, String> {
-    let mut vars: config::Map<String, String> = std::env::vars().collect();
-    if let Some(hosts) = vars.remove("BUURTNET_PUSH_ALLOWED_HOSTS") {
-        vars.entry("BUURTNET_PUSH__ALLOWED_HOSTS".to_string()).or_insert(hosts);
-    }
-    vars
-}
-
 pub fn build(cli: &Cli) -> anyhow::Result<Config> {
     let mut builder = config::Config::builder();
     if let Some(path) = &cli.config {
@@ -49,7 +39,8 @@ pub fn build(cli: &Cli) -> anyhow::Result<Config> {
 }
 
 /// The process environment, with the plain `BUURTNET_SMTP_URL` read as
-/// `BUURTNET_PROVIDERS__SMTP_URL` (which wins when both are set).
+/// `BUURTNET_PROVIDERS__SMTP_URL` and `BUURTNET_PUSH_ALLOWED_HOSTS` as
+/// `BUURTNET_PUSH__ALLOWED_HOSTS` (the nested forms win when both are set).
 fn environment() -> config::Map<String, String> {
     with_aliases(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))))
 }
@@ -58,6 +49,9 @@ fn with_aliases(vars: impl Iterator<Item = (String, String)>) -> config::Map<Str
     let mut vars: config::Map<String, String> = vars.collect();
     if let Some(url) = vars.remove("BUURTNET_SMTP_URL") {
         vars.entry("BUURTNET_PROVIDERS__SMTP_URL".to_string()).or_insert(url);
+    }
+    if let Some(hosts) = vars.remove("BUURTNET_PUSH_ALLOWED_HOSTS") {
+        vars.entry("BUURTNET_PUSH__ALLOWED_HOSTS".to_string()).or_insert(hosts);
     }
     vars
 }
@@ -74,5 +68,16 @@ mod tests {
         assert!(!m.contains_key("BUURTNET_SMTP_URL"));
         let m = with_aliases(pairs(&[("BUURTNET_SMTP_URL", "smtp://a:25"), ("BUURTNET_PROVIDERS__SMTP_URL", "smtp://b:25")]));
         assert_eq!(m.get("BUURTNET_PROVIDERS__SMTP_URL").map(String::as_str), Some("smtp://b:25"));
+    }
+
+    #[test]
+    fn plain_push_allowed_hosts_is_an_alias() {
+        let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>().into_iter();
+        let m = with_aliases(pairs(&[("BUURTNET_PUSH_ALLOWED_HOSTS", "127.0.0.1:9000")]));
+        assert_eq!(m.get("BUURTNET_PUSH__ALLOWED_HOSTS").map(String::as_str), Some("127.0.0.1:9000"));
+        assert!(!m.contains_key("BUURTNET_PUSH_ALLOWED_HOSTS"));
+        let m =
+            with_aliases(pairs(&[("BUURTNET_PUSH_ALLOWED_HOSTS", "a.example"), ("BUURTNET_PUSH__ALLOWED_HOSTS", "b.example")]));
+        assert_eq!(m.get("BUURTNET_PUSH__ALLOWED_HOSTS").map(String::as_str), Some("b.example"));
     }
 }

@@ -47,6 +47,20 @@ impl PushSetup {
         }
     }
 
+    /// The Web Push provider for these settings (sharing the allow-list). Make one and keep it:
+    /// it pools connections. Usable while `App` is being built (e.g. next to the other
+    /// channel adapters in `alerting::engine::providers`).
+    pub fn provider(&self, clock: Arc<dyn buurtnet_domain::Clock>) -> anyhow::Result<WebPush> {
+        WebPush::new(WebPushSettings {
+            vapid: self.vapid.clone(),
+            subject: self.subject.clone(),
+            timeout: self.timeout,
+            allow_list: self.allow_list.clone(),
+            clock,
+        })
+        .map_err(anyhow::Error::msg)
+    }
+
     /// The public key browsers subscribe with (`applicationServerKey`), base64url.
     pub fn public_key(&self) -> String {
         self.vapid.public_key_base64url()
@@ -56,12 +70,5 @@ impl PushSetup {
 /// The Web Push provider for this server: its VAPID key, contact, time-out, clock and the
 /// shared allow-list. Make one and keep it (it pools connections).
 pub fn web_push_provider(app: &App) -> anyhow::Result<WebPush> {
-    WebPush::new(WebPushSettings {
-        vapid: app.push.vapid.clone(),
-        subject: app.push.subject.clone(),
-        timeout: app.push.timeout,
-        allow_list: app.push.allow_list.clone(),
-        clock: app.clock.clone(),
-    })
-    .map_err(anyhow::Error::msg)
+    app.push.provider(app.clock.clone())
 }
