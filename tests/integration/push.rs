@@ -230,6 +230,7 @@ async fn push_is_delivered_encrypted_and_signed(backend: Backend) {
     assert!(matches!(provider.send(&plain_msg).await, Outcome::Accepted { .. }));
     let recorded = log.lock().unwrap().last().cloned().unwrap();
     assert_eq!(header(&recorded, "urgency"), "low");
+    check_vapid(header(&recorded, "authorization"), &public_key, &format!("http://127.0.0.1:{port}"), "mailto:webpush@127.0.0.1");
     let payload: Value = serde_json::from_slice(&decrypt(&recorded.body, &secret, &auth).unwrap()).unwrap();
     assert_eq!(payload["title"], "Vermiste persoon");
     assert_eq!(payload["body"].as_str(), Some(plain_msg.content.text.as_str()));

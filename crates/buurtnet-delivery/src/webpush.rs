@@ -29,6 +29,14 @@ pub const MAX_PAYLOAD_BYTES: usize = 4096 - 86 - 1 - 16;
 /// How long a VAPID token is valid (RFC 8292 §2: at most 24 hours).
 const VAPID_VALIDITY_SECS: u64 = 12 * 3600;
 
+/// A VAPID header is reused for one push service this long (signing one per message would
+/// cost a signature per push in a large alert); well within its validity.
+const VAPID_REUSE: Duration = Duration::from_secs(3600);
+
+/// The longest `TTL` sent (push services keep messages at most about four weeks and may refuse
+/// longer).
+const MAX_TTL_SECS: u64 = 28 * 86_400;
+
 /// The longest `Retry-After` honoured; a longer one is cut to this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
@@ -143,7 +151,11 @@ pub struct WebPushSettings {
 pub struct WebPush {
     client: reqwest::Client,
     settings: WebPushSettings,
+    vapid_headers: std::sync::Mutex<VapidHeaders>,
 }
+
+/// VAPID `Authorization` headers by push-service origin, with when each was made.
+type VapidHeaders = std::collections::HashMap<String, (String, std::time::Instant)>;
 
 fn urgency_header(u: Urgency) -> &'static str {
     match u {
@@ -194,7 +206,26 @@ impl WebPush {
             .user_agent(concat!("buurtnet/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the HTTP client for Web Push: {e}"))?;
-        Ok(WebPush { client, settings })
+        Ok(WebPush { client, settings, vapid_headers: std::sync::Mutex::default() })
+    }
+
+    /// The VAPID `Authorization` header for a push service's origin (reused for a while).
+    fn vapid_header(&self, audience: &str) -> Result<String, String> {
+        let mut cache = match self.vapid_headers.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if let Some((header, made)) = cache.get(audience)
+            && made.elapsed() < VAPID_REUSE
+        {
+            return Ok(header.clone());
+        }
+        let header = self.settings.vapid.authorization(audience, &self.settings.subject)?;
+        if cache.len() > 64 {
+            cache.clear();
+        }
+        cache.insert(audience.to_string(), (header.clone(), std::time::Instant::now()));
+        Ok(header)
     }
 
     pub fn settings(&self) -> &WebPushSettings {
@@ -231,7 +262,7 @@ impl WebPush {
             Ok(b) => b,
             Err(e) => return Outcome::Rejected { reason: format!("push payload encryption failed: {e}") },
         };
-        let authorization = match self.settings.vapid.authorization(&origin(&url), &self.settings.subject) {
+        let authorization = match self.vapid_header(&origin(&url)) {
             Ok(a) => a,
             Err(e) => return Outcome::Retry { reason: e, retry_after: None },
         };
@@ -239,7 +270,7 @@ impl WebPush {
         let mut request = self
             .client
             .post(url)
-            .header("TTL", msg.time_to_live.as_secs().to_string())
+            .header("TTL", msg.time_to_live.as_secs().min(MAX_TTL_SECS).to_string())
             .header("Urgency", urgency_header(msg.urgency))
             .header(reqwest::header::CONTENT_ENCODING, "aes128gcm")
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
