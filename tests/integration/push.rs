@@ -119,8 +119,8 @@ fn header<'a>(r: &'a Recorded, name: &str) -> &'a str {
 }
 
 /// Checks the VAPID `Authorization` header: `k` is the served key, the ES256 signature
-/// verifies with it, `aud` is the endpoint's origin, `exp` within 24 hours.
-fn check_vapid(authorization: &str, public_key: &str, audience: &str, subject: &str) {
+/// verifies with it, `aud` is the endpoint's origin, `exp` within 24 hours of `now` (seconds).
+fn check_vapid(authorization: &str, public_key: &str, audience: &str, subject: &str, now: i64) {
     let rest = authorization.strip_prefix("vapid ").unwrap_or_else(|| panic!("not a vapid header: {authorization}"));
     let mut t = None;
     let mut k = None;
@@ -144,7 +144,6 @@ fn check_vapid(authorization: &str, public_key: &str, audience: &str, subject: &
     let claims: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
     assert_eq!(claims["aud"], audience);
     assert_eq!(claims["sub"], subject);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     let exp = claims["exp"].as_i64().unwrap();
     assert!(exp > now && exp <= now + 24 * 3600, "exp {exp} within 24 hours of {now}");
 }
@@ -215,7 +214,13 @@ async fn push_is_delivered_encrypted_and_signed(backend: Backend) {
     assert_eq!(header(&recorded, "topic"), "bn42");
     assert_eq!(header(&recorded, "content-encoding"), "aes128gcm");
     assert_eq!(header(&recorded, "content-type"), "application/octet-stream");
-    check_vapid(header(&recorded, "authorization"), &public_key, &format!("http://127.0.0.1:{port}"), "mailto:webpush@127.0.0.1");
+    check_vapid(
+        header(&recorded, "authorization"),
+        &public_key,
+        &format!("http://127.0.0.1:{port}"),
+        "mailto:webpush@127.0.0.1",
+        app.clock_ms() / 1000,
+    );
     assert!(recorded.body.len() <= 4096);
     let plain = decrypt(&recorded.body, &secret, &auth).unwrap();
     let payload: Value = serde_json::from_slice(&plain).unwrap();
@@ -230,7 +235,13 @@ async fn push_is_delivered_encrypted_and_signed(backend: Backend) {
     assert!(matches!(provider.send(&plain_msg).await, Outcome::Accepted { .. }));
     let recorded = log.lock().unwrap().last().cloned().unwrap();
     assert_eq!(header(&recorded, "urgency"), "low");
-    check_vapid(header(&recorded, "authorization"), &public_key, &format!("http://127.0.0.1:{port}"), "mailto:webpush@127.0.0.1");
+    check_vapid(
+        header(&recorded, "authorization"),
+        &public_key,
+        &format!("http://127.0.0.1:{port}"),
+        "mailto:webpush@127.0.0.1",
+        app.clock_ms() / 1000,
+    );
     let payload: Value = serde_json::from_slice(&decrypt(&recorded.body, &secret, &auth).unwrap()).unwrap();
     assert_eq!(payload["title"], "Vermiste persoon");
     assert_eq!(payload["body"].as_str(), Some(plain_msg.content.text.as_str()));

@@ -1,9 +1,9 @@
 //! The Web Push channel: RFC 8030 (the push protocol), RFC 8291 (payload encryption,
 //! `aes128gcm`) and RFC 8292 (VAPID, identifying this server to the push service).
 //!
-//! The cryptography is the `web-push-native` crate's (payload encryption) and `jwt-simple`'s
-//! (the ES256-signed VAPID token); this module builds the request, sends it over a pooled HTTP
-//! client and maps the push service's answer onto an [`Outcome`].
+//! The cryptography is the `web-push-native` crate's (payload encryption) and the `p256`
+//! crate's (ECDSA signatures of the VAPID token); this module builds the request, sends it over
+//! a pooled HTTP client and maps the push service's answer onto an [`Outcome`].
 //!
 //! Endpoints and keys identify a device: they are never logged (only the push service's host,
 //! at debug level).
@@ -15,11 +15,10 @@ use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use buurtnet_domain::Clock;
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{Signature, SigningKey};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use web_push_native::jwt_simple::algorithms::{ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ES256KeyPair};
-use web_push_native::jwt_simple::claims::Claims;
-use web_push_native::p256;
 
 /// The largest push message body push services must accept (RFC 8030 §7.2: 4096 bytes), minus
 /// the `aes128gcm` header with the 65-byte key id (86 bytes), the padding delimiter (1) and the
@@ -72,7 +71,7 @@ pub fn parse_auth(s: &str) -> Result<[u8; 16], KeyError> {
 /// This server's VAPID key pair (P-256). The private key lives in the secrets file.
 #[derive(Clone)]
 pub struct VapidKey {
-    pair: Arc<ES256KeyPair>,
+    key: Arc<SigningKey>,
 }
 
 impl std::fmt::Debug for VapidKey {
@@ -84,16 +83,23 @@ impl std::fmt::Debug for VapidKey {
 impl VapidKey {
     /// A new random key pair.
     pub fn generate() -> VapidKey {
-        VapidKey { pair: Arc::new(ES256KeyPair::generate()) }
+        loop {
+            let mut bytes = [0u8; 32];
+            rand::Rng::fill(&mut rand::rng(), &mut bytes);
+            // Fails only for zero or a number past the group order (chance about 2^-32).
+            if let Ok(key) = VapidKey::from_private_bytes(&bytes) {
+                return key;
+            }
+        }
     }
 
-    /// From the private scalar (32 bytes).
+    /// From the private scalar (32 bytes, big endian).
     pub fn from_private_bytes(bytes: &[u8]) -> Result<VapidKey, String> {
         if bytes.len() != 32 {
             return Err("a VAPID private key is 32 bytes".into());
         }
-        ES256KeyPair::from_bytes(bytes)
-            .map(|pair| VapidKey { pair: Arc::new(pair) })
+        SigningKey::from_slice(bytes)
+            .map(|key| VapidKey { key: Arc::new(key) })
             .map_err(|_| "the VAPID private key is not a valid P-256 private key".to_string())
     }
 
@@ -105,27 +111,30 @@ impl VapidKey {
 
     /// The private key as base64url (for the secrets file only).
     pub fn private_base64url(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.pair.to_bytes())
+        URL_SAFE_NO_PAD.encode(self.key.to_bytes())
     }
 
     /// The public key as an uncompressed point, base64url: the `applicationServerKey` browsers
     /// subscribe with, and the `k` of the VAPID header.
     pub fn public_key_base64url(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.pair.public_key().public_key().to_bytes_uncompressed())
+        URL_SAFE_NO_PAD.encode(self.key.verifying_key().to_encoded_point(false).as_bytes())
     }
 
-    /// A VAPID token (RFC 8292 §2) for a push service's origin: ES256 JWT with `aud`, `exp`
-    /// and `sub`.
-    pub fn token(&self, audience: &str, subject: &str) -> Result<String, String> {
-        let claims = Claims::create(web_push_native::jwt_simple::prelude::Duration::from_secs(VAPID_VALIDITY_SECS))
-            .with_audience(audience)
-            .with_subject(subject);
-        self.pair.sign(claims).map_err(|e| format!("cannot sign the VAPID token: {e}"))
+    /// A VAPID token (RFC 8292 §2) for a push service's origin: a JWT with `aud`, `exp` (12
+    /// hours after `now`) and `sub`, signed with ES256 (ECDSA P-256 with SHA-256, RFC 7518
+    /// §3.4: the signature is r‖s, 64 bytes).
+    pub fn token(&self, audience: &str, subject: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"ES256"}"#);
+        let exp = now.timestamp() + VAPID_VALIDITY_SECS as i64;
+        let claims = URL_SAFE_NO_PAD.encode(serde_json::json!({"aud": audience, "exp": exp, "sub": subject}).to_string());
+        let signing_input = format!("{header}.{claims}");
+        let signature: Signature = self.key.sign(signing_input.as_bytes());
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
     }
 
     /// The `Authorization` header value: `vapid t=<JWT>, k=<public key>`.
-    pub fn authorization(&self, audience: &str, subject: &str) -> Result<String, String> {
-        Ok(format!("vapid t={}, k={}", self.token(audience, subject)?, self.public_key_base64url()))
+    pub fn authorization(&self, audience: &str, subject: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+        format!("vapid t={}, k={}", self.token(audience, subject, now), self.public_key_base64url())
     }
 }
 
@@ -210,7 +219,7 @@ impl WebPush {
     }
 
     /// The VAPID `Authorization` header for a push service's origin (reused for a while).
-    fn vapid_header(&self, audience: &str) -> Result<String, String> {
+    fn vapid_header(&self, audience: &str) -> String {
         let mut cache = match self.vapid_headers.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -218,14 +227,14 @@ impl WebPush {
         if let Some((header, made)) = cache.get(audience)
             && made.elapsed() < VAPID_REUSE
         {
-            return Ok(header.clone());
+            return header.clone();
         }
-        let header = self.settings.vapid.authorization(audience, &self.settings.subject)?;
+        let header = self.settings.vapid.authorization(audience, &self.settings.subject, self.settings.clock.now());
         if cache.len() > 64 {
             cache.clear();
         }
         cache.insert(audience.to_string(), (header.clone(), std::time::Instant::now()));
-        Ok(header)
+        header
     }
 
     pub fn settings(&self) -> &WebPushSettings {
@@ -262,10 +271,7 @@ impl WebPush {
             Ok(b) => b,
             Err(e) => return Outcome::Rejected { reason: format!("push payload encryption failed: {e}") },
         };
-        let authorization = match self.vapid_header(&origin(&url)) {
-            Ok(a) => a,
-            Err(e) => return Outcome::Retry { reason: e, retry_after: None },
-        };
+        let authorization = self.vapid_header(&origin(&url));
         let host = url.host_str().unwrap_or("?").to_string();
         let mut request = self
             .client
@@ -324,11 +330,11 @@ impl Provider for WebPush {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
 
     #[test]
     fn keys_are_checked() {
         let secret = p256::SecretKey::from_slice(&[7u8; 32]).unwrap_or_else(|e| panic!("{e}"));
-        use p256::elliptic_curve::sec1::ToEncodedPoint;
         let point = secret.public_key().to_encoded_point(false);
         let good = URL_SAFE_NO_PAD.encode(point.as_bytes());
         assert!(parse_p256dh(&good).is_ok());
@@ -351,8 +357,23 @@ mod tests {
         assert_eq!(decode_base64url(&k.public_key_base64url()).map(|b| b.len()), Some(65));
         assert!(!format!("{k:?}").contains(&k.private_base64url()));
         assert!(VapidKey::from_private_bytes(&[0u8; 32]).is_err());
-        let auth = k.authorization("https://push.example.org", "mailto:ops@example.org").unwrap_or_else(|e| panic!("{e}"));
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T12:00:00Z").unwrap().to_utc();
+        let auth = k.authorization("https://push.example.org", "mailto:ops@example.org", now);
         assert!(auth.starts_with("vapid t=ey") && auth.ends_with(&format!(", k={}", k.public_key_base64url())));
+        // The token verifies with the public key and carries the claims of RFC 8292.
+        let token = k.token("https://push.example.org", "mailto:ops@example.org", now);
+        let (input, sig) = token.rsplit_once('.').unwrap();
+        let public = p256::ecdsa::VerifyingKey::from_sec1_bytes(&decode_base64url(&k.public_key_base64url()).unwrap()).unwrap();
+        let signature = Signature::from_slice(&decode_base64url(sig).unwrap()).unwrap();
+        use p256::ecdsa::signature::Verifier;
+        assert!(public.verify(input.as_bytes(), &signature).is_ok());
+        let (header, claims) = input.split_once('.').unwrap();
+        let header: serde_json::Value = serde_json::from_slice(&decode_base64url(header).unwrap()).unwrap();
+        assert_eq!(header["alg"], "ES256");
+        let claims: serde_json::Value = serde_json::from_slice(&decode_base64url(claims).unwrap()).unwrap();
+        assert_eq!(claims["aud"], "https://push.example.org");
+        assert_eq!(claims["sub"], "mailto:ops@example.org");
+        assert_eq!(claims["exp"], now.timestamp() + 12 * 3600);
     }
 
     #[test]
