@@ -59,16 +59,37 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         cold_runs: usize,
     },
+    /// Fan-out: an action to N recipients (a third each on push, SMS, e-mail) through the whole
+    /// engine against loopback providers; first request, durable, deliveries/s, raw loopback.
+    Fanout {
+        #[arg(long, default_value_t = 100_000)]
+        recipients: u64,
+        /// PostgreSQL admin URL: run on a scratch PostgreSQL database instead of SQLite.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Delivery workers.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Sends to the same population (medians are reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Also the national AMBER case with this many anonymous push devices (e.g. 3000000).
+        #[arg(long, default_value_t = 0)]
+        national_devices: u64,
+        /// Print one JSON object with every figure.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-struct Scratch {
-    store: Store,
-    label: &'static str,
+pub(super) struct Scratch {
+    pub(super) store: Store,
+    pub(super) label: &'static str,
     drop_db: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
 }
 
-async fn scratch_sqlite() -> anyhow::Result<Scratch> {
+pub(super) async fn scratch_sqlite() -> anyhow::Result<Scratch> {
     scratch_sqlite_at(None).await
 }
 
@@ -89,7 +110,7 @@ async fn scratch_sqlite_at(keep: Option<&Path>) -> anyhow::Result<Scratch> {
     Ok(Scratch { store, label: "sqlite", drop_db: None, _dir: dir })
 }
 
-async fn scratch_postgres(admin: &str, label: &'static str, purpose: &str) -> anyhow::Result<Scratch> {
+pub(super) async fn scratch_postgres(admin: &str, label: &'static str, purpose: &str) -> anyhow::Result<Scratch> {
     let name = format!("buurtnet_bench_{}_{purpose}", std::process::id());
     let admin_store = Store::connect(admin, &ConnectOptions { max_connections: 1, ..ConnectOptions::default() }).await?;
     admin_store.execute_admin(&format!("DROP DATABASE IF EXISTS {name}")).await?;
@@ -102,7 +123,7 @@ async fn scratch_postgres(admin: &str, label: &'static str, purpose: &str) -> an
 }
 
 impl Scratch {
-    async fn finish(self) -> anyhow::Result<()> {
+    pub(super) async fn finish(self) -> anyhow::Result<()> {
         self.store.close().await;
         if let Some((admin, name)) = self.drop_db {
             let a = Store::connect(&admin, &ConnectOptions { max_connections: 1, ..ConnectOptions::default() }).await?;
@@ -113,7 +134,7 @@ impl Scratch {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
+pub(super) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
@@ -132,7 +153,7 @@ fn peak_rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
-async fn load_geography(folder: &Path, stores: &[&Store]) -> anyhow::Result<AreaIndex> {
+pub(super) async fn load_geography(folder: &Path, stores: &[&Store]) -> anyhow::Result<AreaIndex> {
     let f = folder.to_path_buf();
     let records = tokio::task::spawn_blocking(move || buurtnet_geo::load_folder(&f)).await??;
     let rows = geography::rows_from_records(&records);
@@ -142,7 +163,7 @@ async fn load_geography(folder: &Path, stores: &[&Store]) -> anyhow::Result<Area
     Ok(AreaIndex::new(records))
 }
 
-fn machine() -> String {
+pub(super) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -154,8 +175,12 @@ fn machine() -> String {
 
 pub async fn run(cmd: BenchCommand, geodata: Option<&Path>) -> anyhow::Result<()> {
     let folder = geodata.context("the benchmarks need the CBS geodata: --geodata or BUURTNET_GEODATA")?;
-    println!("machine: {}", machine());
+    eprintln!("machine: {}", machine());
     match cmd {
+        BenchCommand::Fanout { recipients, postgres, workers, runs, national_devices, json } => {
+            let args = super::bench_fanout::FanoutArgs { recipients, postgres, workers, runs, national_devices, json };
+            super::bench_fanout::bench_fanout(folder, &args).await
+        }
         BenchCommand::Import { rows, postgres } => bench_import(folder, rows, postgres.as_deref()).await,
         BenchCommand::Lookup { points, postgres } => bench_lookup(folder, points, postgres.as_deref()).await,
         BenchCommand::Targeting { participants, postgres, postgis, runs, json, keep_sqlite, cold_runs } => {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_fanout;
 mod commands;
 mod settings;
 

@@ -6,15 +6,20 @@ use crate::alerting::{AMERSFOORT, get, post, resident, settle};
 use crate::common::{Backend, TestApp};
 use crate::fakes::{FakeCm, SmtpServer};
 use crate::on_both_backends;
+use crate::push::{browser_keys, fake_push_service, subscription};
+use crate::webpush_decrypt::decrypt;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use buurtnet_domain::{Channel, Topic};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const REPORT_SECRET: &str = "report-secret-for-tests";
 
-async fn live_app(backend: Backend, cm: &FakeCm, smtp: &SmtpServer) -> TestApp {
+async fn live_app(backend: Backend, cm: &FakeCm, smtp: &SmtpServer, push_port: u16) -> TestApp {
     let (cm_url, smtp_url) = (cm.url.clone(), smtp.url.clone());
     TestApp::spawn_with(backend, move |c| {
+        c.push.allowed_hosts = Some(vec![format!("127.0.0.1:{push_port}")]);
         c.providers.kind = "live".into();
         c.providers.smtp_url = Some(smtp_url);
         c.providers.sms.url = cm_url.clone();
@@ -52,10 +57,22 @@ on_both_backends!(sms_calls_and_mail_reach_every_recipient_exactly_once_per_mess
 async fn sms_calls_and_mail_reach_every_recipient_exactly_once_per_message(backend: Backend) {
     let cm = FakeCm::start().await;
     let smtp = SmtpServer::start().await;
-    let app = live_app(backend, &cm, &smtp).await;
+    let (push_port, pushes) = fake_push_service().await;
+    let app = live_app(backend, &cm, &smtp, push_port).await;
     let token = app.staff_token("dispatcher", "NL").await;
     let a = resident(&app, AMERSFOORT, &[Channel::Email, Channel::Sms], &[Topic::Urgent], "nl", vec![]).await;
     let b = resident(&app, AMERSFOORT, &[Channel::Voice], &[Topic::Urgent], "en", vec![]).await;
+    // A phone with the app, registered on its own (no account), in English.
+    let (browser_secret, p256dh, auth) = browser_keys();
+    let endpoint = format!("http://127.0.0.1:{push_port}/push/ok-phone");
+    let (s, v) = app
+        .post_json(
+            "/api/v1/devices",
+            &json!({"subscription": subscription(&endpoint, &p256dh, &B64.encode(auth)), "location": {"lat": AMERSFOORT.0, "lon": AMERSFOORT.1},
+                    "topics": ["urgent"], "language": "en"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
     let id = new_action(&app, &token, gas_leak()).await;
     for (step, body) in [
         ("send", json!({})),
@@ -87,8 +104,19 @@ async fn sms_calls_and_mail_reach_every_recipient_exactly_once_per_message(backe
     assert_eq!(calls.len(), 3);
     assert!(calls.iter().all(|c| c.callee == b.phone && c.caller == "+3188000000" && c.language == "en-GB"), "{calls:?}");
     assert!(calls[0].prompt.contains("Gas leak at Stationsplein"));
+    // The phone got three pushes, each decrypted with its subscription's private key.
+    let got: Vec<_> = pushes.lock().unwrap().iter().filter(|r| r.path == "/push/ok-phone").cloned().collect();
+    assert_eq!(got.len(), 3);
+    let payloads: Vec<Value> =
+        got.iter().map(|r| serde_json::from_slice(&decrypt(&r.body, &browser_secret, &auth).unwrap()).unwrap()).collect();
+    assert_eq!(payloads[0]["title"], "Gas leak: Gas leak at Stationsplein");
+    assert!(payloads[0]["body"].as_str().unwrap().contains("Sluit ramen"));
+    assert_eq!(payloads[0]["tag"], format!("action-{id}"));
+    assert!(payloads[2]["title"].as_str().unwrap().starts_with("Closed"));
+    assert!(got.iter().all(|r| r.headers["urgency"] == "high" && r.headers["topic"].to_str().unwrap().starts_with("bn")));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!((cm.sms().len(), cm.calls().len(), smtp.messages().len()), (3, 3, 3), "nothing twice");
+    assert_eq!(pushes.lock().unwrap().len(), 3, "nothing twice");
 
     // Delivery reports move a sent SMS to delivered; an unsigned one is refused.
     let report =
@@ -133,7 +161,7 @@ async fn advance_until(app: &TestApp, step: chrono::Duration, mut done: impl FnM
 async fn failing_sms_is_retried_then_dead_lettered_and_failed_over(backend: Backend) {
     let cm = FakeCm::start().await;
     let smtp = SmtpServer::start().await;
-    let app = live_app(backend, &cm, &smtp).await;
+    let app = live_app(backend, &cm, &smtp, 9).await;
     let token = app.staff_token("dispatcher", "NL").await;
     let admin = app.staff_token("admin", "NL").await;
     // Chose SMS only; has a verified e-mail address too.
@@ -181,7 +209,7 @@ async fn failing_sms_is_retried_then_dead_lettered_and_failed_over(backend: Back
 async fn retry_after_is_honoured_and_a_provider_down_loses_nothing(backend: Backend) {
     let cm = FakeCm::start().await;
     let smtp = SmtpServer::start().await;
-    let app = live_app(backend, &cm, &smtp).await;
+    let app = live_app(backend, &cm, &smtp, 9).await;
     let token = app.staff_token("dispatcher", "NL").await;
     let a = resident(&app, AMERSFOORT, &[Channel::Sms], &[Topic::Urgent], "nl", vec![]).await;
     cm.rate_limit_next(1, 120);

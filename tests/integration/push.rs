@@ -21,19 +21,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Clone)]
-struct Recorded {
-    path: String,
-    headers: HeaderMap,
-    body: Vec<u8>,
+pub struct Recorded {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
 }
 
-type Log = Arc<Mutex<Vec<Recorded>>>;
+pub type Log = Arc<Mutex<Vec<Recorded>>>;
 
 /// A push service on 127.0.0.1: `POST /push/{kind}` records the request and answers by kind
 /// (`ok…` 201 with `Location`, `gone` 410, `busy` 429 with `Retry-After: 120`, `later` 503 with
 /// an HTTP-date `Retry-After` five minutes after the test clock's start, `broken` 500, `slow`
 /// 201 after three seconds, anything else 400).
-async fn fake_push_service() -> (u16, Log) {
+pub async fn fake_push_service() -> (u16, Log) {
     let log: Log = Arc::default();
     let recorder = log.clone();
     let app = axum::Router::new().route(
@@ -66,7 +66,7 @@ async fn fake_push_service() -> (u16, Log) {
 }
 
 /// A browser's subscription keys: private key, p256dh and auth (base64url).
-fn browser_keys() -> (p256::SecretKey, String, [u8; 16]) {
+pub fn browser_keys() -> (p256::SecretKey, String, [u8; 16]) {
     let secret = loop {
         let mut bytes = [0u8; 32];
         rand::rng().fill(&mut bytes);
@@ -80,7 +80,7 @@ fn browser_keys() -> (p256::SecretKey, String, [u8; 16]) {
     (secret, p256dh, auth)
 }
 
-fn subscription(endpoint: &str, p256dh: &str, auth: &str) -> Value {
+pub fn subscription(endpoint: &str, p256dh: &str, auth: &str) -> Value {
     json!({"endpoint": endpoint, "expirationTime": null, "keys": {"p256dh": p256dh, "auth": auth}})
 }
 

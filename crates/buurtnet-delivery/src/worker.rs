@@ -213,7 +213,7 @@ impl Worker {
                 tracing::warn!(device.id = device, error = %e, "removing a gone push subscription failed");
             }
         }
-        let mut failovers: HashMap<(i64, i64), Vec<(i64, i64, Channel)>> = HashMap::new();
+        let mut failovers: HashMap<(i64, i64), Vec<buurtnet_store::deliveries::Target>> = HashMap::new();
         for r in &results {
             if let Some((message_id, pid, channel)) = r.failover {
                 let priority = self.cached(message_id).await.map(|m| m.priority).unwrap_or(5);

@@ -250,10 +250,10 @@ pub fn render(
             (format!("{prefix}{label}: {title}"), s)
         }
         MessageKind::Update => {
-            let word = if lang == Language::Nl { "Update" } else { "Update" };
+            // "Update" in both languages.
             let mut s = vec![extra.unwrap_or_default().to_string()];
             s.push(call_to_action(kind, non_empty(&content.callback_phone), lang));
-            (format!("{prefix}{word} {}: {title}", label.to_lowercase()), s)
+            (format!("{prefix}Update {}: {title}", label.to_lowercase()), s)
         }
         MessageKind::Close => {
             let word = if lang == Language::Nl { "Afgesloten" } else { "Closed" };

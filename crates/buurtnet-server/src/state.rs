@@ -64,7 +64,7 @@ impl App {
         let areas = AreaCache::default();
         areas.refresh(&store).await?;
         let geocoder = Geocoder::from_config(&config.geocoder)?;
-        let providers = crate::alerting::engine::providers(&config, &store, &clock)?;
+        let providers = crate::alerting::engine::providers(&config, &store, &clock, &push)?;
         let notifier = Notifier::new(providers.clone());
         let engine = crate::alerting::engine::Engine::default();
         let live_feed = crate::alerting::live::Feed::default();

@@ -106,6 +106,38 @@ impl Store {
         Ok(id)
     }
 
+    /// Registers many anonymous devices at once (bulk loads and benchmarks: no check for an
+    /// endpoint registered before). Returns the first id; the others follow it.
+    pub async fn register_anonymous_devices(&self, devices: &[NewDevice], now: i64) -> Result<i64, StoreError> {
+        let first = self.allocate_ids("devices", devices.len() as i64).await?;
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            for (n, chunk) in devices.chunks(2000).enumerate() {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO devices (id, participant_id, created_at, endpoint, p256dh, auth, token_hash, language, topics, lat, lon, cell, updated_at) ",
+                );
+                qb.push_values(chunk.iter().enumerate(), |mut b, (i, d)| {
+                    b.push_bind(first + (n * 2000 + i) as i64)
+                        .push("NULL")
+                        .push_bind(now)
+                        .push_bind(&d.endpoint)
+                        .push_bind(&d.p256dh)
+                        .push_bind(&d.auth)
+                        .push_bind(&d.token_hash)
+                        .push_bind(&d.language)
+                        .push_bind(d.topics)
+                        .push_bind(d.lat)
+                        .push_bind(d.lon)
+                        .push_bind(d.cell)
+                        .push_bind(now);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(first)
+    }
+
     /// The device whose token hashes to `token_hash`.
     pub async fn device_by_token_hash(&self, token_hash: &str) -> Result<Option<DeviceRecord>, StoreError> {
         let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token_hash = $1");

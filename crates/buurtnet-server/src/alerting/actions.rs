@@ -512,7 +512,7 @@ pub async fn list(state: &AppState, user: &StaffUser, wanted: Option<&str>) -> A
         return Err(AppError::Validation(f));
     }
     let scope = (user.scope != Scope::National).then(|| user.scope.code());
-    let rows = state.store.actions(wanted, scope.as_deref(), 200).await?;
+    let rows = state.store.actions(wanted, scope, 200).await?;
     let now = state.now_ms();
     let reminder_ms = i64::from(state.config.alerting.reminder_minutes) * 60_000;
     let items: Vec<Value> = rows

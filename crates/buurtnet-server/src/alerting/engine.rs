@@ -22,14 +22,19 @@ pub struct Engine {
 
 /// The channel adapters the configuration asks for: the sandbox for every channel, or the
 /// real providers (`live`). Builds connection pools: call inside the runtime.
-pub fn providers(config: &Config, store: &Store, clock: &Arc<dyn Clock>) -> anyhow::Result<Providers> {
+pub fn providers(
+    config: &Config,
+    store: &Store,
+    clock: &Arc<dyn Clock>,
+    push: &crate::push::PushSetup,
+) -> anyhow::Result<Providers> {
     let p = &config.providers;
     match p.kind.as_str() {
         "sandbox" => Ok(Providers::all(Arc::new(Sandbox::new(store.clone(), clock.clone())))),
         "live" => {
             let smtp = p.smtp().context("providers.kind is live but no providers.smtp_url (BUURTNET_SMTP_URL) is set")?;
             Ok(Providers {
-                push: Arc::new(Sandbox::new(store.clone(), clock.clone())),
+                push: Arc::new(push.provider(clock.clone())?),
                 sms: Arc::new(SmsHttp::new(&p.sms())?),
                 voice: Arc::new(VoiceHttp::new(&p.voice())?),
                 email: Arc::new(Smtp::from_config(&smtp)?),

@@ -1,0 +1,546 @@
+//! `buurtnet bench fanout`: an urgent action to N recipients (a third each on Web Push with
+//! real encryption, SMS and e-mail) through the whole engine — API step, fan-out, workers, the
+//! real adapters — against loopback providers: a push service and an SMS gateway (both counting
+//! HTTP servers in this process) and a real SMTP server (Debian's aiosmtpd, discarding mail).
+//! Measured: send → first provider request, send → every delivery written (durable), and
+//! deliveries per second per channel, beside the loopback's raw rates measured in the same run.
+//! Optionally the national AMBER case: N anonymous push devices across the country.
+
+use anyhow::Context;
+use axum::Router;
+use axum::routing::post;
+use buurtnet_domain::action::Step;
+use buurtnet_domain::registration::{AddressDraft, AddressLocation};
+use buurtnet_domain::staff::{Role, Scope};
+use buurtnet_domain::{AddressKind, Channel, ChannelSet, SystemClock, Topic, TopicSet};
+use buurtnet_server::alerting::{actions, engine};
+use buurtnet_server::auth::StaffUser;
+use buurtnet_server::services::participants::new_address;
+use buurtnet_server::{App, AppState, Config};
+use buurtnet_store::NewDevice;
+use buurtnet_store::{NewContact, NewParticipant, Store};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Arrivals at one loopback provider.
+#[derive(Default)]
+struct Arrivals {
+    count: AtomicU64,
+    first: Mutex<Option<Instant>>,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Arrivals {
+    fn hit(&self) {
+        let now = Instant::now();
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut f) = self.first.lock()
+            && f.is_none()
+        {
+            *f = Some(now);
+        }
+        if let Ok(mut l) = self.last.lock() {
+            *l = Some(now);
+        }
+    }
+
+    fn n(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    fn first(&self) -> Option<Instant> {
+        self.first.lock().ok().and_then(|f| *f)
+    }
+
+    /// Arrivals per second between the first and the last.
+    fn rate(&self) -> f64 {
+        let (Some(f), Some(l)) = (self.first(), self.last.lock().ok().and_then(|l| *l)) else { return 0.0 };
+        let secs = l.duration_since(f).as_secs_f64();
+        if secs <= 0.0 { 0.0 } else { self.n().saturating_sub(1) as f64 / secs }
+    }
+
+    fn reset(&self) {
+        self.count.store(0, Ordering::Relaxed);
+        if let Ok(mut f) = self.first.lock() {
+            *f = None;
+        }
+        if let Ok(mut l) = self.last.lock() {
+            *l = None;
+        }
+    }
+}
+
+/// A loopback push service and SMS gateway: they count requests and answer as the real ones do
+/// (201 for a push, CM's 200 JSON for an SMS).
+struct Loopback {
+    addr: SocketAddr,
+    push: Arc<Arrivals>,
+    sms: Arc<Arrivals>,
+    raw: Arc<Arrivals>,
+}
+
+async fn start_loopback() -> anyhow::Result<Loopback> {
+    let (push, sms, raw) = (Arc::new(Arrivals::default()), Arc::new(Arrivals::default()), Arc::new(Arrivals::default()));
+    let (p, s, r) = (push.clone(), sms.clone(), raw.clone());
+    let app = Router::new()
+        .route(
+            "/push/{id}",
+            post(move || {
+                let p = p.clone();
+                async move {
+                    p.hit();
+                    (axum::http::StatusCode::CREATED, "")
+                }
+            }),
+        )
+        .route(
+            "/v1.0/message",
+            post(move || {
+                let s = s.clone();
+                async move {
+                    s.hit();
+                    axum::Json(json!({"details": "Created 1 message(s)", "errorCode": 0, "messages": []}))
+                }
+            }),
+        )
+        .route(
+            "/raw",
+            post(move || {
+                let r = r.clone();
+                async move {
+                    r.hit();
+                    axum::Json(json!({"details": "Created 1 message(s)", "errorCode": 0, "messages": []}))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Loopback { addr, push, sms, raw })
+}
+
+/// Debian's aiosmtpd, discarding every mail; killed on drop.
+struct SmtpSink {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_smtp_sink() -> anyhow::Result<SmtpSink> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let python = if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+    let child = std::process::Command::new(python)
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Sink"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("cannot start aiosmtpd (install Debian's python3-aiosmtpd)")?;
+    let sink = SmtpSink { port, child };
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(sink);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    anyhow::bail!("aiosmtpd did not start on port {port}")
+}
+
+/// The raw loopback rate: as many small POSTs as `concurrency` clients manage in `secs`.
+async fn raw_http_rate(url: &str, concurrency: usize, secs: f64) -> anyhow::Result<f64> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let count = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, count) = (client.clone(), url.to_string(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                if client.post(&url).body("{}").send().await.is_ok_and(|r| r.status().is_success()) {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct FanoutArgs {
+    pub recipients: u64,
+    pub postgres: Option<String>,
+    pub workers: usize,
+    pub runs: usize,
+    pub national_devices: u64,
+    pub json: bool,
+}
+
+/// The benchmark's people: a grid about 10 m apart around Amersfoort (inside a 3 km circle), a
+/// third each on push, SMS and e-mail.
+fn population(index: &buurtnet_geo::AreaIndex, n: usize) -> Vec<NewParticipant> {
+    let side = (n as f64).sqrt().ceil() as usize;
+    (0..n)
+        .map(|i| {
+            let (lat, lon) = (
+                52.1561 - 0.0135 + (i / side) as f64 * (0.027 / side as f64),
+                5.3878 - 0.022 + (i % side) as f64 * (0.044 / side as f64),
+            );
+            let channel = [Channel::Push, Channel::Sms, Channel::Email][i % 3];
+            let draft = AddressDraft {
+                kind: AddressKind::Home,
+                location: AddressLocation::Point { lat, lon },
+                channels: [channel].into_iter().collect::<ChannelSet>(),
+                quiet_hours: vec![],
+            };
+            let address = new_address(&draft, lat, lon, false, &index.locate(lat, lon));
+            let contact = match channel {
+                Channel::Sms => {
+                    vec![NewContact { kind: "phone".into(), value: format!("+316{i:08}"), mobile: true, verified_at: Some(0) }]
+                }
+                Channel::Email => vec![NewContact {
+                    kind: "email".into(),
+                    value: format!("p{i}@example.org"),
+                    mobile: false,
+                    verified_at: Some(0),
+                }],
+                _ => vec![],
+            };
+            NewParticipant {
+                external_id: None,
+                language: "nl".into(),
+                topics: [Topic::Urgent].into_iter().collect::<TopicSet>().bits(),
+                age_confirmed: true,
+                paused: false,
+                municipality_code: address.municipality_code.clone(),
+                created_at: 0,
+                contacts: contact,
+                addresses: vec![address],
+            }
+        })
+        .collect()
+}
+
+/// A subscription's browser keys: a valid P-256 public point and 16 random bytes.
+fn subscription_keys() -> (String, String) {
+    use base64::Engine;
+    let p256dh = buurtnet_delivery::webpush::VapidKey::generate().public_key_base64url();
+    let auth: [u8; 16] = rand::random();
+    (p256dh, base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(auth))
+}
+
+fn config_for(loopback: &Loopback, smtp: &SmtpSink, workers: usize, data_dir: &Path) -> Config {
+    let mut c = Config { data_dir: data_dir.to_path_buf(), ..Config::default() };
+    c.providers.kind = "live".into();
+    c.providers.smtp_url = Some(format!("smtp://127.0.0.1:{}", smtp.port));
+    c.providers.smtp_pool_size = 16;
+    c.providers.sms.url = format!("http://{}", loopback.addr);
+    c.providers.sms.product_token = "bench".into();
+    c.providers.sms.messages_per_second = 0;
+    c.providers.voice.url = format!("http://{}", loopback.addr);
+    c.providers.voice.product_token = "bench".into();
+    c.providers.voice.caller = "+3188000000".into();
+    c.push.allowed_hosts = Some(vec![loopback.addr.to_string()]);
+    c.replica.snapshot_file = false;
+    c.alerting.workers = workers;
+    c.abuse_limits.enabled = false;
+    c
+}
+
+/// One send: the figures of one run.
+struct Run {
+    answered_ms: f64,
+    first_request_ms: f64,
+    durable_ms: f64,
+    done_ms: f64,
+    push_per_s: f64,
+    sms_per_s: f64,
+    email_per_s: f64,
+}
+
+/// Deliveries per second of a channel in one message: accepted rows over the span of their
+/// acceptance times.
+async fn channel_rate(store: &Store, message_id: i64, channel: &str) -> anyhow::Result<f64> {
+    let v = store
+        .admin_strings(&format!(
+            "SELECT CAST(COUNT(*) AS TEXT) || ' ' || CAST(COALESCE(MAX(updated_at) - MIN(updated_at), 0) AS TEXT) FROM deliveries
+             WHERE message_id = {message_id} AND channel = '{channel}' AND state IN ('sent', 'delivered')"
+        ))
+        .await?;
+    let parts: Vec<f64> = v.first().map(|s| s.split(' ').filter_map(|x| x.parse().ok()).collect()).unwrap_or_default();
+    Ok(match parts.as_slice() {
+        [n, span] if *span > 0.0 => (n - 1.0) / (span / 1000.0),
+        _ => 0.0,
+    })
+}
+
+async fn one_send(
+    state: &AppState,
+    loopback: &Loopback,
+    area: Value,
+    expect: u64,
+    timeout: Duration,
+) -> anyhow::Result<(Run, i64)> {
+    let user = StaffUser { id: 0, role: Role::Dispatcher, scope: Scope::National };
+    loopback.push.reset();
+    loopback.sms.reset();
+    let body = json!({"kind": "gas_leak", "status": "test", "area": area, "title": "Benchmark", "body": "Dit is een test van buurtnet."});
+    let req = actions::parse_new(&body, &state.areas.current(), &user, state.clock.now())
+        .map_err(|e| anyhow::anyhow!("the benchmark action is invalid: {e:?}"))?;
+    let id = actions::create(state, &user, req).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t0 = Instant::now();
+    let v = actions::step(state, &user, id, Step::Send, &json!({})).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let answered_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let message_id = v["message_id"].as_i64().context("no message id")?;
+    let mut durable_ms = None;
+    let mut first_request_ms = None;
+    loop {
+        let elapsed = t0.elapsed();
+        anyhow::ensure!(elapsed < timeout, "the send did not finish within {timeout:?}");
+        if first_request_ms.is_none() {
+            first_request_ms = [loopback.push.first(), loopback.sms.first()]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|f| f.duration_since(t0).as_secs_f64() * 1000.0);
+        }
+        if durable_ms.is_none() && state.store.message(message_id).await?.is_some_and(|m| m.fanout_state == "done") {
+            durable_ms = Some(elapsed.as_secs_f64() * 1000.0);
+        }
+        if durable_ms.is_some() {
+            let done = state
+                .store
+                .admin_strings(&format!(
+                    "SELECT CAST(COUNT(*) AS TEXT) FROM deliveries WHERE message_id = {message_id} AND state NOT IN ('pending', 'sending')"
+                ))
+                .await?;
+            if done.first().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0) >= expect {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(if durable_ms.is_some() { 50 } else { 2 })).await;
+    }
+    let done_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let run = Run {
+        answered_ms,
+        first_request_ms: first_request_ms.unwrap_or(f64::NAN),
+        durable_ms: durable_ms.unwrap_or(f64::NAN),
+        done_ms,
+        push_per_s: channel_rate(&state.store, message_id, "push").await?,
+        sms_per_s: channel_rate(&state.store, message_id, "sms").await?,
+        email_per_s: channel_rate(&state.store, message_id, "email").await?,
+    };
+    Ok((run, message_id))
+}
+
+fn med(v: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = v.filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    super::bench::median(&mut v)
+}
+
+pub async fn bench_fanout(folder: &Path, args: &FanoutArgs) -> anyhow::Result<()> {
+    let scratch = match &args.postgres {
+        Some(url) => super::bench::scratch_postgres(url, "postgres", "fanout").await?,
+        None => super::bench::scratch_sqlite().await?,
+    };
+    let store = scratch.store.clone();
+    let index = super::bench::load_geography(folder, &[&store]).await?;
+    let loopback = start_loopback().await?;
+    let smtp = start_smtp_sink().await?;
+    let data = tempfile::tempdir()?;
+    let n = args.recipients as usize;
+    let started = Instant::now();
+    let people = population(&index, n);
+    let mut ids = Vec::with_capacity(n);
+    for chunk in people.chunks(10_000) {
+        ids.extend(store.insert_participants(chunk).await?);
+    }
+    let push_people: Vec<i64> = ids.iter().step_by(3).copied().collect();
+    store.add_participant_devices(&push_people, 0).await?;
+    let (p256dh, auth) = subscription_keys();
+    store
+        .execute_admin(&format!(
+            "UPDATE devices SET endpoint = 'http://{}/push/' || CAST(id AS TEXT), p256dh = '{p256dh}', auth = '{auth}'",
+            loopback.addr
+        ))
+        .await?;
+    eprintln!("{} participants ({} push devices) written in {:.1} s", n, push_people.len(), started.elapsed().as_secs_f64());
+
+    let config = config_for(&loopback, &smtp, args.workers, data.path());
+    let state = AppState(Arc::new(App::new(config, store.clone(), Arc::new(SystemClock), None).await?));
+    state.live.catch_up(&store).await?;
+    let running = engine::start(&state, args.workers);
+    let area = json!({"circle": {"lat": 52.1561, "lon": 5.3878, "radius_m": 3000}});
+    let mut runs = Vec::new();
+    for r in 0..args.runs.max(1) {
+        let (run, _) = one_send(&state, &loopback, area.clone(), n as u64, Duration::from_secs(1800)).await?;
+        eprintln!(
+            "run {}: answered {:.1} ms, first provider request {:.1} ms, durable {:.0} ms, all sent {:.1} s; push {:.0}/s, sms {:.0}/s, e-mail {:.0}/s",
+            r + 1,
+            run.answered_ms,
+            run.first_request_ms,
+            run.durable_ms,
+            run.done_ms / 1000.0,
+            run.push_per_s,
+            run.sms_per_s,
+            run.email_per_s
+        );
+        runs.push(run);
+    }
+    running.stop().await;
+    let raw_http = raw_http_rate(&format!("http://{}/raw", loopback.addr), 128, 3.0).await?;
+    anyhow::ensure!(loopback.raw.n() > 0, "the raw loopback measurement reached nothing");
+    let raw_smtp = raw_smtp_rate(smtp.port, 16, 3000).await?;
+    eprintln!("loopback raw: HTTP {raw_http:.0} requests/s, SMTP {raw_smtp:.0} mails/s");
+
+    let mut national = Value::Null;
+    if args.national_devices > 0 {
+        national = bench_national(&state, &loopback, args).await?;
+    }
+    let figures = json!({
+        "bench": "fanout",
+        "backend": scratch.label,
+        "machine": super::bench::machine(),
+        "recipients": n,
+        "workers": args.workers,
+        "runs": runs.len(),
+        "answered_ms": med(runs.iter().map(|r| r.answered_ms)),
+        "first_request_ms": med(runs.iter().map(|r| r.first_request_ms)),
+        "durable_ms": med(runs.iter().map(|r| r.durable_ms)),
+        "all_sent_ms": med(runs.iter().map(|r| r.done_ms)),
+        "push_per_s": med(runs.iter().map(|r| r.push_per_s)),
+        "sms_per_s": med(runs.iter().map(|r| r.sms_per_s)),
+        "email_per_s": med(runs.iter().map(|r| r.email_per_s)),
+        "loopback_raw_per_s": raw_http,
+        "smtp_raw_per_s": raw_smtp,
+        "sms_vs_raw": med(runs.iter().map(|r| r.sms_per_s)) / raw_http,
+        "email_vs_raw": med(runs.iter().map(|r| r.email_per_s)) / raw_smtp,
+        "national": national,
+    });
+    if args.json {
+        println!("{figures}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+    }
+    drop(smtp);
+    scratch.finish().await?;
+    Ok(())
+}
+
+/// The national AMBER case: N anonymous push devices spread over the country, one national
+/// alert, time until the last push arrived.
+async fn bench_national(state: &AppState, loopback: &Loopback, args: &FanoutArgs) -> anyhow::Result<Value> {
+    let n = args.national_devices as usize;
+    let started = Instant::now();
+    let (p256dh, auth) = subscription_keys();
+    let index = state.areas.current();
+    let mut batch = Vec::with_capacity(10_000);
+    let mut written = 0usize;
+    let mut i = 0u64;
+    while written < n {
+        i += 1;
+        // A deterministic spread over the country's box; points outside the country are skipped.
+        let (lat, lon) = (50.75 + ((i * 7919) % 10_000) as f64 * 0.000_28, 3.36 + ((i * 104_729) % 10_000) as f64 * 0.000_38);
+        if !index.locate(lat, lon).in_netherlands() {
+            continue;
+        }
+        batch.push(NewDevice {
+            endpoint: format!("http://{}/push/n{i}", loopback.addr),
+            p256dh: p256dh.clone(),
+            auth: auth.clone(),
+            token_hash: format!("bench{i}"),
+            language: "nl".into(),
+            topics: [Topic::Urgent].into_iter().collect::<TopicSet>().bits(),
+            lat,
+            lon,
+            cell: buurtnet_domain::cell::cell_id(lat, lon),
+        });
+        if batch.len() == 10_000 || written + batch.len() == n {
+            written += batch.len();
+            state.store.register_anonymous_devices(&batch, 0).await?;
+            batch.clear();
+        }
+    }
+    eprintln!("{n} anonymous devices written in {:.1} s", started.elapsed().as_secs_f64());
+    let user = StaffUser { id: 0, role: Role::Dispatcher, scope: Scope::National };
+    let running = engine::start(state, args.workers);
+    loopback.push.reset();
+    let body = json!({"kind": "missing_person", "level": "national", "status": "test", "title": "AMBER Alert (benchmark)",
+                      "body": "Dit is een test van buurtnet.", "consent": {"by": "benchmark"}});
+    let req = actions::parse_new(&body, &index, &user, state.clock.now()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let id = actions::create(state, &user, req).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t0 = Instant::now();
+    let v = actions::step(state, &user, id, Step::Send, &json!({})).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let message_id = v["message_id"].as_i64().context("no message id")?;
+    // Everyone with push in the population plus the anonymous devices.
+    let (expect, durable_ms) = loop {
+        if let Some(m) = state.store.message(message_id).await?
+            && m.fanout_state == "done"
+        {
+            break (m.recipients as u64, t0.elapsed().as_secs_f64() * 1000.0);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    while loopback.push.n() < expect {
+        anyhow::ensure!(t0.elapsed() < Duration::from_secs(3600), "the national alert did not finish within an hour");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let last_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    running.stop().await;
+    let figures = json!({
+        "devices": n,
+        "pushes": expect,
+        "durable_ms": durable_ms,
+        "last_push_ms": last_ms,
+        "push_per_s": loopback.push.rate(),
+    });
+    eprintln!("national: {figures}");
+    Ok(figures)
+}
+
+/// The raw SMTP rate: mails per second through a lettre pool straight to the sink.
+async fn raw_smtp_rate(port: u16, concurrency: usize, n: usize) -> anyhow::Result<f64> {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(port)
+        .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(concurrency as u32))
+        .build();
+    let message = Message::builder()
+        .from("bench <bench@localhost>".parse()?)
+        .to("r@example.org".parse()?)
+        .subject("raw")
+        .body(String::from("raw loopback rate"))?;
+    let started = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (transport, next, message) = (transport.clone(), next.clone(), message.clone());
+        tasks.push(tokio::spawn(async move {
+            while next.fetch_add(1, Ordering::Relaxed) < n as u64 {
+                let _ = transport.send(message.clone()).await;
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
