@@ -103,6 +103,7 @@ caller = "+3188000000"
 fanout_lease_seconds = 3
 [alerting.worker]
 lease_seconds = 3
+send_timeout_seconds = 1
 batch = 200
 concurrency = 64
 "#,

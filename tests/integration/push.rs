@@ -364,11 +364,20 @@ async fn registration_is_validated(backend: Backend) {
     let device = app.store.device(v["id"].as_i64().unwrap()).await.unwrap().unwrap();
     assert_eq!((device.language.as_str(), device.topics), ("nl", 1), "defaults: Dutch, urgent actions");
 
-    // The same browser registering again (it lost its token) replaces its old registration.
+    // The same browser registering again (it lost its token) keeps its device id (messages in
+    // progress point at it) with a new token; the old token no longer works.
     let (s, again) = register(&app, &good).await;
     assert_eq!(s, 201);
-    assert!(app.store.device(v["id"].as_i64().unwrap()).await.unwrap().is_none(), "one device per endpoint");
-    assert!(app.store.device(again["id"].as_i64().unwrap()).await.unwrap().is_some());
+    assert_eq!(again["id"], v["id"], "one device per endpoint, the same id");
+    assert_ne!(again["token"], v["token"]);
+    let old = app
+        .client
+        .delete(app.at(&format!("/api/v1/devices/{}", v["id"])))
+        .bearer_auth(v["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 404, "the old token was replaced");
 }
 
 async fn devices_change_and_delete_themselves_with_their_token(backend: Backend) {

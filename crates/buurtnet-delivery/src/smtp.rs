@@ -14,7 +14,7 @@
 //! Every message carries a `Message-ID` made from the delivery's reference
 //! (`<bn42@example.org>`, the domain of `From`), so a retry after a crash is the same message to
 //! the recipient's mail system; `References` names the thread (one action's messages thread
-//! together); `List-Unsubscribe` (+ one-click `List-Unsubscribe-Post`, RFC 8058) when the content
+//! together); `List-Unsubscribe` (a page, no one-click POST) when the content
 //! has an unsubscribe URL; `Auto-Submitted: auto-generated` (RFC 3834: no auto-replies).
 //!
 //! Outcomes: 4xx replies, connection errors and time-outs are [`Outcome::Retry`]; a 5xx reply
@@ -177,12 +177,10 @@ impl Smtp {
         if let Some(unsubscribe) = msg.content.unsubscribe_url.as_deref().filter(|u| !u.is_empty()) {
             // A URL with characters that would break the header is left out rather than sent broken.
             if unsubscribe.bytes().all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>') {
+                // No one-click `List-Unsubscribe-Post` (RFC 8058): the page asks who you are
+                // first, since alert e-mails carry no token that would change an account.
                 builder = builder
-                    .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{unsubscribe}>")))
-                    .raw_header(HeaderValue::new(
-                        HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
-                        "List-Unsubscribe=One-Click".into(),
-                    ));
+                    .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{unsubscribe}>")));
             }
         }
         let plain = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(msg.content.text.clone());

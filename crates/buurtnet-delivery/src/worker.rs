@@ -52,7 +52,9 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// How long a claim holds; a worker that died is taken over after this.
     pub lease_seconds: i64,
-    /// Tries before a delivery is dead-lettered (and failed over).
+    /// Tries before a delivery is dead-lettered (and failed over); with the backoff this spans
+    /// about an hour and a half of a provider being down. A delivery whose next try would come
+    /// after the message's validity expires (and fails over) instead.
     pub max_attempts: i64,
     /// The first retry waits this long, doubling each time up to `backoff_max_seconds`.
     pub backoff_base_ms: i64,
@@ -70,7 +72,7 @@ impl Default for WorkerConfig {
             batch: 500,
             concurrency: 128,
             lease_seconds: 60,
-            max_attempts: 6,
+            max_attempts: 20,
             backoff_base_ms: 2000,
             backoff_max_seconds: 300,
             poll_ms: 100,
@@ -166,6 +168,15 @@ impl Worker {
         self.clock.now().timestamp_millis()
     }
 
+    /// How long a claim holds: at least as long as the slowest possible batch (every round of
+    /// `concurrency` sends taking the whole send time-out), so a claim only runs out when its
+    /// worker died — never while a slow provider is still working through it.
+    fn lease_ms(&self) -> i64 {
+        let rounds = (self.config.batch.max(1) as u64).div_ceil(self.config.concurrency.max(1) as u64);
+        let slowest = (rounds + 1) * self.config.send_timeout_seconds;
+        (self.config.lease_seconds.max(0) as u64).max(slowest) as i64 * 1000
+    }
+
     /// Runs until `shutdown` is true: works while there is work, otherwise waits for a wake-up
     /// from this process or the poll interval.
     pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
@@ -193,7 +204,7 @@ impl Worker {
     /// Claims one batch and works it off. Returns how many deliveries it handled.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
         let now = self.now_ms();
-        let claimed = self.store.claim_deliveries(now, now + self.config.lease_seconds * 1000, self.config.batch).await?;
+        let claimed = self.store.claim_deliveries(now, now + self.lease_ms(), self.config.batch).await?;
         if claimed.is_empty() {
             return Ok(0);
         }
@@ -203,16 +214,8 @@ impl Worker {
             .buffer_unordered(self.config.concurrency.max(1))
             .collect()
             .await;
-        let finished: Vec<Finished> = results.iter().map(|r| r.finished.clone()).collect();
-        self.store.finish_deliveries(self.now_ms(), &finished).await?;
-        for r in &results {
-            metrics::counter!("buurtnet_deliveries_total", "state" => r.finished.state).increment(1);
-            if let Some(device) = r.gone_device
-                && let Err(e) = self.store.remove_device(device, self.now_ms()).await
-            {
-                tracing::warn!(device.id = device, error = %e, "removing a gone push subscription failed");
-            }
-        }
+        // The failover rows first: once a delivery is recorded as failed, its replacement
+        // must already exist (a crash in between may repeat the failover, never lose it).
         let mut failovers: HashMap<(i64, i64), Vec<buurtnet_store::deliveries::Target>> = HashMap::new();
         for r in &results {
             if let Some((message_id, pid, channel)) = r.failover {
@@ -223,6 +226,16 @@ impl Worker {
         for ((message_id, priority), targets) in failovers {
             let added = self.store.insert_deliveries(message_id, priority, self.now_ms(), &targets).await?;
             metrics::counter!("buurtnet_delivery_failovers_total").increment(added);
+        }
+        let finished: Vec<Finished> = results.iter().map(|r| r.finished.clone()).collect();
+        self.store.finish_deliveries(self.now_ms(), &finished).await?;
+        for r in &results {
+            metrics::counter!("buurtnet_deliveries_total", "state" => r.finished.state).increment(1);
+            if let Some(device) = r.gone_device
+                && let Err(e) = self.store.remove_device(device, self.now_ms()).await
+            {
+                tracing::warn!(device.id = device, error = %e, "removing a gone push subscription failed");
+            }
         }
         Ok(n)
     }
@@ -392,7 +405,10 @@ impl Worker {
                 let mut payload = msg.content.push.clone();
                 payload.insert("title".into(), texts.title.clone().into());
                 payload.insert("body".into(), texts.text.clone().into());
-                payload.insert("tag".into(), msg.content.thread.clone().into());
+                // The tag is the delivery's stable reference (a repeat after a crash replaces
+                // itself on the phone); the thread groups an action's messages.
+                payload.insert("tag".into(), format!("bn{}", d.id).into());
+                payload.insert("thread".into(), msg.content.thread.clone().into());
                 payload.insert("message_id".into(), d.message_id.into());
                 payload.insert("message_kind".into(), msg.kind.clone().into());
                 content.text = texts.text.clone();

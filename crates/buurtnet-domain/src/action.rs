@@ -110,9 +110,10 @@ pub fn priority(kind: Option<ActionKind>, level: Option<Level>, status: MessageS
     }
 }
 
-/// Whether an action's messages reach people during their quiet hours.
-pub fn overrides_quiet_hours(kind: ActionKind, level: Level) -> bool {
-    kind.is_alarm() || level == Level::National
+/// Whether an action's messages reach people during their quiet hours: real alarms and AMBER
+/// Alerts only (an exercise or test never wakes anyone).
+pub fn overrides_quiet_hours(kind: ActionKind, level: Level, status: MessageStatus) -> bool {
+    status == MessageStatus::Actual && (kind.is_alarm() || level == Level::National)
 }
 
 /// A lifecycle step a dispatcher asks for.

@@ -241,11 +241,13 @@ impl Store {
         })?)
     }
 
-    /// Action messages with an id above `after` (the live feed), oldest first.
-    pub async fn action_messages_after(&self, after: i64, limit: i64) -> Result<Vec<MessageRow>, StoreError> {
+    /// Action messages made at or after `since` (Unix ms), oldest first: the live feed reads a
+    /// trailing window, since ids are taken before their transaction commits (a lower id can
+    /// appear after a higher one).
+    pub async fn recent_action_messages(&self, since: i64, limit: i64) -> Result<Vec<MessageRow>, StoreError> {
         Ok(with_pool!(self, |p| {
-            sqlx::query_as("SELECT * FROM messages WHERE id > $1 AND action_id IS NOT NULL ORDER BY id LIMIT $2")
-                .bind(after)
+            sqlx::query_as("SELECT * FROM messages WHERE created_at >= $1 AND action_id IS NOT NULL ORDER BY id LIMIT $2")
+                .bind(since)
                 .bind(limit)
                 .fetch_all(p)
                 .await

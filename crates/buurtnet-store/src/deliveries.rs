@@ -383,11 +383,11 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// A provider's delivery report: a sent delivery becomes delivered or failed. False when
-    /// there is no such delivery, or it was not sent (a late or repeated report).
+    /// The SMS gateway's delivery report: a sent SMS becomes delivered or failed. False when
+    /// there is no such SMS delivery, or it was not sent (a late or repeated report).
     pub async fn report_delivery(&self, id: i64, delivered: bool, error: Option<&str>, now: i64) -> Result<bool, StoreError> {
         let n = with_pool!(self, |p| {
-            sqlx::query("UPDATE deliveries SET state = $1, last_error = COALESCE($2, last_error), updated_at = $3 WHERE id = $4 AND state IN ('sent', 'sending')")
+            sqlx::query("UPDATE deliveries SET state = $1, last_error = COALESCE($2, last_error), updated_at = $3 WHERE id = $4 AND channel = 'sms' AND state IN ('sent', 'sending')")
                 .bind(if delivered { "delivered" } else { "failed" })
                 .bind(error)
                 .bind(now)

@@ -76,13 +76,33 @@ impl Store {
     /// same endpoint (the browser lost its token and subscribed again) is replaced: whoever
     /// holds the endpoint is that browser.
     pub async fn register_anonymous_device(&self, d: &NewDevice, now: i64) -> Result<i64, StoreError> {
+        // A browser registering again keeps its device id (deliveries of messages in progress
+        // point at it): its keys, token, place and wishes are replaced.
+        let existing: Option<i64> = with_pool!(self, |p| {
+            sqlx::query_scalar(
+                "UPDATE devices SET p256dh = $2, auth = $3, token_hash = $4, language = $5, topics = $6, lat = $7, lon = $8,
+                        cell = $9, updated_at = $10
+                 WHERE id = (SELECT MIN(id) FROM devices WHERE participant_id IS NULL AND endpoint = $1) RETURNING id",
+            )
+            .bind(&d.endpoint)
+            .bind(&d.p256dh)
+            .bind(&d.auth)
+            .bind(&d.token_hash)
+            .bind(&d.language)
+            .bind(d.topics)
+            .bind(d.lat)
+            .bind(d.lon)
+            .bind(d.cell)
+            .bind(now)
+            .fetch_optional(p)
+            .await
+        })?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
         let id = self.allocate_ids("devices", 1).await?;
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM devices WHERE participant_id IS NULL AND endpoint = $1")
-                .bind(&d.endpoint)
-                .execute(&mut *tx)
-                .await?;
             sqlx::query(
                 "INSERT INTO devices (id, participant_id, created_at, endpoint, p256dh, auth, token_hash, language, topics,
                                       lat, lon, cell, updated_at)

@@ -175,7 +175,7 @@ pub fn parse_new(body: &Value, index: &AreaIndex, user: &StaffUser, at: DateTime
         (Some(kind), Some(level), Some(status), Some(title), Some(text), Some(area)) if errors.is_empty() => {
             let content = ActionContent { title, body: text, title_en, body_en, description, callback_phone };
             let render = |lang| action_text::render(kind, status, MessageKind::Start, None, &content, None, lang);
-            check_sms_length(&render(Language::Nl), &render(Language::En), "body", &mut errors);
+            check_lengths(&[&render(Language::Nl), &render(Language::En)], true, "body", &mut errors);
             if !errors.is_empty() {
                 return Err(errors);
             }
@@ -351,7 +351,7 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
     };
     if let Some(kind) = message_kind {
         let (nl, en) = texts(&p, kind, outcome, extra.as_deref());
-        check_sms_length(&nl, &en, "body", &mut errors);
+        check_lengths(&[&nl, &en], true, "body", &mut errors);
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -371,7 +371,7 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
             kind: kind.as_str().into(),
             status: p.status.as_str().into(),
             priority: priority(Some(p.kind), Some(p.level), p.status),
-            override_quiet: overrides_quiet_hours(p.kind, p.level),
+            override_quiet: overrides_quiet_hours(p.kind, p.level, p.status),
             channels: ChannelSet::from_iter(buurtnet_domain::Channel::ALL).bits(),
             topic: Topic::Urgent.as_str().into(),
             area: (kind == MessageKind::Start).then(|| a.area.clone()),
@@ -398,17 +398,21 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
         return Err(AppError::Conflict("This action was changed at the same moment by someone else; reload it.".into()));
     };
     state.engine.wake_fanout.notify_waiters();
-    state
-        .store
-        .audit(
-            now,
-            &user.actor(),
-            &format!("action.{}", step.as_str()),
-            Some(&format!("action:{id}")),
-            &json!({"message_id": message_id, "outcome": outcome.map(|o| o.as_str())}),
-        )
-        .await?;
-    let mut view = view(state, user, id).await?;
+    // The step is committed: nothing below may turn it into an error (a client retrying with
+    // its Idempotency-Key would send again).
+    let details = json!({"message_id": message_id, "outcome": outcome.map(|o| o.as_str()), "consent_recorded_at": consent.1});
+    if let Err(e) =
+        state.store.audit(now, &user.actor(), &format!("action.{}", step.as_str()), Some(&format!("action:{id}")), &details).await
+    {
+        tracing::error!(action.id = id, error = %e, "writing the audit entry of an action step failed");
+    }
+    let mut view = match view(state, user, id).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(action.id = id, error = %e, "reading an action after its step failed");
+            json!({"id": id, "state": to_state.as_str()})
+        }
+    };
     if let Some(obj) = view.as_object_mut() {
         obj.insert("message_id".into(), json!(message_id));
     }
@@ -421,21 +425,42 @@ pub fn sms_preview(text: &str) -> Value {
     json!({"text": text, "encoding": m.encoding, "units": m.units, "segments": m.segments})
 }
 
-/// An SMS is never cut: a text that would need more parts than the gateway sends is refused
-/// before anything is sent.
-fn check_sms_length(nl: &action_text::Texts, en: &action_text::Texts, field: &str, errors: &mut FieldErrors) {
-    let max = buurtnet_delivery::sms_http::MAX_PARTS;
-    for t in [nl, en] {
-        let m = buurtnet_domain::sms_text::measure(&t.sms);
-        if m.segments > max {
-            errors.add(
-                field,
-                "sms_too_long",
-                format!(
-                    "As an SMS this text needs {} parts; at most {max} are sent, and an SMS is never cut. Shorten it.",
-                    m.segments
-                ),
-            );
+/// Push payloads above this many bytes of title and text are refused before sending (the
+/// encrypted record holds at most 3,993 bytes, with room left for the other fields).
+const MAX_PUSH_TEXT_BYTES: usize = 3_000;
+
+/// Every text must fit every channel it may go on, whole: an SMS is never cut (at most 8
+/// parts), a call reads the whole text (at most 750 characters), a push holds it all. A text
+/// that does not fit is refused before anything is sent, naming the channel.
+pub fn check_lengths(texts: &[&action_text::Texts], sms_and_voice: bool, field: &str, errors: &mut FieldErrors) {
+    for t in texts {
+        if sms_and_voice {
+            let max = buurtnet_delivery::sms_http::MAX_PARTS;
+            let m = buurtnet_domain::sms_text::measure(&t.sms);
+            if m.segments > max {
+                errors.add(
+                    field,
+                    "sms_too_long",
+                    format!(
+                        "As an SMS this text needs {} parts; at most {max} are sent, and an SMS is never cut. Shorten it.",
+                        m.segments
+                    ),
+                );
+                return;
+            }
+            let max = buurtnet_delivery::voice_http::MAX_PROMPT_CHARS;
+            let n = t.voice.chars().count();
+            if n > max {
+                errors.add(
+                    field,
+                    "voice_too_long",
+                    format!("Read out by phone this text has {n} characters; a call reads at most {max}. Shorten it."),
+                );
+                return;
+            }
+        }
+        if t.title.len() + t.text.len() > MAX_PUSH_TEXT_BYTES {
+            errors.add(field, "push_too_long", format!("Title and text together are over {MAX_PUSH_TEXT_BYTES} bytes, more than a push notification holds. Shorten them."));
             return;
         }
     }
@@ -489,8 +514,8 @@ pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Valu
         "closed_at": a.closed_at.map(millis),
         "reminder_due": reminder_due,
         "preview": {
-            "nl": {"title": nl.title, "text": nl.text, "sms": sms_preview(&nl.sms), "voice": nl.voice},
-            "en": {"title": en.title, "text": en.text, "sms": sms_preview(&en.sms), "voice": en.voice},
+            "nl": {"title": nl.title, "text": nl.text, "sms": sms_preview(&nl.sms), "voice": nl.voice, "voice_characters": nl.voice.chars().count()},
+            "en": {"title": en.title, "text": en.text, "sms": sms_preview(&en.sms), "voice": en.voice, "voice_characters": en.voice.chars().count()},
         },
         "messages": messages,
         "deliveries": totals,

@@ -44,12 +44,14 @@ pub fn providers(
     }
 }
 
-/// Self-service links in e-mails (`List-Unsubscribe`).
+/// The page behind `List-Unsubscribe`: where a resident asks for their self-service link.
+/// Never a signed self-service link: alert e-mails are forwarded, and such a link opens the
+/// whole account (export, delete).
 struct AppLinks(AppState);
 
 impl Links for AppLinks {
-    fn unsubscribe_url(&self, participant_id: i64) -> Option<String> {
-        Some(crate::services::participants::self_service_link(&self.0, participant_id))
+    fn unsubscribe_url(&self, _participant_id: i64) -> Option<String> {
+        Some(format!("{}/mijn", self.0.config.public_url()))
     }
 }
 

@@ -21,6 +21,9 @@ use std::time::Duration;
 
 /// Recipients per block written at once.
 const BLOCK: usize = 4096;
+/// The first block is small, so the first messages leave within milliseconds; blocks then
+/// double up to [`BLOCK`].
+const FIRST_BLOCK: usize = 128;
 /// How long a fan-out claim holds without a new block.
 fn lease_ms(state: &AppState) -> i64 {
     i64::from(state.config.alerting.fanout_lease_seconds) * 1000
@@ -115,6 +118,7 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
     let mut block: Vec<Target> = Vec::with_capacity(BLOCK);
     let mut push_people: Vec<i64> = Vec::new();
     let mut blocks = 0u64;
+    let mut size = FIRST_BLOCK;
     while let Some(r) = recipients.try_next().await? {
         if !allowed.contains(r.channel) {
             continue;
@@ -124,10 +128,11 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
         } else {
             block.push((r.participant_id, 0, r.channel));
         }
-        if block.len() + push_people.len() >= BLOCK {
+        if block.len() + push_people.len() >= size {
             expand_push(state, &mut push_people, &mut block).await?;
             write(state, msg, &mut block).await?;
             blocks += 1;
+            size = (size * 2).min(BLOCK);
             if blocks.is_multiple_of(16) && action_ended(state, msg).await? {
                 return Ok(true);
             }

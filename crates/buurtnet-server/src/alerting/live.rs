@@ -6,31 +6,39 @@
 use crate::state::AppState;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use buurtnet_domain::staff::Scope;
-use buurtnet_geo::target_area::{Member, parse_area};
+use buurtnet_geo::target_area::{Member, TargetArea, parse_area};
 use futures::Stream;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// One action message as the feed shows it.
-#[derive(Debug, Clone)]
 pub struct LiveEvent {
     pub message_id: i64,
     pub action_id: i64,
     pub scope: String,
-    pub area: Option<Value>,
+    /// `actual`, `exercise` or `test` (tests are not shown to residents).
+    pub status: String,
+    /// The action's area, parsed once for every subscriber.
+    pub area: Option<TargetArea>,
     /// `{"id", "action_id", "kind", "status", "nl": {title, text}, "en": {…}, "sent_at"}`.
     pub json: Value,
 }
 
+/// Open resident feeds per process at most (each costs a connection and a task).
+const MAX_PUBLIC_FEEDS: usize = 10_000;
+
 pub struct Feed {
     tx: broadcast::Sender<Arc<LiveEvent>>,
+    open_public: Arc<AtomicUsize>,
 }
 
 impl Default for Feed {
     fn default() -> Self {
-        Feed { tx: broadcast::channel(1024).0 }
+        Feed { tx: broadcast::channel(1024).0, open_public: Arc::default() }
     }
 }
 
@@ -40,40 +48,54 @@ impl Feed {
     }
 }
 
-/// Polls for new action messages once a second and hands them to every open feed.
+/// Counts an open resident feed; released when the stream ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How far back each poll looks: ids are taken before their transaction commits, so a
+/// message can appear after one with a higher id.
+const WINDOW_MS: i64 = 60_000;
+
+/// Polls for new action messages once a second and hands each to every open feed once.
 pub async fn poll(state: AppState) {
-    let mut last = match state.store.last_message_id().await {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::warn!(error = %e, "live feed: cannot read the newest message; starting from the beginning");
-            0
-        }
-    };
+    let mut seen: HashMap<i64, i64> = HashMap::new();
+    let mut first = true;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let rows = match state.store.action_messages_after(last, 100).await {
+        let now = state.now_ms();
+        let rows = match state.store.recent_action_messages(now - WINDOW_MS, 1000).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!(error = %e, "live feed: reading new messages failed");
                 continue;
             }
         };
+        seen.retain(|_, at| *at >= now - 2 * WINDOW_MS);
         for m in rows {
-            last = m.id;
+            if seen.insert(m.id, m.created_at).is_some() || first {
+                // Seen before (or sent before this process started).
+                continue;
+            }
             let content: Value = serde_json::from_str(&m.content).unwrap_or(Value::Null);
-            // The area of an update is its action's: read it from the first message.
-            let area = match (&m.area, m.action_id) {
-                (Some(a), _) => serde_json::from_str(a).ok(),
-                (None, Some(action)) => {
-                    state.store.action(action).await.ok().flatten().and_then(|a| serde_json::from_str(&a.area).ok())
-                }
+            // The area of an update is its action's.
+            let area_json = match (&m.area, m.action_id) {
+                (Some(a), _) => Some(a.clone()),
+                (None, Some(action)) => state.store.action(action).await.ok().flatten().map(|a| a.area),
                 _ => None,
             };
+            let index = state.areas.current();
+            let area = area_json.and_then(|a| serde_json::from_str::<Value>(&a).ok()).and_then(|v| parse_area(&v, &index).ok());
             let event = LiveEvent {
                 message_id: m.id,
                 action_id: m.action_id.unwrap_or(0),
                 scope: m.scope.clone(),
+                status: m.status.clone(),
                 area,
                 json: json!({
                     "id": m.id,
@@ -88,15 +110,14 @@ pub async fn poll(state: AppState) {
             };
             let _ = state.live_feed.tx.send(Arc::new(event));
         }
+        first = false;
     }
 }
 
 /// Whether a point lies in an event's area.
-fn area_holds(state: &AppState, area: &Value, lat: f64, lon: f64) -> bool {
-    let index = state.areas.current();
-    let Ok(parsed) = parse_area(area, &index) else { return false };
+fn area_holds(area: &TargetArea, lat: f64, lon: f64) -> bool {
     let cell = buurtnet_domain::cell::cell_id(lat, lon);
-    parsed.members.iter().any(|m| match m {
+    area.members.iter().any(|m| match m {
         Member::Shape(s) => s.contains(lat, lon),
         Member::Code { outline: Some(o), .. } => o.matches(cell, lat, lon),
         Member::Code { outline: None, .. } => true,
@@ -107,26 +128,39 @@ fn area_holds(state: &AppState, area: &Value, lat: f64, lon: f64) -> bool {
 pub enum Filter {
     /// Staff: every message within the scope.
     Staff(Scope),
-    /// A resident page: messages whose area holds the point (every message without a point).
-    Point(Option<(f64, f64)>),
+    /// A resident page: messages whose area holds the point (no tests).
+    Point(f64, f64),
 }
 
 /// The feed as Server-Sent Events (`event: message`, JSON data), with keep-alive comments.
-pub fn stream(state: AppState, filter: Filter) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
+/// `None` when the process has as many resident feeds open as it takes.
+pub fn stream(state: AppState, filter: Filter) -> Option<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>> {
+    let slot = match filter {
+        Filter::Point(..) => {
+            let open = state.live_feed.open_public.clone();
+            if open.fetch_add(1, Ordering::Relaxed) >= MAX_PUBLIC_FEEDS {
+                open.fetch_sub(1, Ordering::Relaxed);
+                return None;
+            }
+            Some(Slot(open))
+        }
+        Filter::Staff(_) => None,
+    };
     let rx = state.live_feed.subscribe();
-    let s = futures::stream::unfold((rx, state, filter), |(mut rx, state, filter)| async move {
+    let s = futures::stream::unfold((rx, filter, slot), |(mut rx, filter, slot)| async move {
         loop {
             match rx.recv().await {
                 Ok(ev) => {
                     let keep = match &filter {
                         Filter::Staff(Scope::National) => true,
                         Filter::Staff(scope) => ev.scope == scope.code(),
-                        Filter::Point(None) => true,
-                        Filter::Point(Some((lat, lon))) => ev.area.as_ref().is_some_and(|a| area_holds(&state, a, *lat, *lon)),
+                        Filter::Point(lat, lon) => {
+                            ev.status != "test" && ev.area.as_ref().is_some_and(|a| area_holds(a, *lat, *lon))
+                        }
                     };
                     if keep {
                         let event = Event::default().event("message").id(ev.message_id.to_string()).data(ev.json.to_string());
-                        return Some((Ok(event), (rx, state, filter)));
+                        return Some((Ok(event), (rx, filter, slot)));
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
@@ -134,5 +168,5 @@ pub fn stream(state: AppState, filter: Filter) -> Sse<impl Stream<Item = Result<
             }
         }
     });
-    Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Some(Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

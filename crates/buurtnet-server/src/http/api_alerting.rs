@@ -201,7 +201,9 @@ pub async fn list_actions(State(state): State<AppState>, user: StaffUser, Query(
 /// `GET /api/v1/actions/live`: Server-Sent Events of action messages within the caller's scope.
 pub async fn staff_live(State(state): State<AppState>, user: StaffUser) -> AppResult<Response> {
     user.require_role(&[Role::Dispatcher, Role::Admin, Role::MunicipalityOfficer, Role::RegionalCoordinator])?;
-    Ok(live::stream(state, live::Filter::Staff(user.scope)).into_response())
+    live::stream(state, live::Filter::Staff(user.scope))
+        .map(IntoResponse::into_response)
+        .ok_or_else(|| AppError::Unavailable("Too many live feeds are open; try again shortly.".into()))
 }
 
 #[derive(Deserialize)]
@@ -210,18 +212,16 @@ pub struct PointQuery {
     lon: Option<String>,
 }
 
-/// `GET /api/v1/live?lat=&lon=`: Server-Sent Events of action messages whose area holds the
-/// point (every action message without one), for open resident pages. Texts only.
+/// `GET /api/v1/live?lat=&lon=`: Server-Sent Events of the action messages whose area holds the
+/// point, for an open resident page (texts only; tests are not shown).
 pub async fn public_live(State(state): State<AppState>, Query(q): Query<PointQuery>) -> AppResult<Response> {
-    let point = match (q.lat, q.lon) {
-        (None, None) => None,
-        (Some(lat), Some(lon)) => match (lat.parse::<f64>(), lon.parse::<f64>()) {
-            (Ok(lat), Ok(lon)) if lat.is_finite() && lon.is_finite() => Some((lat, lon)),
-            _ => return Err(AppError::bad_request("invalid_point", "Give lat and lon as numbers.")),
-        },
-        _ => return Err(AppError::bad_request("invalid_point", "Give both lat and lon, or neither.")),
+    let (lat, lon) = match (q.lat.as_deref().map(str::parse::<f64>), q.lon.as_deref().map(str::parse::<f64>)) {
+        (Some(Ok(lat)), Some(Ok(lon))) if buurtnet_domain::NL_BOUNDS.contains(lat, lon) => (lat, lon),
+        _ => return Err(AppError::bad_request("invalid_point", "Give lat and lon of a point in the Netherlands.")),
     };
-    Ok(live::stream(state, live::Filter::Point(point)).into_response())
+    live::stream(state, live::Filter::Point(lat, lon))
+        .map(IntoResponse::into_response)
+        .ok_or_else(|| AppError::Unavailable("Too many live feeds are open; try again shortly.".into()))
 }
 
 /// `POST /api/v1/messages`: an information message (now or at `send_at`).
@@ -246,9 +246,18 @@ pub async fn get_message(State(state): State<AppState>, user: StaffUser, Path(ra
     Ok(Json(information::view(&state, &user, id_of(&raw, "message")?).await?))
 }
 
+/// Dead letters span every municipality: for admins with a national scope.
+fn national_admin(user: &StaffUser) -> AppResult<()> {
+    user.require_role(&[Role::Admin])?;
+    if user.scope != buurtnet_domain::staff::Scope::National {
+        return Err(AppError::Forbidden("Dead letters are for admins with a national scope.".into()));
+    }
+    Ok(())
+}
+
 /// `GET /api/v1/deliveries/dead`: dead letters (admins).
 pub async fn dead_letters(State(state): State<AppState>, user: StaffUser) -> AppResult<Json<Value>> {
-    user.require_role(&[Role::Admin])?;
+    national_admin(&user)?;
     let rows = state.store.dead_deliveries(500).await?;
     let items: Vec<Value> = rows
         .iter()
@@ -262,7 +271,7 @@ pub async fn dead_letters(State(state): State<AppState>, user: StaffUser) -> App
 
 /// `POST /api/v1/deliveries/{id}/retry`: a dead letter goes back in the queue (admins).
 pub async fn retry_delivery(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
-    user.require_role(&[Role::Admin])?;
+    national_admin(&user)?;
     let id = id_of(&raw, "delivery")?;
     let now = state.now_ms();
     if !state.store.retry_delivery(id, now).await? {

@@ -267,8 +267,8 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             "live",
             false,
             None,
-            &[("lat", false, "latitude (WGS84)"), ("lon", false, "longitude (WGS84)")],
-            (200, "text/event-stream: events 'message' with JSON data"),
+            &[("lat", true, "latitude (WGS84)"), ("lon", true, "longitude (WGS84)")],
+            (200, "text/event-stream: events 'message' with JSON data (no tests)"),
             &[],
         ),
         ("/providers/sms/reports", "POST") => op(

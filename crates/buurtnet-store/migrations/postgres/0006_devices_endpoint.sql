@@ -1,0 +1,2 @@
+-- Registering (or changing) a push subscription looks its endpoint up.
+CREATE INDEX devices_endpoint ON devices (endpoint);
