@@ -172,17 +172,23 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub state: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Whether this app made its own database (then it is removed with the app).
+    owns_database: bool,
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         let database_url = fresh_database(backend).await;
-        TestApp::spawn_on(&database_url).await
+        let mut app = TestApp::spawn_on(&database_url).await;
+        app.owns_database = true;
+        app
     }
 
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
         let database_url = fresh_database(backend).await;
-        TestApp::spawn_configured(&database_url, configure).await
+        let mut app = TestApp::spawn_configured(&database_url, configure).await;
+        app.owns_database = true;
+        app
     }
 
     pub async fn spawn_on(database_url: &str) -> TestApp {
@@ -215,7 +221,16 @@ impl TestApp {
             let _ = rx.await;
         }));
         let client = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let app = TestApp { secrets_file, url: format!("http://{addr}"), client, store, clock, state, shutdown: Some(tx) };
+        let app = TestApp {
+            secrets_file,
+            url: format!("http://{addr}"),
+            client,
+            store,
+            clock,
+            state,
+            shutdown: Some(tx),
+            owns_database: false,
+        };
         // Wait for readiness rather than sleeping.
         for _ in 0..200 {
             if app.client.get(app.at("/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
@@ -272,6 +287,17 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        // A test's own SQLite copy goes with it (a full run would otherwise leave gigabytes
+        // in the temporary folder; the small data folder with its secrets file stays, as other
+        // apps may share it); open files are fine to unlink on Unix.
+        let config = &self.state.config;
+        if self.owns_database
+            && let Some(path) = config.database_url.strip_prefix("sqlite://")
+            && let Some(dir) = std::path::Path::new(path).parent()
+            && dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("buurtnet_test_"))
+        {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -29,18 +29,40 @@ async fn sqlite_to_postgres_and_back() {
         assert_eq!(s, 202);
     }
     app.staff_token("admin", "NL").await;
+    // An action with its messages and deliveries (a device of its own, so someone is reached).
+    let dispatcher = app.staff_token("dispatcher", "NL").await;
+    let resident = crate::alerting::resident(
+        &app,
+        crate::alerting::AMERSFOORT,
+        &[buurtnet_domain::Channel::Push],
+        &[buurtnet_domain::Topic::Urgent],
+        "nl",
+        vec![],
+    )
+    .await;
+    assert!(resident.device.is_some());
+    let body =
+        serde_json::json!({"kind": "other", "status": "test", "area": {"areas": ["GM0307"]}, "title": "Kopie", "body": "Test."});
+    let (s, v) = crate::alerting::post(&app, &dispatcher, "/api/v1/actions", &body).await;
+    assert_eq!(s, 201, "{v}");
+    let action = v["id"].as_i64().unwrap();
+    crate::alerting::post(&app, &dispatcher, &format!("/api/v1/actions/{action}/send"), &serde_json::json!({})).await;
+    crate::alerting::settle(&app, &dispatcher, action).await;
     app.post_json("/api/v1/participants/self-service-link", &serde_json::json!({"email": "c1@example.org"})).await;
     let token = link_token(app.sandbox("c1@example.org").await.last().unwrap()["body"].as_str().unwrap(), "/mijn/");
     let (_, original) = app.get_json(&format!("/api/v1/self-service/{token}")).await;
     let counts = table_counts(&app).await;
     assert!(counts.iter().any(|(t, n)| t == "areas" && *n > 9000));
+    for table in ["actions", "messages", "deliveries"] {
+        assert!(counts.iter().any(|(t, n)| t == table && *n >= 1), "{table} has rows to copy: {counts:?}");
+    }
     let app_secrets = app.secrets_file.clone();
     drop(app);
 
     let pg = empty_database(Backend::Postgres).await;
     let (ok, stdout, stderr) = copy(&sqlite, &pg);
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("copied 13 tables from sqlite to postgres"), "{stdout}");
+    assert!(stdout.contains("copied 17 tables from sqlite to postgres"), "{stdout}");
     let secrets = app_secrets.clone();
     let on_pg = TestApp::spawn_configured(&pg, |c| c.secrets_file = Some(secrets)).await;
     assert_eq!(table_counts(&on_pg).await, counts);
