@@ -47,6 +47,27 @@ async fn new_action(app: &TestApp, token: &str, body: Value) -> i64 {
     v["id"].as_i64().unwrap()
 }
 
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+    out
+}
+
+async fn upload_photo(app: &TestApp, token: &str, action: i64, bytes: Vec<u8>, content_type: &str) -> (u16, Value) {
+    let r = app
+        .client
+        .post(app.at(&format!("/api/v1/actions/{action}/photos")))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
 fn gas_leak() -> Value {
     json!({"kind": "gas_leak", "status": "actual", "area": {"circle": {"lat": AMERSFOORT.0, "lon": AMERSFOORT.1, "radius_m": 1500}},
            "title": "Gaslek Stationsplein", "body": "Sluit ramen en deuren en zet de ventilatie uit.", "title_en": "Gas leak at Stationsplein"})
@@ -74,6 +95,23 @@ async fn sms_calls_and_mail_reach_every_recipient_exactly_once_per_message(backe
         .await;
     assert_eq!(s, 201, "{v}");
     let id = new_action(&app, &token, gas_leak()).await;
+    // A photo: re-encoded, sent by push and e-mail, never by SMS or voice.
+    let (s, photo) = upload_photo(&app, &token, id, png(1600, 900), "image/png").await;
+    assert_eq!(s, 201, "{photo}");
+    assert_eq!((photo["width"].as_i64(), photo["height"].as_i64()), (Some(1280), Some(720)));
+    let photo_url = photo["url"].as_str().unwrap().to_string();
+    let served = app.client.get(&photo_url).send().await.unwrap();
+    assert_eq!(served.headers()["content-type"], "image/jpeg");
+    assert_eq!(&served.bytes().await.unwrap()[..2], &[0xFF, 0xD8]);
+    let (s, v) = upload_photo(&app, &token, id, b"not a picture".to_vec(), "image/png").await;
+    assert_eq!((s, v["fields"][0]["field"].as_str()), (422, Some("photo")), "{v}");
+    let (s, _) = upload_photo(&app, &token, id, png(10, 10), "text/plain").await;
+    assert_eq!(s, 422);
+    for _ in 0..2 {
+        assert_eq!(upload_photo(&app, &token, id, png(20, 20), "image/png").await.0, 201);
+    }
+    let (s, v) = upload_photo(&app, &token, id, png(20, 20), "image/png").await;
+    assert_eq!((s, v["fields"][0]["code"].as_str()), (422, Some("too_many_photos")), "at most three");
     for (step, body) in [
         ("send", json!({})),
         ("update", json!({"body": "De brandweer meet nog."})),
@@ -112,6 +150,12 @@ async fn sms_calls_and_mail_reach_every_recipient_exactly_once_per_message(backe
     assert_eq!(payloads[0]["title"], "Gas leak: Gas leak at Stationsplein");
     assert!(payloads[0]["body"].as_str().unwrap().contains("Sluit ramen"));
     assert_eq!(payloads[0]["thread"], format!("action-{id}"));
+    assert_eq!(payloads[0]["image"], photo_url.as_str());
+    assert!(mails[0].html.as_deref().unwrap().contains(&format!("<img src=\"{photo_url}\"")));
+    assert!(sms.iter().all(|m| !m.text.contains("/media/")) && calls.iter().all(|c| !c.prompt.contains("/media/")));
+    // Once sent, no more photos.
+    let (s, v) = upload_photo(&app, &token, id, png(10, 10), "image/png").await;
+    assert_eq!((s, v["fields"][0]["field"].as_str()), (422, Some("state")));
     for (r, p) in got.iter().zip(&payloads) {
         assert_eq!(p["tag"], r.headers["topic"].to_str().unwrap(), "tag and Topic carry the delivery's reference");
     }

@@ -425,3 +425,63 @@ impl Store {
         Ok(())
     }
 }
+
+/// A stored photo of an action (without its bytes).
+#[derive(Debug, Clone, FromRow)]
+pub struct PhotoRow {
+    pub id: String,
+    pub action_id: i64,
+    pub position: i64,
+    pub width: i64,
+    pub height: i64,
+}
+
+impl Store {
+    /// Adds a photo as the action's next one, unless it has `max` already (then `false`).
+    pub async fn add_action_photo(
+        &self,
+        id: &str,
+        action_id: i64,
+        (width, height): (i64, i64),
+        jpeg_base64: &str,
+        max: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let n = with_pool!(self, |p| {
+            sqlx::query(
+                "INSERT INTO action_photos (id, action_id, position, width, height, jpeg_base64, created_at)
+                 SELECT $1, $2, COUNT(*), $3, $4, $5, $6 FROM action_photos WHERE action_id = $2 HAVING COUNT(*) < $7",
+            )
+            .bind(id)
+            .bind(action_id)
+            .bind(width)
+            .bind(height)
+            .bind(jpeg_base64)
+            .bind(now)
+            .bind(max)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// An action's photos, in the order they were added.
+    pub async fn action_photos(&self, action_id: i64) -> Result<Vec<PhotoRow>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, action_id, position, width, height FROM action_photos WHERE action_id = $1 ORDER BY position",
+            )
+            .bind(action_id)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
+    /// A photo's JPEG (base64).
+    pub async fn photo_jpeg(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_scalar("SELECT jpeg_base64 FROM action_photos WHERE id = $1").bind(id).fetch_optional(p).await
+        })?)
+    }
+}

@@ -242,6 +242,19 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "action_photos",
+        key: &["id"],
+        columns: &[
+            ("id", Text),
+            ("action_id", Int),
+            ("position", Int),
+            ("width", Int),
+            ("height", Int),
+            ("jpeg_base64", Text),
+            ("created_at", Int),
+        ],
+    },
+    TableSpec {
         name: "sandbox_messages",
         key: &["id"],
         columns: &[("id", Int), ("at", Int), ("channel", Text), ("recipient", Text), ("subject", Text), ("body", Text)],

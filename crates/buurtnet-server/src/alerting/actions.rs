@@ -359,6 +359,7 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
     if step == Step::Send && consent.0 != a.consent_by {
         state.store.record_action_consent(id, consent.0.as_deref(), consent.1, now).await?;
     }
+    let photos = photo_urls(state, id).await?;
     let message = message_kind.map(|kind| {
         let (nl, en) = texts(&p, kind, outcome, extra.as_deref());
         let mut push = Map::new();
@@ -376,7 +377,7 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
             topic: Topic::Urgent.as_str().into(),
             area: (kind == MessageKind::Start).then(|| a.area.clone()),
             scope: a.scope.clone(),
-            content: content::stored(&nl, &en, &format!("action-{id}"), true, push),
+            content: content::stored(&nl, &en, &format!("action-{id}"), true, push, &photos),
             created_by: user.id,
             send_at: now,
             valid_until: valid_until(state, kind, now),
@@ -508,6 +509,7 @@ pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Valu
         "body_en": p.content.body_en,
         "description": p.content.description,
         "callback_phone": p.content.callback_phone,
+        "photos": photo_urls(state, id).await?,
         "consent": a.consent_by.as_ref().map(|by| json!({"by": by, "at": a.consent_at.map(millis)})),
         "created_at": millis(a.created_at),
         "sent_at": a.sent_at.map(millis),
@@ -520,6 +522,12 @@ pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Valu
         "messages": messages,
         "deliveries": totals,
     }))
+}
+
+/// The public URLs of an action's photos.
+pub async fn photo_urls(state: &AppState, action_id: i64) -> AppResult<Vec<String>> {
+    let base = state.config.public_url();
+    Ok(state.store.action_photos(action_id).await?.into_iter().map(|p| format!("{base}/media/{}.jpg", p.id)).collect())
 }
 
 pub fn millis(ms: i64) -> Value {

@@ -15,6 +15,8 @@ struct EmailAlert<'a> {
     paragraphs: Vec<&'a str>,
     colour: &'a str,
     footer: &'a str,
+    images: &'a [String],
+    photo_alt: &'a str,
 }
 
 fn footer(lang: Language) -> &'static str {
@@ -28,14 +30,16 @@ fn footer(lang: Language) -> &'static str {
     }
 }
 
-/// The stored texts of one language, with the e-mail's HTML.
-fn with_html(t: &Texts, lang: Language, urgent: bool) -> Value {
+/// The stored texts of one language, with the e-mail's HTML (and its photos).
+fn with_html(t: &Texts, lang: Language, urgent: bool, photos: &[String]) -> Value {
     let html = EmailAlert {
         lang: lang.as_str(),
         title: &t.title,
         paragraphs: vec![t.text.as_str()],
         colour: if urgent { "#c00" } else { "#036" },
         footer: footer(lang),
+        images: photos,
+        photo_alt: if lang == Language::Nl { "Foto bij dit bericht" } else { "Photo with this message" },
     }
     .render()
     .unwrap_or_default();
@@ -43,11 +47,16 @@ fn with_html(t: &Texts, lang: Language, urgent: bool) -> Value {
     json!({"title": t.title, "text": t.text, "sms": t.sms, "voice": t.voice, "html": html, "email_text": text})
 }
 
-/// The JSON stored in `messages.content`.
-pub fn stored(nl: &Texts, en: &Texts, thread: &str, urgent: bool, push: Map<String, Value>) -> String {
+/// The JSON stored in `messages.content`. Photos (their public URLs) go into the e-mail's HTML
+/// and the push payload; SMS and voice texts never carry them.
+pub fn stored(nl: &Texts, en: &Texts, thread: &str, urgent: bool, mut push: Map<String, Value>, photos: &[String]) -> String {
+    if let Some(first) = photos.first() {
+        push.insert("image".into(), first.clone().into());
+        push.insert("photos".into(), photos.to_vec().into());
+    }
     json!({
-        "nl": with_html(nl, Language::Nl, urgent),
-        "en": with_html(en, Language::En, urgent),
+        "nl": with_html(nl, Language::Nl, urgent, photos),
+        "en": with_html(en, Language::En, urgent, photos),
         "thread": thread,
         "push": push,
     })

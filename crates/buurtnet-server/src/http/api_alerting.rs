@@ -322,3 +322,69 @@ pub async fn sms_reports(State(state): State<AppState>, headers: HeaderMap, body
     metrics::counter!("buurtnet_delivery_reports_total", "result" => "ignored").increment(ignored);
     Ok(Json(json!({"applied": applied, "ignored": ignored})))
 }
+
+/// `POST /api/v1/actions/{id}/photos` (body: a JPEG or PNG, at most 8 MB): a photo for a draft
+/// action, re-encoded (metadata dropped); at most three. Sent by push and e-mail, never by SMS
+/// or voice.
+pub async fn add_photo(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    user.require_role(actions::ROLES)?;
+    let id = id_of(&raw, "action")?;
+    let action = actions::visible(&state, &user, id).await?;
+    let refuse = |field: &str, code: &'static str, message: String| {
+        let mut f = FieldErrors::new();
+        f.add(field, code, message);
+        AppError::Validation(f)
+    };
+    if action.state != "draft" {
+        return Err(refuse("state", "not_allowed", "Photos are added before the action is sent.".into()));
+    }
+    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !content_type.starts_with("image/jpeg") && !content_type.starts_with("image/png") {
+        return Err(refuse("photo", "unsupported_type", "Send the photo as image/jpeg or image/png.".into()));
+    }
+    let photo = tokio::task::spawn_blocking(move || crate::media::reencode(&body))
+        .await
+        .map_err(|e| AppError::Internal(format!("photo task failed: {e}")))?
+        .map_err(|e| refuse("photo", "invalid_photo", e.0))?;
+    let photo_id = crate::secrets::random_hex(16);
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&photo.jpeg);
+    let now = state.now_ms();
+    let size = (i64::from(photo.width), i64::from(photo.height));
+    if !state.store.add_action_photo(&photo_id, id, size, &encoded, crate::media::MAX_PHOTOS, now).await? {
+        return Err(refuse("photo", "too_many_photos", format!("An action has at most {} photos.", crate::media::MAX_PHOTOS)));
+    }
+    state.store.audit(now, &user.actor(), "action.photo", Some(&format!("action:{id}")), &json!({"photo": photo_id})).await?;
+    let url = format!("{}/media/{photo_id}.jpg", state.config.public_url());
+    Ok((StatusCode::CREATED, Json(json!({"id": photo_id, "url": url, "width": photo.width, "height": photo.height}))))
+}
+
+/// `GET /media/{id}.jpg`: an action's photo (public: the id is 128 random bits, and the
+/// action's texts are public too).
+pub async fn media(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "Not found").into_response();
+    let Some(id) = name.strip_suffix(".jpg").filter(|s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())) else {
+        return not_found();
+    };
+    let stored = match state.store.photo_jpeg(id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return not_found(),
+        Err(e) => return AppError::from(e).into_response(),
+    };
+    use base64::Engine;
+    match base64::engine::general_purpose::STANDARD.decode(stored) {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "image/jpeg"), (axum::http::header::CACHE_CONTROL, "public, max-age=86400")],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => AppError::Internal(format!("photo {id} is unreadable")).into_response(),
+    }
+}

@@ -63,6 +63,10 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/actions/{id}/update", &["POST"]), post(api_alerting::update_action)),
         (r("/actions/{id}/close", &["POST"]), post(api_alerting::close_action)),
         (r("/actions/{id}/cancel", &["POST"]), post(api_alerting::cancel_action)),
+        (
+            r("/actions/{id}/photos", &["POST"]),
+            post(api_alerting::add_photo).layer(axum::extract::DefaultBodyLimit::max(crate::media::MAX_UPLOAD_BYTES + 4096)),
+        ),
         (r("/messages", &["POST"]), post(api_alerting::create_message)),
         (r("/messages/{id}", &["GET"]), get(api_alerting::get_message)),
         (r("/deliveries/dead", &["GET"]), get(api_alerting::dead_letters)),
@@ -96,6 +100,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .nest("/api/v1", api)
         .merge(pages::routes())
+        .route("/media/{name}", get(api_alerting::media))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics));

@@ -219,6 +219,15 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             (200, "The action, cancelled"),
             &[401, 403, 404, 409, 422],
         ),
+        ("/actions/{id}/photos", "POST") => op(
+            "Add a photo to a draft action (body: image/jpeg or image/png, at most 8 MB; at most 3 photos; re-encoded, metadata dropped; sent by push and e-mail, never by SMS or voice)",
+            "actions",
+            true,
+            None,
+            &[],
+            (201, "{\"id\", \"url\", \"width\", \"height\"}"),
+            &[401, 403, 404, 422],
+        ),
         ("/messages", "POST") => op(
             "An information message to the municipality's participants (e-mail and push; now or at send_at)",
             "messages",

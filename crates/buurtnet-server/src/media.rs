@@ -1,0 +1,90 @@
+//! Photos sent with an action: only JPEG and PNG are accepted, decoded within limits (no
+//! decompression bombs), scaled to at most 1280 pixels a side and re-encoded as JPEG — which
+//! also drops every piece of metadata (EXIF location, camera serials) the original carried.
+
+use image::ImageReader;
+use std::io::Cursor;
+
+/// The largest upload taken.
+pub const MAX_UPLOAD_BYTES: usize = 8 * 1024 * 1024;
+/// Photos per action.
+pub const MAX_PHOTOS: i64 = 3;
+/// The longest side after scaling.
+const MAX_SIDE: u32 = 1280;
+
+/// Why a photo was refused (a message for the person who uploaded it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// A photo ready to store and send.
+pub struct Photo {
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Checks, scales and re-encodes an uploaded photo.
+pub fn reencode(bytes: &[u8]) -> Result<Photo, Refused> {
+    if bytes.is_empty() {
+        return Err(Refused("The photo is empty.".into()));
+    }
+    if bytes.len() > MAX_UPLOAD_BYTES {
+        return Err(Refused(format!("The photo is larger than {} MB.", MAX_UPLOAD_BYTES / (1024 * 1024))));
+    }
+    let mut reader =
+        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| Refused("The photo cannot be read.".into()))?;
+    match reader.format() {
+        Some(image::ImageFormat::Jpeg | image::ImageFormat::Png) => {}
+        _ => return Err(Refused("Send a JPEG or PNG photo.".into())),
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(12_000);
+    limits.max_image_height = Some(12_000);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let decoded = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => Refused("The photo has too many pixels (at most 12,000 a side).".into()),
+        _ => Refused("The photo cannot be read (damaged, or not really a JPEG or PNG).".into()),
+    })?;
+    let scaled = if decoded.width() > MAX_SIDE || decoded.height() > MAX_SIDE {
+        decoded.resize(MAX_SIDE, MAX_SIDE, image::imageops::FilterType::Triangle)
+    } else {
+        decoded
+    };
+    let rgb = scaled.to_rgb8();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+        .encode_image(&rgb)
+        .map_err(|_| Refused("The photo could not be converted.".into()))?;
+    Ok(Photo { jpeg, width: rgb.width(), height: rgb.height() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+        let mut out = Vec::new();
+        image::DynamicImage::ImageRgb8(img).write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+        out
+    }
+
+    #[test]
+    fn photos_are_scaled_and_become_jpeg() {
+        let p = reencode(&png(2000, 1000)).unwrap();
+        assert_eq!((p.width, p.height), (1280, 640));
+        assert_eq!(&p.jpeg[..2], &[0xFF, 0xD8], "a JPEG");
+        let small = reencode(&png(40, 30)).unwrap();
+        assert_eq!((small.width, small.height), (40, 30));
+    }
+
+    #[test]
+    fn anything_else_is_refused() {
+        assert!(reencode(b"").is_err());
+        assert!(reencode(b"GIF89a....").is_err());
+        assert!(reencode(b"\x89PNG\r\n\x1a\nbroken").is_err());
+        assert!(reencode(&vec![0u8; MAX_UPLOAD_BYTES + 1]).is_err());
+    }
+}
