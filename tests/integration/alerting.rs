@@ -394,3 +394,103 @@ async fn information_waits_for_its_send_time_and_stays_in_scope(backend: Backend
     let other = app.staff_token("municipality-officer", "GM0344").await;
     assert_eq!(get(&app, &other, &format!("/api/v1/messages/{id}")).await.0, 404);
 }
+
+on_both_backends!(every_alerting_route_refuses_strangers_and_other_scopes);
+
+/// Without a token every staff route of alerting answers 401; a dispatcher of another
+/// municipality finds nothing (404) and can change nothing; roles that may not act get 403;
+/// public routes answer 4xx in our error shape to nonsense and store nothing.
+async fn every_alerting_route_refuses_strangers_and_other_scopes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let own = app.staff_token("dispatcher", "GM0307").await;
+    let other = app.staff_token("dispatcher", "GM0344").await;
+    let officer = app.staff_token("municipality-officer", "GM0307").await;
+    let (s, v) = post(
+        &app,
+        &own,
+        "/api/v1/actions",
+        &json!({"kind": "suspect", "status": "test", "area": circle(AMERSFOORT, 500.0), "title": "x", "body": "y"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = post(
+        &app,
+        &officer,
+        "/api/v1/messages",
+        &json!({"area": {"areas": ["GM0307"]}, "title": "x", "body": "y", "send_at": "2026-12-01T09:00:00+01:00"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let message = v["id"].as_i64().unwrap();
+    let staff_posts = [
+        "/api/v1/actions".to_string(),
+        format!("/api/v1/actions/{id}/send"),
+        format!("/api/v1/actions/{id}/update"),
+        format!("/api/v1/actions/{id}/close"),
+        format!("/api/v1/actions/{id}/cancel"),
+        format!("/api/v1/actions/{id}/photos"),
+        "/api/v1/messages".to_string(),
+        "/api/v1/deliveries/1/retry".to_string(),
+    ];
+    let staff_gets = [
+        "/api/v1/actions".to_string(),
+        format!("/api/v1/actions/{id}"),
+        "/api/v1/actions/live".to_string(),
+        format!("/api/v1/messages/{message}"),
+        "/api/v1/deliveries/dead".to_string(),
+    ];
+    for path in &staff_posts {
+        let r = app.client.post(app.at(path)).json(&json!({})).send().await.unwrap();
+        assert_eq!(r.status(), 401, "POST {path} without a token");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["error"].is_string() && v["message"].is_string(), "{path}: {v}");
+    }
+    for path in &staff_gets {
+        assert_eq!(app.client.get(app.at(path)).send().await.unwrap().status(), 401, "GET {path} without a token");
+    }
+    // Another municipality's dispatcher: the action does not exist for them, in every step.
+    for step in ["send", "update", "close", "cancel"] {
+        let (s, v) = post(&app, &other, &format!("/api/v1/actions/{id}/{step}"), &json!({"body": "x", "outcome": "none"})).await;
+        assert_eq!(s, 404, "{step}: {v}");
+        assert!(!v.to_string().contains("GM0307"), "nothing of the other scope: {v}");
+    }
+    let r = app
+        .client
+        .post(app.at(&format!("/api/v1/actions/{id}/photos")))
+        .bearer_auth(&other)
+        .header("content-type", "image/png")
+        .body(vec![1u8, 2, 3])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let (_, list) = get(&app, &other, "/api/v1/actions").await;
+    assert_eq!(list["actions"].as_array().unwrap().len(), 0, "{list}");
+    assert_eq!(
+        get(&app, &other, &format!("/api/v1/messages/{message}")).await.0,
+        403,
+        "dispatchers do not read information messages"
+    );
+    let other_officer = app.staff_token("municipality-officer", "GM0344").await;
+    assert_eq!(get(&app, &other_officer, &format!("/api/v1/messages/{message}")).await.0, 404);
+    // Roles that may not act.
+    assert_eq!(post(&app, &officer, &format!("/api/v1/actions/{id}/send"), &json!({})).await.0, 403);
+    assert_eq!(get(&app, &own, "/api/v1/deliveries/dead").await.0, 403);
+    let local_admin = app.staff_token("admin", "GM0307").await;
+    assert_eq!(get(&app, &local_admin, "/api/v1/deliveries/dead").await.0, 403, "dead letters span every municipality");
+    // The action is untouched by all of the above.
+    let (_, v) = get(&app, &own, &format!("/api/v1/actions/{id}")).await;
+    assert_eq!((v["state"].as_str(), v["messages"].as_array().map(Vec::len)), (Some("draft"), Some(0)));
+    // Public routes: nonsense gets a 4xx in our shape.
+    for path in ["/api/v1/live", "/api/v1/live?lat=1&lon=1", "/api/v1/live?lat=x&lon=5"] {
+        let r = app.client.get(app.at(path)).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{path}");
+        assert!(r.json::<Value>().await.unwrap()["error"].is_string());
+    }
+    for name in ["x.jpg", "../secrets.json", "00000000000000000000000000000000.jpg"] {
+        assert_eq!(app.client.get(app.at(&format!("/media/{name}"))).send().await.unwrap().status(), 404, "{name}");
+    }
+    // Without a configured secret the report webhook does not exist.
+    assert_eq!(app.client.post(app.at("/api/v1/providers/sms/reports")).body("{}").send().await.unwrap().status(), 404);
+}
