@@ -40,6 +40,13 @@ impl AppError {
         AppError::BadRequest { code, message: message.into() }
     }
 
+    /// A 422 naming one field.
+    pub fn invalid(field: &str, code: &'static str, message: impl Into<String>) -> AppError {
+        let mut f = FieldErrors::new();
+        f.add(field, code, message);
+        AppError::Validation(f)
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

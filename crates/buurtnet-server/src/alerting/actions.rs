@@ -35,7 +35,8 @@ pub struct NewActionRequest {
     pub consent: Option<(String, i64)>,
 }
 
-fn text_field(body: &Value, field: &str, max: usize, required: bool, errors: &mut FieldErrors) -> Option<String> {
+/// A text field of a request body: trimmed, non-empty when required, at most `max` characters.
+pub fn text_field(body: &Value, field: &str, max: usize, required: bool, errors: &mut FieldErrors) -> Option<String> {
     match body.get(field) {
         None | Some(Value::Null) if !required => None,
         Some(Value::String(s)) if !s.trim().is_empty() => {
@@ -320,11 +321,8 @@ fn texts(
 pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body: &Value) -> AppResult<Value> {
     let a = visible(state, user, id).await?;
     let p = parsed(&a)?;
-    let (to_state, message_kind) = action::transition(p.state, step).map_err(|e| {
-        let mut f = FieldErrors::new();
-        f.add("state", "not_allowed", e.0);
-        AppError::Validation(f)
-    })?;
+    let (to_state, message_kind) =
+        action::transition(p.state, step).map_err(|e| AppError::invalid("state", "not_allowed", e.0))?;
     let mut errors = FieldErrors::new();
     let now = state.now_ms();
     let mut consent = (a.consent_by.clone(), a.consent_at);
@@ -540,9 +538,11 @@ pub async fn list(state: &AppState, user: &StaffUser, wanted: Option<&str>) -> A
         && w != "open"
         && ActionState::parse(w).is_none()
     {
-        let mut f = FieldErrors::new();
-        f.add("state", "invalid_value", format!("Unknown state '{w}': use open, {}.", ActionState::choices()));
-        return Err(AppError::Validation(f));
+        return Err(AppError::invalid(
+            "state",
+            "invalid_value",
+            format!("Unknown state '{w}': use open, {}.", ActionState::choices()),
+        ));
     }
     let scope = (user.scope != Scope::National).then(|| user.scope.code());
     let rows = state.store.actions(wanted, scope, 200).await?;

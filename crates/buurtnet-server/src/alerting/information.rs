@@ -2,7 +2,7 @@
 //! closures, the newsletter): now or at a set time, by e-mail and push only, never during
 //! quiet hours, at the lowest priority. The same engine as actions delivers them.
 
-use super::actions::{MAX_BODY, MAX_TITLE, millis};
+use super::actions::{MAX_BODY, MAX_TITLE, millis, text_field};
 use super::content;
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
@@ -22,31 +22,16 @@ pub const ROLES: &[Role] = &[Role::MunicipalityOfficer, Role::Admin];
 /// How far ahead a message may be planned.
 const MAX_AHEAD_MS: i64 = 90 * 24 * 3600 * 1000;
 
-fn text(body: &Value, field: &str, max: usize, required: bool, errors: &mut FieldErrors) -> Option<String> {
-    match body.get(field) {
-        None | Some(Value::Null) if !required => None,
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => Some(s.trim().to_string()),
-        Some(Value::String(s)) if s.chars().count() > max => {
-            errors.add(field, "too_long", format!("'{field}' is at most {max} characters."));
-            None
-        }
-        _ => {
-            errors.add(field, "missing_text", format!("Give '{field}' as a text (at most {max} characters)."));
-            None
-        }
-    }
-}
-
 /// `POST /api/v1/messages`: checks and stores the message; its fan-out starts at `send_at`.
 pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResult<Value> {
     let index = state.areas.current();
     let now = state.clock.now();
     let now_ms = now.timestamp_millis();
     let mut errors = FieldErrors::new();
-    let title = text(body, "title", MAX_TITLE, true, &mut errors);
-    let text_nl = text(body, "body", MAX_BODY, true, &mut errors);
-    let title_en = text(body, "title_en", MAX_TITLE, false, &mut errors);
-    let body_en = text(body, "body_en", MAX_BODY, false, &mut errors);
+    let title = text_field(body, "title", MAX_TITLE, true, &mut errors);
+    let text_nl = text_field(body, "body", MAX_BODY, true, &mut errors);
+    let title_en = text_field(body, "title_en", MAX_TITLE, false, &mut errors);
+    let body_en = text_field(body, "body_en", MAX_BODY, false, &mut errors);
     let status = match body.get("status") {
         None | Some(Value::Null) => Some(MessageStatus::Actual),
         Some(v) => {

@@ -10,7 +10,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use buurtnet_domain::FieldErrors;
 use buurtnet_domain::action::Step;
 use buurtnet_domain::staff::Role;
 use serde::Deserialize;
@@ -53,11 +52,11 @@ where
         })?;
     let hash: String = Sha256::digest(format!("{what}\n{body}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
     match state.store.idempotency_reserve(user.id, key, &hash, state.now_ms()).await? {
-        Some((seen, _, _)) if seen != hash => Err(AppError::Validation({
-            let mut f = FieldErrors::new();
-            f.add("Idempotency-Key", "key_reused", "This Idempotency-Key was used for another request; use a new key.");
-            f
-        })),
+        Some((seen, _, _)) if seen != hash => Err(AppError::invalid(
+            "Idempotency-Key",
+            "key_reused",
+            "This Idempotency-Key was used for another request; use a new key.",
+        )),
         Some((_, 0, _)) => {
             Err(AppError::Conflict("The first request with this Idempotency-Key is still running; try again shortly.".into()))
         }
@@ -336,11 +335,7 @@ pub async fn add_photo(
     user.require_role(actions::ROLES)?;
     let id = id_of(&raw, "action")?;
     let action = actions::visible(&state, &user, id).await?;
-    let refuse = |field: &str, code: &'static str, message: String| {
-        let mut f = FieldErrors::new();
-        f.add(field, code, message);
-        AppError::Validation(f)
-    };
+    let refuse = AppError::invalid;
     if action.state != "draft" {
         return Err(refuse("state", "not_allowed", "Photos are added before the action is sent.".into()));
     }
