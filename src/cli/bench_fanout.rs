@@ -379,6 +379,7 @@ pub async fn bench_fanout(folder: &Path, args: &FanoutArgs) -> anyhow::Result<()
     let per_group = [n.div_ceil(3), (n + 1) / 3, n / 3];
     let mut runs = Vec::new();
     let mut rates: [Vec<f64>; 3] = Default::default();
+    let mut email_message = None;
     for r in 0..args.runs.max(1) {
         let (run, _) = one_send(&state, &loopback, everyone.clone(), n as u64, Duration::from_secs(3600)).await?;
         eprintln!(
@@ -392,7 +393,11 @@ pub async fn bench_fanout(folder: &Path, args: &FanoutArgs) -> anyhow::Result<()
         runs.push(run);
         // Each channel alone: its third of the people, from send to the last one sent.
         for g in 0..3 {
-            let (run, _) = one_send(&state, &loopback, circle(g), per_group[g] as u64, Duration::from_secs(3600)).await?;
+            let (run, message_id) =
+                one_send(&state, &loopback, circle(g), per_group[g] as u64, Duration::from_secs(3600)).await?;
+            if CHANNELS[g] == Channel::Email {
+                email_message = Some(message_id);
+            }
             let rate = per_group[g] as f64 / (run.done_ms / 1000.0);
             eprintln!(
                 "run {}, {} only: {} in {:.1} s = {rate:.0}/s",
@@ -407,7 +412,10 @@ pub async fn bench_fanout(folder: &Path, args: &FanoutArgs) -> anyhow::Result<()
     running.stop().await;
     let raw_http = raw_http_rate(&format!("http://{}/raw", loopback.addr), 128, 3.0).await?;
     anyhow::ensure!(loopback.raw.n() > 0, "the raw loopback measurement reached nothing");
-    let raw_smtp = raw_smtp_rate(smtp.port, 16, 3000).await?;
+    let email = email_message.context("no e-mail run")?;
+    // As many sends in flight as the engine's workers have.
+    let engine_concurrency = state.config.alerting.worker.concurrency * args.workers.max(1);
+    let raw_smtp = raw_smtp_rate(&state, email, engine_concurrency, 10_000).await?;
     eprintln!("loopback raw: HTTP {raw_http:.0} requests/s, SMTP {raw_smtp:.0} mails/s");
 
     let mut national = Value::Null;
@@ -516,30 +524,57 @@ async fn bench_national(state: &AppState, loopback: &Loopback, args: &FanoutArgs
 }
 
 /// The raw SMTP rate: mails per second through a lettre pool straight to the sink.
-async fn raw_smtp_rate(port: u16, concurrency: usize, n: usize) -> anyhow::Result<f64> {
-    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(port)
-        .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(concurrency as u32))
-        .build();
-    let message = Message::builder()
-        .from("bench <bench@localhost>".parse()?)
-        .to("r@example.org".parse()?)
-        .subject("raw")
-        .body(String::from("raw loopback rate"))?;
+/// The SMTP loopback's raw rate: the same adapter (the same pooled lettre transport) sending
+/// the same alert e-mail (HTML and text, as stored for `message_id`) straight to the same SMTP
+/// server, `n` times with as many sends in flight as the engine's workers, without the engine
+/// around it.
+async fn raw_smtp_rate(state: &AppState, message_id: i64, concurrency: usize, n: usize) -> anyhow::Result<f64> {
+    use buurtnet_delivery::provider::{Content, Destination, Outcome, Outgoing, Provider, Urgency};
+    let smtp_config = state.config.providers.smtp().context("no SMTP configured")?;
+    let smtp = Arc::new(buurtnet_delivery::Smtp::from_config(&smtp_config)?);
+    let row = state.store.message(message_id).await?.context("the e-mail message is gone")?;
+    let stored: buurtnet_delivery::worker::StoredContent = serde_json::from_str(&row.content)?;
+    let template = Outgoing {
+        delivery_id: 0,
+        reference: String::new(),
+        thread: stored.thread.clone(),
+        channel: Channel::Email,
+        to: Destination::Email("raw@example.org".into()),
+        language: "nl".into(),
+        content: Content {
+            title: stored.nl.title.clone(),
+            text: stored.nl.email_text.clone().unwrap_or_else(|| stored.nl.text.clone()),
+            html: stored.nl.html.clone(),
+            unsubscribe_url: Some("http://127.0.0.1/mijn".into()),
+            ..Content::default()
+        },
+        urgency: Urgency::Normal,
+        time_to_live: Duration::from_secs(3600),
+    };
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (transport, next, message) = (transport.clone(), next.clone(), message.clone());
+        let (smtp, next, failed, template) = (smtp.clone(), next.clone(), failed.clone(), template.clone());
         tasks.push(tokio::spawn(async move {
-            while next.fetch_add(1, Ordering::Relaxed) < n as u64 {
-                let _ = transport.send(message.clone()).await;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n as u64 {
+                    break;
+                }
+                let mut m = template.clone();
+                m.delivery_id = 1_000_000_000 + i as i64;
+                m.reference = format!("raw{i}");
+                if !matches!(smtp.send(&m).await, Outcome::Accepted { .. }) {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }));
     }
     for t in tasks {
         let _ = t.await;
     }
+    anyhow::ensure!(failed.load(Ordering::Relaxed) == 0, "the raw SMTP measurement had failures");
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }

@@ -314,9 +314,9 @@ async fn a_repeated_request_with_the_same_idempotency_key_sends_once(backend: Ba
     assert!(sms[0]["body"].as_str().unwrap().contains("Voertuig: Volkswagen, zwart, kenteken 12-ABC-3."));
 }
 
-on_both_backends!(quiet_hours_hold_for_information_but_not_for_alarms, information_waits_for_its_send_time_and_stays_in_scope);
+on_both_backends!(quiet_hours_delay_information_but_not_alarms, information_waits_for_its_send_time_and_stays_in_scope);
 
-async fn quiet_hours_hold_for_information_but_not_for_alarms(backend: Backend) {
+async fn quiet_hours_delay_information_but_not_alarms(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     // 12:00 UTC is 13:00 in Amsterdam: quiet from 12:00 to 14:00 local on e-mail.
     let quiet =
@@ -345,6 +345,27 @@ async fn quiet_hours_hold_for_information_but_not_for_alarms(backend: Backend) {
     assert_eq!(s, 200);
     assert_eq!(v["fanout"], "done", "{v}");
     assert_eq!(v["recipients"], 0, "{v}");
+    // Not dropped: when the quiet hours end (14:00 local), the information goes out.
+    app.clock.advance(chrono::Duration::minutes(50));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(got(&app, &a.email, "email").await.len(), 1, "still quiet at 13:50");
+    app.clock.advance(chrono::Duration::minutes(12));
+    let mut mails = Vec::new();
+    for _ in 0..200 {
+        mails = got(&app, &a.email, "email").await;
+        if mails.len() > 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(mails.len(), 2, "the information after the quiet hours: {mails:?}");
+    assert_eq!(mails[1]["subject"], "Wegafsluiting");
+    let (_, v) = get(&app, &officer, &format!("/api/v1/messages/{info}")).await;
+    assert_eq!(v["recipients"], 1, "{v}");
+    // Once, however long it stays valid.
+    app.clock.advance(chrono::Duration::hours(25));
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(got(&app, &a.email, "email").await.len(), 2);
 }
 
 async fn information_waits_for_its_send_time_and_stays_in_scope(backend: Backend) {
@@ -432,6 +453,7 @@ async fn every_alerting_route_refuses_strangers_and_other_scopes(backend: Backen
         format!("/api/v1/actions/{id}/photos"),
         "/api/v1/messages".to_string(),
         "/api/v1/deliveries/1/retry".to_string(),
+        format!("/api/v1/messages/{message}/retry-dead"),
     ];
     let staff_gets = [
         "/api/v1/actions".to_string(),
@@ -493,4 +515,29 @@ async fn every_alerting_route_refuses_strangers_and_other_scopes(backend: Backen
     }
     // Without a configured secret the report webhook does not exist.
     assert_eq!(app.client.post(app.at("/api/v1/providers/sms/reports")).body("{}").send().await.unwrap().status(), 404);
+}
+
+on_both_backends!(a_staff_token_is_rate_limited_on_its_own);
+
+/// One staff account calling too often gets 429 with `Retry-After`; another account does not
+/// notice, and the limit lifts with the next window.
+async fn a_staff_token_is_rate_limited_on_its_own(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.abuse_limits.staff_api = buurtnet_server::config::Limit { per_ip: 0, per_target: 5, window_seconds: 60 };
+    })
+    .await;
+    let busy = app.staff_token("dispatcher", "NL").await;
+    let calm = app.staff_token("dispatcher", "NL").await;
+    for _ in 0..5 {
+        assert_eq!(get(&app, &busy, "/api/v1/actions?state=open").await.0, 200);
+    }
+    let r = app.client.get(app.at("/api/v1/actions?state=open")).bearer_auth(&busy).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("Too many requests"), "{v}");
+    assert_eq!(get(&app, &calm, "/api/v1/actions?state=open").await.0, 200, "another account is not limited");
+    app.clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(get(&app, &busy, "/api/v1/actions?state=open").await.0, 200, "the next window");
 }

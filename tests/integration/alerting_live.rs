@@ -10,7 +10,7 @@ use crate::push::{browser_keys, fake_push_service, subscription};
 use crate::webpush_decrypt::decrypt;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use buurtnet_domain::{Channel, Topic};
+use buurtnet_domain::{Channel, Clock, Topic};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -179,13 +179,63 @@ async fn sms_calls_and_mail_reach_every_recipient_exactly_once_per_message(backe
     };
     assert_eq!(send_report(None, report.clone()).await.unwrap().status(), 401);
     assert_eq!(send_report(Some("sha256=00".into()), report.clone()).await.unwrap().status(), 401);
-    let sig = buurtnet_delivery::sms_http::sign(REPORT_SECRET.as_bytes(), report.as_bytes());
+    let now = app.clock.now().timestamp();
+    let stale = buurtnet_delivery::sms_http::sign(REPORT_SECRET.as_bytes(), report.as_bytes(), now - 600);
+    assert_eq!(send_report(Some(stale), report.clone()).await.unwrap().status(), 401, "a replayed old report");
+    let sig = buurtnet_delivery::sms_http::sign(REPORT_SECRET.as_bytes(), report.as_bytes(), now);
     let r = send_report(Some(sig), report).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["applied"], 1);
     let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
     assert_eq!(v["deliveries"]["sms"]["delivered"], 1, "{v}");
     assert_eq!(v["deliveries"]["sms"]["sent"], 2, "{v}");
+}
+
+on_both_backends!(a_failed_sms_report_fails_over_to_email);
+
+/// The gateway took the SMS, but its report says it never reached the phone: the person's
+/// e-mail takes over (once, however often the report comes).
+async fn a_failed_sms_report_fails_over_to_email(backend: Backend) {
+    let cm = FakeCm::start().await;
+    let smtp = SmtpServer::start().await;
+    let app = live_app(backend, &cm, &smtp, 9).await;
+    let token = app.staff_token("dispatcher", "NL").await;
+    let a = resident(&app, AMERSFOORT, &[Channel::Sms], &[Topic::Urgent], "nl", vec![]).await;
+    let id = new_action(&app, &token, gas_leak()).await;
+    post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    let sms = cm.wait_for_sms(1, Duration::from_secs(10)).await;
+    settle(&app, &token, id).await;
+    assert!(smtp.messages().is_empty(), "no e-mail while the SMS seems fine");
+    let report = json!({"messages": {"msg": [{"reference": sms[0].reference,
+        "status": {"code": 3, "errorCode": 5, "errorDescription": "Unknown subscriber"}}]}})
+    .to_string();
+    for round in 0..2 {
+        let now = app.clock.now().timestamp();
+        let sig = buurtnet_delivery::sms_http::sign(REPORT_SECRET.as_bytes(), report.as_bytes(), now);
+        let r = app
+            .client
+            .post(app.at("/api/v1/providers/sms/reports"))
+            .header("content-type", "application/json")
+            .header("X-Buurtnet-Signature", sig)
+            .body(report.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (v["applied"].as_u64(), v["failed_over"].as_u64()),
+            if round == 0 { (Some(1), Some(1)) } else { (Some(0), Some(0)) },
+            "{v}"
+        );
+    }
+    let mails = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert!(mails[0].rcpt_to.contains(&a.email), "failed over to e-mail");
+    let v = settle(&app, &token, id).await;
+    assert_eq!(v["deliveries"]["sms"]["failed"], 1, "{v}");
+    assert_eq!(v["deliveries"]["email"]["sent"], 1, "{v}");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(smtp.messages().len(), 1, "one e-mail, however often the report came");
 }
 
 on_both_backends!(
@@ -288,4 +338,39 @@ async fn retry_after_is_honoured_and_a_provider_down_loses_nothing(backend: Back
     assert!(got.contains(&cm_number(&b.phone)));
     let v = settle(&app, &token, id2).await;
     assert_eq!(v["deliveries"]["sms"]["sent"], 2, "{v}");
+}
+
+on_both_backends!(a_provider_down_is_paused_without_using_up_tries);
+
+/// The gateway is down while the clock runs on: after a batch of failures the worker pauses
+/// the provider instead of spending every delivery's tries (three here), and when the gateway
+/// is back everything goes out.
+async fn a_provider_down_is_paused_without_using_up_tries(backend: Backend) {
+    let cm = FakeCm::start().await;
+    let smtp = SmtpServer::start().await;
+    let app = live_app(backend, &cm, &smtp, 9).await;
+    let token = app.staff_token("dispatcher", "NL").await;
+    let mut phones = Vec::new();
+    for _ in 0..25 {
+        phones.push(resident(&app, AMERSFOORT, &[Channel::Sms], &[Topic::Urgent], "nl", vec![]).await.phone);
+    }
+    cm.down().await;
+    let id = new_action(&app, &token, gas_leak()).await;
+    post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    // Three real seconds in which the test clock races on: without the pause the backoff
+    // (about a second) would let every delivery use up its three tries.
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        app.clock.advance(chrono::Duration::seconds(3));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
+    assert!(v["deliveries"]["sms"].get("dead").is_none(), "no try used up while paused: {v}");
+    cm.up().await;
+    advance_until(&app, chrono::Duration::seconds(3), || cm.sms().len() >= 25).await;
+    let v = settle(&app, &token, id).await;
+    assert_eq!(v["deliveries"]["sms"]["sent"], 25, "{v}");
+    let got: std::collections::HashSet<String> = cm.sms().iter().map(|m| m.number.clone()).collect();
+    assert!(phones.iter().all(|p| got.contains(&cm_number(p))));
+    assert_eq!(cm.sms().len(), 25, "each once");
 }

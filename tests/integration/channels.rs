@@ -270,14 +270,21 @@ fn status_reports_and_their_signature() {
     let body = br#"{"messages":{"msg":[
         {"received":"2026-11-29T18:00:00","to":"0031612345678","reference":"bn42","status":{"code":"2","errorCode":"","errorDescription":""},"operator":"20408"},
         {"received":"2026-11-29T18:00:01","to":"0031612345679","reference":"bn43","status":{"code":"3","errorCode":"5","errorDescription":"Unknown subscriber"}}]}}"#;
-    let good = sms_http::sign(secret, body);
-    assert!(good.starts_with("sha256=") && good.len() == 7 + 64, "{good}");
-    assert!(sms_http::verify_signature(secret, body, &good));
-    assert!(!sms_http::verify_signature(b"wrong-secret", body, &good), "bad secret");
-    assert!(!sms_http::verify_signature(secret, &body[1..], &good), "changed body");
-    assert!(!sms_http::verify_signature(secret, body, ""), "missing");
-    assert!(!sms_http::verify_signature(secret, body, "sha256="), "empty");
-    assert!(!sms_http::verify_signature(secret, body, &good.replace("sha256=", "sha1=")), "other scheme");
+    let now = 1_796_000_000;
+    let good = sms_http::sign(secret, body, now);
+    assert!(good.starts_with(&format!("t={now},sha256=")) && good.len() == 2 + 10 + 8 + 64, "{good}");
+    assert!(sms_http::verify_signature(secret, body, &good, now));
+    assert!(sms_http::verify_signature(secret, body, &good, now + 299), "a little late");
+    assert!(!sms_http::verify_signature(secret, body, &good, now + 301), "a replay after five minutes");
+    assert!(!sms_http::verify_signature(secret, body, &good, now - 301), "from the future");
+    let moved = good.replace(&format!("t={now}"), &format!("t={}", now + 60));
+    assert!(!sms_http::verify_signature(secret, body, &moved, now + 60), "a changed time breaks the signature");
+    assert!(!sms_http::verify_signature(b"wrong-secret", body, &good, now), "bad secret");
+    assert!(!sms_http::verify_signature(secret, &body[1..], &good, now), "changed body");
+    assert!(!sms_http::verify_signature(secret, body, "", now), "missing");
+    assert!(!sms_http::verify_signature(secret, body, &format!("t={now},sha256="), now), "empty");
+    assert!(!sms_http::verify_signature(secret, body, &good.replace("sha256=", "sha1="), now), "other scheme");
+    assert!(!sms_http::verify_signature(b"", body, &good, now), "no secret");
 
     let reports = sms_http::parse_status_report(body).unwrap();
     assert_eq!(reports.len(), 2);

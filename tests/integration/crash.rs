@@ -136,13 +136,13 @@ concurrency = 64
 
     // Kill one worker process (SIGKILL) while the fan-out and sending are under way.
     let started = Instant::now();
-    while cm.requests() < 5_000 {
-        assert!(started.elapsed() < Duration::from_secs(120), "sending did not start: {} requests", cm.requests());
+    while cm.sms().len() < 5_000 {
+        assert!(started.elapsed() < Duration::from_secs(120), "sending did not start: {} messages", cm.sms().len());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     first.0.kill().unwrap();
     first.0.wait().unwrap();
-    let at_kill = cm.requests();
+    let at_kill = cm.sms().len();
     let _third = start_worker(&config, &data("c"), &app.secrets_file);
 
     let reached = loop {

@@ -176,6 +176,33 @@ async fn dead_letters_are_shown_to_admins_and_can_be_retried(backend: Backend) {
     assert_eq!(drain(&worker).await, 1);
     assert_eq!(app.sandbox(&r.phone).await.len(), 1);
     assert!(app.store.audit_entries(50).await.unwrap().iter().any(|e| e.action == "delivery.retry"));
+
+    // After an outage: every dead letter of a message at once.
+    let others: Vec<_> =
+        futures::future::join_all((0..3).map(|_| resident(&app, AMERSFOORT, &[Channel::Sms], &[Topic::Urgent], "nl", vec![])))
+            .await;
+    let id2 = new_action(&app, &token).await;
+    let (_, v) = post(&app, &token, &format!("/api/v1/actions/{id2}/send"), &json!({})).await;
+    let message = v["message_id"].as_i64().unwrap();
+    assert!(fanout::fanout_once(&app.state).await.unwrap());
+    app.store
+        .execute_admin(&format!("UPDATE deliveries SET state = 'dead', attempts = 20 WHERE message_id = {message}"))
+        .await
+        .unwrap();
+    let path = format!("/api/v1/messages/{message}/retry-dead");
+    assert_eq!(post(&app, &token, &path, &json!({})).await.0, 403, "admins only");
+    assert_eq!(post(&app, &admin, "/api/v1/messages/999999/retry-dead", &json!({})).await.0, 404);
+    let (s, v) = post(&app, &admin, &path, &json!({})).await;
+    assert_eq!((s, v["retried"].as_u64()), (200, Some(4)), "{v}");
+    assert_eq!(drain(&worker).await, 4);
+    for o in others.iter().chain([&r]) {
+        assert!(!app.sandbox(&o.phone).await.is_empty());
+    }
+    let (_, v) = post(&app, &admin, &path, &json!({})).await;
+    assert_eq!(v["retried"], 0, "nothing dead any more");
+    app.clock.advance(chrono::Duration::days(3));
+    assert_eq!(post(&app, &admin, &path, &json!({})).await.0, 409, "past its validity");
+    assert!(app.store.audit_entries(50).await.unwrap().iter().any(|e| e.action == "delivery.retry_message"));
 }
 
 on_both_backends!(the_live_feed_shows_action_messages_where_they_apply);
@@ -236,4 +263,47 @@ async fn the_live_feed_shows_action_messages_where_they_apply(backend: Backend) 
     assert_eq!(events(staff, 1, Duration::from_secs(10)).await.len(), 1);
     assert!(events(far, 1, Duration::from_millis(1500)).await.is_empty(), "Utrecht is outside the circle");
     assert!(events(staff_other, 1, Duration::from_millis(500)).await.is_empty(), "another municipality's dispatcher");
+}
+
+on_both_backends!(old_delivery_rows_are_deleted_but_their_counts_stay);
+
+/// Who got which message is kept only as long as needed: after the retention the rows go, the
+/// counts on the action's page stay. An action still open keeps its rows (its closing message
+/// needs them).
+async fn old_delivery_rows_are_deleted_but_their_counts_stay(backend: Backend) {
+    let (app, worker) = manual(backend).await;
+    let token = app.staff_token("dispatcher", "NL").await;
+    for _ in 0..3 {
+        resident(&app, AMERSFOORT, &[Channel::Sms, Channel::Email], &[Topic::Urgent], "nl", vec![]).await;
+    }
+    let closed = new_action(&app, &token).await;
+    let open = new_action(&app, &token).await;
+    for id in [closed, open] {
+        post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+        while fanout::fanout_once(&app.state).await.unwrap() {}
+    }
+    drain(&worker).await;
+    let (s, _) =
+        post(&app, &token, &format!("/api/v1/actions/{closed}/close"), &json!({"outcome": "none", "body": "Gestopt."})).await;
+    assert_eq!(s, 200);
+    while fanout::fanout_once(&app.state).await.unwrap() {}
+    drain(&worker).await;
+    let before = counts(&app, &token, closed).await;
+    assert_eq!(before["deliveries"]["sms"]["sent"], 6, "start and closing: {before}");
+    let rows = |app: &TestApp| {
+        let store = app.store.clone();
+        async move { store.admin_strings("SELECT CAST(COUNT(*) AS TEXT) FROM deliveries").await.unwrap()[0].clone() }
+    };
+    assert_eq!(rows(&app).await, "18");
+    // Within the retention nothing goes.
+    app.clock.advance(chrono::Duration::days(30));
+    engine::upkeep(&app.state, 60).await.unwrap();
+    assert_eq!(rows(&app).await, "18");
+    app.clock.advance(chrono::Duration::days(62));
+    engine::upkeep(&app.state, 60).await.unwrap();
+    assert_eq!(rows(&app).await, "6", "only the open action's rows are left");
+    let after = counts(&app, &token, closed).await;
+    assert_eq!(after["deliveries"], before["deliveries"], "the counts stay");
+    assert_eq!(after["messages"], before["messages"]);
+    assert_eq!(counts(&app, &token, open).await["deliveries"]["sms"]["sent"], 3);
 }

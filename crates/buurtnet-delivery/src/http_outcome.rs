@@ -81,7 +81,18 @@ impl RateLimiter {
 
     /// Waits until one more request may go.
     pub async fn acquire(&self) {
-        if self.rate <= 0.0 {
+        self.acquire_n(1).await
+    }
+
+    /// The largest `n` worth asking [`RateLimiter::acquire_n`] for at once (one second's worth;
+    /// `usize::MAX` without a limit).
+    pub fn burst(&self) -> usize {
+        if self.rate <= 0.0 { usize::MAX } else { (self.rate as usize).max(1) }
+    }
+
+    /// Waits until `n` more messages may go (a request carrying `n`).
+    pub async fn acquire_n(&self, n: usize) {
+        if self.rate <= 0.0 || n == 0 {
             return;
         }
         let wait = {
@@ -90,7 +101,7 @@ impl RateLimiter {
             let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
             b.tokens = (b.tokens + elapsed * self.rate).min(self.rate);
             b.last = now;
-            b.tokens -= 1.0;
+            b.tokens -= n as f64;
             if b.tokens >= 0.0 { Duration::ZERO } else { Duration::from_secs_f64(-b.tokens / self.rate) }
         };
         if !wait.is_zero() {

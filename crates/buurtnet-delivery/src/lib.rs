@@ -4,7 +4,7 @@
 //! - [`provider`]: the [`provider::Provider`] trait every channel adapter implements, the
 //!   [`provider::Outgoing`] message it is handed and the [`provider::Outcome`] it reports;
 //! - one module per adapter: [`sandbox`] (the demo), [`webpush`] (Web Push, with [`allowlist`],
-//!   the push services the server may call), [`smtp`] (e-mail), [`sms_http`] (CM.com SMS,
+//!   the push services the server may call, and [`push_crypto`], its payload encryption), [`smtp`] (e-mail), [`sms_http`] (CM.com SMS,
 //!   delivery reports, webhook signatures), [`voice_http`] (CM.com text-to-speech calls);
 //!   [`http_outcome`] maps HTTP answers onto outcomes for the latter two;
 //! - `worker`: claims due deliveries in batches, sends them, records the outcome (retries with
@@ -13,6 +13,7 @@
 pub mod allowlist;
 pub mod http_outcome;
 pub mod provider;
+pub mod push_crypto;
 pub mod sandbox;
 pub mod sms_http;
 pub mod smtp;

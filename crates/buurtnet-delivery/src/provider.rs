@@ -103,4 +103,16 @@ pub trait Provider: Send + Sync {
     /// Sends one message. Must not panic; every failure is an [`Outcome`]. Must be safe to call
     /// twice for the same `delivery_id` (the second call carries the same reference).
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Outcome>;
+
+    /// How many messages one call of [`Provider::send_batch`] may carry: more than 1 for a
+    /// provider whose API takes several messages in one request (CM's SMS API).
+    fn batch_limit(&self) -> usize {
+        1
+    }
+
+    /// Sends up to [`Provider::batch_limit`] messages; one outcome per message, in their order.
+    /// The default sends them one by one, concurrently.
+    fn send_batch<'a>(&'a self, msgs: &'a [Outgoing]) -> BoxFuture<'a, Vec<Outcome>> {
+        Box::pin(futures::future::join_all(msgs.iter().map(|m| self.send(m))))
+    }
 }

@@ -18,14 +18,22 @@
 //! [`buurtnet_domain::sms_text::measure`] (a text longer than 8 parts is refused here, before any
 //! cost). The reference comes back in the gateway's status reports
 //! ([`parse_status_report`]), which reach us on a webhook signed with a shared secret
-//! ([`verify_signature`]: `X-Buurtnet-Signature: sha256=<hex HMAC-SHA256 of the raw body>`).
+//! ([`verify_signature`]: `X-Buurtnet-Signature: t=<unix seconds>,sha256=<hex HMAC-SHA256 of
+//! "<t>." and the raw body>`, refused when `t` is more than five minutes off: no replays).
 //!
 //! Outcomes: 2xx → `Accepted` (unless the answer marks the message `Rejected`); 429/503 →
 //! `Retry` with the `Retry-After` wait; other 5xx, time-outs, refused connections → `Retry`;
 //! 400 saying the number is invalid ("… is not a number") → `Gone`; other 4xx → `Rejected`.
 //!
-//! A token bucket (`messages_per_second`) paces the requests inside the adapter: callers simply
-//! await [`Provider::send`].
+//! The worker hands over up to [`BATCH`] messages at a time ([`Provider::send_batch`]): they go
+//! in one request's `msg` array, each with its own reference, and the answer is read per
+//! message. CM refuses a whole request with 400 when some of its messages are invalid, naming
+//! them: those fail, the rest are sent again without them; a 4xx naming none splits the batch
+//! into single requests, so one bad message never sinks the others.
+//!
+//! A token bucket (`messages_per_second`) paces the messages inside the adapter (a batch waits
+//! for as many permits as it carries, and is never larger than one second's worth): callers
+//! simply await [`Provider::send`] or [`Provider::send_batch`].
 
 use crate::http_outcome::{RateLimiter, classify_status, classify_transport, says_invalid_number};
 use crate::provider::{Destination, Outcome, Outgoing, Provider};
@@ -36,10 +44,14 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::Sha256;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// The most parts one SMS may take (CM allows up to 8).
 pub const MAX_PARTS: usize = 8;
+
+/// The most messages one request carries (CM accepts batches in its `msg` array).
+pub const BATCH: usize = 100;
 
 /// What [`SmsHttp::new`] needs.
 #[derive(Clone)]
@@ -110,23 +122,189 @@ impl SmsHttp {
         })
     }
 
-    /// The JSON request for one message (public for tests).
-    pub fn request_body(&self, number: &str, text: &str, reference: &str, parts: usize) -> serde_json::Value {
+    /// One entry of the request's `msg` array.
+    fn msg_entry(&self, number: &str, text: &str, reference: &str, parts: usize) -> serde_json::Value {
         json!({
-            "messages": {
-                "authentication": { "productToken": self.product_token },
-                "msg": [{
-                    "from": self.sender,
-                    "to": [{ "number": gateway_number(number) }],
-                    "allowedChannels": ["SMS"],
-                    "body": { "type": "auto", "content": text },
-                    "reference": reference,
-                    "minimumNumberOfMessageParts": 1,
-                    "maximumNumberOfMessageParts": parts.clamp(1, MAX_PARTS),
-                }]
-            }
+            "from": self.sender,
+            "to": [{ "number": gateway_number(number) }],
+            "allowedChannels": ["SMS"],
+            "body": { "type": "auto", "content": text },
+            "reference": reference,
+            "minimumNumberOfMessageParts": 1,
+            "maximumNumberOfMessageParts": parts.clamp(1, MAX_PARTS),
         })
     }
+
+    /// The JSON request for one message (public for tests).
+    pub fn request_body(&self, number: &str, text: &str, reference: &str, parts: usize) -> serde_json::Value {
+        self.request_of(vec![self.msg_entry(number, text, reference, parts)])
+    }
+
+    fn request_of(&self, msgs: Vec<serde_json::Value>) -> serde_json::Value {
+        json!({ "messages": { "authentication": { "productToken": self.product_token }, "msg": msgs } })
+    }
+
+    /// Posts one request carrying `batch` (each with its checked part count) and reads the
+    /// answer.
+    async fn post(&self, batch: &[(&Outgoing, &str, usize)]) -> Posted {
+        let entries =
+            batch.iter().map(|(m, number, parts)| self.msg_entry(number, &m.content.text, &m.reference, *parts)).collect();
+        let body = self.request_of(entries);
+        self.limiter.acquire_n(batch.len()).await;
+        let answer = self
+            .client
+            .post(&self.endpoint)
+            .header("X-CM-PRODUCTTOKEN", &self.product_token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&body)
+            .send()
+            .await;
+        let response = match answer {
+            Ok(r) => r,
+            Err(e) => return Posted::Whole(classify_transport("cm_sms", &e)),
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = match response.text().await {
+            Ok(t) => t,
+            Err(e) if status.is_success() => {
+                // The gateway took the messages; only its answer broke.
+                tracing::debug!(error = %e.without_url(), "cm_sms: unreadable answer to an accepted request");
+                String::new()
+            }
+            Err(e) => return Posted::Whole(classify_transport("cm_sms", &e)),
+        };
+        let parsed: SendAnswer = serde_json::from_str(&text).unwrap_or_default();
+        let mut refused = HashMap::new();
+        let mut ids = HashMap::new();
+        for m in parsed.messages {
+            let Some(reference) = m.reference else { continue };
+            if m.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("rejected")) {
+                let outcome = if m.message_details.as_deref().is_some_and(says_invalid_number) {
+                    Outcome::Gone { reason: "cm_sms: invalid number".into() }
+                } else {
+                    Outcome::Rejected { reason: "cm_sms: message rejected by the gateway".into() }
+                };
+                refused.insert(reference, outcome);
+            } else {
+                ids.insert(reference, m.message_id);
+            }
+        }
+        if status.is_success() {
+            return Posted::Taken { refused, ids };
+        }
+        if status == reqwest::StatusCode::BAD_REQUEST && !refused.is_empty() {
+            // CM refuses a whole request when some of its messages are invalid, naming them.
+            return Posted::Refused { refused };
+        }
+        if batch.len() == 1 {
+            return Posted::Whole(classify_status("cm_sms", status, &headers, &text));
+        }
+        match classify_status("cm_sms", status, &headers, &text) {
+            // A 4xx naming no message: try each message on its own, so that one bad message
+            // cannot sink the others.
+            Outcome::Gone { .. } | Outcome::Rejected { .. } => Posted::Split,
+            retry => Posted::Whole(retry),
+        }
+    }
+
+    async fn send_all(&self, msgs: &[Outgoing]) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; msgs.len()];
+        let mut todo = Vec::new();
+        for (i, msg) in msgs.iter().enumerate() {
+            let Destination::Phone(number) = &msg.to else {
+                outcomes[i] = Some(Outcome::Rejected { reason: "cm_sms: not a phone destination".into() });
+                continue;
+            };
+            let length = sms_text::measure(&msg.content.text);
+            if length.segments > MAX_PARTS {
+                outcomes[i] = Some(Outcome::Rejected {
+                    reason: format!("cm_sms: text needs {} parts, at most {MAX_PARTS}", length.segments),
+                });
+                continue;
+            }
+            todo.push((i, number.as_str(), length.segments));
+        }
+        // A refused request goes again without the messages it named; at most twice, then
+        // one by one.
+        let mut round = 0;
+        while !todo.is_empty() {
+            round += 1;
+            let batch: Vec<(&Outgoing, &str, usize)> = todo.iter().map(|&(i, n, p)| (&msgs[i], n, p)).collect();
+            match self.post(&batch).await {
+                Posted::Whole(outcome) => {
+                    for &(i, ..) in &todo {
+                        outcomes[i] = Some(outcome.clone());
+                    }
+                    todo.clear();
+                }
+                Posted::Taken { mut refused, mut ids } => {
+                    for &(i, ..) in &todo {
+                        let reference = &msgs[i].reference;
+                        outcomes[i] = Some(
+                            refused
+                                .remove(reference)
+                                .unwrap_or_else(|| Outcome::Accepted { provider_id: ids.remove(reference).flatten() }),
+                        );
+                    }
+                    todo.clear();
+                }
+                Posted::Refused { mut refused } => {
+                    todo.retain(|&(i, ..)| match refused.remove(&msgs[i].reference) {
+                        Some(outcome) => {
+                            outcomes[i] = Some(outcome);
+                            false
+                        }
+                        None => true,
+                    });
+                    if round >= 2 && !todo.is_empty() {
+                        let rest = std::mem::take(&mut todo);
+                        for (i, n, p) in rest {
+                            outcomes[i] = Some(self.send_one(&msgs[i], n, p).await);
+                        }
+                    }
+                }
+                Posted::Split => {
+                    for (i, n, p) in std::mem::take(&mut todo) {
+                        outcomes[i] = Some(self.send_one(&msgs[i], n, p).await);
+                    }
+                }
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Outcome::Retry { reason: "cm_sms: no answer for this message".into(), retry_after: None })
+            })
+            .collect()
+    }
+
+    /// One message in a request of its own.
+    async fn send_one(&self, msg: &Outgoing, number: &str, parts: usize) -> Outcome {
+        let reference = msg.reference.clone();
+        match self.post(&[(msg, number, parts)]).await {
+            Posted::Whole(o) => o,
+            Posted::Taken { mut refused, mut ids } => {
+                refused.remove(&reference).unwrap_or_else(|| Outcome::Accepted { provider_id: ids.remove(&reference).flatten() })
+            }
+            Posted::Refused { mut refused } => {
+                refused.remove(&reference).unwrap_or_else(|| Outcome::Rejected { reason: "cm_sms: request refused".into() })
+            }
+            Posted::Split => Outcome::Rejected { reason: "cm_sms: request refused".into() },
+        }
+    }
+}
+
+/// What became of one request.
+enum Posted {
+    /// The same outcome for every message in it (a transport error, 5xx, 429).
+    Whole(Outcome),
+    /// Taken: every message not named as refused was accepted (with the gateway's id).
+    Taken { refused: HashMap<String, Outcome>, ids: HashMap<String, Option<String>> },
+    /// Refused as a whole because of the messages named; the others were not sent.
+    Refused { refused: HashMap<String, Outcome> },
+    /// Refused as a whole without naming a message.
+    Split,
 }
 
 /// A number as CM asks for it: `00`, country code, number (`+31612345678` → `0031612345678`).
@@ -147,6 +325,8 @@ struct SendAnswer {
 #[derive(Deserialize)]
 struct SendAnswerMessage {
     #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
     status: Option<String>,
     #[serde(default, rename = "messageDetails")]
     message_details: Option<String>,
@@ -162,55 +342,21 @@ impl Provider for SmsHttp {
 
     fn send<'a>(&'a self, msg: &'a Outgoing) -> BoxFuture<'a, Outcome> {
         async move {
-            let Destination::Phone(number) = &msg.to else {
-                return Outcome::Rejected { reason: "cm_sms: not a phone destination".into() };
-            };
-            let length = sms_text::measure(&msg.content.text);
-            if length.segments > MAX_PARTS {
-                return Outcome::Rejected { reason: format!("cm_sms: text needs {} parts, at most {MAX_PARTS}", length.segments) };
-            }
-            let body = self.request_body(number, &msg.content.text, &msg.reference, length.segments);
-            self.limiter.acquire().await;
-            let answer = self
-                .client
-                .post(&self.endpoint)
-                .header("X-CM-PRODUCTTOKEN", &self.product_token)
-                .header(reqwest::header::ACCEPT, "application/json")
-                .json(&body)
-                .send()
-                .await;
-            let response = match answer {
-                Ok(r) => r,
-                Err(e) => return classify_transport("cm_sms", &e),
-            };
-            let status = response.status();
-            let headers = response.headers().clone();
-            let text = match response.text().await {
-                Ok(t) => t,
-                Err(e) if status.is_success() => {
-                    // The gateway took the message; only its answer broke.
-                    tracing::debug!(delivery = msg.delivery_id, error = %e.without_url(), "cm_sms: unreadable answer to an accepted message");
-                    String::new()
-                }
-                Err(e) => return classify_transport("cm_sms", &e),
-            };
-            if !status.is_success() {
-                return classify_status("cm_sms", status, &headers, &text);
-            }
-            let parsed: SendAnswer = serde_json::from_str(&text).unwrap_or_default();
-            match parsed.messages.first() {
-                Some(m) if m.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("rejected")) => {
-                    if m.message_details.as_deref().is_some_and(says_invalid_number) {
-                        Outcome::Gone { reason: "cm_sms: invalid number".into() }
-                    } else {
-                        Outcome::Rejected { reason: "cm_sms: message rejected by the gateway".into() }
-                    }
-                }
-                Some(m) => Outcome::Accepted { provider_id: m.message_id.clone() },
-                None => Outcome::Accepted { provider_id: None },
-            }
+            self.send_all(std::slice::from_ref(msg))
+                .await
+                .pop()
+                .unwrap_or_else(|| Outcome::Retry { reason: "cm_sms: no answer".into(), retry_after: None })
         }
         .boxed()
+    }
+
+    /// CM takes many messages in one request; within the rate limit's one-second burst.
+    fn batch_limit(&self) -> usize {
+        BATCH.min(self.limiter.burst())
+    }
+
+    fn send_batch<'a>(&'a self, msgs: &'a [Outgoing]) -> BoxFuture<'a, Vec<Outcome>> {
+        self.send_all(msgs).boxed()
     }
 }
 
@@ -343,33 +489,46 @@ pub fn parse_status_report(body: &[u8]) -> Result<Vec<StatusReport>, StatusRepor
 /// The header carrying a webhook's signature.
 pub const SIGNATURE_HEADER: &str = "X-Buurtnet-Signature";
 
-/// Checks `X-Buurtnet-Signature: sha256=<hex>`: HMAC-SHA256 with the shared secret over the raw
-/// body, compared in constant time. An empty secret never verifies.
-pub fn verify_signature(secret: &[u8], body: &[u8], header: &str) -> bool {
+/// How far a signed report's time may lie from ours (seconds): an older one is a replay.
+pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
+
+fn mac_of(secret: &[u8], timestamp: i64, body: &[u8]) -> Option<Hmac<Sha256>> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Some(mac)
+}
+
+/// Checks `X-Buurtnet-Signature: t=<unix seconds>,sha256=<hex>`: HMAC-SHA256 with the shared
+/// secret over `<t>.` and the raw body, compared in constant time, with `t` at most
+/// [`SIGNATURE_TOLERANCE_SECS`] from `now_secs` (so a captured report cannot be replayed
+/// later). An empty secret never verifies.
+pub fn verify_signature(secret: &[u8], body: &[u8], header: &str, now_secs: i64) -> bool {
     if secret.is_empty() {
         return false;
     }
-    let Some(hex_sig) = header.trim().strip_prefix("sha256=") else {
+    let Some((t, sig)) = header.trim().split_once(',') else {
         return false;
     };
-    let Ok(sig) = hex::decode(hex_sig) else {
+    let (Some(t), Some(hex_sig)) = (t.trim().strip_prefix("t="), sig.trim().strip_prefix("sha256=")) else {
         return false;
     };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+    let (Ok(timestamp), Ok(sig)) = (t.parse::<i64>(), hex::decode(hex_sig)) else {
         return false;
     };
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
+    if (now_secs - timestamp).abs() > SIGNATURE_TOLERANCE_SECS {
+        return false;
+    }
+    mac_of(secret, timestamp, body).is_some_and(|mac| mac.verify_slice(&sig).is_ok())
 }
 
-/// The header value [`verify_signature`] accepts (for whoever sends signed reports, and tests).
-pub fn sign(secret: &[u8], body: &[u8]) -> String {
-    match Hmac::<Sha256>::new_from_slice(secret) {
-        Ok(mut mac) => {
-            mac.update(body);
-            format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
-        }
-        Err(_) => String::new(),
+/// The header value [`verify_signature`] accepts for a report signed at `now_secs` (for
+/// whoever sends signed reports, and tests).
+pub fn sign(secret: &[u8], body: &[u8], now_secs: i64) -> String {
+    match mac_of(secret, now_secs, body) {
+        Some(mac) => format!("t={now_secs},sha256={}", hex::encode(mac.finalize().into_bytes())),
+        None => String::new(),
     }
 }
 

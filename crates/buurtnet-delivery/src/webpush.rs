@@ -1,7 +1,7 @@
 //! The Web Push channel: RFC 8030 (the push protocol), RFC 8291 (payload encryption,
 //! `aes128gcm`) and RFC 8292 (VAPID, identifying this server to the push service).
 //!
-//! The cryptography is the `web-push-native` crate's (payload encryption) and the `p256`
+//! The cryptography is [`crate::push_crypto`]'s (payload encryption, on `ring`) and the `p256`
 //! crate's (ECDSA signatures of the VAPID token); this module builds the request, sends it over
 //! a pooled HTTP client and maps the push service's answer onto an [`Outcome`].
 //!
@@ -256,9 +256,10 @@ impl WebPush {
             Ok(u) => u,
             Err(e) => return Outcome::Rejected { reason: format!("push endpoint refused: {e}") },
         };
-        let (ua_public, ua_auth) = match (parse_p256dh(p256dh), parse_auth(auth)) {
-            (Ok(k), Ok(a)) => (k, a),
-            (Err(e), _) | (_, Err(e)) => return Outcome::Rejected { reason: format!("push subscription keys: {e}") },
+        let (ua_public, ua_auth) = match (decode_base64url(p256dh), parse_auth(auth)) {
+            (Some(k), Ok(a)) if k.len() == 65 && k[0] == 0x04 => (k, a),
+            (_, Err(e)) => return Outcome::Rejected { reason: format!("push subscription keys: {e}") },
+            _ => return Outcome::Rejected { reason: format!("push subscription keys: {}", KeyError::BadP256dh) },
         };
         let payload = payload_of(msg);
         if payload.len() > MAX_PAYLOAD_BYTES {
@@ -266,8 +267,7 @@ impl WebPush {
                 reason: format!("push payload of {} bytes is over the limit of {MAX_PAYLOAD_BYTES}", payload.len()),
             };
         }
-        let auth_secret = web_push_native::Auth::clone_from_slice(&ua_auth);
-        let body = match web_push_native::encrypt(payload.into_bytes(), &ua_public, &auth_secret) {
+        let body = match crate::push_crypto::encrypt(payload.as_bytes(), &ua_public, &ua_auth) {
             Ok(b) => b,
             Err(e) => return Outcome::Rejected { reason: format!("push payload encryption failed: {e}") },
         };

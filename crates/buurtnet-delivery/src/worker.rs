@@ -17,19 +17,25 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The adapters per channel.
+/// The adapters per channel, and whether each is paused (shared by every worker of the
+/// process that holds a clone).
 #[derive(Clone)]
 pub struct Providers {
     pub push: Arc<dyn Provider>,
     pub sms: Arc<dyn Provider>,
     pub voice: Arc<dyn Provider>,
     pub email: Arc<dyn Provider>,
+    breakers: Arc<Mutex<HashMap<Channel, Breaker>>>,
 }
 
 impl Providers {
+    pub fn new(push: Arc<dyn Provider>, sms: Arc<dyn Provider>, voice: Arc<dyn Provider>, email: Arc<dyn Provider>) -> Providers {
+        Providers { push, sms, voice, email, breakers: Arc::default() }
+    }
+
     /// One provider for every channel (the sandbox).
     pub fn all(p: Arc<dyn Provider>) -> Providers {
-        Providers { push: p.clone(), sms: p.clone(), voice: p.clone(), email: p }
+        Providers::new(p.clone(), p.clone(), p.clone(), p)
     }
 
     pub fn get(&self, c: Channel) -> &Arc<dyn Provider> {
@@ -145,6 +151,58 @@ pub struct Worker {
     wake: Arc<tokio::sync::Notify>,
 }
 
+/// A circuit breaker per channel, shared by a process's workers: after [`Breaker::THRESHOLD`] failures in a
+/// row (time-outs, refused connections, 5xx, 429) the provider is paused — claimed deliveries
+/// go back in the queue untried — for a cool-down that doubles up to a minute (or the
+/// provider's own `Retry-After`); the first send after the pause is the probe. A provider that
+/// is down for minutes is thus not hammered, and deliveries keep their tries for when it is
+/// back. Only an optimisation: the queue in the database stays the truth.
+#[derive(Debug, Default)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<Instant>,
+    cooldown: Duration,
+}
+
+impl Breaker {
+    const THRESHOLD: u32 = 20;
+    const FIRST_COOLDOWN: Duration = Duration::from_secs(2);
+    const MAX_COOLDOWN: Duration = Duration::from_secs(60);
+
+    fn failed(&mut self, retry_after: Option<Duration>, channel: Channel) {
+        self.failures = self.failures.saturating_add(1);
+        let now = Instant::now();
+        let open = self.open_until.is_some_and(|u| u > now);
+        if self.failures >= Self::THRESHOLD && !open {
+            self.cooldown =
+                if self.cooldown.is_zero() { Self::FIRST_COOLDOWN } else { (self.cooldown * 2).min(Self::MAX_COOLDOWN) };
+            let pause = retry_after.map_or(self.cooldown, |r| r.clamp(self.cooldown, Self::MAX_COOLDOWN * 5));
+            self.open_until = Some(now + pause);
+            metrics::counter!("buurtnet_provider_pauses_total", "channel" => channel.as_str()).increment(1);
+            tracing::warn!(channel = channel.as_str(), pause_ms = pause.as_millis() as u64, "provider keeps failing: paused");
+        }
+    }
+
+    fn worked(&mut self) {
+        *self = Breaker::default();
+    }
+}
+
+/// A claimed delivery ready for its provider.
+struct ToSend {
+    d: ClaimedDelivery,
+    channel: Channel,
+    msg: Arc<MessageInfo>,
+    out: Outgoing,
+}
+
+/// A claimed delivery after the checks before sending.
+enum Prepared {
+    /// Nothing to send (expired, no destination, unreadable message): its result.
+    Done(Result1),
+    Send(Box<ToSend>),
+}
+
 /// What one send came to, before it is written.
 struct Result1 {
     finished: Finished,
@@ -209,11 +267,29 @@ impl Worker {
             return Ok(0);
         }
         let n = claimed.len();
-        let results: Vec<Result1> = futures::stream::iter(claimed)
-            .map(|d| self.handle(d))
-            .buffer_unordered(self.config.concurrency.max(1))
-            .collect()
-            .await;
+        let concurrency = self.config.concurrency.max(1);
+        let prepared: Vec<Prepared> =
+            futures::stream::iter(claimed).map(|d| self.prepare(d)).buffer_unordered(concurrency).collect().await;
+        let mut results = Vec::with_capacity(n);
+        let mut by_channel: HashMap<Channel, Vec<ToSend>> = HashMap::new();
+        for p in prepared {
+            match p {
+                Prepared::Done(r) => results.push(r),
+                Prepared::Send(s) => by_channel.entry(s.channel).or_default().push(*s),
+            }
+        }
+        // One request per message, or per batch for a provider whose API takes several.
+        let mut groups = Vec::new();
+        for (channel, mut sends) in by_channel {
+            let limit = self.providers.get(channel).batch_limit().max(1);
+            while !sends.is_empty() {
+                let rest = sends.split_off(sends.len().min(limit));
+                groups.push(std::mem::replace(&mut sends, rest));
+            }
+        }
+        let sent: Vec<Vec<Result1>> =
+            futures::stream::iter(groups).map(|g| self.send_group(g)).buffer_unordered(concurrency).collect().await;
+        results.extend(sent.into_iter().flatten());
         // The failover rows first: once a delivery is recorded as failed, its replacement
         // must already exist (a crash in between may repeat the failover, never lose it).
         let mut failovers: HashMap<(i64, i64), Vec<buurtnet_store::deliveries::Target>> = HashMap::new();
@@ -287,30 +363,21 @@ impl Worker {
     }
 
     fn finished(&self, d: &ClaimedDelivery, state: &'static str, error: Option<String>) -> Finished {
-        Finished { id: d.id, attempts: d.attempts, state, next_at: self.now_ms(), provider_id: None, error }
+        Finished { id: d.id, attempts: d.attempts, state, next_at: self.now_ms(), provider_id: None, error, untried: false }
     }
 
-    /// Where a failed delivery goes next: the person's next reachable channel (a verified
-    /// contact point, also one they did not choose for this message: they signed up to be
-    /// reached) within the message's channels, in the order SMS, e-mail, and a voice call only
-    /// for alarms and AMBER Alerts. A channel that already has a delivery of this message for
-    /// the person is skipped when the row is written, so failover never loops.
+    /// Where a failed delivery goes next (see [`next_channel`]).
     async fn next_channel(&self, d: &ClaimedDelivery, failed: Channel, msg: &MessageInfo) -> Option<(i64, i64, Channel)> {
         if d.participant_id == 0 {
             return None;
         }
         let bits = self.store.person_channels(d.participant_id).await.ok()?;
-        let theirs = ChannelSet::from_bits(bits);
-        // Push is not a failover target: every device of the person got its own delivery.
-        [Channel::Sms, Channel::Email, Channel::Voice]
-            .into_iter()
-            .filter(|c| *c != failed && (*c != Channel::Voice || msg.priority == 0))
-            .find(|c| theirs.contains(*c) && msg.channels.contains(*c))
-            .map(|c| (d.message_id, d.participant_id, c))
+        next_channel(ChannelSet::from_bits(bits), failed, msg.channels, msg.priority).map(|c| (d.message_id, d.participant_id, c))
     }
 
-    async fn handle(&self, d: ClaimedDelivery) -> Result1 {
-        let plain = |f: Finished| Result1 { finished: f, failover: None, gone_device: None };
+    /// Everything before the provider: the message, its validity, the destination.
+    async fn prepare(&self, d: ClaimedDelivery) -> Prepared {
+        let plain = |f: Finished| Prepared::Done(Result1 { finished: f, failover: None, gone_device: None });
         let Some(channel) = d.channel() else {
             return plain(self.finished(&d, "failed", Some("unknown channel".into())));
         };
@@ -342,52 +409,117 @@ impl Worker {
         let Some(to) = to else {
             // Unsubscribed, deleted, or the contact is no longer verified: nothing to send to.
             let failover = self.next_channel(&d, channel, &msg).await;
-            return Result1 { finished: self.finished(&d, "failed", Some("no destination".into())), failover, gone_device: None };
+            return Prepared::Done(Result1 {
+                finished: self.finished(&d, "failed", Some("no destination".into())),
+                failover,
+                gone_device: None,
+            });
         };
         let out = self.outgoing(&d, channel, &msg, to);
+        Prepared::Send(Box::new(ToSend { d, channel, msg, out }))
+    }
+
+    /// How long the channel's provider is paused (see [`Breaker`]), if it is.
+    fn paused(&self, channel: Channel) -> Option<Duration> {
+        let breakers = self.providers.breakers.lock().ok()?;
+        let until = breakers.get(&channel)?.open_until?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// Feeds a group's outcomes to the channel's breaker.
+    fn record(&self, channel: Channel, outcomes: &[Outcome]) {
+        let Ok(mut breakers) = self.providers.breakers.lock() else { return };
+        let b = breakers.entry(channel).or_default();
+        for o in outcomes {
+            match o {
+                Outcome::Retry { retry_after, .. } => b.failed(*retry_after, channel),
+                _ => b.worked(),
+            }
+        }
+    }
+
+    /// Sends a group of one channel (one message, or one provider batch) and concludes each.
+    async fn send_group(&self, group: Vec<ToSend>) -> Vec<Result1> {
+        let Some(channel) = group.first().map(|s| s.channel) else { return Vec::new() };
+        if let Some(wait) = self.paused(channel) {
+            // The provider is down: back in the queue for when the pause ends, the try given
+            // back (a pause never uses up a delivery's tries).
+            let next_at = self.now_ms() + wait.as_millis() as i64;
+            return group
+                .iter()
+                .map(|s| {
+                    let mut f =
+                        self.finished(&s.d, "pending", Some(format!("{} paused: its provider keeps failing", channel.as_str())));
+                    f.next_at = next_at;
+                    f.untried = true;
+                    Result1 { finished: f, failover: None, gone_device: None }
+                })
+                .collect();
+        }
         let provider = self.providers.get(channel);
         let started = Instant::now();
-        let outcome = match tokio::time::timeout(Duration::from_secs(self.config.send_timeout_seconds), provider.send(&out)).await
-        {
-            Ok(o) => o,
-            Err(_) => Outcome::Retry { reason: "provider timed out".into(), retry_after: None },
+        let timeout = Duration::from_secs(self.config.send_timeout_seconds);
+        let outcomes = if group.len() == 1 {
+            match tokio::time::timeout(timeout, provider.send(&group[0].out)).await {
+                Ok(o) => vec![o],
+                Err(_) => Vec::new(),
+            }
+        } else {
+            let outs: Vec<Outgoing> = group.iter().map(|s| s.out.clone()).collect();
+            tokio::time::timeout(timeout, provider.send_batch(&outs)).await.unwrap_or_default()
         };
         metrics::histogram!("buurtnet_provider_latency_seconds", "channel" => channel.as_str(), "provider" => provider.name())
             .record(started.elapsed().as_secs_f64());
+        let timed_out = Outcome::Retry { reason: "provider timed out".into(), retry_after: None };
+        self.record(channel, if outcomes.is_empty() { std::slice::from_ref(&timed_out) } else { &outcomes });
+        let mut outcomes = outcomes.into_iter();
+        let mut results = Vec::with_capacity(group.len());
+        for s in group {
+            // A provider that timed out (or answered for fewer messages) is tried again.
+            let outcome =
+                outcomes.next().unwrap_or_else(|| Outcome::Retry { reason: "provider timed out".into(), retry_after: None });
+            results.push(self.conclude(&s.d, s.channel, &s.msg, outcome).await);
+        }
+        results
+    }
+
+    /// What a provider's outcome means for the delivery.
+    async fn conclude(&self, d: &ClaimedDelivery, channel: Channel, msg: &MessageInfo, outcome: Outcome) -> Result1 {
+        let plain = |f: Finished| Result1 { finished: f, failover: None, gone_device: None };
         let now = self.now_ms();
         match outcome {
             Outcome::Accepted { provider_id } => {
-                let mut f = self.finished(&d, "sent", None);
+                let mut f = self.finished(d, "sent", None);
                 f.provider_id = provider_id;
                 plain(f)
             }
             Outcome::Retry { reason, retry_after } => {
                 if d.attempts >= self.config.max_attempts {
-                    let failover = self.next_channel(&d, channel, &msg).await;
-                    return Result1 { finished: self.finished(&d, "dead", Some(reason)), failover, gone_device: None };
+                    let failover = self.next_channel(d, channel, msg).await;
+                    return Result1 { finished: self.finished(d, "dead", Some(reason)), failover, gone_device: None };
                 }
                 let wait = backoff(d.attempts, self.config.backoff_base_ms, self.config.backoff_max_seconds * 1000);
                 let wait = retry_after.map(|r| (r.as_millis() as i64).max(wait)).unwrap_or(wait);
                 if now + wait > msg.valid_until {
-                    let failover = self.next_channel(&d, channel, &msg).await;
+                    let failover = self.next_channel(d, channel, msg).await;
                     return Result1 {
-                        finished: self.finished(&d, "expired", Some(format!("{reason}; no retry before the message expires"))),
+                        finished: self.finished(d, "expired", Some(format!("{reason}; no retry before the message expires"))),
                         failover,
                         gone_device: None,
                     };
                 }
-                let mut f = self.finished(&d, "pending", Some(reason));
+                let mut f = self.finished(d, "pending", Some(reason));
                 f.next_at = now + wait;
                 plain(f)
             }
             Outcome::Gone { reason } => {
-                let failover = self.next_channel(&d, channel, &msg).await;
+                let failover = self.next_channel(d, channel, msg).await;
                 let gone_device = (channel == Channel::Push && d.device_id != 0).then_some(d.device_id);
-                Result1 { finished: self.finished(&d, "failed", Some(reason)), failover, gone_device }
+                Result1 { finished: self.finished(d, "failed", Some(reason)), failover, gone_device }
             }
             Outcome::Rejected { reason } => {
-                let failover = self.next_channel(&d, channel, &msg).await;
-                Result1 { finished: self.finished(&d, "failed", Some(reason)), failover, gone_device: None }
+                let failover = self.next_channel(d, channel, msg).await;
+                Result1 { finished: self.finished(d, "failed", Some(reason)), failover, gone_device: None }
             }
         }
     }
@@ -446,6 +578,42 @@ impl Worker {
     }
 }
 
+/// Where a failed delivery goes next: the person's next reachable channel (`theirs`: their
+/// verified contact points, also one they did not choose for this message: they signed up to be
+/// reached) within the message's channels, in the order SMS, e-mail, and a voice call only for
+/// alarms and AMBER Alerts (priority 0). Push is never a failover target: every device of the
+/// person got its own delivery. A channel that already has a delivery of this message for the
+/// person is skipped when the row is written, so failover never loops.
+pub fn next_channel(theirs: ChannelSet, failed: Channel, message_channels: ChannelSet, priority: i64) -> Option<Channel> {
+    [Channel::Sms, Channel::Email, Channel::Voice]
+        .into_iter()
+        .filter(|c| *c != failed && (*c != Channel::Voice || priority == 0))
+        .find(|c| theirs.contains(*c) && message_channels.contains(*c))
+}
+
+/// After a provider's delivery report said delivery `id` failed (the message never reached
+/// the phone): its replacement on the person's next channel, while the message is still valid
+/// and its action open. True when a replacement was written.
+pub async fn fail_over_reported(store: &Store, id: i64, now: i64) -> Result<bool, StoreError> {
+    let Some(d) = store.delivery(id).await? else { return Ok(false) };
+    let (Some(failed), true) = (Channel::parse(&d.channel), d.participant_id != 0) else { return Ok(false) };
+    let Some(msg) = store.message(d.message_id).await? else { return Ok(false) };
+    if now > msg.valid_until {
+        return Ok(false);
+    }
+    if let Some(a) = msg.action_id
+        && matches!(msg.kind.as_str(), "start" | "update")
+        && store.action(a).await?.is_some_and(|a| a.state == "closed" || a.state == "cancelled")
+    {
+        return Ok(false);
+    }
+    let theirs = ChannelSet::from_bits(store.person_channels(d.participant_id).await?);
+    let Some(next) = next_channel(theirs, failed, ChannelSet::from_bits(msg.channels), msg.priority) else { return Ok(false) };
+    let added = store.insert_deliveries(d.message_id, msg.priority, now, &[(d.participant_id, 0, next)]).await?;
+    metrics::counter!("buurtnet_delivery_failovers_total").increment(added);
+    Ok(added > 0)
+}
+
 /// The wait before try `attempts + 1`: `base · 2^(attempts-1)`, capped, with ±20% jitter so
 /// that deliveries failed together do not retry together.
 pub fn backoff(attempts: i64, base_ms: i64, max_ms: i64) -> i64 {
@@ -467,5 +635,40 @@ mod tests {
                 assert!(w >= expect * 0.8 - 1.0 && w <= expect * 1.2, "attempt {attempt}: {w}");
             }
         }
+    }
+
+    #[test]
+    fn the_breaker_opens_after_failures_in_a_row_and_backs_off() {
+        let mut b = Breaker::default();
+        for _ in 0..Breaker::THRESHOLD - 1 {
+            b.failed(None, Channel::Sms);
+        }
+        assert!(b.open_until.is_none(), "not yet");
+        b.worked();
+        for _ in 0..Breaker::THRESHOLD - 1 {
+            b.failed(None, Channel::Sms);
+        }
+        assert!(b.open_until.is_none(), "a success in between starts the count again");
+        b.failed(None, Channel::Sms);
+        let first = b.open_until.map(|u| u.saturating_duration_since(Instant::now()));
+        assert!(first.is_some_and(|d| d > Duration::from_millis(1500) && d <= Breaker::FIRST_COOLDOWN), "{first:?}");
+        // Failing again while open changes nothing; after it, the pause doubles.
+        b.failed(None, Channel::Sms);
+        assert_eq!(b.cooldown, Breaker::FIRST_COOLDOWN);
+        b.open_until = Some(Instant::now());
+        b.failed(None, Channel::Sms);
+        assert_eq!(b.cooldown, Breaker::FIRST_COOLDOWN * 2);
+        for _ in 0..10 {
+            b.open_until = Some(Instant::now());
+            b.failed(None, Channel::Sms);
+        }
+        assert_eq!(b.cooldown, Breaker::MAX_COOLDOWN, "capped");
+        // The provider's Retry-After counts.
+        let mut b = Breaker::default();
+        for _ in 0..Breaker::THRESHOLD {
+            b.failed(Some(Duration::from_secs(120)), Channel::Push);
+        }
+        let pause = b.open_until.map(|u| u.saturating_duration_since(Instant::now()));
+        assert!(pause.is_some_and(|d| d > Duration::from_secs(110)), "{pause:?}");
     }
 }

@@ -75,6 +75,15 @@ pub fn dutch_local_time(utc: chrono::DateTime<chrono::Utc>) -> NaiveTime {
     (utc + Duration::hours(if summer { 2 } else { 1 })).time()
 }
 
+/// The next moment after `now` at which the Dutch wall clock shows `local` (within 24 hours).
+/// Across a change to or from summer time it may be an hour off; callers that wait for a quiet
+/// window to end check again then.
+pub fn next_local_time(now: chrono::DateTime<chrono::Utc>, local: NaiveTime) -> chrono::DateTime<chrono::Utc> {
+    let day = 86_400i64;
+    let delta = (local - dutch_local_time(now)).num_seconds().rem_euclid(day);
+    now + chrono::Duration::seconds(if delta == 0 { day } else { delta })
+}
+
 /// Parses `HH:MM` (00:00–23:59).
 pub fn parse_hhmm(s: &str) -> Option<NaiveTime> {
     let (h, m) = s.trim().split_once(':')?;
@@ -134,5 +143,17 @@ mod tests {
         for bad in ["24:00", "7:00", "07:60", "0700", "", "ab:cd"] {
             assert!(parse_hhmm(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_next_local_time_is_within_a_day() {
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).map(|t| t.to_utc()).unwrap_or_default();
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
+        // 22:30 in winter (UTC+1) is 21:30Z; 07:00 local is 06:00Z the next day.
+        assert_eq!(next_local_time(at("2026-11-29T21:30:00Z"), t(7, 0)), at("2026-11-30T06:00:00Z"));
+        // In summer (UTC+2): 05:00Z is 07:00 local, so 08:00 local is 06:00Z.
+        assert_eq!(next_local_time(at("2026-07-01T05:00:00Z"), t(8, 0)), at("2026-07-01T06:00:00Z"));
+        // Now exactly: the same time tomorrow.
+        assert_eq!(next_local_time(at("2026-11-29T06:00:00Z"), t(7, 0)), at("2026-11-30T06:00:00Z"));
     }
 }

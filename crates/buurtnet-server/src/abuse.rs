@@ -117,6 +117,24 @@ pub async fn check(app: &App, rule: &'static str, limit: &Limit, client: &Client
     Ok(())
 }
 
+/// Counts one staff API call by account `staff_id` and refuses with 429 beyond
+/// `abuse_limits.staff_api` calls per window.
+pub async fn check_staff(app: &App, staff_id: i64) -> AppResult<()> {
+    let limit = &app.config.abuse_limits.staff_api;
+    if !app.config.abuse_limits.enabled || limit.per_target == 0 {
+        return Ok(());
+    }
+    let (window_start, retry_after_secs) = window(app.now_ms(), limit.window_seconds);
+    if over(app, &format!("staff_api:staff:{staff_id}"), window_start, limit.per_target).await? {
+        metrics::counter!("buurtnet_abuse_limited_total", "rule" => "staff_api", "by" => "staff").increment(1);
+        return Err(AppError::TooManyRequests {
+            message: "Too many requests from this account; please wait a moment and try again.".into(),
+            retry_after_secs,
+        });
+    }
+    Ok(())
+}
+
 /// Drops counters of windows that ended long ago (run now and then by every process).
 pub async fn prune(app: &App) -> AppResult<u64> {
     let longest = [
@@ -126,6 +144,7 @@ pub async fn prune(app: &App) -> AppResult<u64> {
         &app.config.abuse_limits.verify_phone,
         &app.config.abuse_limits.verify_email,
         &app.config.abuse_limits.register_device,
+        &app.config.abuse_limits.staff_api,
     ]
     .iter()
     .map(|l| l.window_seconds)

@@ -90,6 +90,7 @@ impl FromRequestParts<AppState> for StaffUser {
             .ok_or_else(|| AppError::Unauthorized("This token is not valid (unknown, expired or revoked).".into()))?;
         let role = Role::parse(&user.role).ok_or_else(|| AppError::Internal(format!("user {} has unknown role", user.id)))?;
         let scope = Scope::parse(&user.scope).ok_or_else(|| AppError::Internal(format!("user {} has unknown scope", user.id)))?;
+        crate::abuse::check_staff(state, user.id).await?;
         Ok(StaffUser { id: user.id, role, scope })
     }
 }

@@ -90,6 +90,10 @@ pub struct AbuseLimits {
     pub verify_email: Limit,
     /// `POST /api/v1/devices` (registering a Web Push device; per client address only).
     pub register_device: Limit,
+    /// Staff API calls per staff account (`per_target`; `per_ip` is not used: staff share
+    /// office networks), across every process: a stolen or runaway token cannot flood the
+    /// server.
+    pub staff_api: Limit,
     /// Account messages (codes, links, notices) one phone number or e-mail address receives
     /// per 24 hours over every endpoint together; beyond it nothing more is sent that day
     /// (silently: the caller's answer must not depend on it). 0 = no cap.
@@ -107,6 +111,7 @@ impl Default for AbuseLimits {
             verify_phone: Limit::new(60, 20, 3600),
             verify_email: Limit::new(60, 0, 3600),
             register_device: Limit::new(30, 0, 3600),
+            staff_api: Limit::new(0, 3000, 60),
             messages_per_target_per_day: 10,
         }
     }
@@ -177,6 +182,9 @@ pub struct AlertingConfig {
     /// How long a fan-out's claim holds without progress; a process that died mid-way is
     /// taken over after this.
     pub fanout_lease_seconds: u32,
+    /// Delivery rows (who got which message) are deleted this many days after their message
+    /// stopped being valid and its action ended; the counts per channel and state are kept.
+    pub delivery_retention_days: u32,
     /// The delivery workers: batch size, concurrency, lease, retries and backoff.
     pub worker: buurtnet_delivery::worker::WorkerConfig,
 }
@@ -190,6 +198,7 @@ impl Default for AlertingConfig {
             closing_validity_minutes: 1440,
             information_validity_minutes: 2880,
             fanout_lease_seconds: 30,
+            delivery_retention_days: 90,
             worker: buurtnet_delivery::worker::WorkerConfig::default(),
         }
     }
@@ -556,6 +565,7 @@ impl Config {
             ("verify_phone", &self.abuse_limits.verify_phone),
             ("verify_email", &self.abuse_limits.verify_email),
             ("register_device", &self.abuse_limits.register_device),
+            ("staff_api", &self.abuse_limits.staff_api),
         ] {
             if !(1..=30 * 86_400).contains(&limit.window_seconds) {
                 return Err(format!("abuse_limits.{name}.window_seconds must be between 1 and 2592000 (30 days)"));

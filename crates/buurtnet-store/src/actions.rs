@@ -64,6 +64,11 @@ pub struct MessageRow {
     pub fanout_state: String,
     pub fanout_lease: i64,
     pub fanout_done_at: Option<i64>,
+    #[sqlx(default)]
+    pub fanout_again_at: Option<i64>,
+    /// The delivery counts `(channel, state, n)` as JSON, once the rows were deleted.
+    #[sqlx(default)]
+    pub delivery_summary: Option<String>,
     pub recipients: i64,
 }
 
@@ -263,17 +268,19 @@ impl Store {
     pub async fn claim_fanout(&self, now: i64, lease_until: i64) -> Result<Option<MessageRow>, StoreError> {
         let pick = "SELECT id FROM messages WHERE (fanout_state = 'pending' AND send_at <= $1)
                        OR (fanout_state = 'running' AND fanout_lease < $1)
+                       OR (fanout_state = 'done' AND fanout_again_at <= $1)
                     ORDER BY priority, id LIMIT 1";
         let row = match &self.pool {
             Pool::Postgres(p) => {
                 let sql = format!(
-                    "UPDATE messages SET fanout_state = 'running', fanout_lease = $2 WHERE id = ({pick} FOR UPDATE SKIP LOCKED) RETURNING *"
+                    "UPDATE messages SET fanout_state = 'running', fanout_lease = $2, fanout_again_at = NULL WHERE id = ({pick} FOR UPDATE SKIP LOCKED) RETURNING *"
                 );
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(lease_until).fetch_optional(p).await?
             }
             Pool::Sqlite(p) => {
-                let sql =
-                    format!("UPDATE messages SET fanout_state = 'running', fanout_lease = $2 WHERE id = ({pick}) RETURNING *");
+                let sql = format!(
+                    "UPDATE messages SET fanout_state = 'running', fanout_lease = $2, fanout_again_at = NULL WHERE id = ({pick}) RETURNING *"
+                );
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(lease_until).fetch_optional(p).await?
             }
         };
@@ -285,6 +292,20 @@ impl Store {
         with_pool!(self, |p| {
             sqlx::query("UPDATE messages SET fanout_lease = $1 WHERE id = $2 AND fanout_state = 'running'")
                 .bind(lease_until)
+                .bind(id)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Asks for a finished fan-out to run again at `at` (quiet hours that kept people out end
+    /// then); the re-run adds only deliveries not yet written.
+    pub async fn fanout_again_at(&self, id: i64, at: i64) -> Result<(), StoreError> {
+        with_pool!(self, |p| {
+            sqlx::query("UPDATE messages SET fanout_again_at = $1 WHERE id = $2 AND fanout_state = 'done'")
+                .bind(at)
                 .bind(id)
                 .execute(p)
                 .await

@@ -209,6 +209,8 @@ pub const TABLES: &[TableSpec] = &[
             ("fanout_lease", Int),
             ("fanout_done_at", Int),
             ("recipients", Int),
+            ("fanout_again_at", Int),
+            ("delivery_summary", Text),
         ],
     },
     TableSpec {

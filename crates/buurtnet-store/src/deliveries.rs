@@ -8,8 +8,8 @@
 
 use crate::{Pool, Store, StoreError};
 use buurtnet_domain::Channel;
-use futures::StreamExt;
 use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use sqlx::{FromRow, QueryBuilder};
 
 /// Rows per INSERT statement.
@@ -50,6 +50,8 @@ pub struct Finished {
     pub next_at: i64,
     pub provider_id: Option<String>,
     pub error: Option<String>,
+    /// Not tried after all (its provider is paused): the claim's try is given back.
+    pub untried: bool,
 }
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
@@ -76,6 +78,9 @@ pub struct DeviceCandidate {
     pub lon: f64,
     pub cell: i64,
 }
+
+/// Devices read per page when every anonymous device is wanted.
+const ANONYMOUS_PAGE: i64 = 8192;
 
 /// The columns of a [`ClaimedDelivery`], read from `source` (the deliveries table or the
 /// claimed rows).
@@ -207,7 +212,9 @@ impl Store {
     pub async fn finish_deliveries(&self, now: i64, done: &[Finished]) -> Result<(), StoreError> {
         for chunk in done.chunks(1000) {
             with_pool!(self, |p| {
-                let mut qb = QueryBuilder::new("UPDATE deliveries SET state = v.column2, next_at = v.column3, ");
+                let mut qb = QueryBuilder::new(
+                    "UPDATE deliveries SET state = v.column2, next_at = v.column3, attempts = deliveries.attempts - v.column7, ",
+                );
                 qb.push("provider_id = COALESCE(v.column4, deliveries.provider_id), last_error = v.column5, updated_at = ");
                 qb.push_bind(now);
                 qb.push(" FROM (");
@@ -218,7 +225,8 @@ impl Store {
                         .push(" AS BIGINT), CAST(")
                         .push_bind(f.provider_id.as_deref())
                         .push(" AS TEXT), CAST(");
-                    qb.push_bind(f.error.as_deref()).push(" AS TEXT), CAST(").push_bind(f.attempts).push(" AS BIGINT))");
+                    qb.push_bind(f.error.as_deref()).push(" AS TEXT), CAST(").push_bind(f.attempts).push(" AS BIGINT), CAST(");
+                    qb.push_bind(i64::from(f.untried)).push(" AS BIGINT))");
                 }
                 qb.push(
                     ") AS v WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column6 AND deliveries.state = 'sending'",
@@ -247,8 +255,56 @@ impl Store {
         Ok(rows.into_iter().filter_map(|(id, pid, did, ch)| Channel::parse(&ch).map(|c| (id, (pid, did, c)))).collect())
     }
 
-    /// Deliveries per (message, channel, state).
+    /// Deletes the delivery rows of up to `limit` messages that stopped being valid before
+    /// `cutoff` (and whose action, if any, has ended), keeping their counts in
+    /// `messages.delivery_summary`. Each message in one transaction. Returns (messages, rows).
+    pub async fn archive_deliveries(&self, cutoff: i64, limit: i64) -> Result<(u64, u64), StoreError> {
+        let ids: Vec<i64> = with_pool!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT m.id FROM messages m LEFT JOIN actions a ON a.id = m.action_id
+                 WHERE m.valid_until < $1 AND m.delivery_summary IS NULL AND m.fanout_state = 'done'
+                   AND (m.action_id IS NULL OR a.state IN ('closed', 'cancelled'))
+                 ORDER BY m.id LIMIT $2",
+            )
+            .bind(cutoff)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+        })?;
+        let mut rows = 0u64;
+        for id in &ids {
+            rows += with_pool!(self, |p| {
+                let mut tx = p.begin().await?;
+                let counts: Vec<(String, String, i64)> = sqlx::query_as(
+                    "SELECT channel, state, COUNT(*) FROM deliveries WHERE message_id = $1 GROUP BY channel, state ORDER BY channel, state",
+                )
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let summary = serde_json::to_string(&counts).unwrap_or_else(|_| "[]".into());
+                sqlx::query("UPDATE messages SET delivery_summary = $1 WHERE id = $2")
+                    .bind(summary)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let n =
+                    sqlx::query("DELETE FROM deliveries WHERE message_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+                tx.commit().await?;
+                Ok::<u64, sqlx::Error>(n)
+            })?;
+        }
+        Ok((ids.len() as u64, rows))
+    }
+
+    /// Deliveries per (message, channel, state); after the rows were archived, their counts.
     pub async fn delivery_counts(&self, message_id: i64) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let summary: Option<Option<String>> = with_pool!(self, |p| {
+            sqlx::query_scalar("SELECT delivery_summary FROM messages WHERE id = $1").bind(message_id).fetch_optional(p).await
+        })?;
+        if let Some(Some(summary)) = summary {
+            return serde_json::from_str(&summary)
+                .map_err(|e| StoreError::Corrupt(format!("message {message_id}: delivery summary: {e}")));
+        }
         Ok(with_pool!(self, |p| {
             sqlx::query_as("SELECT channel, state, COUNT(*) FROM deliveries WHERE message_id = $1 GROUP BY channel, state ORDER BY channel, state")
                 .bind(message_id)
@@ -350,11 +406,34 @@ impl Store {
                     .map(|r| r.map_err(StoreError::from))
                     .boxed()
             }
-            (_, None) => with_pool!(self, |p| {
-                let sql = format!("SELECT d.id, d.lat, d.lon, d.cell FROM devices d WHERE {base}");
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(topic_bit).fetch(p).map(|r| r.map_err(StoreError::from)).boxed()
-            }),
+            // Everywhere (a national alert to millions of devices): pages in id order, so that
+            // no read stays open for the whole scan (on SQLite a long read holds back the
+            // write-ahead log the workers are writing to).
+            (_, None) => futures::stream::try_unfold(Some(0i64), move |after| async move {
+                let Some(after) = after else { return Ok::<_, StoreError>(None) };
+                let page = self.anonymous_devices_page(topic_bit, after, ANONYMOUS_PAGE).await?;
+                let next = (page.len() as i64 == ANONYMOUS_PAGE).then(|| page.last().map(|d| d.id)).flatten();
+                Ok(Some((futures::stream::iter(page.into_iter().map(Ok::<_, StoreError>)), next)))
+            })
+            .try_flatten()
+            .boxed(),
         }
+    }
+
+    /// One page of every anonymous device wanting the topic, after device id `after`.
+    async fn anonymous_devices_page(&self, topic_bit: i64, after: i64, limit: i64) -> Result<Vec<DeviceCandidate>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT d.id, d.lat, d.lon, d.cell FROM devices d
+                 WHERE d.participant_id IS NULL AND d.cell IS NOT NULL AND (d.topics & $1) <> 0 AND d.id > $2
+                 ORDER BY d.id LIMIT $3",
+            )
+            .bind(topic_bit)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await?
+        }))
     }
 
     /// Dead letters (retries used up), newest first.
@@ -381,6 +460,20 @@ impl Store {
                 .map(|r| r.rows_affected())
         })?;
         Ok(n == 1)
+    }
+
+    /// Every dead letter of a message back in the queue with fresh tries; how many.
+    pub async fn retry_dead_of_message(&self, message_id: i64, now: i64) -> Result<u64, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_at = $1, updated_at = $1 WHERE message_id = $2 AND state = 'dead'",
+            )
+            .bind(now)
+            .bind(message_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
+        })?)
     }
 
     /// The SMS gateway's delivery report: a sent SMS becomes delivered or failed. False when

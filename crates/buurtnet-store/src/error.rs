@@ -16,6 +16,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(DbError),
+    /// A stored value this code wrote cannot be read back (a damaged row).
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
 }
 
 /// The underlying sqlx error, kept for the log.

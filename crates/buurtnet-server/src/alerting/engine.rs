@@ -33,12 +33,12 @@ pub fn providers(
         "sandbox" => Ok(Providers::all(Arc::new(Sandbox::new(store.clone(), clock.clone())))),
         "live" => {
             let smtp = p.smtp().context("providers.kind is live but no providers.smtp_url (BUURTNET_SMTP_URL) is set")?;
-            Ok(Providers {
-                push: Arc::new(push.provider(clock.clone())?),
-                sms: Arc::new(SmsHttp::new(&p.sms())?),
-                voice: Arc::new(VoiceHttp::new(&p.voice())?),
-                email: Arc::new(Smtp::from_config(&smtp)?),
-            })
+            Ok(Providers::new(
+                Arc::new(push.provider(clock.clone())?),
+                Arc::new(SmsHttp::new(&p.sms())?),
+                Arc::new(VoiceHttp::new(&p.voice())?),
+                Arc::new(Smtp::from_config(&smtp)?),
+            ))
         }
         other => anyhow::bail!("unknown providers.kind '{other}': use sandbox or live"),
     }
@@ -97,7 +97,8 @@ pub fn start(state: &AppState, workers: usize) -> Running {
 }
 
 /// Upkeep for every serving process: reminders for actions open too long (once per action,
-/// across processes), queue metrics, and old idempotency keys.
+/// across processes), queue metrics, old idempotency keys, and delivery rows past their
+/// retention (their counts are kept).
 pub async fn upkeep(state: &AppState, tick: u64) -> anyhow::Result<()> {
     let now = state.now_ms();
     let cutoff = now - i64::from(state.config.alerting.reminder_minutes) * 60_000;
@@ -125,6 +126,11 @@ pub async fn upkeep(state: &AppState, tick: u64) -> anyhow::Result<()> {
     }
     if tick.is_multiple_of(60) {
         state.store.prune_idempotency_keys(now - 24 * 3600 * 1000).await?;
+        let cutoff = now - i64::from(state.config.alerting.delivery_retention_days) * 86_400_000;
+        let (messages, rows) = state.store.archive_deliveries(cutoff, 100).await?;
+        if messages > 0 {
+            tracing::info!(messages, deliveries = rows, "old delivery rows deleted, their counts kept");
+        }
     }
     Ok(())
 }

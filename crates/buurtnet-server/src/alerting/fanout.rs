@@ -59,15 +59,36 @@ pub async fn fanout_once(state: &AppState) -> anyhow::Result<bool> {
         return Ok(false);
     };
     let started = std::time::Instant::now();
-    let done = match msg.kind.as_str() {
-        "start" | "information" => from_area(state, &msg).await?,
-        _ => from_first_message(state, &msg).await?,
+    let (done, quiet_ends) = match msg.kind.as_str() {
+        "start" | "information" => match from_area(state, &msg).await? {
+            Some(ends) => (true, ends),
+            None => (false, Vec::new()),
+        },
+        _ => (from_first_message(state, &msg).await?, Vec::new()),
     };
     if done {
         let n = state.store.finish_fanout(msg.id, state.now_ms()).await?;
         tracing::info!(message.id = msg.id, message.kind = %msg.kind, recipients = n, duration_ms = started.elapsed().as_millis() as u64, "fan-out done");
+        if let Some(at) = again_after_quiet_hours(state, &msg, &quiet_ends) {
+            state.store.fanout_again_at(msg.id, at).await?;
+        }
     }
     Ok(true)
+}
+
+/// An information message waits for quiet hours rather than skipping the people in them: when
+/// some were kept out, the fan-out runs again just after the first of those windows ends
+/// (while the message is valid), adding the people and channels now reachable.
+fn again_after_quiet_hours(state: &AppState, msg: &MessageRow, quiet_ends: &[chrono::NaiveTime]) -> Option<i64> {
+    if msg.kind != "information" || msg.override_quiet {
+        return None;
+    }
+    let now = state.clock.now();
+    let at = quiet_ends
+        .iter()
+        .map(|end| buurtnet_domain::quiet_hours::next_local_time(now, *end).timestamp_millis() + 60_000)
+        .min()?;
+    (at < msg.valid_until).then_some(at)
 }
 
 /// Writes one block and lets the workers know.
@@ -95,7 +116,10 @@ async fn action_ended(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool
 /// A start or information message: everyone in the area (and in the sender's scope) who wants
 /// the topic and can be reached now, each once per channel; push to every device of a person;
 /// and the anonymous devices in the area.
-async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
+///
+/// Done: `Some` with the local times at which quiet hours that kept people out end (see
+/// [`again_after_quiet_hours`]); `None` when it stopped early (the action ended).
+async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<Option<Vec<chrono::NaiveTime>>> {
     let index = state.areas.current();
     let area_json: serde_json::Value = serde_json::from_str(msg.area.as_deref().unwrap_or("null"))?;
     let (area, device_area) = match (parse_area(&area_json, &index), parse_area(&area_json, &index)) {
@@ -103,7 +127,7 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
         (Err(e), _) | (_, Err(e)) => {
             // The area no longer parses (areas re-imported without a code): nobody to reach.
             tracing::error!(message.id = msg.id, errors = ?e, "a message's area no longer parses; nothing is sent");
-            return Ok(true);
+            return Ok(Some(Vec::new()));
         }
     };
     let topic = Topic::parse(&msg.topic).unwrap_or(Topic::Urgent);
@@ -114,6 +138,7 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
     let device_plan = Arc::new(Plan::new(request(device_area), scope, &index));
     let allowed = ChannelSet::from_bits(msg.channels);
 
+    let quiet_ends = plan.quiet_ends();
     let mut recipients = targeting::resolve(&state.store, &state.live, plan).await?;
     let mut block: Vec<Target> = Vec::with_capacity(BLOCK);
     let mut push_people: Vec<i64> = Vec::new();
@@ -134,12 +159,14 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
             blocks += 1;
             size = (size * 2).min(BLOCK);
             if blocks.is_multiple_of(16) && action_ended(state, msg).await? {
-                return Ok(true);
+                return Ok(Some(Vec::new()));
             }
         }
     }
     expand_push(state, &mut push_people, &mut block).await?;
     write(state, msg, &mut block).await?;
+    drop(recipients);
+    let quiet_ends: Vec<_> = quiet_ends.lock().map(|e| e.iter().copied().collect()).unwrap_or_default();
     if allowed.contains(Channel::Push) {
         let mut devices = targeting::anonymous_devices(&state.store, device_plan);
         while let Some(id) = devices.try_next().await? {
@@ -150,7 +177,7 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
         }
         write(state, msg, &mut block).await?;
     }
-    Ok(true)
+    Ok(Some(quiet_ends))
 }
 
 /// Push for a person is one delivery per device of theirs.

@@ -284,10 +284,42 @@ pub async fn retry_delivery(State(state): State<AppState>, user: StaffUser, Path
     Ok(Json(json!({"id": id, "state": "pending"})))
 }
 
+/// `POST /api/v1/messages/{id}/retry-dead`: every dead letter of a message back in the queue
+/// with fresh tries (admins), e.g. once a provider that was down for hours is back.
+pub async fn retry_dead_of_message(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(raw): Path<String>,
+) -> AppResult<Json<Value>> {
+    national_admin(&user)?;
+    let id = id_of(&raw, "message")?;
+    let now = state.now_ms();
+    let Some(msg) = state.store.message(id).await? else {
+        return Err(AppError::NotFound(format!("There is no message {id}.")));
+    };
+    if now > msg.valid_until {
+        return Err(AppError::Conflict(format!(
+            "Message {id} is no longer valid (since {}); its dead letters would expire at once.",
+            actions::millis(msg.valid_until)
+        )));
+    }
+    let retried = state.store.retry_dead_of_message(id, now).await?;
+    if retried > 0 {
+        state.engine.wake_workers.notify_waiters();
+    }
+    state
+        .store
+        .audit(now, &user.actor(), "delivery.retry_message", Some(&format!("message:{id}")), &json!({"retried": retried}))
+        .await?;
+    Ok(Json(json!({"message_id": id, "retried": retried})))
+}
+
 /// `POST /api/v1/providers/sms/reports`: the SMS gateway's delivery reports. The body must be
-/// signed with the shared secret (`X-Buurtnet-Signature: sha256=<hex HMAC of the body>`);
+/// signed with the shared secret (`X-Buurtnet-Signature: t=<unix seconds>,sha256=<hex HMAC of
+/// "<t>." and the body>`, at most five minutes old);
 /// without a configured secret the endpoint answers 404. Each report moves its delivery (found
-/// by our `bn<id>` reference) to delivered or failed; unknown or repeated reports are counted
+/// by our `bn<id>` reference) to delivered or failed — a failed one is replaced by a delivery
+/// on the person's next channel (as a failed send is); unknown or repeated reports are counted
 /// and ignored.
 pub async fn sms_reports(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> AppResult<Json<Value>> {
     use buurtnet_delivery::sms_http::{self, ReportStatus};
@@ -296,12 +328,12 @@ pub async fn sms_reports(State(state): State<AppState>, headers: HeaderMap, body
         return Err(AppError::NotFound("There is nothing at this address.".into()));
     }
     let signature = headers.get("x-buurtnet-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !sms_http::verify_signature(secret, &body, signature) {
+    if !sms_http::verify_signature(secret, &body, signature, state.clock.now().timestamp()) {
         return Err(AppError::Unauthorized("The report's signature is missing or wrong.".into()));
     }
     let reports = sms_http::parse_status_report(&body).map_err(|e| AppError::bad_request("invalid_report", e.to_string()))?;
     let now = state.now_ms();
-    let (mut applied, mut ignored) = (0u64, 0u64);
+    let (mut applied, mut ignored, mut failed_over) = (0u64, 0u64, 0u64);
     for r in &reports {
         let Some(id) = r.delivery_id() else {
             ignored += 1;
@@ -313,13 +345,22 @@ pub async fn sms_reports(State(state): State<AppState>, headers: HeaderMap, body
             ReportStatus::Accepted | ReportStatus::Other { .. } => None,
         };
         match outcome {
-            Some((ok, reason)) if state.store.report_delivery(id, ok, reason.as_deref(), now).await? => applied += 1,
+            Some((ok, reason)) if state.store.report_delivery(id, ok, reason.as_deref(), now).await? => {
+                applied += 1;
+                // The SMS never reached the phone: the person's next channel takes over.
+                if !ok && buurtnet_delivery::worker::fail_over_reported(&state.store, id, now).await? {
+                    failed_over += 1;
+                }
+            }
             _ => ignored += 1,
         }
     }
+    if failed_over > 0 {
+        state.engine.wake_workers.notify_waiters();
+    }
     metrics::counter!("buurtnet_delivery_reports_total", "result" => "applied").increment(applied);
     metrics::counter!("buurtnet_delivery_reports_total", "result" => "ignored").increment(ignored);
-    Ok(Json(json!({"applied": applied, "ignored": ignored})))
+    Ok(Json(json!({"applied": applied, "ignored": ignored, "failed_over": failed_over})))
 }
 
 /// `POST /api/v1/actions/{id}/photos` (body: a JPEG or PNG, at most 8 MB): a photo for a draft

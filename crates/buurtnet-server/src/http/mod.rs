@@ -71,6 +71,7 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/messages/{id}", &["GET"]), get(api_alerting::get_message)),
         (r("/deliveries/dead", &["GET"]), get(api_alerting::dead_letters)),
         (r("/deliveries/{id}/retry", &["POST"]), post(api_alerting::retry_delivery)),
+        (r("/messages/{id}/retry-dead", &["POST"]), post(api_alerting::retry_dead_of_message)),
         (r("/live", &["GET"]), get(api_alerting::public_live)),
         (r("/providers/sms/reports", &["POST"]), post(api_alerting::sms_reports)),
         // Web Push: the VAPID public key and devices registered on their own.

@@ -271,6 +271,15 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             (200, "Queued"),
             &[401, 403, 404, 409],
         ),
+        ("/messages/{id}/retry-dead", "POST") => op(
+            "Put every dead letter of one message back in the queue with fresh tries, e.g. after a provider outage (admins)",
+            "deliveries",
+            true,
+            None,
+            &[],
+            (200, "{\"message_id\", \"retried\"}"),
+            &[401, 403, 404, 409],
+        ),
         ("/live", "GET") => op(
             "Server-Sent Events of action messages for a resident page: those whose area holds the point",
             "live",
@@ -281,12 +290,12 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             &[],
         ),
         ("/providers/sms/reports", "POST") => op(
-            "Delivery reports of the SMS gateway (CM status-report JSON), signed with X-Buurtnet-Signature: sha256=<HMAC-SHA256 of the body>",
+            "Delivery reports of the SMS gateway (CM status-report JSON), signed with X-Buurtnet-Signature: t=<unix seconds>,sha256=<HMAC-SHA256 of '<t>.' and the body> (at most five minutes old); a failed SMS fails over to the person's next channel",
             "deliveries",
             false,
             Some(json!({"type": "object", "required": ["messages"], "properties": {"messages": {"type": "object"}}})),
             &[],
-            (200, "{\"applied\", \"ignored\"}"),
+            (200, "{\"applied\", \"ignored\", \"failed_over\"}"),
             &[401, 404],
         ),
         ("/push/public-key", "GET") => op(

@@ -21,7 +21,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// Boundary cells per shape: more cells, fewer exact tests; ranges stay few hundred.
@@ -104,6 +104,9 @@ pub struct Plan {
     scope_outline: Option<Arc<Covered>>,
     /// How the area lies relative to the scope, on the geometry alone.
     scope_overlap: Overlap,
+    /// The local times at which quiet hours that kept someone out of this plan end (filled
+    /// while recipients are resolved).
+    quiet_ends: Arc<std::sync::Mutex<BTreeSet<NaiveTime>>>,
 }
 
 impl Plan {
@@ -131,7 +134,14 @@ impl Plan {
             scope,
             scope_outline,
             scope_overlap,
+            quiet_ends: Arc::default(),
         }
+    }
+
+    /// Where the local end times of the quiet hours that kept recipients out are collected
+    /// while [`resolve`]'s stream runs (read it once the stream is done).
+    pub fn quiet_ends(&self) -> Arc<std::sync::Mutex<BTreeSet<NaiveTime>>> {
+        self.quiet_ends.clone()
     }
 
     /// True when no part of the area lies within the caller's scope (refuse it rather than
@@ -161,6 +171,11 @@ impl Plan {
         if !self.override_time_windows && !buurtnet_domain::quiet_hours::stored_is_empty(&c.quiet_hours) {
             let windows = read_quiet_hours(c.address_id, &c.quiet_hours);
             for w in windows.iter().filter(|w| w.covers(self.local_time)) {
+                if w.channels.iter().any(|ch| allowed.contains(*ch))
+                    && let Ok(mut ends) = self.quiet_ends.lock()
+                {
+                    ends.insert(w.to);
+                }
                 for ch in &w.channels {
                     allowed.remove(*ch);
                 }
@@ -361,7 +376,14 @@ pub async fn count(store: &Store, plan: Plan) -> Result<Counts, StoreError> {
 /// Visits every address of the replica that is in the area, in scope, wants the topic and has
 /// a channel left after quiet hours (once each, also for overlapping unions). `out_of_scope` is
 /// called for addresses in the area but outside the caller's scope.
-fn visit_live(snap: &Snapshot, plan: &Plan, mut found: impl FnMut(&LiveRow, ChannelSet), mut out_of_scope: impl FnMut()) {
+/// `quiet_end` is told the end of every quiet-hours window that took a channel away.
+fn visit_live(
+    snap: &Snapshot,
+    plan: &Plan,
+    mut found: impl FnMut(&LiveRow, ChannelSet),
+    mut out_of_scope: impl FnMut(),
+    mut quiet_end: impl FnMut(NaiveTime),
+) {
     let scope_id = match &plan.scope {
         Scope::National => None,
         Scope::Municipality(c) | Scope::PoliceUnit(c) => Some(snap.code_id(c).unwrap_or(u32::MAX)),
@@ -389,6 +411,9 @@ fn visit_live(snap: &Snapshot, plan: &Plan, mut found: impl FnMut(&LiveRow, Chan
         let mut allowed = r.channel_set();
         if !plan.override_time_windows && r.quiet != 0 {
             for w in snap.quiet_hours(r.quiet).iter().filter(|w| w.covers(plan.local_time)) {
+                if w.channels.iter().any(|ch| allowed.contains(*ch)) {
+                    quiet_end(w.to);
+                }
                 for ch in &w.channels {
                     allowed.remove(*ch);
                 }
@@ -442,6 +467,7 @@ pub fn count_live(snap: &Snapshot, plan: &Plan) -> Counts {
             }
         },
         || clipped = true,
+        |_| {},
     );
     let mut by_channel = ChannelCounts::default();
     let sets = people.sets();
@@ -474,6 +500,7 @@ pub fn recipients_live(snap: Arc<Snapshot>, plan: Plan) -> BoxStream<'static, Re
         let mut seen = PersonChannels::default();
         let mut block = Vec::with_capacity(BLOCK);
         let mut closed = false;
+        let mut quiet_ends = BTreeSet::new();
         visit_live(
             &snap,
             &plan,
@@ -489,7 +516,14 @@ pub fn recipients_live(snap: Arc<Snapshot>, plan: Plan) -> BoxStream<'static, Re
                 }
             },
             || {},
+            |end| {
+                quiet_ends.insert(end);
+            },
         );
+        // Before the last block: the stream's end means the ends are known.
+        if let Ok(mut ends) = plan.quiet_ends.lock() {
+            ends.extend(quiet_ends);
+        }
         if !closed && !block.is_empty() {
             let _ = tx.blocking_send(block);
         }
