@@ -217,6 +217,48 @@ async fn sms_rate_limit_paces_the_requests() {
 }
 
 #[tokio::test]
+async fn sms_go_in_batches_and_one_bad_number_sinks_no_other() {
+    let cm = FakeCm::start().await;
+    let adapter = SmsHttp::new(&cm.sms_config()).unwrap();
+    assert_eq!(adapter.batch_limit(), 50, "never more than one second's worth of the rate limit");
+    let unlimited = SmsHttp::new(&buurtnet_delivery::SmsHttpConfig { messages_per_second: 0, ..cm.sms_config() }).unwrap();
+    assert_eq!(unlimited.batch_limit(), buurtnet_delivery::sms_http::BATCH);
+
+    // Five messages, one request, each with its own reference.
+    let batch: Vec<Outgoing> = (0..5).map(|i| sms(100 + i, &format!("+3161234567{i}"), "Test")).collect();
+    let outcomes = unlimited.send_batch(&batch).await;
+    assert_eq!(outcomes, vec![Outcome::Accepted { provider_id: None }; 5]);
+    assert_eq!(cm.requests(), 1);
+    let refs: Vec<String> = cm.sms().iter().map(|m| m.reference.clone()).collect();
+    assert_eq!(refs, ["bn100", "bn101", "bn102", "bn103", "bn104"]);
+
+    // The gateway refuses a whole request for one invalid number: that one is gone, the others
+    // go in a second request.
+    let mut batch: Vec<Outgoing> = (0..4).map(|i| sms(200 + i, &format!("+3161234568{i}"), "Test")).collect();
+    batch.insert(2, sms(299, "+31abc", "Test"));
+    let outcomes = unlimited.send_batch(&batch).await;
+    assert!(matches!(outcomes[2], Outcome::Gone { .. }), "{outcomes:?}");
+    for (i, o) in outcomes.iter().enumerate().filter(|(i, _)| *i != 2) {
+        assert_eq!(o, &Outcome::Accepted { provider_id: None }, "message {i}");
+    }
+    assert_eq!(cm.requests(), 3);
+    assert_eq!(cm.sms().len(), 9, "the four good ones, once each");
+    // A text too long for SMS is refused on its own, before any request.
+    let mut batch = vec![sms(300, "+31612345690", "Test"), sms(301, "+31612345691", &"x".repeat(8 * 153 + 1))];
+    batch.push(sms(302, "+31612345692", "Test"));
+    let outcomes = unlimited.send_batch(&batch).await;
+    assert!(matches!(outcomes[1], Outcome::Rejected { .. }) && outcomes[0] == outcomes[2], "{outcomes:?}");
+    assert_eq!(cm.requests(), 4);
+
+    // A failing gateway: every message of the request is retried.
+    cm.fail_next(1, 503);
+    let batch: Vec<Outgoing> = (0..3).map(|i| sms(400 + i, "+31612345699", "Test")).collect();
+    let outcomes = unlimited.send_batch(&batch).await;
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Retry { .. })), "{outcomes:?}");
+    assert_eq!(outcomes.len(), 3);
+}
+
+#[tokio::test]
 async fn voice_call_carries_text_language_and_replays() {
     let cm = FakeCm::start().await;
     let adapter = VoiceHttp::new(&cm.voice_config()).unwrap();

@@ -545,14 +545,16 @@ mod tests {
     #[test]
     fn signature() {
         let body = br#"{"messages":{}}"#;
-        let good = sign(b"secret", body);
-        assert!(verify_signature(b"secret", body, &good));
-        assert!(!verify_signature(b"other", body, &good));
-        assert!(!verify_signature(b"secret", b"{}", &good));
-        assert!(!verify_signature(b"secret", body, ""));
-        assert!(!verify_signature(b"secret", body, good.trim_start_matches("sha256=")));
-        assert!(!verify_signature(b"secret", body, "sha256=zz"));
-        assert!(!verify_signature(b"", body, &sign(b"", body)));
+        let now = 1_800_000_000;
+        let good = sign(b"secret", body, now);
+        assert!(verify_signature(b"secret", body, &good, now));
+        assert!(!verify_signature(b"other", body, &good, now));
+        assert!(!verify_signature(b"secret", b"{}", &good, now));
+        assert!(!verify_signature(b"secret", body, "", now));
+        assert!(!verify_signature(b"secret", body, good.split_once(',').map_or("", |(_, s)| s), now), "no time");
+        assert!(!verify_signature(b"secret", body, &format!("t={now},sha256=zz"), now));
+        assert!(!verify_signature(b"secret", body, &good, now + SIGNATURE_TOLERANCE_SECS + 1), "too old");
+        assert!(!verify_signature(b"", body, &sign(b"", body, now), now));
     }
 
     #[test]
