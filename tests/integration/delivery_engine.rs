@@ -147,6 +147,12 @@ async fn open_actions_remind_their_dispatcher_once(backend: Backend) {
     assert_eq!(list["actions"][0]["reminder_due"], true, "{list}");
     let reminders = app.store.audit_entries(100).await.unwrap().into_iter().filter(|e| e.action == "action.reminder").count();
     assert_eq!(reminders, 1, "once per action");
+    // The dispatcher is also told by e-mail, once.
+    let email = app.store.admin_strings("SELECT email FROM staff_users WHERE role = 'dispatcher'").await.unwrap()[0].clone();
+    let mails = app.sandbox(&email).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0]["subject"].as_str().unwrap().contains(&format!("actie {id} staat nog open")), "{mails:?}");
+    assert!(mails[0]["body"].as_str().unwrap().contains(&format!("/api/v1/actions/{id}")));
 }
 
 async fn dead_letters_are_shown_to_admins_and_can_be_retried(backend: Backend) {

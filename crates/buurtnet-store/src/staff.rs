@@ -28,6 +28,12 @@ impl Store {
         Ok(id)
     }
 
+    pub async fn staff_user(&self, id: i64) -> Result<Option<StaffUserRow>, StoreError> {
+        let row =
+            with_pool!(self, |p| { sqlx::query_as("SELECT * FROM staff_users WHERE id = $1").bind(id).fetch_optional(p).await })?;
+        Ok(row)
+    }
+
     pub async fn staff_user_by_email(&self, email: &str) -> Result<Option<StaffUserRow>, StoreError> {
         let row = with_pool!(self, |p| {
             sqlx::query_as("SELECT * FROM staff_users WHERE email = $1").bind(email).fetch_optional(p).await

@@ -97,7 +97,7 @@ pub fn start(state: &AppState, workers: usize) -> Running {
 }
 
 /// Upkeep for every serving process: reminders for actions open too long (once per action,
-/// across processes), queue metrics, old idempotency keys, and delivery rows past their
+/// across processes; audit log, log line and an e-mail to the dispatcher), queue metrics, old idempotency keys, and delivery rows past their
 /// retention (their counts are kept).
 pub async fn upkeep(state: &AppState, tick: u64) -> anyhow::Result<()> {
     let now = state.now_ms();
@@ -115,6 +115,7 @@ pub async fn upkeep(state: &AppState, tick: u64) -> anyhow::Result<()> {
             )
             .await?;
         metrics::counter!("buurtnet_action_reminders_total").increment(1);
+        remind_by_email(state, action, dispatcher).await?;
     }
     if tick.is_multiple_of(3) {
         let (depth, oldest_ms) = state.store.queue_depth(now).await?;
@@ -132,5 +133,28 @@ pub async fn upkeep(state: &AppState, tick: u64) -> anyhow::Result<()> {
             tracing::info!(messages, deliveries = rows, "old delivery rows deleted, their counts kept");
         }
     }
+    Ok(())
+}
+
+/// The reminder also reaches the dispatcher by e-mail (Dutch and English), at their work address;
+/// it names the action by id and kind only.
+async fn remind_by_email(state: &AppState, action: i64, dispatcher: i64) -> anyhow::Result<()> {
+    let (Some(staff), Some(a)) = (state.store.staff_user(dispatcher).await?, state.store.action(action).await?) else {
+        return Ok(());
+    };
+    if staff.disabled {
+        return Ok(());
+    }
+    let minutes = state.config.alerting.reminder_minutes;
+    let link = format!("{}/api/v1/actions/{action}", state.config.public_url());
+    let subject = format!("Herinnering: actie {action} staat nog open / Reminder: action {action} is still open");
+    let body = format!(
+        "Uw actie {action} ({kind}) is meer dan {minutes} minuten geleden verstuurd en staat nog open. \
+         Stuur een update of sluit haar af met de uitkomst: {link}\n\n\
+         Your action {action} ({kind}) was sent more than {minutes} minutes ago and is still open. \
+         Send an update or close it with its outcome: {link}\n",
+        kind = a.kind
+    );
+    state.notifier.send_email(&staff.email, &subject, &body).await?;
     Ok(())
 }
