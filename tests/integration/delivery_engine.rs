@@ -313,3 +313,112 @@ async fn old_delivery_rows_are_deleted_but_their_counts_stay(backend: Backend) {
     assert_eq!(after["messages"], before["messages"]);
     assert_eq!(counts(&app, &token, open).await["deliveries"]["sms"]["sent"], 3);
 }
+
+on_both_backends!(the_sms_rate_limit_holds_for_all_processes_together);
+
+/// Two worker "processes" (each its own SMS adapter with its own pacing) share one database:
+/// together they stay within the provider's messages per second, counted in the database.
+async fn the_sms_rate_limit_holds_for_all_processes_together(backend: Backend) {
+    use buurtnet_delivery::{SmsHttp, SmsHttpConfig};
+    use buurtnet_domain::{Clock, SystemClock};
+    let cm = crate::fakes::FakeCm::start().await;
+    let app = TestApp::spawn_with(backend, |c| c.alerting.workers = 0).await;
+    // The rate windows follow the injected clock: let it run.
+    app.clock.set(SystemClock.now());
+    let clock = app.clock.clone();
+    let ticker = tokio::spawn(async move {
+        loop {
+            clock.set(SystemClock.now());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let token = app.staff_token("dispatcher", "NL").await;
+    for _ in 0..40 {
+        resident(&app, AMERSFOORT, &[Channel::Sms], &[Topic::Urgent], "nl", vec![]).await;
+    }
+    let id = new_action(&app, &token).await;
+    post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    while fanout::fanout_once(&app.state).await.unwrap() {}
+    let process = || {
+        let sandbox: Arc<dyn buurtnet_delivery::provider::Provider> =
+            Arc::new(Sandbox::new(app.store.clone(), app.clock.clone()));
+        let sms = Arc::new(SmsHttp::new(&SmsHttpConfig { messages_per_second: 10, ..cm.sms_config() }).unwrap());
+        let providers = Providers::new(sandbox.clone(), sms, sandbox.clone(), sandbox);
+        let config = WorkerConfig { batch: 10, ..WorkerConfig::default() };
+        Worker::new(app.store.clone(), app.clock.clone(), providers, Arc::new(NoLinks), config, Arc::default())
+    };
+    let (a, b) = (process(), process());
+    let started = std::time::Instant::now();
+    let run = |w: Worker| async move {
+        while started.elapsed() < Duration::from_secs(20) {
+            if w.run_once().await.unwrap() == 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let (ra, rb) = (tokio::spawn(run(a)), tokio::spawn(run(b)));
+    cm.wait_for_sms(40, Duration::from_secs(15)).await;
+    let took = started.elapsed();
+    ra.abort();
+    rb.abort();
+    ticker.abort();
+    // 10 a second for both together: four windows, more than two seconds (each process pacing
+    // only itself would send all 40 within about one).
+    assert!(took >= Duration::from_millis(1900), "40 SMS at 10/s took only {took:?}");
+    assert_eq!(cm.sms().len(), 40, "each once");
+}
+
+on_both_backends!(an_amber_alert_reaches_every_anonymous_device_in_the_country);
+
+/// A national AMBER Alert goes to every anonymous device that wants urgent messages, wherever
+/// it is, once each — read page by page over more than one page of device ids.
+async fn an_amber_alert_reaches_every_anonymous_device_in_the_country(backend: Backend) {
+    use buurtnet_domain::TopicSet;
+    use buurtnet_store::NewDevice;
+    let (app, worker) = manual(backend).await;
+    let token = app.staff_token("dispatcher", "NL").await;
+    let device = |i: usize, at: (f64, f64), topics: &[Topic]| NewDevice {
+        endpoint: format!("https://push.example.org/d{i}"),
+        p256dh: "k".into(),
+        auth: "a".into(),
+        token_hash: format!("t{i}"),
+        language: "nl".into(),
+        topics: topics.iter().copied().collect::<TopicSet>().bits(),
+        lat: at.0,
+        lon: at.1,
+        cell: buurtnet_domain::cell::cell_id(at.0, at.1),
+    };
+    // 20,000 devices in Amersfoort and Utrecht (more than one page), 100 that want no urgent
+    // messages.
+    let urgent: Vec<NewDevice> =
+        (0..20_000).map(|i| device(i, if i % 2 == 0 { AMERSFOORT } else { UTRECHT }, &[Topic::Urgent])).collect();
+    for chunk in urgent.chunks(5000) {
+        app.store.register_anonymous_devices(chunk, 0).await.unwrap();
+    }
+    let quiet: Vec<NewDevice> = (20_000..20_100).map(|i| device(i, AMERSFOORT, &[Topic::Information])).collect();
+    app.store.register_anonymous_devices(&quiet, 0).await.unwrap();
+    let (s, v) = post(
+        &app,
+        &token,
+        "/api/v1/actions",
+        &json!({"kind": "missing_person", "level": "national", "status": "exercise", "title": "AMBER Alert",
+                "body": "Vermist: meisje, 8 jaar.", "consent": {"by": "moeder"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    while fanout::fanout_once(&app.state).await.unwrap() {}
+    let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
+    assert_eq!(v["messages"][0]["recipients"], 20_000, "{}", v["messages"]);
+    let distinct = app
+        .store
+        .admin_strings(
+            "SELECT CAST(COUNT(DISTINCT device_id) AS TEXT) FROM deliveries WHERE channel = 'push' AND participant_id = 0",
+        )
+        .await
+        .unwrap();
+    assert_eq!(distinct[0], "20000", "each device once");
+    assert_eq!(drain(&worker).await, 20_000);
+}

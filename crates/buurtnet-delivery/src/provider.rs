@@ -110,6 +110,13 @@ pub trait Provider: Send + Sync {
         1
     }
 
+    /// The provider's limit in messages per second for all processes together (0: none). The
+    /// worker counts sends against it in the database before handing them over; the adapter
+    /// may pace its own process as well.
+    fn messages_per_second(&self) -> u32 {
+        0
+    }
+
     /// Sends up to [`Provider::batch_limit`] messages; one outcome per message, in their order.
     /// The default sends them one by one, concurrently.
     fn send_batch<'a>(&'a self, msgs: &'a [Outgoing]) -> BoxFuture<'a, Vec<Outcome>> {

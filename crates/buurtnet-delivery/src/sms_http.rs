@@ -98,6 +98,7 @@ pub struct SmsHttp {
     product_token: String,
     sender: String,
     limiter: RateLimiter,
+    messages_per_second: u32,
 }
 
 impl SmsHttp {
@@ -119,6 +120,7 @@ impl SmsHttp {
             product_token: config.product_token.clone(),
             sender: config.sender.clone(),
             limiter: RateLimiter::new(config.messages_per_second),
+            messages_per_second: config.messages_per_second,
         })
     }
 
@@ -357,6 +359,10 @@ impl Provider for SmsHttp {
 
     fn send_batch<'a>(&'a self, msgs: &'a [Outgoing]) -> BoxFuture<'a, Vec<Outcome>> {
         self.send_all(msgs).boxed()
+    }
+
+    fn messages_per_second(&self) -> u32 {
+        self.messages_per_second
     }
 }
 

@@ -419,6 +419,26 @@ impl Worker {
         Prepared::Send(Box::new(ToSend { d, channel, msg, out }))
     }
 
+    /// Waits until `n` more messages may go to the provider under its per-second limit, counted
+    /// in the database for every process sharing it (windows of one second by the injected
+    /// clock; a window found full is waited out).
+    async fn take_permits(&self, channel: Channel, provider: &dyn Provider, n: usize) -> Result<(), StoreError> {
+        let limit = i64::from(provider.messages_per_second());
+        if limit == 0 || n == 0 {
+            return Ok(());
+        }
+        let key = format!("provider_rate:{}", channel.as_str());
+        loop {
+            let now = self.now_ms();
+            let window = now - now.rem_euclid(1000);
+            if self.store.add_to_counter(&key, window, n as i64).await? <= limit {
+                return Ok(());
+            }
+            // Full (what was just counted keeps the limit on the safe side): the next window.
+            tokio::time::sleep(Duration::from_millis((window + 1000 - now).clamp(5, 1000) as u64)).await;
+        }
+    }
+
     /// How long the channel's provider is paused (see [`Breaker`]), if it is.
     fn paused(&self, channel: Channel) -> Option<Duration> {
         let breakers = self.providers.breakers.lock().ok()?;
@@ -457,6 +477,20 @@ impl Worker {
                 .collect();
         }
         let provider = self.providers.get(channel);
+        if let Err(e) = self.take_permits(channel, provider.as_ref(), group.len()).await {
+            // The shared count is unreadable: back in the queue shortly, the try given back.
+            tracing::warn!(error = %e, "rate limit count failed; trying again shortly");
+            let next_at = self.now_ms() + 1000;
+            return group
+                .iter()
+                .map(|s| {
+                    let mut f = self.finished(&s.d, "pending", Some("rate limit count unavailable".into()));
+                    f.next_at = next_at;
+                    f.untried = true;
+                    Result1 { finished: f, failover: None, gone_device: None }
+                })
+                .collect();
+        }
         let started = Instant::now();
         let timeout = Duration::from_secs(self.config.send_timeout_seconds);
         let outcomes = if group.len() == 1 {

@@ -8,17 +8,25 @@ impl Store {
     /// count in that window (including this hit). A hit in a newer window starts it at 1; a
     /// late hit from an older window (clock skew between processes) counts in the newer one.
     pub async fn hit_counter(&self, key: &str, window_start: i64) -> Result<i64, StoreError> {
+        self.add_to_counter(key, window_start, 1).await
+    }
+
+    /// Adds `n` to `key`'s count in the window that starts at `window_start` (as
+    /// [`Store::hit_counter`]) and returns the count in that window.
+    pub async fn add_to_counter(&self, key: &str, window_start: i64, n: i64) -> Result<i64, StoreError> {
         let n = with_pool!(self, |p| {
             sqlx::query_scalar(
-                "INSERT INTO abuse_counters (key, window_start, count) VALUES ($1, $2, 1)
+                "INSERT INTO abuse_counters (key, window_start, count) VALUES ($1, $2, $3)
                  ON CONFLICT (key) DO UPDATE SET
-                   count = CASE WHEN excluded.window_start > abuse_counters.window_start THEN 1 ELSE abuse_counters.count + 1 END,
+                   count = CASE WHEN excluded.window_start > abuse_counters.window_start THEN excluded.count
+                           ELSE abuse_counters.count + excluded.count END,
                    window_start = CASE WHEN excluded.window_start > abuse_counters.window_start
                                   THEN excluded.window_start ELSE abuse_counters.window_start END
                  RETURNING count",
             )
             .bind(key)
             .bind(window_start)
+            .bind(n)
             .fetch_one(p)
             .await
         })?;
