@@ -44,6 +44,45 @@ pub fn classify_status(provider: &str, status: StatusCode, headers: &HeaderMap, 
     }
 }
 
+/// An HTTP answer as the adapters read it.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// The body; empty when a successful answer's body could not be read (the provider took
+    /// the request; only its answer broke).
+    pub text: String,
+}
+
+/// POSTs `body` as JSON to a CM.com endpoint with the product token; a transport failure (or an
+/// unreadable error answer) is already an [`Outcome`].
+pub async fn post_cm_json(
+    provider: &str,
+    client: &reqwest::Client,
+    endpoint: &str,
+    product_token: &str,
+    body: &serde_json::Value,
+) -> Result<Answer, Outcome> {
+    let response = client
+        .post(endpoint)
+        .header("X-CM-PRODUCTTOKEN", product_token)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| classify_transport(provider, &e))?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = match response.text().await {
+        Ok(t) => t,
+        Err(e) if status.is_success() => {
+            tracing::debug!(provider, error = %e.without_url(), "unreadable answer to an accepted request");
+            String::new()
+        }
+        Err(e) => return Err(classify_transport(provider, &e)),
+    };
+    Ok(Answer { status, headers, text })
+}
+
 /// Maps a transport error (connect refused, time-out, broken connection).
 pub fn classify_transport(provider: &str, e: &reqwest::Error) -> Outcome {
     let what = if e.is_timeout() {

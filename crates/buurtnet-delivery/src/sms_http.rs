@@ -35,7 +35,7 @@
 //! for as many permits as it carries, and is never larger than one second's worth): callers
 //! simply await [`Provider::send`] or [`Provider::send_batch`].
 
-use crate::http_outcome::{RateLimiter, classify_status, classify_transport, says_invalid_number};
+use crate::http_outcome::{Answer, RateLimiter, classify_status, post_cm_json, says_invalid_number};
 use crate::provider::{Destination, Outcome, Outgoing, Provider};
 use buurtnet_domain::sms_text;
 use futures::FutureExt;
@@ -153,29 +153,11 @@ impl SmsHttp {
             batch.iter().map(|(m, number, parts)| self.msg_entry(number, &m.content.text, &m.reference, *parts)).collect();
         let body = self.request_of(entries);
         self.limiter.acquire_n(batch.len()).await;
-        let answer = self
-            .client
-            .post(&self.endpoint)
-            .header("X-CM-PRODUCTTOKEN", &self.product_token)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body)
-            .send()
-            .await;
-        let response = match answer {
-            Ok(r) => r,
-            Err(e) => return Posted::Whole(classify_transport("cm_sms", &e)),
-        };
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = match response.text().await {
-            Ok(t) => t,
-            Err(e) if status.is_success() => {
-                // The gateway took the messages; only its answer broke.
-                tracing::debug!(error = %e.without_url(), "cm_sms: unreadable answer to an accepted request");
-                String::new()
-            }
-            Err(e) => return Posted::Whole(classify_transport("cm_sms", &e)),
-        };
+        let Answer { status, headers, text } =
+            match post_cm_json("cm_sms", &self.client, &self.endpoint, &self.product_token, &body).await {
+                Ok(a) => a,
+                Err(outcome) => return Posted::Whole(outcome),
+            };
         let parsed: SendAnswer = serde_json::from_str(&text).unwrap_or_default();
         let mut refused = HashMap::new();
         let mut ids = HashMap::new();

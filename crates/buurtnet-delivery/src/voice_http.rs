@@ -21,7 +21,7 @@
 //! Outcomes as for SMS: 2xx → `Accepted`; 429/503 (with `Retry-After`), other 5xx, time-outs →
 //! `Retry`; 400 saying the callee is invalid → `Gone`; other 4xx → `Rejected`.
 
-use crate::http_outcome::{classify_status, classify_transport};
+use crate::http_outcome::{Answer, classify_status, post_cm_json};
 use crate::provider::{Destination, Outcome, Outgoing, Provider};
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -154,21 +154,11 @@ impl Provider for VoiceHttp {
             let Ok(_permit) = self.calls.acquire().await else {
                 return Outcome::Retry { reason: "cm_voice: shutting down".into(), retry_after: None };
             };
-            let answer = self
-                .client
-                .post(&self.endpoint)
-                .header("X-CM-PRODUCTTOKEN", &self.product_token)
-                .header(reqwest::header::ACCEPT, "application/json")
-                .json(&body)
-                .send()
-                .await;
-            let response = match answer {
-                Ok(r) => r,
-                Err(e) => return classify_transport("cm_voice", &e),
-            };
-            let status = response.status();
-            let headers = response.headers().clone();
-            let text = response.text().await.unwrap_or_default();
+            let Answer { status, headers, text } =
+                match post_cm_json("cm_voice", &self.client, &self.endpoint, &self.product_token, &body).await {
+                    Ok(a) => a,
+                    Err(outcome) => return outcome,
+                };
             if !status.is_success() {
                 return classify_status("cm_voice", status, &headers, &text);
             }
