@@ -620,7 +620,8 @@ async fn pdok_server(files: Vec<(String, String, Vec<u8>)>) -> (String, tokio::t
                     r#"<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>dataset</title>
                     <link rel="self" href="dataset.xml"/><entry><title>{name}</title>
                     <link rel="alternate" type="application/geopackage+sqlite3" href="downloads/{name}" length="{}"/></entry></feed>"#,
-                    bytes.len()
+                    // A feed that announces more than the server has.
+                    if name.contains("_v9") { bytes.len() + 7 } else { bytes.len() }
                 );
                 [(format!("/{dir}/index.xml"), service), (format!("/{dir}/dataset.xml"), dataset)]
             })
@@ -680,6 +681,7 @@ async fn download_through_the_atom_feeds(b: Backend) {
         ("cbs/wijkenbuurten/2024/atom".into(), "wijkenbuurten_2024_v2.gpkg".into(), wb.clone()),
         ("cbs/gebiedsindelingen/atom/v1_0".into(), "cbsgebiedsindelingen2024.gpkg".into(), gi.clone()),
         ("cbs/wijkenbuurten/2023/atom".into(), "wijkenbuurten_2023_v3.gpkg".into(), corrupt),
+        ("cbs/wijkenbuurten/2022/atom".into(), "wijkenbuurten_2022_v9.gpkg".into(), wb.clone()),
     ])
     .await;
     let url = migrated(b).await;
@@ -704,6 +706,12 @@ async fn download_through_the_atom_feeds(b: Backend) {
         buurtnet(&url, &["import-areas", "--download", "--year", "2023", "--pdok-url", &pdok, "--download-dir", dir_s]);
     assert!(!ok && err.contains("wijkenbuurten_2023_v3.gpkg is not a GeoPackage"), "{err}");
     assert_eq!(store.areas_version().await.unwrap(), version);
+    assert_eq!(store.area_imports().await.unwrap().len(), 2);
+    // A download that ends short of the announced length is not kept.
+    let (ok, _, err) =
+        buurtnet(&url, &["import-areas", "--download", "--year", "2022", "--pdok-url", &pdok, "--download-dir", dir_s]);
+    assert!(!ok && err.contains("the feed announces") && err.contains(&format!("{} bytes", wb.len())), "{err}");
+    assert!(!dir.join("wijkenbuurten_2022_v9.gpkg").exists());
     assert_eq!(store.area_imports().await.unwrap().len(), 2);
     // A year the feeds do not have, and no network at all: clear messages.
     let (ok, _, err) =
