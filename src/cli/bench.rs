@@ -34,6 +34,11 @@ pub enum BenchCommand {
         points: u64,
         #[arg(long)]
         postgres: Option<String>,
+        /// Measure on a full-resolution-like copy instead, built in memory: every 2024 district
+        /// split into four neighbourhoods (about 14,000) and every outline of every level given
+        /// a vertex at least every this many metres.
+        #[arg(long)]
+        densify_metres: Option<f64>,
     },
     /// Targeting: count and full resolution latency for circles and areas, against PostGIS.
     Targeting {
@@ -182,7 +187,12 @@ pub async fn run(cmd: BenchCommand, geodata: Option<&Path>) -> anyhow::Result<()
             super::bench_fanout::bench_fanout(folder, &args).await
         }
         BenchCommand::Import { rows, postgres } => bench_import(folder, rows, postgres.as_deref()).await,
-        BenchCommand::Lookup { points, postgres } => bench_lookup(folder, points, postgres.as_deref()).await,
+        BenchCommand::Lookup { points, densify_metres: Some(m), .. } => {
+            super::bench_dense::bench_dense_lookup(folder, points, m).await
+        }
+        BenchCommand::Lookup { points, postgres, densify_metres: None } => {
+            bench_lookup(folder, points, postgres.as_deref()).await
+        }
         BenchCommand::Targeting { participants, postgres, postgis, runs, json, keep_sqlite, cold_runs } => {
             let opts = TargetingOptions { runs, want_json: json, keep_sqlite, cold_runs };
             bench_targeting(folder, participants, postgres.as_deref(), postgis.as_deref(), opts).await

@@ -74,7 +74,18 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 serve(config, store).await?;
             }
         }
-        Command::ImportAreas { folder } => {
+        Command::ImportAreas { folder: _, gpkg, download, year, pdok_url, download_dir } if download || !gpkg.is_empty() => {
+            let files = if download {
+                let dir = download_dir.unwrap_or_else(|| config.data_dir.join("downloads"));
+                let year = year.context("--download needs --year")?;
+                super::import_gpkg::download(pdok_url.as_deref(), year, &dir).await?
+            } else {
+                gpkg.into_iter().map(|path| buurtnet_server::area_import::ImportFile { path, source_url: None }).collect()
+            };
+            let store = open(&config).await?;
+            super::import_gpkg::run(&store, &files, year).await?;
+        }
+        Command::ImportAreas { folder, .. } => {
             let folder = folder.or(config.geodata.clone()).context("give a folder, or set --geodata / BUURTNET_GEODATA")?;
             let store = open(&config).await?;
             let summary = geography::import_areas(&store, Some(&folder), &version_tag()).await?;

@@ -2,8 +2,10 @@
 
 mod admin;
 mod bench;
+mod bench_dense;
 mod bench_fanout;
 mod commands;
+mod import_gpkg;
 mod settings;
 
 use clap::{Parser, Subcommand};
@@ -66,10 +68,27 @@ pub enum Command {
     },
     /// Apply the database migrations.
     Migrate,
-    /// Import areas from the CBS GeoJSON folder (default: --geodata).
+    /// Import areas: the CBS GeoJSON folder (default: --geodata), or official CBS GeoPackages
+    /// (--gpkg FILE…, or --download --year YYYY from PDOK). Each GeoPackage replaces only its own
+    /// levels; addresses get their new area codes; servers keep running.
     ImportAreas {
-        /// The folder (defaults to --geodata).
+        /// The GeoJSON folder (defaults to --geodata).
         folder: Option<PathBuf>,
+        /// Official GeoPackages: Wijk- en buurtkaart, CBS gebiedsindelingen and/or CBS postcode4, of one year.
+        #[arg(long, num_args = 1.., conflicts_with = "folder")]
+        gpkg: Vec<PathBuf>,
+        /// Download the year's Wijk- en buurtkaart and gebiedsindelingen from PDOK (Atom feeds), then import them.
+        #[arg(long, requires = "year", conflicts_with_all = ["folder", "gpkg"])]
+        download: bool,
+        /// The year to download (with --download), or that the files must be of (with --gpkg).
+        #[arg(long)]
+        year: Option<i32>,
+        /// PDOK's download service (default https://service.pdok.nl).
+        #[arg(long)]
+        pdok_url: Option<String>,
+        /// Where downloads go (default: {data_dir}/downloads); an interrupted download resumes from here.
+        #[arg(long)]
+        download_dir: Option<PathBuf>,
     },
     /// Import participants from a CSV file (header: external_id,email,phone,lat,lon,postcode,house_number,address_kind,channels,topics,language).
     ImportParticipants {

@@ -27,15 +27,17 @@ async fn listing_and_one_area(b: Backend) {
     let app = TestApp::spawn(b).await;
     let (s, v) = app.get_json("/api/v1/areas?level=municipality&parent=VR09").await;
     assert_eq!(s, 200);
-    let list = v.as_array().unwrap();
+    assert!(v["attribution"]["nl"].as_str().unwrap().starts_with("Bron: CBS, Kadaster"));
+    assert!(v["attribution"]["en"].as_str().unwrap().contains("CBS"));
+    let list = v["areas"].as_array().unwrap();
     assert_eq!(list.len(), 26, "Veiligheidsregio Utrecht has 26 municipalities");
     assert!(list.iter().all(|a| a["level"] == "municipality" && a["parent"] == "VR09"));
     assert!(list.iter().any(|a| a["code"] == "GM0307" && a["inhabitants"].as_i64().unwrap() > 150_000));
     // Provinces are a second tree: municipalities list under their province too.
     let (_, v) = app.get_json("/api/v1/areas?level=gemeente&parent=PV26").await;
-    assert!(v.as_array().unwrap().iter().any(|a| a["code"] == "GM0307"));
+    assert!(v["areas"].as_array().unwrap().iter().any(|a| a["code"] == "GM0307"));
     let (_, v) = app.get_json("/api/v1/areas?level=police_unit").await;
-    assert_eq!(v.as_array().unwrap().len(), 10);
+    assert_eq!(v["areas"].as_array().unwrap().len(), 10);
 
     let (s, v) = app.get_json("/api/v1/areas/GM0307").await;
     assert_eq!(s, 200);

@@ -16,6 +16,7 @@ mod copy_db;
 mod crash;
 mod delivery_engine;
 mod fuzz;
+mod gpkg_import;
 mod hardening;
 mod import;
 mod ops;

@@ -1,11 +1,12 @@
 //! The in-memory area index: an R-tree of bounding boxes per level, then an exact
-//! point-in-polygon test (boundary included). Built from the areas in the database, so every
+//! point-in-polygon test (boundary included) on the full-resolution outline through its band
+//! index of edges ([`BandedPolygon`]), so outlines of thousands of vertices stay fast. Built from the areas in the database, so every
 //! process that shares a database answers the same.
 
 use crate::area::AreaRecord;
+use crate::banded::BandedPolygon;
 use crate::target_area::{Covered, PreparedPolygon, Shape};
 use buurtnet_domain::AreaLevel;
-use geo::{Intersects, Point};
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -20,6 +21,8 @@ pub struct AreaIndex {
     areas: Vec<AreaRecord>,
     by_code: HashMap<String, usize>,
     trees: HashMap<AreaLevel, RTree<Entry>>,
+    /// Per area, its outline's edges by band for point tests (empty for the country).
+    banded: Vec<BandedPolygon>,
     /// Per area, made on first use: its outline prepared for point tests, with its cover.
     outlines: Vec<OnceLock<Arc<Covered>>>,
 }
@@ -80,7 +83,10 @@ impl AreaIndex {
         }
         let trees = entries.into_iter().map(|(level, e)| (level, RTree::bulk_load(e))).collect();
         let outlines = areas.iter().map(|_| OnceLock::new()).collect();
-        AreaIndex { areas, by_code, trees, outlines }
+        let empty = geo::MultiPolygon(Vec::new());
+        let banded =
+            areas.iter().map(|a| BandedPolygon::new(if a.level == AreaLevel::Country { &empty } else { &a.geometry })).collect();
+        AreaIndex { areas, by_code, trees, banded, outlines }
     }
 
     /// An area's outline, prepared for exact point tests and covered by cell ranges (made on
@@ -113,12 +119,11 @@ impl AreaIndex {
     /// Areas of one level that contain the point (boundary included), sorted by code.
     pub fn containing(&self, level: AreaLevel, lat: f64, lon: f64) -> Vec<&AreaRecord> {
         let Some(tree) = self.trees.get(&level) else { return Vec::new() };
-        let p = Point::new(lon, lat);
         let probe = AABB::from_point([lon, lat]);
         let mut found: Vec<&AreaRecord> = tree
             .locate_in_envelope_intersecting(probe)
+            .filter(|e| self.banded[e.data].contains(lon, lat))
             .map(|e| &self.areas[e.data])
-            .filter(|a| a.geometry.intersects(&p))
             .collect();
         found.sort_by(|a, b| a.code.cmp(&b.code));
         found

@@ -2,8 +2,15 @@
 //! "which areas contain this point" quickly with an in-memory [`AreaIndex`].
 
 pub mod area;
+pub mod banded;
+pub mod compose;
+pub mod gpkg;
 pub mod index;
 pub mod load;
+pub mod official;
+pub mod pdok;
+
+pub mod rd;
 pub mod synthetic;
 pub mod target_area;
 

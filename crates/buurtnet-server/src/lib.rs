@@ -3,6 +3,7 @@
 
 pub mod abuse;
 pub mod alerting;
+pub mod area_import;
 pub mod auth;
 pub mod config;
 pub mod error;

@@ -1,6 +1,6 @@
 //! Areas (geography) and the offline address-point table.
 
-use crate::{AddressPoint, AreaRow, AreaSummary, Store, StoreError};
+use crate::{AddressAreas, AddressPoint, AreaImport, AreaRow, AreaSummary, Store, StoreError};
 use sqlx::QueryBuilder;
 
 const AREA_BATCH: usize = 200;
@@ -36,6 +36,137 @@ impl Store {
                 .bind(version)
                 .execute(&mut *tx)
                 .await?;
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    /// Replaces the areas of some levels (the others stay as they are) and records the imported
+    /// files, in one transaction, and bumps `areas_version` so running servers reload.
+    pub async fn replace_area_levels(
+        &self,
+        levels: &[&str],
+        areas: &[AreaRow],
+        imports: &[AreaImport],
+        version: &str,
+    ) -> Result<(), StoreError> {
+        let first_import = if imports.is_empty() { 0 } else { self.allocate_ids("area_imports", imports.len() as i64).await? };
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            // A write first, so that SQLite takes the write lock at once.
+            sqlx::query("INSERT INTO meta (key, value) VALUES ('areas_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+            for level in levels {
+                sqlx::query("DELETE FROM areas WHERE level = $1").bind(*level).execute(&mut *tx).await?;
+            }
+            for chunk in areas.chunks(AREA_BATCH) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO areas (code, name, level, parent_code, province_code, inhabitants, min_lon, min_lat, max_lon, max_lat, geometry, geometry_simplified) ",
+                );
+                qb.push_values(chunk, |mut b, a| {
+                    b.push_bind(&a.code)
+                        .push_bind(&a.name)
+                        .push_bind(&a.level)
+                        .push_bind(&a.parent_code)
+                        .push_bind(&a.province_code)
+                        .push_bind(a.inhabitants)
+                        .push_bind(a.min_lon)
+                        .push_bind(a.min_lat)
+                        .push_bind(a.max_lon)
+                        .push_bind(a.max_lat)
+                        .push_bind(&a.geometry)
+                        .push_bind(&a.geometry_simplified);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            for (i, m) in imports.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO area_imports (id, imported_at, kind, year, file_name, size_bytes, sha256, source_url, levels, areas) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(first_import + i as i64)
+                .bind(m.imported_at)
+                .bind(&m.kind)
+                .bind(m.year)
+                .bind(&m.file_name)
+                .bind(m.size_bytes)
+                .bind(&m.sha256)
+                .bind(&m.source_url)
+                .bind(&m.levels)
+                .bind(m.areas)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        })?;
+        Ok(())
+    }
+
+    /// The imported official files, newest first.
+    pub async fn area_imports(&self) -> Result<Vec<AreaImport>, StoreError> {
+        let rows = with_pool!(self, |p| sqlx::query_as("SELECT * FROM area_imports ORDER BY id DESC").fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// A page of addresses (by id, after `after`) with their position and stored area codes.
+    pub async fn address_areas(&self, after: i64, limit: i64) -> Result<Vec<AddressAreas>, StoreError> {
+        let rows = with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT id, participant_id, lat, lon, neighbourhood_code, district_code, municipality_code, pc4, \
+                        safety_region_code, police_unit_code, province_code \
+                 FROM addresses WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+        })?;
+        Ok(rows)
+    }
+
+    /// Sets the area codes of addresses (after new areas were imported), their participants'
+    /// municipality (that of their first address), and appends the change feed for the targeting
+    /// replicas, in one transaction.
+    pub async fn update_address_areas(&self, updates: &[AddressAreas], at: i64) -> Result<(), StoreError> {
+        let (Some(lo), Some(hi)) =
+            (updates.iter().map(|u| u.participant_id).min(), updates.iter().map(|u| u.participant_id).max())
+        else {
+            return Ok(());
+        };
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            for u in updates {
+                sqlx::query(
+                    "UPDATE addresses SET neighbourhood_code = $1, district_code = $2, municipality_code = $3, pc4 = $4, \
+                     safety_region_code = $5, police_unit_code = $6, province_code = $7 WHERE id = $8",
+                )
+                .bind(&u.neighbourhood_code)
+                .bind(&u.district_code)
+                .bind(&u.municipality_code)
+                .bind(&u.pc4)
+                .bind(&u.safety_region_code)
+                .bind(&u.police_unit_code)
+                .bind(&u.province_code)
+                .bind(u.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            let mut ids: Vec<i64> = updates.iter().map(|u| u.participant_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for id in &ids {
+                sqlx::query(
+                    "UPDATE participants SET municipality_code = \
+                       (SELECT a.municipality_code FROM addresses a WHERE a.participant_id = participants.id ORDER BY a.id LIMIT 1) \
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            record_change!(tx, lo, hi, at);
             tx.commit().await
         })?;
         Ok(())

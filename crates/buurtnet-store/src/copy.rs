@@ -44,6 +44,22 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "area_imports",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("imported_at", Int),
+            ("kind", Text),
+            ("year", Int),
+            ("file_name", Text),
+            ("size_bytes", Int),
+            ("sha256", Text),
+            ("source_url", Text),
+            ("levels", Text),
+            ("areas", Int),
+        ],
+    },
+    TableSpec {
         name: "address_points",
         key: &["postcode", "house_number"],
         columns: &[("postcode", Text), ("house_number", Text), ("street", Text), ("city", Text), ("lat", Real), ("lon", Real)],

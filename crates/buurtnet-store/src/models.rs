@@ -197,3 +197,35 @@ pub struct SandboxMessage {
     pub subject: Option<String>,
     pub body: String,
 }
+
+/// One imported official area file.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow, serde::Serialize)]
+pub struct AreaImport {
+    pub id: i64,
+    pub imported_at: i64,
+    pub kind: String,
+    pub year: Option<i64>,
+    pub file_name: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub source_url: Option<String>,
+    /// Comma-separated levels the file replaced.
+    pub levels: String,
+    pub areas: i64,
+}
+
+/// An address's position and the area codes stored for it.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct AddressAreas {
+    pub id: i64,
+    pub participant_id: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub neighbourhood_code: Option<String>,
+    pub district_code: Option<String>,
+    pub municipality_code: Option<String>,
+    pub pc4: Option<String>,
+    pub safety_region_code: Option<String>,
+    pub police_unit_code: Option<String>,
+    pub province_code: Option<String>,
+}

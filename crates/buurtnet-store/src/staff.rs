@@ -34,6 +34,12 @@ impl Store {
         Ok(row)
     }
 
+    /// Every staff account, by id.
+    pub async fn list_staff_users(&self) -> Result<Vec<StaffUserRow>, StoreError> {
+        let rows = with_pool!(self, |p| sqlx::query_as("SELECT * FROM staff_users ORDER BY id").fetch_all(p).await)?;
+        Ok(rows)
+    }
+
     pub async fn staff_user_by_email(&self, email: &str) -> Result<Option<StaffUserRow>, StoreError> {
         let row = with_pool!(self, |p| {
             sqlx::query_as("SELECT * FROM staff_users WHERE email = $1").bind(email).fetch_optional(p).await

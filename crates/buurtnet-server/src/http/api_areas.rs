@@ -1,10 +1,13 @@
 //! `GET /api/v1/areas`, `/areas/{code}`, `/areas/at`.
 
+use crate::area_import;
+use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use buurtnet_domain::AreaLevel;
+use buurtnet_domain::staff::{Role, Scope};
 use buurtnet_store::AreaSummary;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -30,7 +33,30 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> 
     };
     let parent = q.parent.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let areas = state.store.list_areas(level.map(AreaLevel::as_str), parent).await?;
-    Ok(Json(Value::Array(areas.iter().map(summary).collect())))
+    let sources: Vec<Value> = state
+        .store
+        .area_imports()
+        .await?
+        .iter()
+        .map(|i| json!({"kind": i.kind, "year": i.year, "file": i.file_name, "sha256": i.sha256, "levels": i.levels.split(',').collect::<Vec<_>>()}))
+        .collect();
+    Ok(Json(json!({
+        "attribution": {"nl": area_import::ATTRIBUTION_NL, "en": area_import::ATTRIBUTION_EN},
+        "sources": sources,
+        "areas": areas.iter().map(summary).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /api/v1/admin/area-imports`: the imported official files, and staff accounts whose scope
+/// names a code that no longer exists (national admins).
+pub async fn imports(State(state): State<AppState>, user: StaffUser) -> AppResult<Json<Value>> {
+    user.require_role(&[Role::Admin])?;
+    if user.scope != Scope::National {
+        return Err(AppError::Forbidden("Area imports are for admins with a national scope.".into()));
+    }
+    let imports = state.store.area_imports().await?;
+    let stale = area_import::stale_scopes(&state.store).await.map_err(|e| AppError::Internal(format!("{e:#}")))?;
+    Ok(Json(json!({"imports": imports, "stale_scopes": stale})))
 }
 
 pub async fn one(State(state): State<AppState>, Path(code): Path<String>) -> AppResult<Json<Value>> {
@@ -44,6 +70,7 @@ pub async fn one(State(state): State<AppState>, Path(code): Path<String>) -> App
         "province": area.province_code, "inhabitants": area.inhabitants,
         "bbox": [area.min_lon, area.min_lat, area.max_lon, area.max_lat],
         "geometry": geometry,
+        "attribution": {"nl": area_import::ATTRIBUTION_NL, "en": area_import::ATTRIBUTION_EN},
     })))
 }
 

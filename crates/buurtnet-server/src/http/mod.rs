@@ -44,6 +44,7 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/areas", &["GET"]), get(api_areas::list)),
         (r("/areas/at", &["GET"]), get(api_areas::at)),
         (r("/areas/{code}", &["GET"]), get(api_areas::one)),
+        (r("/admin/area-imports", &["GET"]), get(api_areas::imports)),
         (r("/participants", &["POST"]), post(api_participants::register)),
         (r("/participants/verify-email", &["POST"]), post(api_participants::verify_email)),
         (r("/participants/verify-phone", &["POST"]), post(api_participants::verify_phone)),

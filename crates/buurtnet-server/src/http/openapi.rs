@@ -44,7 +44,7 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
                 ("level", false, "country, province, police_unit, safety_region, municipality, district, neighbourhood, pc4"),
                 ("parent", false, "the parent area's code"),
             ],
-            (200, "A list of area summaries"),
+            (200, "{\"attribution\": {\"nl\", \"en\"}, \"sources\": [imported files], \"areas\": [area summaries]}"),
             &[],
         ),
         ("/areas/at", "GET") => op(
@@ -59,6 +59,15 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
         ("/areas/{code}", "GET") => {
             op("One area with a simplified GeoJSON geometry", "areas", false, None, &[], (200, "The area"), &[404])
         }
+        ("/admin/area-imports", "GET") => op(
+            "Imported official area files, and staff scopes naming a code that no longer exists (national admins)",
+            "areas",
+            true,
+            None,
+            &[],
+            (200, "{\"imports\": [...], \"stale_scopes\": [...]}"),
+            &[401, 403],
+        ),
         ("/participants", "POST") => op(
             "Register as a resident (the same answer whether or not the e-mail or phone is known)",
             "participants",
