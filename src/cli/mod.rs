@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_fanout;
+mod bench_replies;
 mod commands;
 mod settings;
 

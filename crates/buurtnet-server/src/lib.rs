@@ -5,6 +5,7 @@ pub mod abuse;
 pub mod alerting;
 pub mod auth;
 pub mod config;
+pub mod enquiries;
 pub mod error;
 pub mod http;
 pub mod i18n;

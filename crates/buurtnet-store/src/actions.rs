@@ -99,7 +99,7 @@ pub struct ActionStep {
     pub now: i64,
 }
 
-const INSERT_MESSAGE: &str = "INSERT INTO messages (id, action_id, kind, status, priority, override_quiet, channels, topic, area, scope, content, created_by, created_at, send_at, valid_until, fanout_state)
+pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO messages (id, action_id, kind, status, priority, override_quiet, channels, topic, area, scope, content, created_by, created_at, send_at, valid_until, fanout_state)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'pending')";
 
 macro_rules! bind_message {
@@ -121,6 +121,8 @@ macro_rules! bind_message {
             .bind($m.valid_until)
     };
 }
+
+pub(crate) use bind_message;
 
 impl Store {
     pub async fn insert_action(&self, a: &NewAction) -> Result<i64, StoreError> {

@@ -60,7 +60,7 @@ pub async fn fanout_once(state: &AppState) -> anyhow::Result<bool> {
     };
     let started = std::time::Instant::now();
     let done = match msg.kind.as_str() {
-        "start" | "information" => from_area(state, &msg).await?,
+        "start" | "information" | "enquiry" => from_area(state, &msg).await?,
         _ => from_first_message(state, &msg).await?,
     };
     if done {
@@ -140,7 +140,9 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
     }
     expand_push(state, &mut push_people, &mut block).await?;
     write(state, msg, &mut block).await?;
-    if allowed.contains(Channel::Push) {
+    // Anonymous devices have no person to bind an enquiry's reply link to: enquiries reach
+    // participants only.
+    if allowed.contains(Channel::Push) && msg.kind != "enquiry" {
         let mut devices = targeting::anonymous_devices(&state.store, device_plan);
         while let Some(id) = devices.try_next().await? {
             block.push((0, id, Channel::Push));
