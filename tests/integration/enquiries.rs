@@ -396,6 +396,39 @@ async fn bad_links_requests_and_replies_are_refused_and_nothing_is_stored(backen
     let (s, v) = post(&app, &approver, &format!("/api/v1/enquiries/{id}/approve"), &json!({})).await;
     assert_eq!(s, 409, "{v}");
     assert!(v["message"].as_str().unwrap().contains("already"), "{v}");
+    // Strangers get 401 in our error shape; another municipality finds nothing; roles that
+    // may not act get 403.
+    for path in [
+        "/api/v1/enquiries".to_string(),
+        format!("/api/v1/enquiries/{id}/approve"),
+        format!("/api/v1/enquiries/{id}/return"),
+        format!("/api/v1/enquiries/{id}/close"),
+        "/api/v1/replies/1/classify".to_string(),
+        "/api/v1/replies/1/forward".to_string(),
+        "/api/v1/replies/1/answer".to_string(),
+    ] {
+        let r = app.client.post(app.at(&path)).json(&json!({})).send().await.unwrap();
+        assert_eq!(r.status(), 401, "POST {path}");
+        assert!(r.json::<Value>().await.unwrap()["error"].is_string());
+    }
+    for path in [
+        format!("/api/v1/enquiries/{id}"),
+        format!("/api/v1/enquiries/{id}/replies"),
+        "/api/v1/enquiries/monthly".into(),
+        "/api/v1/reply-photos/x".into(),
+    ] {
+        assert_eq!(app.client.get(app.at(&path)).send().await.unwrap().status(), 401, "GET {path}");
+    }
+    let other_approver = app.staff_token("approver", "GM0344").await;
+    let (_, e3) = post(&app, &requester, "/api/v1/enquiries", &burglary()).await;
+    let (s, v) = post(&app, &other_approver, &format!("/api/v1/enquiries/{}/approve", e3["id"]), &json!({})).await;
+    assert_eq!(s, 404, "{v}");
+    assert!(!v.to_string().contains("GM0307"), "nothing of the other scope: {v}");
+    assert_eq!(get(&app, &other_approver, &format!("/api/v1/enquiries/{}", e3["id"])).await.0, 404);
+    let dispatcher = app.staff_token("dispatcher", "GM0307").await;
+    assert_eq!(post(&app, &dispatcher, "/api/v1/enquiries", &burglary()).await.0, 403);
+    assert_eq!(get(&app, &dispatcher, &format!("/api/v1/enquiries/{id}/replies")).await.0, 403);
+    assert_eq!(post(&app, &handler, &format!("/api/v1/enquiries/{}/approve", e3["id"]), &json!({})).await.0, 403);
     let sent: Vec<String> =
         app.store.admin_strings("SELECT CAST(COUNT(*) AS TEXT) FROM messages WHERE kind = 'enquiry'").await.unwrap();
     assert_eq!(sent, vec!["1".to_string()], "sent once");
@@ -473,4 +506,77 @@ async fn bad_links_requests_and_replies_are_refused_and_nothing_is_stored(backen
     let (s, v) = reply(&app, &link_b, "Te laat.", "", vec![]).await;
     assert_eq!((s, v["error"].as_str()), (410, Some("link_expired")), "{v}");
     assert_eq!(stored().await, "1");
+}
+
+on_both_backends!(residents_reached_by_an_action_send_tips_that_only_its_control_room_sees);
+
+async fn residents_reached_by_an_action_send_tips_that_only_its_control_room_sees(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let dispatcher = app.staff_token("dispatcher", "GM0307").await;
+    let other_dispatcher = app.staff_token("dispatcher", "GM0344").await;
+    let handler = app.staff_token("handler", "GM0307").await;
+    let a = resident(&app, AMERSFOORT, &[Channel::Email], &[Topic::Urgent], "nl", vec![]).await;
+    let b = resident(&app, AMERSFOORT, &[Channel::Email], &[Topic::Urgent], "en", vec![]).await;
+    let (s, v) = post(
+        &app,
+        &dispatcher,
+        "/api/v1/actions",
+        &json!({"kind": "suspect", "status": "actual",
+        "area": {"circle": {"lat": AMERSFOORT.0, "lon": AMERSFOORT.1, "radius_m": 800}},
+        "title": "Verdachte man op de vlucht", "body": "Man, 30 jaar, rode jas, op een fiets richting het station."}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let action = v["id"].as_i64().unwrap();
+    let (s, v) = post(&app, &dispatcher, &format!("/api/v1/actions/{action}/send"), &json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    let mut links = Vec::new();
+    for who in [&a.email, &b.email] {
+        let mut link = None;
+        for _ in 0..400 {
+            if let Some(m) = app.sandbox(who).await.iter().find(|m| m["channel"] == "email") {
+                link = Some(link_token(m["body"].as_str().unwrap(), &format!("{}/antwoord/", app.url)));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        links.push(link.expect("the action's e-mail carries a tip link"));
+    }
+    let page = app.client.get(app.at(&format!("/antwoord/{}", links[0]))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Tip doorgeven") && page.contains("Verdachte man op de vlucht"), "{page}");
+    let (s, v) =
+        reply(&app, &links[0], "Rode jas gezien bij de Kamp, 12:05, richting station.", "", vec![("kamp.jpg", jpeg_with_gps())])
+            .await;
+    assert_eq!(s, 201, "{v}");
+
+    // The control room sees the tip at once, with its photo (no EXIF); nobody else does.
+    let (s, v) = get(&app, &dispatcher, &format!("/api/v1/actions/{action}/tips")).await;
+    assert_eq!(s, 200, "{v}");
+    let tips = v["tips"].as_array().unwrap();
+    assert_eq!(tips.len(), 1, "{v}");
+    assert!(tips[0]["text"].as_str().unwrap().contains("Rode jas"));
+    let url = tips[0]["photos"][0]["url"].as_str().unwrap().to_string();
+    let r = app.client.get(&url).bearer_auth(&dispatcher).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["cache-control"].to_str().unwrap().to_string()), (200, "no-store".into()));
+    assert!(!has_exif(&r.bytes().await.unwrap()));
+    assert_eq!(get(&app, &other_dispatcher, &format!("/api/v1/actions/{action}/tips")).await.0, 404);
+    assert_eq!(app.client.get(&url).bearer_auth(&other_dispatcher).send().await.unwrap().status(), 404);
+    assert_eq!(get(&app, &handler, &format!("/api/v1/actions/{action}/tips")).await.0, 403);
+    assert_eq!(app.client.get(&url).bearer_auth(&handler).send().await.unwrap().status(), 403);
+    let (_, list) = get(&app, &handler, "/api/v1/enquiries").await;
+    assert_eq!(list["enquiries"].as_array().unwrap().len(), 0, "tips are no enquiries: {list}");
+    let tip_channel = app.store.tips_of_action(action).await.unwrap().unwrap();
+    assert_eq!(get(&app, &handler, &format!("/api/v1/enquiries/{}/replies", tip_channel.id)).await.0, 404);
+
+    // Closing the action closes the tip links.
+    let (s, v) = post(
+        &app,
+        &dispatcher,
+        &format!("/api/v1/actions/{action}/close"),
+        &json!({"outcome": "none", "body": "Gezochte man aangehouden."}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = reply(&app, &links[1], "Te laat.", "", vec![]).await;
+    assert_eq!((s, v["error"].as_str()), (410, Some("enquiry_closed")), "{v}");
 }

@@ -372,7 +372,8 @@ impl Worker {
             return Result1 { finished: self.finished(&d, "failed", Some("no destination".into())), failover, gone_device: None };
         };
         // A message that asks for replies carries the recipient's own link, made now.
-        let personal = if msg.kind == "enquiry" && d.participant_id != 0 {
+        let asks_replies = msg.kind == "enquiry" || (msg.kind == "start" && matches!(channel, Channel::Email | Channel::Push));
+        let personal = if asks_replies && d.participant_id != 0 {
             match self.links.personal(d.message_id, d.participant_id).await {
                 Ok(p) => p,
                 Err(e) => {
@@ -448,6 +449,11 @@ impl Worker {
         let texts = match personal {
             Some(p) => {
                 personalised = personalise(texts, &p.reply_url);
+                &personalised
+            }
+            // No link to give (e.g. an anonymous device): the place for it stays empty.
+            None if texts.email_text.as_deref().is_some_and(|t| t.contains(REPLY_URL_PLACEHOLDER)) => {
+                personalised = personalise(texts, "");
                 &personalised
             }
             None => texts,

@@ -24,6 +24,8 @@ pub struct EnquiryRow {
     pub requested_by: i64,
     pub decided_by: Option<i64>,
     pub message_id: Option<i64>,
+    /// Set for an urgent action's tip channel (not a neighbourhood enquiry).
+    pub action_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
     pub sent_at: Option<i64>,
@@ -192,7 +194,8 @@ impl Store {
     ) -> Result<Vec<EnquiryRow>, StoreError> {
         Ok(with_pool!(self, |p| {
             sqlx::query_as(
-                "SELECT * FROM enquiries WHERE ($1 IS NULL OR municipality = $1) AND ($2 IS NULL OR state = $2) ORDER BY id DESC LIMIT $3",
+                "SELECT * FROM enquiries WHERE action_id IS NULL AND ($1 IS NULL OR municipality = $1) AND ($2 IS NULL OR state = $2)
+                 ORDER BY id DESC LIMIT $3",
             )
             .bind(municipality)
             .bind(state)
@@ -272,10 +275,20 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// The enquiry a message was sent for.
-    pub async fn enquiry_of_message(&self, message_id: i64) -> Result<Option<i64>, StoreError> {
+    /// The tip channel of an urgent action.
+    pub async fn tips_of_action(&self, action_id: i64) -> Result<Option<EnquiryRow>, StoreError> {
         Ok(with_pool!(self, |p| {
-            sqlx::query_scalar("SELECT id FROM enquiries WHERE message_id = $1").bind(message_id).fetch_optional(p).await
+            sqlx::query_as("SELECT * FROM enquiries WHERE action_id = $1 ORDER BY id LIMIT 1")
+                .bind(action_id)
+                .fetch_optional(p)
+                .await
+        })?)
+    }
+
+    /// The enquiry (or action tip channel) a message was sent for: (id, action id).
+    pub async fn enquiry_of_message(&self, message_id: i64) -> Result<Option<(i64, Option<i64>)>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as("SELECT id, action_id FROM enquiries WHERE message_id = $1").bind(message_id).fetch_optional(p).await
         })?)
     }
 
@@ -458,7 +471,7 @@ impl Store {
                     (SELECT COUNT(*) FROM replies r WHERE r.enquiry_id = e.id AND r.classification IS NOT NULL) AS classified,
                     (SELECT COUNT(*) FROM replies r WHERE r.enquiry_id = e.id AND r.status <> 'answered') AS open
                  FROM enquiries e LEFT JOIN messages m ON m.id = e.message_id
-                 WHERE e.sent_at IS NOT NULL AND e.sent_at >= $1 AND e.sent_at < $2 ORDER BY e.sent_at",
+                 WHERE e.action_id IS NULL AND e.sent_at IS NOT NULL AND e.sent_at >= $1 AND e.sent_at < $2 ORDER BY e.sent_at",
             )
             .bind(from)
             .bind(to)

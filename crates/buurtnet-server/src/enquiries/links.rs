@@ -1,5 +1,5 @@
-//! A recipient's own links in an enquiry, made by the delivery worker when it sends: a reply
-//! link (256 random bits; only its SHA-256 is stored, bound to the person and the enquiry,
+//! A recipient's own links in an enquiry (or an urgent action's start, for tips), made by the
+//! delivery worker when it sends: a reply link (256 random bits; only its SHA-256 is stored, bound to the person and the enquiry,
 //! valid `enquiries.link_days`) and a one-click unsubscribe (RFC 8058) for enquiries only.
 
 use crate::signing::LinkClaims;
@@ -25,7 +25,7 @@ pub fn new_token() -> (String, String) {
 /// The links for one recipient of a message; `None` when the message is no enquiry.
 pub async fn personal(state: &AppState, message_id: i64, participant_id: i64) -> Result<Option<Personal>, String> {
     let enquiry = state.store.enquiry_of_message(message_id).await.map_err(|e| e.to_string())?;
-    let Some(enquiry) = enquiry else { return Ok(None) };
+    let Some((enquiry, action)) = enquiry else { return Ok(None) };
     let now = state.now_ms();
     let (token, hash) = new_token();
     let expires = now + state.config.enquiries.link_days.max(1) * 86_400_000;
@@ -38,7 +38,8 @@ pub async fn personal(state: &AppState, message_id: i64, participant_id: i64) ->
     });
     Ok(Some(Personal {
         reply_url: format!("{base}/antwoord/{token}"),
-        unsubscribe_url: Some(format!("{base}/afmelden/buurtonderzoek/{unsubscribe}")),
+        // An action's e-mail keeps its own unsubscribe (the self-service page).
+        unsubscribe_url: action.is_none().then(|| format!("{base}/afmelden/buurtonderzoek/{unsubscribe}")),
     }))
 }
 

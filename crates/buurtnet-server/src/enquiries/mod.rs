@@ -19,6 +19,10 @@ use buurtnet_store::enquiries::EnquiryRow;
 /// Whether a staff member may see an enquiry (and its replies): its municipality lies within
 /// their scope. A handler of one municipality never sees another's.
 pub fn visible(state: &AppState, user: &StaffUser, e: &EnquiryRow) -> bool {
+    if e.action_id.is_some() {
+        // An action's tips are its control room's, seen through the action (`replies::tips`).
+        return false;
+    }
     match &user.scope {
         Scope::National => true,
         Scope::Municipality(gm) => gm == &e.municipality,

@@ -450,13 +450,41 @@ pub async fn answer(state: &AppState, user: &StaffUser, id: i64, body: &Value) -
     reply_json(state, &r).await
 }
 
-/// `GET /api/v1/reply-photos/{id}`: a reply photo for staff who may see its enquiry; every
-/// view is audited.
+/// Who sees tips sent during an urgent action: its control room.
+pub const TIP_ROLES: &[Role] = &[Role::Dispatcher, Role::Admin];
+
+/// `GET /api/v1/actions/{id}/tips`: the tips residents reached by the action sent, newest
+/// last, for the dispatchers of the action's control room only.
+pub async fn tips(state: &AppState, user: &StaffUser, action_id: i64) -> AppResult<Value> {
+    user.require_role(TIP_ROLES)?;
+    let action = crate::alerting::actions::visible(state, user, action_id).await?;
+    let mut out = Vec::new();
+    if let Some(channel) = state.store.tips_of_action(action.id).await? {
+        for r in state.store.replies(channel.id).await? {
+            out.push(reply_json(state, &r).await?);
+        }
+    }
+    state.store.audit(state.now_ms(), &user.actor(), "tips.read", Some(&format!("action:{}", action.id)), &json!({})).await?;
+    Ok(json!({"action_id": action.id, "tips": out}))
+}
+
+/// `GET /api/v1/reply-photos/{id}`: a reply photo for staff who may see its enquiry (or, for a
+/// tip, its action); every view is audited.
 pub async fn photo(state: &AppState, user: &StaffUser, id: &str) -> AppResult<Vec<u8>> {
-    user.require_role(READ_ROLES)?;
     let not_found = || AppError::NotFound("There is no such photo.".into());
     let p = state.store.reply_photo(id).await?.ok_or_else(not_found)?;
-    visible_reply(state, user, p.reply_id).await.map_err(|_| not_found())?;
+    let r = state.store.reply(p.reply_id).await?.ok_or_else(not_found)?;
+    let e = state.store.enquiry(r.enquiry_id).await?.ok_or_else(not_found)?;
+    match e.action_id {
+        Some(action) => {
+            user.require_role(TIP_ROLES)?;
+            crate::alerting::actions::visible(state, user, action).await.map_err(|_| not_found())?;
+        }
+        None => {
+            user.require_role(READ_ROLES)?;
+            visible_reply(state, user, p.reply_id).await.map_err(|_| not_found())?;
+        }
+    }
     let bytes = PhotoStore::new(state.config.photo_dir()).get(&p.sha256).await.map_err(|_| not_found())?;
     state
         .store

@@ -119,7 +119,7 @@ pub fn acknowledgement_content(enquiry_id: i64) -> String {
     let nl = texts(
         Language::Nl,
         "Uw reactie is ontvangen",
-        "Hartelijk dank voor uw reactie op het buurtonderzoek. Uw reactie wordt in behandeling genomen; u hoort van ons wat ermee gebeurt.\n\nBij spoed belt u altijd 112.",
+        "Hartelijk dank voor uw reactie. Uw reactie wordt in behandeling genomen.\n\nBij spoed belt u altijd 112.",
         "",
         "",
         "Dit is een automatisch bericht van buurtnet.",
@@ -127,7 +127,7 @@ pub fn acknowledgement_content(enquiry_id: i64) -> String {
     let en = texts(
         Language::En,
         "Your reply has been received",
-        "Thank you for replying to the neighbourhood enquiry. Your reply is being handled; we will let you know what is done with it.\n\nIn an emergency always call 112.",
+        "Thank you for your reply. Your reply is being handled.\n\nIn an emergency always call 112.",
         "",
         "",
         "This is an automatic message from buurtnet.",

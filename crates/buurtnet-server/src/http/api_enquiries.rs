@@ -103,6 +103,10 @@ pub async fn answer(
     Ok(Json(replies::answer(&state, &user, id_of(&raw, "reply")?, &body).await?))
 }
 
+pub async fn tips(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
+    Ok(Json(replies::tips(&state, &user, id_of(&raw, "action")?).await?))
+}
+
 pub async fn photo(State(state): State<AppState>, user: StaffUser, Path(id): Path<String>) -> AppResult<Response> {
     let bytes = replies::photo(&state, &user, &id).await?;
     Ok((

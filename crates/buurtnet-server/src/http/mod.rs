@@ -65,6 +65,7 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/actions/{id}/update", &["POST"]), post(api_alerting::update_action)),
         (r("/actions/{id}/close", &["POST"]), post(api_alerting::close_action)),
         (r("/actions/{id}/cancel", &["POST"]), post(api_alerting::cancel_action)),
+        (r("/actions/{id}/tips", &["GET"]), get(api_enquiries::tips)),
         (
             r("/actions/{id}/photos", &["POST"]),
             post(api_alerting::add_photo).layer(axum::extract::DefaultBodyLimit::max(crate::media::MAX_UPLOAD_BYTES + 4096)),

@@ -406,6 +406,15 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             (200, "The reply, answered"),
             &[401, 403, 404, 409, 422],
         ),
+        ("/actions/{id}/tips", "GET") => op(
+            "Tips residents reached by the action sent through their own link (the action's control room's dispatchers only)",
+            "actions",
+            true,
+            None,
+            &[],
+            (200, "{\"action_id\", \"tips\": [...]} (each like a reply, photos with an authorised url)"),
+            &[401, 403, 404],
+        ),
         ("/reply-photos/{id}", "GET") => op(
             "A reply photo (image/jpeg, Cache-Control: no-store; every view audited)",
             "enquiries",

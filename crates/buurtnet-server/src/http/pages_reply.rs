@@ -111,7 +111,6 @@ fn link_problem(t: T, p: LinkProblem, json: bool, request_id: String) -> Respons
     message(t, status, title, text, "errors", request_id)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn form_page(
     t: T,
     token: &str,
@@ -124,8 +123,18 @@ fn form_page(
     let when = dutch_time(DateTime::<Utc>::from_timestamp_millis(e.occurred_at).unwrap_or_default())
         .format("%d-%m-%Y %H:%M")
         .to_string();
+    let mut l = labels(t.lang);
+    if e.action_id.is_some() {
+        // A tip during an urgent action: the page says so, and what the action is about.
+        l.title = if t.lang == Language::Nl { "Tip doorgeven bij een Burgernetactie" } else { "Send a tip for an urgent action" };
+        l.questions = if t.lang == Language::Nl {
+            "Heeft u iets gezien? Beschrijf het zo precies mogelijk."
+        } else {
+            "Did you see something? Describe it as precisely as you can."
+        };
+    }
     ReplyPage {
-        l: labels(t.lang),
+        l,
         t,
         token: token.to_string(),
         incident,
