@@ -120,6 +120,17 @@ pub async fn reply(app: &TestApp, token: &str, text: &str, phone: &str, photos: 
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Waits for a mail that `matches`.
+async fn wait_mail(smtp: &SmtpServer, matches: impl Fn(&crate::fakes::ReceivedMail) -> bool) -> crate::fakes::ReceivedMail {
+    for _ in 0..1000 {
+        if let Some(m) = smtp.messages().into_iter().find(|m| matches(m)) {
+            return m;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no such mail arrived");
+}
+
 fn has_exif(bytes: &[u8]) -> bool {
     bytes.windows(4).any(|w| w == b"Exif") || bytes.windows(2).any(|w| w == [0xFF, 0xE1])
 }
@@ -180,10 +191,17 @@ async fn an_enquiry_goes_from_request_to_answer_and_is_counted(backend: Backend)
     assert_eq!(v["minutes_incident_to_sending"], 120);
 
     // One e-mail per resident in the area who wants enquiries; none to anyone else.
-    smtp.wait_for(2, Duration::from_secs(20)).await;
+    wait_mail(&smtp, |m| m.rcpt_to.contains(&a.email)).await;
+    wait_mail(&smtp, |m| m.rcpt_to.contains(&b.email)).await;
+    let notice = wait_mail(&smtp, |m| m.subject.contains("wacht op goedkeuring")).await;
+    let approver_email = app.store.staff_with_role("approver").await.unwrap()[0].email.clone();
+    assert!(notice.rcpt_to.contains(&approver_email), "the approver is told of the request");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mails: Vec<_> =
-        smtp.messages().into_iter().filter(|m| m.subject.contains("nquiry") || m.subject.contains("onderzoek")).collect();
+    let mails: Vec<_> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Buurtonderzoek:") || m.subject.starts_with("Neighbourhood enquiry:"))
+        .collect();
     assert_eq!(mails.len(), 2, "{:?}", mails.iter().map(|m| &m.rcpt_to).collect::<Vec<_>>());
     let to_a = mails.iter().find(|m| m.rcpt_to.contains(&a.email)).expect("a got it");
     let to_b = mails.iter().find(|m| m.rcpt_to.contains(&b.email)).expect("b got it");
@@ -223,8 +241,7 @@ async fn an_enquiry_goes_from_request_to_answer_and_is_counted(backend: Backend)
     let reply_id = v["id"].as_i64().unwrap();
 
     // The acknowledgement arrives at once.
-    let all = smtp.wait_for(3, Duration::from_secs(20)).await;
-    let ack = all.iter().find(|m| m.subject == "Uw reactie is ontvangen").expect("the acknowledgement");
+    let ack = wait_mail(&smtp, |m| m.subject == "Uw reactie is ontvangen").await;
     assert!(ack.rcpt_to.contains(&a.email));
 
     // The handler sees the reply; another municipality's handler does not.
@@ -272,8 +289,7 @@ async fn an_enquiry_goes_from_request_to_answer_and_is_counted(backend: Backend)
     let (s, v) = post(&app, &handler, &format!("/api/v1/replies/{reply_id}/forward"), &json!({})).await;
     assert_eq!(s, 200, "{v}");
     assert!(v["forwarded_at"].is_string());
-    let all = smtp.wait_for(4, Duration::from_secs(20)).await;
-    let fwd = all.iter().find(|m| m.rcpt_to.contains(TEAM)).expect("the team got the reply");
+    let fwd = wait_mail(&smtp, |m| m.rcpt_to.contains(TEAM)).await;
     assert!(fwd.text.as_deref().unwrap().contains("zwarte scooter"));
     let raw = String::from_utf8_lossy(&fwd.raw);
     assert!(raw.contains("Content-Disposition: attachment") && raw.contains(".jpg"), "the photo is attached");
@@ -285,8 +301,7 @@ async fn an_enquiry_goes_from_request_to_answer_and_is_counted(backend: Backend)
     )
     .await;
     assert_eq!((s, v["status"].as_str()), (200, Some("answered")), "{v}");
-    let all = smtp.wait_for(5, Duration::from_secs(20)).await;
-    let answer = all.iter().find(|m| m.subject.starts_with("Antwoord op uw reactie")).expect("the answer");
+    let answer = wait_mail(&smtp, |m| m.subject.starts_with("Antwoord op uw reactie")).await;
     assert!(answer.rcpt_to.contains(&a.email));
     assert!(answer.text.as_deref().unwrap().contains("Een collega belt u nog."));
     let (s, _) = post(&app, &handler, &format!("/api/v1/replies/{reply_id}/answer"), &json!({"body": "Nog eens"})).await;
@@ -375,6 +390,16 @@ async fn bad_links_requests_and_replies_are_refused_and_nothing_is_stored(backen
 
     // Returned, then approving it; approving twice.
     let (_, e1) = post(&app, &requester, "/api/v1/enquiries", &burglary()).await;
+    // The approvers of the municipality are told (by e-mail); no one else.
+    let approvers = app.store.staff_with_role("approver").await.unwrap();
+    let notices = app.sandbox(&approvers[0].email).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0]["subject"].as_str().unwrap().contains("wacht op goedkeuring"), "{notices:?}");
+    assert!(
+        app.sandbox(&app.store.admin_strings("SELECT email FROM staff_users WHERE role = 'handler'").await.unwrap()[0])
+            .await
+            .is_empty()
+    );
     let (s, v) = post(&app, &approver, &format!("/api/v1/enquiries/{}/return", e1["id"]), &json!({})).await;
     assert_eq!((s, v["fields"][0]["field"].as_str()), (422, Some("comment")), "{v}");
     let (s, v) = post(

@@ -155,7 +155,36 @@ pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResu
         })
         .await?;
     state.store.audit(now_ms, &user.actor(), "enquiry.create", Some(&format!("enquiry:{id}")), &json!({})).await?;
+    if let Err(e) = notify_approvers(state, id, user.id).await {
+        // The request is in the queue whatever happens to the notice.
+        tracing::warn!(enquiry.id = id, error = %e, "notifying the approvers failed");
+    }
     view(state, user, id).await
+}
+
+/// Tells the approvers whose scope holds the enquiry (not its requester) that a request waits
+/// in their team's queue. No personal data: the incident type, the time, the number.
+async fn notify_approvers(state: &AppState, id: i64, requester: i64) -> AppResult<()> {
+    let Some(e) = state.store.enquiry(id).await? else { return Ok(()) };
+    let incident = IncidentType::parse(&e.incident_type).unwrap_or(IncidentType::Other);
+    let when = super::texts::dutch_time(DateTime::<Utc>::from_timestamp_millis(e.occurred_at).unwrap_or_default())
+        .format("%d-%m-%Y %H:%M");
+    let subject = format!("Buurtonderzoek {id} wacht op goedkeuring");
+    let body = format!(
+        "Er staat een aanvraag voor een buurtonderzoek in de wachtrij van {}: {} op {when}.\n\nControleer en verstuur de aanvraag, of stuur hem terug met een opmerking (GET /api/v1/enquiries?state=requested).\n\nA neighbourhood enquiry request ({}) waits in the queue of {} for approval.",
+        e.municipality,
+        incident.label(buurtnet_domain::Language::Nl).to_lowercase(),
+        incident.label(buurtnet_domain::Language::En).to_lowercase(),
+        e.municipality,
+    );
+    for approver in state.store.staff_with_role(Role::Approver.as_str()).await? {
+        let Some(scope) = Scope::parse(&approver.scope) else { continue };
+        let probe = StaffUser { id: approver.id, role: Role::Approver, scope };
+        if approver.id != requester && visible(state, &probe, &e) {
+            state.notifier.send_email(&approver.email, &subject, &body).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads an enquiry the user may see (404 otherwise: nothing of another scope shows).
