@@ -330,6 +330,10 @@ async fn an_enquiry_goes_from_request_to_answer_and_is_counted(backend: Backend)
         csv.starts_with("month,municipality,enquiries_sent") && csv.contains("2026-11,GM0307,1,1,100.0,1,100.0,0,2,120"),
         "{csv}"
     );
+    let page = app.client.get(app.at("/api/v1/enquiries/monthly?format=html")).bearer_auth(&approver).send().await.unwrap();
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = page.text().await.unwrap();
+    assert!(page.contains("<td>2026-11</td><td>GM0307</td><td>1</td><td>1</td><td>100.0</td>"), "{page}");
     let (_, v) = get(&app, &utrecht_handler, "/api/v1/enquiries/monthly").await;
     assert_eq!(v["months"].as_array().unwrap().len(), 0, "scoped");
 

@@ -6,6 +6,7 @@ use crate::auth::StaffUser;
 use crate::enquiries::{monitoring, replies, requests};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use askama::Template;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -117,7 +118,14 @@ pub async fn photo(State(state): State<AppState>, user: StaffUser, Path(id): Pat
         .into_response())
 }
 
-/// `GET /api/v1/enquiries/monthly?from=2026-01&to=2026-11&format=csv|json`.
+/// The monthly table as a simple page.
+#[derive(askama::Template)]
+#[template(path = "monthly.html")]
+struct MonthlyPage<'a> {
+    rows: &'a [monitoring::MonthRow],
+}
+
+/// `GET /api/v1/enquiries/monthly?from=2026-01&to=2026-11&format=json|csv|html`.
 pub async fn monthly(State(state): State<AppState>, user: StaffUser, Query(q): Query<MonthQuery>) -> AppResult<Response> {
     let rows = monitoring::monthly(&state, &user, q.from.as_deref(), q.to.as_deref()).await?;
     match q.format.as_deref() {
@@ -134,6 +142,10 @@ pub async fn monthly(State(state): State<AppState>, user: StaffUser, Query(q): Q
             )
                 .into_response())
         }
-        Some(_) => Err(AppError::invalid("format", "invalid_value", "Use format=json or format=csv.")),
+        Some("html") => {
+            let page = MonthlyPage { rows: &rows }.render().map_err(|e| AppError::Internal(format!("template: {e}")))?;
+            Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+        }
+        Some(_) => Err(AppError::invalid("format", "invalid_value", "Use format=json, csv or html.")),
     }
 }

@@ -323,7 +323,7 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             &[
                 ("from", false, "first month, YYYY-MM"),
                 ("to", false, "last month, YYYY-MM"),
-                ("format", false, "json (default) or csv"),
+                ("format", false, "json (default), csv or html (a simple page)"),
             ],
             (200, "{\"months\": [...]} or text/csv"),
             &[401, 403, 422],
