@@ -185,9 +185,14 @@ pub async fn submit(state: &AppState, token: &str, form: ReplyForm) -> Result<i6
     let mut encoded = Vec::new();
     if errors.is_empty() {
         for (i, (name, bytes)) in photos_in.into_iter().enumerate() {
-            let result = tokio::task::spawn_blocking(move || photos::reencode(&bytes))
-                .await
-                .map_err(|e| AppError::Internal(format!("photo task failed: {e}")))?;
+            let slot =
+                state.photo_slots.clone().acquire_owned().await.map_err(|e| AppError::Internal(format!("photo slots: {e}")))?;
+            let result = tokio::task::spawn_blocking(move || {
+                let _slot = slot;
+                photos::reencode(&bytes)
+            })
+            .await
+            .map_err(|e| AppError::Internal(format!("photo task failed: {e}")))?;
             match result {
                 Ok(p) => encoded.push(p),
                 Err(e) => {
