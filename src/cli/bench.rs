@@ -64,6 +64,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         cold_runs: usize,
     },
+    /// Replies to an enquiry: concurrent clients post replies with a photo (about 1 MB) to a
+    /// running server (`buurtnet serve` on the same database); replies/s, latency, none lost.
+    Replies {
+        /// The running server.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The server's database (the links are made there); default: the configured one.
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long, default_value_t = 2000)]
+        replies: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Size of the photo each reply carries, in KiB (a noisy JPEG of about this size).
+        #[arg(long, default_value_t = 1024)]
+        photo_kib: usize,
+    },
     /// Fan-out: an action to N recipients (a third each on push, SMS, e-mail) through the whole
     /// engine against loopback providers; first request, durable, deliveries/s, raw loopback.
     Fanout {
@@ -178,10 +195,21 @@ pub(super) fn machine() -> String {
     format!("{cpu}, {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
-pub async fn run(cmd: BenchCommand, geodata: Option<&Path>) -> anyhow::Result<()> {
-    let folder = geodata.context("the benchmarks need the CBS geodata: --geodata or BUURTNET_GEODATA")?;
+pub async fn run(cmd: BenchCommand, geodata: Option<&Path>, database_url: &str) -> anyhow::Result<()> {
     eprintln!("machine: {}", machine());
+    if let BenchCommand::Replies { url, database_url: db, replies, concurrency, photo_kib } = cmd {
+        let args = super::bench_replies::RepliesArgs {
+            url,
+            database_url: db.unwrap_or_else(|| database_url.to_string()),
+            replies,
+            concurrency,
+            photo_kib,
+        };
+        return super::bench_replies::bench_replies(&args).await;
+    }
+    let folder = geodata.context("the benchmarks need the CBS geodata: --geodata or BUURTNET_GEODATA")?;
     match cmd {
+        BenchCommand::Replies { .. } => Ok(()),
         BenchCommand::Fanout { recipients, postgres, workers, runs, national_devices, json } => {
             let args = super::bench_fanout::FanoutArgs { recipients, postgres, workers, runs, national_devices, json };
             super::bench_fanout::bench_fanout(folder, &args).await

@@ -129,7 +129,7 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             println!("copied {} tables from {} to {}", report.len(), source.backend().as_str(), target.backend().as_str());
         }
         Command::Bench { command } => {
-            super::bench::run(command, config.geodata.as_deref()).await?;
+            super::bench::run(command, config.geodata.as_deref(), &config.database_url).await?;
         }
         Command::Admin { command } => {
             let store = open_existing(&config).await?;

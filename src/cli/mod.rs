@@ -4,6 +4,7 @@ mod admin;
 mod bench;
 mod bench_dense;
 mod bench_fanout;
+mod bench_replies;
 mod commands;
 mod import_gpkg;
 mod settings;

@@ -15,6 +15,7 @@ mod cli;
 mod copy_db;
 mod crash;
 mod delivery_engine;
+mod enquiries;
 mod fuzz;
 mod gpkg_import;
 mod hardening;

@@ -52,10 +52,24 @@ pub struct Content {
     pub html: Option<String>,
     /// For e-mail: the URL for `List-Unsubscribe` (the resident's self-service page).
     pub unsubscribe_url: Option<String>,
+    /// For e-mail: the unsubscribe URL takes a one-click POST (RFC 8058
+    /// `List-Unsubscribe-Post`): it carries a token that stops only this kind of message.
+    pub one_click_unsubscribe: bool,
+    /// For e-mail: files attached (a forwarded reply's photos).
+    pub attachments: Vec<Attachment>,
     /// For push: the JSON payload (holds at least `title` and `body`).
     pub push_payload: Option<String>,
     /// For voice: how often the spoken text is repeated.
     pub replays: u8,
+}
+
+/// A file attached to an e-mail.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    /// e.g. `image/jpeg`.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 /// One message to one destination on one channel.

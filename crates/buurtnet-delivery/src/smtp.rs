@@ -177,20 +177,37 @@ impl Smtp {
         if let Some(unsubscribe) = msg.content.unsubscribe_url.as_deref().filter(|u| !u.is_empty()) {
             // A URL with characters that would break the header is left out rather than sent broken.
             if unsubscribe.bytes().all(|b| b.is_ascii_graphic() && b != b'<' && b != b'>') {
-                // No one-click `List-Unsubscribe-Post` (RFC 8058): the page asks who you are
-                // first, since alert e-mails carry no token that would change an account.
+                // Alert e-mails get no one-click `List-Unsubscribe-Post` (RFC 8058): the page
+                // asks who you are first, since they carry no token that would change an
+                // account. Enquiries do: their URL holds a token that stops enquiries only.
                 builder = builder
                     .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Unsubscribe"), format!("<{unsubscribe}>")));
+                if msg.content.one_click_unsubscribe {
+                    builder = builder.raw_header(HeaderValue::new(
+                        HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                        "List-Unsubscribe=One-Click".into(),
+                    ));
+                }
             }
         }
         let plain = SinglePart::builder().header(ContentType::TEXT_PLAIN).body(msg.content.text.clone());
-        let built = match &msg.content.html {
-            Some(html) => builder.multipart(
+        let built = match (&msg.content.html, msg.content.attachments.is_empty()) {
+            (Some(html), true) => builder.multipart(
                 MultiPart::alternative()
                     .singlepart(plain)
                     .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(html.clone())),
             ),
-            None => builder.singlepart(plain),
+            (None, true) => builder.singlepart(plain),
+            (_, false) => {
+                let mut mixed = MultiPart::mixed().singlepart(plain);
+                for a in &msg.content.attachments {
+                    let Ok(ct) = ContentType::parse(&a.content_type) else {
+                        return Err(Outcome::Rejected { reason: "smtp: bad attachment content type".into() });
+                    };
+                    mixed = mixed.singlepart(lettre::message::Attachment::new(a.filename.clone()).body(a.bytes.clone(), ct));
+                }
+                builder.multipart(mixed)
+            }
         };
         built.map_err(|e| Outcome::Rejected { reason: format!("smtp: message could not be built: {}", error_kind(&e)) })
     }

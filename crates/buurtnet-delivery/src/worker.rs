@@ -11,6 +11,7 @@ use buurtnet_domain::{Channel, ChannelSet, Clock};
 use buurtnet_store::deliveries::{ClaimedDelivery, Finished};
 use buurtnet_store::{Store, StoreError};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use rand::Rng;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -88,13 +89,39 @@ impl Default for WorkerConfig {
 }
 
 /// Links the worker puts in messages.
-pub trait Links: Send + Sync {
+pub trait Links: PersonalLinks {
     /// The page where a person changes or stops their messages (`List-Unsubscribe`).
     fn unsubscribe_url(&self, participant_id: i64) -> Option<String>;
 }
 
+/// Where a message that asks for replies (an enquiry) puts the recipient's own reply link; the
+/// worker replaces it in every text when it sends.
+pub const REPLY_URL_PLACEHOLDER: &str = "__BUURTNET_REPLY_URL__";
+
+/// A recipient's own links in a message that asks for replies.
+#[derive(Debug, Clone)]
+pub struct Personal {
+    /// The reply page, with a token bound to this person and this message's enquiry.
+    pub reply_url: String,
+    /// A one-click unsubscribe (RFC 8058) for this kind of message only.
+    pub unsubscribe_url: Option<String>,
+}
+
+/// Makes a recipient's own links when a message that asks for replies is sent.
+pub trait PersonalLinks: Send + Sync {
+    /// `Ok(None)`: this message asks for no replies. `Err`: the links could not be made now
+    /// (the delivery is tried again).
+    fn personal(&self, message_id: i64, participant_id: i64) -> BoxFuture<'_, Result<Option<Personal>, String>>;
+}
+
 /// No links (tests, benchmarks).
 pub struct NoLinks;
+
+impl PersonalLinks for NoLinks {
+    fn personal(&self, _message_id: i64, _participant_id: i64) -> BoxFuture<'_, Result<Option<Personal>, String>> {
+        Box::pin(async { Ok(None) })
+    }
+}
 
 impl Links for NoLinks {
     fn unsubscribe_url(&self, _participant_id: i64) -> Option<String> {
@@ -415,7 +442,21 @@ impl Worker {
                 gone_device: None,
             });
         };
-        let out = self.outgoing(&d, channel, &msg, to);
+        // A message that asks for replies carries the recipient's own link, made now.
+        let asks_replies = msg.kind == "enquiry" || (msg.kind == "start" && matches!(channel, Channel::Email | Channel::Push));
+        let personal = if asks_replies && d.participant_id != 0 {
+            match self.links.personal(d.message_id, d.participant_id).await {
+                Ok(p) => p,
+                Err(e) => {
+                    let mut f = self.finished(&d, "pending", Some(format!("personal link: {e}")));
+                    f.next_at = now + 5000;
+                    return plain(f);
+                }
+            }
+        } else {
+            None
+        };
+        let out = self.outgoing(&d, channel, &msg, to, personal.as_ref());
         Prepared::Send(Box::new(ToSend { d, channel, msg, out }))
     }
 
@@ -558,13 +599,36 @@ impl Worker {
         }
     }
 
-    fn outgoing(&self, d: &ClaimedDelivery, channel: Channel, msg: &MessageInfo, to: Destination) -> Outgoing {
+    fn outgoing(
+        &self,
+        d: &ClaimedDelivery,
+        channel: Channel,
+        msg: &MessageInfo,
+        to: Destination,
+        personal: Option<&Personal>,
+    ) -> Outgoing {
         let (language, texts) = match (d.language.as_str(), &msg.content.en) {
             ("en", Some(en)) => ("en", en),
             _ => ("nl", &msg.content.nl),
         };
-        let unsubscribe_url =
-            if channel == Channel::Email && d.participant_id != 0 { self.links.unsubscribe_url(d.participant_id) } else { None };
+        let personalised;
+        let texts = match personal {
+            Some(p) => {
+                personalised = personalise(texts, &p.reply_url);
+                &personalised
+            }
+            // No link to give (e.g. an anonymous device): the place for it stays empty.
+            None if texts.email_text.as_deref().is_some_and(|t| t.contains(REPLY_URL_PLACEHOLDER)) => {
+                personalised = personalise(texts, "");
+                &personalised
+            }
+            None => texts,
+        };
+        let unsubscribe_url = match personal {
+            Some(p) if p.unsubscribe_url.is_some() => p.unsubscribe_url.clone(),
+            _ if channel == Channel::Email && d.participant_id != 0 => self.links.unsubscribe_url(d.participant_id),
+            _ => None,
+        };
         let mut content = Content { title: texts.title.clone(), ..Content::default() };
         match channel {
             Channel::Push => {
@@ -578,6 +642,9 @@ impl Worker {
                 payload.insert("message_id".into(), d.message_id.into());
                 payload.insert("message_kind".into(), msg.kind.clone().into());
                 content.text = texts.text.clone();
+                if let Some(p) = personal {
+                    payload.insert("url".into(), p.reply_url.clone().into());
+                }
                 content.push_payload = Some(serde_json::Value::Object(payload).to_string());
             }
             Channel::Sms => content.text = texts.sms.clone(),
@@ -588,6 +655,7 @@ impl Worker {
             Channel::Email => {
                 content.text = texts.email_text.clone().unwrap_or_else(|| texts.text.clone());
                 content.html = texts.html.clone();
+                content.one_click_unsubscribe = personal.is_some_and(|p| p.unsubscribe_url.is_some());
                 content.unsubscribe_url = unsubscribe_url;
             }
         }
@@ -646,6 +714,31 @@ pub async fn fail_over_reported(store: &Store, id: i64, now: i64) -> Result<bool
     let added = store.insert_deliveries(d.message_id, msg.priority, now, &[(d.participant_id, 0, next)]).await?;
     metrics::counter!("buurtnet_delivery_failovers_total").increment(added);
     Ok(added > 0)
+}
+
+/// The texts with the recipient's reply link in place of [`REPLY_URL_PLACEHOLDER`] (escaped
+/// for the HTML).
+fn personalise(t: &StoredTexts, url: &str) -> StoredTexts {
+    let html_url: String = url
+        .chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&#39;".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    let r = |s: &str| s.replace(REPLY_URL_PLACEHOLDER, url);
+    StoredTexts {
+        title: r(&t.title),
+        text: r(&t.text),
+        sms: r(&t.sms),
+        voice: r(&t.voice),
+        html: t.html.as_deref().map(|h| h.replace(REPLY_URL_PLACEHOLDER, &html_url)),
+        email_text: t.email_text.as_deref().map(r),
+    }
 }
 
 /// The wait before try `attempts + 1`: `base · 2^(attempts-1)`, capped, with ±20% jitter so

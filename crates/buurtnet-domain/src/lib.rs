@@ -8,6 +8,7 @@ pub mod cell;
 pub mod channel;
 pub mod clock;
 pub mod contact;
+pub mod enquiry;
 pub mod field_error;
 pub mod postcode;
 pub mod quiet_hours;

@@ -43,6 +43,9 @@ pub struct Config {
     pub providers: ProvidersConfig,
     pub alerting: AlertingConfig,
     pub links: LinksConfig,
+    /// Neighbourhood enquiries: reply links, the photo folder and its retention, the teams'
+    /// forwarding addresses.
+    pub enquiries: EnquiriesConfig,
     /// Web Push: which push services may be called, the VAPID contact, time-outs.
     pub push: PushConfig,
     /// Abuse limits on public endpoints: a table of limits, or `"off"` (load tests only).
@@ -476,9 +479,47 @@ impl Default for Config {
             providers: ProvidersConfig::default(),
             alerting: AlertingConfig::default(),
             links: LinksConfig::default(),
+            enquiries: EnquiriesConfig::default(),
             push: PushConfig::default(),
             abuse_limits: AbuseLimits::default(),
         }
+    }
+}
+
+/// Neighbourhood enquiries.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnquiriesConfig {
+    /// How long a resident's personal reply link works, in days.
+    pub link_days: i64,
+    /// How long an enquiry is worth delivering after it was approved, in hours.
+    pub validity_hours: i64,
+    /// The folder for reply photos (content-addressed: `ab/cd/<sha256>.jpg`). Default
+    /// `{data_dir}/reply-photos`. Every process serving the database must see the same folder.
+    pub photo_dir: Option<PathBuf>,
+    /// Reply photos are deleted this many days after their enquiry closes.
+    pub photo_retention_days: i64,
+    /// Where a handler forwards a reply: the investigating team's address per scope code
+    /// (`GM0307`, `RE09`, `NL`); the enquiry's municipality first, then its requester's scope.
+    pub forward_addresses: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for EnquiriesConfig {
+    fn default() -> Self {
+        EnquiriesConfig {
+            link_days: 14,
+            validity_hours: 48,
+            photo_dir: None,
+            photo_retention_days: 90,
+            forward_addresses: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The folder of reply photos.
+    pub fn photo_dir(&self) -> PathBuf {
+        self.enquiries.photo_dir.clone().unwrap_or_else(|| self.data_dir.join("reply-photos"))
     }
 }
 

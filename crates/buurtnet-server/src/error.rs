@@ -22,6 +22,10 @@ pub enum AppError {
     NotFound(String),
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A 409 whose message is ours (never from the database) and is shown: the thing is not in
+    /// a state that allows this (e.g. approving an enquiry twice).
+    #[error("wrong state: {0}")]
+    WrongState(String),
     #[error("payload too large: {0}")]
     PayloadTooLarge(String),
     #[error("service unavailable: {0}")]
@@ -54,7 +58,7 @@ impl AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::WrongState(_) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -70,6 +74,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
+            AppError::WrongState(_) => "wrong_state",
             AppError::PayloadTooLarge(_) => "payload_too_large",
             AppError::Unavailable(_) => "unavailable",
             AppError::TooManyRequests { .. } => "too_many_requests",
@@ -82,9 +87,11 @@ impl AppError {
         match self {
             AppError::Validation(_) => "Some fields are not valid; see 'fields'.".into(),
             AppError::BadRequest { message, .. } => message.clone(),
-            AppError::Unauthorized(m) | AppError::Forbidden(m) | AppError::NotFound(m) | AppError::PayloadTooLarge(m) => {
-                m.clone()
-            }
+            AppError::Unauthorized(m)
+            | AppError::Forbidden(m)
+            | AppError::NotFound(m)
+            | AppError::PayloadTooLarge(m)
+            | AppError::WrongState(m) => m.clone(),
             // The detail of a conflict may come from the database: it goes to the log only.
             AppError::Conflict(_) => "This conflicts with something that already exists.".into(),
             AppError::TooManyRequests { message, .. } => message.clone(),

@@ -31,6 +31,9 @@ pub struct App {
     pub engine: crate::alerting::engine::Engine,
     /// Action messages for the live feed (Server-Sent Events) of this process.
     pub live_feed: crate::alerting::live::Feed,
+    /// Photos decoded at once in this process (one per core): a burst of uploads queues
+    /// instead of holding many decoded images in memory.
+    pub photo_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl App {
@@ -68,7 +71,24 @@ impl App {
         let notifier = Notifier::new(providers.clone());
         let engine = crate::alerting::engine::Engine::default();
         let live_feed = crate::alerting::live::Feed::default();
-        Ok(App { config, store, clock, areas, live, geocoder, notifier, signer, push, metrics, providers, engine, live_feed })
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let photo_slots = Arc::new(tokio::sync::Semaphore::new(cores));
+        Ok(App {
+            config,
+            store,
+            clock,
+            areas,
+            live,
+            geocoder,
+            notifier,
+            signer,
+            push,
+            metrics,
+            providers,
+            engine,
+            live_feed,
+            photo_slots,
+        })
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -31,6 +31,7 @@ mod areas;
 pub mod copy;
 pub mod deliveries;
 mod devices;
+pub mod enquiries;
 mod error;
 pub mod models;
 mod participants;

@@ -40,6 +40,17 @@ impl Store {
         Ok(rows)
     }
 
+    /// The enabled staff accounts of a role.
+    pub async fn staff_with_role(&self, role: &str) -> Result<Vec<StaffUserRow>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as("SELECT * FROM staff_users WHERE role = $1 AND disabled = $2 ORDER BY id")
+                .bind(role)
+                .bind(false)
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
     pub async fn staff_user_by_email(&self, email: &str) -> Result<Option<StaffUserRow>, StoreError> {
         let row = with_pool!(self, |p| {
             sqlx::query_as("SELECT * FROM staff_users WHERE email = $1").bind(email).fetch_optional(p).await

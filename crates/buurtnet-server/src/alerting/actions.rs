@@ -375,7 +375,7 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
             topic: Topic::Urgent.as_str().into(),
             area: (kind == MessageKind::Start).then(|| a.area.clone()),
             scope: a.scope.clone(),
-            content: content::stored(&nl, &en, &format!("action-{id}"), true, push, &photos),
+            content: content::stored(&nl, &en, &format!("action-{id}"), true, push, &photos, kind == MessageKind::Start),
             created_by: user.id,
             send_at: now,
             valid_until: valid_until(state, kind, now),
@@ -390,6 +390,7 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
             outcome: outcome.map(|o| o.as_str().to_string()),
             message,
             expire_pending: matches!(step, Step::Close | Step::Cancel),
+            open_tips: (step == Step::Send).then(|| p.content.title.clone()),
             now,
         })
         .await?;

@@ -17,6 +17,9 @@ struct EmailAlert<'a> {
     footer: &'a str,
     images: &'a [String],
     photo_alt: &'a str,
+    /// The recipient's own tip link (the worker fills it in), or empty.
+    link: &'a str,
+    link_label: &'a str,
 }
 
 fn footer(lang: Language) -> &'static str {
@@ -30,8 +33,17 @@ fn footer(lang: Language) -> &'static str {
     }
 }
 
-/// The stored texts of one language, with the e-mail's HTML (and its photos).
-fn with_html(t: &Texts, lang: Language, urgent: bool, photos: &[String]) -> Value {
+fn tip_label(lang: Language) -> &'static str {
+    match lang {
+        Language::Nl => "Iets gezien? Geef uw tip door (met foto's)",
+        Language::En => "Seen something? Send your tip (with photos)",
+    }
+}
+
+/// The stored texts of one language, with the e-mail's HTML (and its photos); `tips`: the
+/// e-mail carries the recipient's own tip link.
+fn with_html(t: &Texts, lang: Language, urgent: bool, photos: &[String], tips: bool) -> Value {
+    let link = if tips { buurtnet_delivery::worker::REPLY_URL_PLACEHOLDER } else { "" };
     let html = EmailAlert {
         lang: lang.as_str(),
         title: &t.title,
@@ -40,23 +52,37 @@ fn with_html(t: &Texts, lang: Language, urgent: bool, photos: &[String]) -> Valu
         footer: footer(lang),
         images: photos,
         photo_alt: if lang == Language::Nl { "Foto bij dit bericht" } else { "Photo with this message" },
+        link,
+        link_label: tip_label(lang),
     }
     .render()
     .unwrap_or_default();
-    let text = format!("{}\n\n{}", t.text, footer(lang));
+    let text = if tips {
+        format!("{}\n\n{}: {link}\n\n{}", t.text, tip_label(lang), footer(lang))
+    } else {
+        format!("{}\n\n{}", t.text, footer(lang))
+    };
     json!({"title": t.title, "text": t.text, "sms": t.sms, "voice": t.voice, "html": html, "email_text": text})
 }
 
 /// The JSON stored in `messages.content`. Photos (their public URLs) go into the e-mail's HTML
 /// and the push payload; SMS and voice texts never carry them.
-pub fn stored(nl: &Texts, en: &Texts, thread: &str, urgent: bool, mut push: Map<String, Value>, photos: &[String]) -> String {
+pub fn stored(
+    nl: &Texts,
+    en: &Texts,
+    thread: &str,
+    urgent: bool,
+    mut push: Map<String, Value>,
+    photos: &[String],
+    tips: bool,
+) -> String {
     if let Some(first) = photos.first() {
         push.insert("image".into(), first.clone().into());
         push.insert("photos".into(), photos.to_vec().into());
     }
     json!({
-        "nl": with_html(nl, Language::Nl, urgent, photos),
-        "en": with_html(en, Language::En, urgent, photos),
+        "nl": with_html(nl, Language::Nl, urgent, photos, tips),
+        "en": with_html(en, Language::En, urgent, photos, tips),
         "thread": thread,
         "push": push,
     })

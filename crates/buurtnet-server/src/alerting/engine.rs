@@ -49,6 +49,16 @@ pub fn providers(
 /// whole account (export, delete).
 struct AppLinks(AppState);
 
+impl buurtnet_delivery::worker::PersonalLinks for AppLinks {
+    fn personal(
+        &self,
+        message_id: i64,
+        participant_id: i64,
+    ) -> futures::future::BoxFuture<'_, Result<Option<buurtnet_delivery::worker::Personal>, String>> {
+        Box::pin(crate::enquiries::links::personal(&self.0, message_id, participant_id))
+    }
+}
+
 impl Links for AppLinks {
     fn unsubscribe_url(&self, _participant_id: i64) -> Option<String> {
         Some(format!("{}/mijn", self.0.config.public_url()))
@@ -97,8 +107,9 @@ pub fn start(state: &AppState, workers: usize) -> Running {
 }
 
 /// Upkeep for every serving process: reminders for actions open too long (once per action,
-/// across processes; audit log, log line and an e-mail to the dispatcher), queue metrics, old idempotency keys, and delivery rows past their
-/// retention (their counts are kept).
+/// across processes; audit log, log line and an e-mail to the dispatcher), queue metrics, old
+/// idempotency keys, delivery rows past their retention (their counts are kept), and reply
+/// photos past their retention.
 pub async fn upkeep(state: &AppState, tick: u64) -> anyhow::Result<()> {
     let now = state.now_ms();
     let cutoff = now - i64::from(state.config.alerting.reminder_minutes) * 60_000;
@@ -132,6 +143,7 @@ pub async fn upkeep(state: &AppState, tick: u64) -> anyhow::Result<()> {
         if messages > 0 {
             tracing::info!(messages, deliveries = rows, "old delivery rows deleted, their counts kept");
         }
+        crate::enquiries::replies::apply_retention(state).await?;
     }
     Ok(())
 }

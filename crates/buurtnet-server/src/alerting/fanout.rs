@@ -60,7 +60,7 @@ pub async fn fanout_once(state: &AppState) -> anyhow::Result<bool> {
     };
     let started = std::time::Instant::now();
     let (done, quiet_ends) = match msg.kind.as_str() {
-        "start" | "information" => match from_area(state, &msg).await? {
+        "start" | "information" | "enquiry" => match from_area(state, &msg).await? {
             Some(ends) => (true, ends),
             None => (false, Vec::new()),
         },
@@ -167,7 +167,9 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<Option<
     write(state, msg, &mut block).await?;
     drop(recipients);
     let quiet_ends: Vec<_> = quiet_ends.lock().map(|e| e.iter().copied().collect()).unwrap_or_default();
-    if allowed.contains(Channel::Push) {
+    // Anonymous devices have no person to bind an enquiry's reply link to: enquiries reach
+    // participants only.
+    if allowed.contains(Channel::Push) && msg.kind != "enquiry" {
         let mut devices = targeting::anonymous_devices(&state.store, device_plan);
         while let Some(id) = devices.try_next().await? {
             block.push((0, id, Channel::Push));

@@ -108,7 +108,7 @@ pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResu
         topic: Topic::Information.as_str().into(),
         area: Some(area.to_string()),
         scope: user.scope.code().to_string(),
-        content: content::stored(&nl, &en, &id_hint, false, Map::new(), &[]),
+        content: content::stored(&nl, &en, &id_hint, false, Map::new(), &[], false),
         created_by: user.id,
         send_at,
         valid_until: send_at + i64::from(state.config.alerting.information_validity_minutes) * 60_000,

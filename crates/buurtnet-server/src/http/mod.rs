@@ -4,6 +4,7 @@
 mod api_alerting;
 mod api_areas;
 mod api_devices;
+mod api_enquiries;
 mod api_participants;
 mod api_staff;
 mod api_targeting;
@@ -11,6 +12,7 @@ mod extract;
 pub mod openapi;
 mod ops;
 mod pages;
+mod pages_reply;
 mod sandbox;
 
 use crate::state::AppState;
@@ -64,6 +66,7 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/actions/{id}/update", &["POST"]), post(api_alerting::update_action)),
         (r("/actions/{id}/close", &["POST"]), post(api_alerting::close_action)),
         (r("/actions/{id}/cancel", &["POST"]), post(api_alerting::cancel_action)),
+        (r("/actions/{id}/tips", &["GET"]), get(api_enquiries::tips)),
         (
             r("/actions/{id}/photos", &["POST"]),
             post(api_alerting::add_photo).layer(axum::extract::DefaultBodyLimit::max(crate::media::MAX_UPLOAD_BYTES + 4096)),
@@ -75,6 +78,17 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/messages/{id}/retry-dead", &["POST"]), post(api_alerting::retry_dead_of_message)),
         (r("/live", &["GET"]), get(api_alerting::public_live)),
         (r("/providers/sms/reports", &["POST"]), post(api_alerting::sms_reports)),
+        (r("/enquiries", &["GET", "POST"]), get(api_enquiries::list).post(api_enquiries::create)),
+        (r("/enquiries/monthly", &["GET"]), get(api_enquiries::monthly)),
+        (r("/enquiries/{id}", &["GET"]), get(api_enquiries::one)),
+        (r("/enquiries/{id}/approve", &["POST"]), post(api_enquiries::approve)),
+        (r("/enquiries/{id}/return", &["POST"]), post(api_enquiries::give_back)),
+        (r("/enquiries/{id}/close", &["POST"]), post(api_enquiries::close)),
+        (r("/enquiries/{id}/replies", &["GET"]), get(api_enquiries::replies_of)),
+        (r("/replies/{id}/classify", &["POST"]), post(api_enquiries::classify)),
+        (r("/replies/{id}/forward", &["POST"]), post(api_enquiries::forward)),
+        (r("/replies/{id}/answer", &["POST"]), post(api_enquiries::answer)),
+        (r("/reply-photos/{id}", &["GET"]), get(api_enquiries::photo)),
         // Web Push: the VAPID public key and devices registered on their own.
         (r("/push/public-key", &["GET"]), get(api_devices::public_key)),
         (r("/devices", &["POST"]), post(api_devices::register)),
@@ -102,6 +116,7 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .nest("/api/v1", api)
         .merge(pages::routes())
+        .merge(pages_reply::routes())
         .route("/media/{name}", get(api_alerting::media))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -40,7 +40,7 @@ pub struct LangQuery {
 }
 
 /// Picks the page language and remembers an explicit choice in a cookie.
-fn language(jar: CookieJar, q: Option<&str>, headers: &HeaderMap, secure: bool) -> (CookieJar, T) {
+pub(super) fn language(jar: CookieJar, q: Option<&str>, headers: &HeaderMap, secure: bool) -> (CookieJar, T) {
     let accept = headers.get("accept-language").and_then(|v| v.to_str().ok());
     let lang = i18n::choose(q, jar.get("lang").map(|c| c.value()), accept);
     let jar = if q.is_some() {
@@ -121,7 +121,7 @@ struct MessagePage {
     request_id: String,
 }
 
-fn message(t: T, status: StatusCode, title: &str, text: String, class: &'static str, request_id: String) -> Response {
+pub(super) fn message(t: T, status: StatusCode, title: &str, text: String, class: &'static str, request_id: String) -> Response {
     (status, MessagePage { t, title: title.to_string(), text, class, request_id }).into_response()
 }
 

@@ -1,0 +1,75 @@
+//! A recipient's own links in an enquiry (or an urgent action's start, for tips), made by the
+//! delivery worker when it sends: a reply link (256 random bits; only its SHA-256 is stored, bound to the person and the enquiry,
+//! valid `enquiries.link_days`) and a one-click unsubscribe (RFC 8058) for enquiries only.
+
+use crate::signing::LinkClaims;
+use crate::state::AppState;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use buurtnet_delivery::worker::Personal;
+use rand::Rng;
+
+/// What a one-click unsubscribe token is signed for.
+pub const UNSUBSCRIBE_PURPOSE: &str = "unsubscribe-enquiry";
+/// How long an unsubscribe link in an enquiry works.
+const UNSUBSCRIBE_DAYS: i64 = 365;
+
+/// A fresh reply token and its hash.
+pub fn new_token() -> (String, String) {
+    let bytes: [u8; 32] = rand::rng().random();
+    let token = B64.encode(bytes);
+    let hash = crate::auth::token_hash(&token);
+    (token, hash)
+}
+
+/// The links for one recipient of a message; `None` when the message is no enquiry.
+pub async fn personal(state: &AppState, message_id: i64, participant_id: i64) -> Result<Option<Personal>, String> {
+    let enquiry = state.store.enquiry_of_message(message_id).await.map_err(|e| e.to_string())?;
+    let Some((enquiry, action)) = enquiry else { return Ok(None) };
+    let now = state.now_ms();
+    let (token, hash) = new_token();
+    let expires = now + state.config.enquiries.link_days.max(1) * 86_400_000;
+    state.store.insert_reply_token(&hash, enquiry, participant_id, now, expires).await.map_err(|e| e.to_string())?;
+    let base = state.config.public_url();
+    let unsubscribe = state.signer.sign(&LinkClaims {
+        purpose: UNSUBSCRIBE_PURPOSE.into(),
+        id: participant_id,
+        exp: now + UNSUBSCRIBE_DAYS * 86_400_000,
+    });
+    Ok(Some(Personal {
+        reply_url: format!("{base}/antwoord/{token}"),
+        // An action's e-mail keeps its own unsubscribe (the self-service page).
+        unsubscribe_url: action.is_none().then(|| format!("{base}/afmelden/buurtonderzoek/{unsubscribe}")),
+    }))
+}
+
+/// Stops enquiries for the participant of a valid unsubscribe token (other topics stay).
+/// `Ok(false)`: the token is not valid or has expired.
+pub async fn unsubscribe(state: &AppState, token: &str) -> anyhow::Result<bool> {
+    let Ok(claims) = state.signer.verify(token, UNSUBSCRIBE_PURPOSE, state.now_ms()) else {
+        return Ok(false);
+    };
+    let Some(p) = state.store.participant(claims.id).await? else {
+        // Deleted meanwhile: nothing left to send to.
+        return Ok(true);
+    };
+    let bit = buurtnet_domain::TopicSet::from_iter([buurtnet_domain::Topic::Enquiry]).bits();
+    let participant = &p.participant;
+    if participant.topics & bit != 0 {
+        state
+            .store
+            .update_participant(claims.id, &participant.language, participant.topics & !bit, participant.paused, state.now_ms())
+            .await?;
+    }
+    state
+        .store
+        .audit(
+            state.now_ms(),
+            "resident",
+            "enquiry.unsubscribe",
+            Some(&format!("participant:{}", claims.id)),
+            &serde_json::json!({}),
+        )
+        .await?;
+    Ok(true)
+}
