@@ -112,6 +112,19 @@ pub trait PersonalLinks: Send + Sync {
     /// `Ok(None)`: this message asks for no replies. `Err`: the links could not be made now
     /// (the delivery is tried again).
     fn personal(&self, message_id: i64, participant_id: i64) -> BoxFuture<'_, Result<Option<Personal>, String>>;
+
+    /// The links of many (message, participant) pairs at once, in their order (a worker's
+    /// batch: one write, not one per delivery). The default asks [`PersonalLinks::personal`]
+    /// for each.
+    fn personal_many<'a>(&'a self, wants: &'a [(i64, i64)]) -> BoxFuture<'a, Result<Vec<Option<Personal>>, String>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(wants.len());
+            for (m, p) in wants {
+                out.push(self.personal(*m, *p).await?);
+            }
+            Ok(out)
+        })
+    }
 }
 
 /// No links (tests, benchmarks).
@@ -221,6 +234,8 @@ struct ToSend {
     channel: Channel,
     msg: Arc<MessageInfo>,
     out: Outgoing,
+    /// Its text waits for the recipient's own reply link.
+    needs_link: bool,
 }
 
 /// A claimed delivery after the checks before sending.
@@ -298,12 +313,17 @@ impl Worker {
         let prepared: Vec<Prepared> =
             futures::stream::iter(claimed).map(|d| self.prepare(d)).buffer_unordered(concurrency).collect().await;
         let mut results = Vec::with_capacity(n);
-        let mut by_channel: HashMap<Channel, Vec<ToSend>> = HashMap::new();
+        let mut sends = Vec::with_capacity(n);
         for p in prepared {
             match p {
                 Prepared::Done(r) => results.push(r),
-                Prepared::Send(s) => by_channel.entry(s.channel).or_default().push(*s),
+                Prepared::Send(s) => sends.push(*s),
             }
+        }
+        let sends = self.with_links(sends, &mut results).await;
+        let mut by_channel: HashMap<Channel, Vec<ToSend>> = HashMap::new();
+        for s in sends {
+            by_channel.entry(s.channel).or_default().push(s);
         }
         // One request per message, or per batch for a provider whose API takes several.
         let mut groups = Vec::new();
@@ -442,22 +462,56 @@ impl Worker {
                 gone_device: None,
             });
         };
-        // A message that asks for replies carries the recipient's own link, made now.
-        let asks_replies = msg.kind == "enquiry" || (msg.kind == "start" && matches!(channel, Channel::Email | Channel::Push));
-        let personal = if asks_replies && d.participant_id != 0 {
-            match self.links.personal(d.message_id, d.participant_id).await {
-                Ok(p) => p,
-                Err(e) => {
-                    let mut f = self.finished(&d, "pending", Some(format!("personal link: {e}")));
-                    f.next_at = now + 5000;
-                    return plain(f);
+        // A message that asks for replies carries the recipient's own link, made for the whole
+        // batch before sending (see `with_links`).
+        let needs_link = d.participant_id != 0
+            && (msg.kind == "enquiry" || (msg.kind == "start" && matches!(channel, Channel::Email | Channel::Push)));
+        let out = self.outgoing(&d, channel, &msg, to, None);
+        Prepared::Send(Box::new(ToSend { d, channel, msg, out, needs_link }))
+    }
+
+    /// Puts each recipient's own reply link into the sends that need one, made for the whole
+    /// batch at once. When the links cannot be made now, those deliveries wait a few seconds
+    /// (their try given back).
+    async fn with_links(&self, sends: Vec<ToSend>, results: &mut Vec<Result1>) -> Vec<ToSend> {
+        let wants: Vec<(i64, i64)> =
+            sends.iter().filter(|s| s.needs_link).map(|s| (s.d.message_id, s.d.participant_id)).collect();
+        if wants.is_empty() {
+            return sends;
+        }
+        let links = self.links.personal_many(&wants).await;
+        let mut links = match links {
+            Ok(l) if l.len() == wants.len() => l.into_iter(),
+            other => {
+                let why = match other {
+                    Err(e) => e,
+                    Ok(_) => "the links did not match the batch".into(),
+                };
+                let mut kept = Vec::with_capacity(sends.len());
+                for s in sends {
+                    if s.needs_link {
+                        let mut f = self.finished(&s.d, "pending", Some(format!("personal link: {why}")));
+                        f.next_at = self.now_ms() + 5000;
+                        f.untried = true;
+                        results.push(Result1 { finished: f, failover: None, gone_device: None });
+                    } else {
+                        kept.push(s);
+                    }
                 }
+                return kept;
             }
-        } else {
-            None
         };
-        let out = self.outgoing(&d, channel, &msg, to, personal.as_ref());
-        Prepared::Send(Box::new(ToSend { d, channel, msg, out }))
+        sends
+            .into_iter()
+            .map(|mut s| {
+                if s.needs_link
+                    && let Some(Some(p)) = links.next()
+                {
+                    s.out = self.outgoing(&s.d, s.channel, &s.msg, s.out.to.clone(), Some(&p));
+                }
+                s
+            })
+            .collect()
     }
 
     /// Waits until `n` more messages may go to the provider under its per-second limit, counted

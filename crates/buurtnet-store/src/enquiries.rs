@@ -316,6 +316,23 @@ impl Store {
         Ok(())
     }
 
+    /// Many reply tokens at once: (hash, enquiry, participant), all made `now`, valid until
+    /// `expires_at`.
+    pub async fn insert_reply_tokens(&self, tokens: &[(String, i64, i64)], now: i64, expires_at: i64) -> Result<(), StoreError> {
+        for chunk in tokens.chunks(1000) {
+            with_pool!(self, |p| {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO reply_tokens (token_hash, enquiry_id, participant_id, created_at, expires_at) ",
+                );
+                qb.push_values(chunk, |mut b, (hash, enquiry, participant)| {
+                    b.push_bind(hash.as_str()).push_bind(*enquiry).push_bind(*participant).push_bind(now).push_bind(expires_at);
+                });
+                qb.build().execute(p).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
     pub async fn reply_token(&self, token_hash: &str) -> Result<Option<ReplyTokenRow>, StoreError> {
         Ok(with_pool!(self, |p| {
             sqlx::query_as("SELECT * FROM reply_tokens WHERE token_hash = $1").bind(token_hash).fetch_optional(p).await

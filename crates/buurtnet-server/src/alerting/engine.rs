@@ -57,6 +57,13 @@ impl buurtnet_delivery::worker::PersonalLinks for AppLinks {
     ) -> futures::future::BoxFuture<'_, Result<Option<buurtnet_delivery::worker::Personal>, String>> {
         Box::pin(crate::enquiries::links::personal(&self.0, message_id, participant_id))
     }
+
+    fn personal_many<'a>(
+        &'a self,
+        wants: &'a [(i64, i64)],
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Option<buurtnet_delivery::worker::Personal>>, String>> {
+        Box::pin(crate::enquiries::links::personal_many(&self.0, wants))
+    }
 }
 
 impl Links for AppLinks {

@@ -24,23 +24,43 @@ pub fn new_token() -> (String, String) {
 
 /// The links for one recipient of a message; `None` when the message is no enquiry.
 pub async fn personal(state: &AppState, message_id: i64, participant_id: i64) -> Result<Option<Personal>, String> {
-    let enquiry = state.store.enquiry_of_message(message_id).await.map_err(|e| e.to_string())?;
-    let Some((enquiry, action)) = enquiry else { return Ok(None) };
+    Ok(personal_many(state, &[(message_id, participant_id)]).await?.pop().flatten())
+}
+
+/// The links for many (message, participant) pairs, in their order: one lookup per message and
+/// one write for all the tokens (a delivery worker's batch).
+pub async fn personal_many(state: &AppState, wants: &[(i64, i64)]) -> Result<Vec<Option<Personal>>, String> {
+    let mut enquiries = std::collections::HashMap::new();
+    for (message_id, _) in wants {
+        if !enquiries.contains_key(message_id) {
+            let e = state.store.enquiry_of_message(*message_id).await.map_err(|e| e.to_string())?;
+            enquiries.insert(*message_id, e);
+        }
+    }
     let now = state.now_ms();
-    let (token, hash) = new_token();
     let expires = now + state.config.enquiries.link_days.max(1) * 86_400_000;
-    state.store.insert_reply_token(&hash, enquiry, participant_id, now, expires).await.map_err(|e| e.to_string())?;
     let base = state.config.public_url();
-    let unsubscribe = state.signer.sign(&LinkClaims {
-        purpose: UNSUBSCRIBE_PURPOSE.into(),
-        id: participant_id,
-        exp: now + UNSUBSCRIBE_DAYS * 86_400_000,
-    });
-    Ok(Some(Personal {
-        reply_url: format!("{base}/antwoord/{token}"),
-        // An action's e-mail keeps its own unsubscribe (the self-service page).
-        unsubscribe_url: action.is_none().then(|| format!("{base}/afmelden/buurtonderzoek/{unsubscribe}")),
-    }))
+    let mut rows = Vec::new();
+    let mut out = Vec::with_capacity(wants.len());
+    for (message_id, participant_id) in wants {
+        let Some(Some((enquiry, action))) = enquiries.get(message_id) else {
+            out.push(None);
+            continue;
+        };
+        let (token, hash) = new_token();
+        rows.push((hash, *enquiry, *participant_id));
+        let unsubscribe = state.signer.sign(&LinkClaims {
+            purpose: UNSUBSCRIBE_PURPOSE.into(),
+            id: *participant_id,
+            exp: now + UNSUBSCRIBE_DAYS * 86_400_000,
+        });
+        out.push(Some(Personal {
+            reply_url: format!("{base}/antwoord/{token}"),
+            unsubscribe_url: action.is_none().then(|| format!("{base}/afmelden/buurtonderzoek/{unsubscribe}")),
+        }));
+    }
+    state.store.insert_reply_tokens(&rows, now, expires).await.map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// Stops enquiries for the participant of a valid unsubscribe token (other topics stay).
