@@ -566,7 +566,9 @@ async fn raw_smtp_rate(state: &AppState, message_id: i64, concurrency: usize, n:
                 let mut m = template.clone();
                 m.delivery_id = 1_000_000_000 + i as i64;
                 m.reference = format!("raw{i}");
-                if !matches!(smtp.send(&m).await, Outcome::Accepted { .. }) {
+                // A send that hangs counts as failed rather than stalling the measurement.
+                let sent = tokio::time::timeout(Duration::from_secs(10), smtp.send(&m)).await;
+                if !matches!(sent, Ok(Outcome::Accepted { .. })) {
                     failed.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -575,6 +577,9 @@ async fn raw_smtp_rate(state: &AppState, message_id: i64, concurrency: usize, n:
     for t in tasks {
         let _ = t.await;
     }
-    anyhow::ensure!(failed.load(Ordering::Relaxed) == 0, "the raw SMTP measurement had failures");
-    Ok(n as f64 / started.elapsed().as_secs_f64())
+    let failed = failed.load(Ordering::Relaxed);
+    if failed > 0 {
+        eprintln!("raw SMTP: {failed} of {n} sends failed or hung (not counted)");
+    }
+    Ok(n.saturating_sub(failed as usize) as f64 / started.elapsed().as_secs_f64())
 }
