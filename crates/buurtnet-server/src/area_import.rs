@@ -11,13 +11,12 @@
 //!    replicas follow without a restart;
 //! 4. staff accounts whose scope names a code that no longer exists are reported.
 
-use crate::services::geography::records_from_rows;
+use crate::services::geography::{area_row, records_from_rows};
 use anyhow::Context;
 use buurtnet_domain::AreaLevel;
 use buurtnet_geo::official::{OfficialFile, read_official};
-use buurtnet_geo::{AreaIndex, AreaRecord, geometry_to_geojson};
+use buurtnet_geo::{AreaIndex, AreaRecord};
 use buurtnet_store::{AddressAreas, AreaImport, AreaRow, Store};
-use geo::Simplify;
 use sha2::Digest;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -178,7 +177,7 @@ pub async fn import_gpkg(
                         inhabitants: a.inhabitants,
                         ..old.clone()
                     }),
-                    None => row(a, composed.display.get(&a.code)),
+                    None => area_row(a, composed.display.get(&a.code)),
                 }
             })
             .collect();
@@ -200,25 +199,6 @@ pub async fn import_gpkg(
         addresses_changed,
         without_membership,
         stale_scopes,
-    })
-}
-
-fn row(a: &AreaRecord, display: Option<&geo::MultiPolygon<f64>>) -> Option<AreaRow> {
-    let [min_lon, min_lat, max_lon, max_lat] = a.bbox()?;
-    let simplified = display.unwrap_or(&a.geometry).simplify(0.0003);
-    Some(AreaRow {
-        code: a.code.clone(),
-        name: a.name.clone(),
-        level: a.level.as_str().to_string(),
-        parent_code: a.parent_code.clone(),
-        province_code: a.province_code.clone(),
-        inhabitants: a.inhabitants,
-        min_lon,
-        min_lat,
-        max_lon,
-        max_lat,
-        geometry: geometry_to_geojson(&a.geometry),
-        geometry_simplified: geometry_to_geojson(&simplified),
     })
 }
 

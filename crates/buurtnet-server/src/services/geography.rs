@@ -66,26 +66,29 @@ pub fn records_from_rows(rows: &[AreaRow]) -> anyhow::Result<Vec<AreaRecord>> {
 }
 
 pub fn rows_from_records(records: &[AreaRecord]) -> Vec<AreaRow> {
-    records
-        .iter()
-        .filter_map(|a| {
-            let [min_lon, min_lat, max_lon, max_lat] = a.bbox()?;
-            Some(AreaRow {
-                code: a.code.clone(),
-                name: a.name.clone(),
-                level: a.level.as_str().to_string(),
-                parent_code: a.parent_code.clone(),
-                province_code: a.province_code.clone(),
-                inhabitants: a.inhabitants,
-                min_lon,
-                min_lat,
-                max_lon,
-                max_lat,
-                geometry: geometry_to_geojson(&a.geometry),
-                geometry_simplified: geometry_to_geojson(&a.simplified()),
-            })
-        })
-        .collect()
+    records.iter().filter_map(|a| area_row(a, None)).collect()
+}
+
+/// The stored row of an area: its full geometry, and a simplified copy for maps of `display`
+/// (e.g. the land only) or else of the full geometry. `None` for an empty geometry.
+pub fn area_row(a: &AreaRecord, display: Option<&geo::MultiPolygon<f64>>) -> Option<AreaRow> {
+    use geo::Simplify;
+    let [min_lon, min_lat, max_lon, max_lat] = a.bbox()?;
+    let simplified = display.map_or_else(|| a.simplified(), |d| d.simplify(0.0003));
+    Some(AreaRow {
+        code: a.code.clone(),
+        name: a.name.clone(),
+        level: a.level.as_str().to_string(),
+        parent_code: a.parent_code.clone(),
+        province_code: a.province_code.clone(),
+        inhabitants: a.inhabitants,
+        min_lon,
+        min_lat,
+        max_lon,
+        max_lat,
+        geometry: geometry_to_geojson(&a.geometry),
+        geometry_simplified: geometry_to_geojson(&simplified),
+    })
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
