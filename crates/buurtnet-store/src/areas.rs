@@ -6,32 +6,39 @@ use sqlx::QueryBuilder;
 const AREA_BATCH: usize = 200;
 const POINT_BATCH: usize = 1000;
 
+/// Inserts area rows in multi-row statements inside the transaction `tx` (either backend).
+macro_rules! insert_area_rows {
+    ($tx:ident, $areas:expr) => {
+        for chunk in $areas.chunks(AREA_BATCH) {
+            let mut qb = QueryBuilder::new(
+                "INSERT INTO areas (code, name, level, parent_code, province_code, inhabitants, min_lon, min_lat, max_lon, max_lat, geometry, geometry_simplified) ",
+            );
+            qb.push_values(chunk, |mut b, a| {
+                b.push_bind(&a.code)
+                    .push_bind(&a.name)
+                    .push_bind(&a.level)
+                    .push_bind(&a.parent_code)
+                    .push_bind(&a.province_code)
+                    .push_bind(a.inhabitants)
+                    .push_bind(a.min_lon)
+                    .push_bind(a.min_lat)
+                    .push_bind(a.max_lon)
+                    .push_bind(a.max_lat)
+                    .push_bind(&a.geometry)
+                    .push_bind(&a.geometry_simplified);
+            });
+            qb.build().execute(&mut *$tx).await?;
+        }
+    };
+}
+
 impl Store {
     /// Replaces all areas in one transaction and bumps `areas_version`, so running servers reload.
     pub async fn replace_areas(&self, areas: &[AreaRow], version: &str) -> Result<(), StoreError> {
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             sqlx::query("DELETE FROM areas").execute(&mut *tx).await?;
-            for chunk in areas.chunks(AREA_BATCH) {
-                let mut qb = QueryBuilder::new(
-                    "INSERT INTO areas (code, name, level, parent_code, province_code, inhabitants, min_lon, min_lat, max_lon, max_lat, geometry, geometry_simplified) ",
-                );
-                qb.push_values(chunk, |mut b, a| {
-                    b.push_bind(&a.code)
-                        .push_bind(&a.name)
-                        .push_bind(&a.level)
-                        .push_bind(&a.parent_code)
-                        .push_bind(&a.province_code)
-                        .push_bind(a.inhabitants)
-                        .push_bind(a.min_lon)
-                        .push_bind(a.min_lat)
-                        .push_bind(a.max_lon)
-                        .push_bind(a.max_lat)
-                        .push_bind(&a.geometry)
-                        .push_bind(&a.geometry_simplified);
-                });
-                qb.build().execute(&mut *tx).await?;
-            }
+            insert_area_rows!(tx, areas);
             sqlx::query("INSERT INTO meta (key, value) VALUES ('areas_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                 .bind(version)
                 .execute(&mut *tx)
@@ -61,26 +68,7 @@ impl Store {
             for level in levels {
                 sqlx::query("DELETE FROM areas WHERE level = $1").bind(*level).execute(&mut *tx).await?;
             }
-            for chunk in areas.chunks(AREA_BATCH) {
-                let mut qb = QueryBuilder::new(
-                    "INSERT INTO areas (code, name, level, parent_code, province_code, inhabitants, min_lon, min_lat, max_lon, max_lat, geometry, geometry_simplified) ",
-                );
-                qb.push_values(chunk, |mut b, a| {
-                    b.push_bind(&a.code)
-                        .push_bind(&a.name)
-                        .push_bind(&a.level)
-                        .push_bind(&a.parent_code)
-                        .push_bind(&a.province_code)
-                        .push_bind(a.inhabitants)
-                        .push_bind(a.min_lon)
-                        .push_bind(a.min_lat)
-                        .push_bind(a.max_lon)
-                        .push_bind(a.max_lat)
-                        .push_bind(&a.geometry)
-                        .push_bind(&a.geometry_simplified);
-                });
-                qb.build().execute(&mut *tx).await?;
-            }
+            insert_area_rows!(tx, areas);
             for (i, m) in imports.iter().enumerate() {
                 sqlx::query(
                     "INSERT INTO area_imports (id, imported_at, kind, year, file_name, size_bytes, sha256, source_url, levels, areas) \
