@@ -609,3 +609,37 @@ async fn residents_reached_by_an_action_send_tips_that_only_its_control_room_see
     let (s, v) = reply(&app, &links[1], "Te laat.", "", vec![]).await;
     assert_eq!((s, v["error"].as_str()), (410, Some("enquiry_closed")), "{v}");
 }
+
+on_both_backends!(the_public_reply_page_is_rate_limited_per_client);
+
+/// Guessing reply links (or flooding the page) is limited per client address, before any link
+/// is looked up: 429 with `Retry-After` in our error shape; the one-click unsubscribe counts
+/// against the same limit.
+async fn the_public_reply_page_is_rate_limited_per_client(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.abuse_limits.reply = buurtnet_server::config::Limit { per_ip: 3, per_target: 0, window_seconds: 3600 };
+    })
+    .await;
+    let reply = |n: usize| {
+        let form = reqwest::multipart::Form::new().text("text", "Ik zag iets.");
+        app.client
+            .post(app.at(&format!("/antwoord/guessed-link-{n}")))
+            .header("accept", "application/json")
+            .multipart(form)
+            .send()
+    };
+    for n in 0..2 {
+        assert_eq!(reply(n).await.unwrap().status(), 404, "an unknown link");
+    }
+    let r = app.client.post(app.at("/afmelden/buurtonderzoek/not-a-token")).send().await.unwrap();
+    assert_ne!(r.status(), 429, "the third call still passes");
+    let r = reply(3).await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "too_many_requests", "{v}");
+    let r = app.client.post(app.at("/afmelden/buurtonderzoek/not-a-token")).send().await.unwrap();
+    assert_eq!(r.status(), 429, "unsubscribe counts too");
+    app.clock.advance(chrono::Duration::hours(1));
+    assert_eq!(reply(4).await.unwrap().status(), 404, "the next window");
+}

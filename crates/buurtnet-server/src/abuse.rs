@@ -145,6 +145,7 @@ pub async fn prune(app: &App) -> AppResult<u64> {
         &app.config.abuse_limits.verify_email,
         &app.config.abuse_limits.register_device,
         &app.config.abuse_limits.staff_api,
+        &app.config.abuse_limits.reply,
     ]
     .iter()
     .map(|l| l.window_seconds)

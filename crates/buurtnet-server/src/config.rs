@@ -97,6 +97,9 @@ pub struct AbuseLimits {
     /// office networks), across every process: a stolen or runaway token cannot flood the
     /// server.
     pub staff_api: Limit,
+    /// The public reply page's POSTs and the one-click unsubscribe (per client address; counted
+    /// before the link is looked up, so guessing links is limited too).
+    pub reply: Limit,
     /// Account messages (codes, links, notices) one phone number or e-mail address receives
     /// per 24 hours over every endpoint together; beyond it nothing more is sent that day
     /// (silently: the caller's answer must not depend on it). 0 = no cap.
@@ -115,6 +118,7 @@ impl Default for AbuseLimits {
             verify_email: Limit::new(60, 0, 3600),
             register_device: Limit::new(30, 0, 3600),
             staff_api: Limit::new(0, 3000, 60),
+            reply: Limit::new(60, 0, 3600),
             messages_per_target_per_day: 10,
         }
     }
@@ -607,6 +611,7 @@ impl Config {
             ("verify_email", &self.abuse_limits.verify_email),
             ("register_device", &self.abuse_limits.register_device),
             ("staff_api", &self.abuse_limits.staff_api),
+            ("reply", &self.abuse_limits.reply),
         ] {
             if !(1..=30 * 86_400).contains(&limit.window_seconds) {
                 return Err(format!("abuse_limits.{name}.window_seconds must be between 1 and 2592000 (30 days)"));

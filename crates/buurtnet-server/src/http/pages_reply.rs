@@ -211,9 +211,13 @@ async fn reply_submit(
     jar: CookieJar,
     headers: HeaderMap,
     RequestId(rid): RequestId,
+    client: crate::abuse::ClientIp,
     mp: Multipart,
 ) -> Response {
     let json = wants_json(&headers);
+    if let Err(e) = crate::abuse::check(&state, "reply", &state.config.abuse_limits.reply, &client, &[]).await {
+        return e.into_response();
+    }
     let (mut form, lang) = match read_form(mp).await {
         Ok(f) => f,
         Err(e) => return e.into_response(),
@@ -291,7 +295,11 @@ async fn unsubscribe_now(
     jar: CookieJar,
     headers: HeaderMap,
     RequestId(rid): RequestId,
+    client: crate::abuse::ClientIp,
 ) -> Response {
+    if let Err(e) = crate::abuse::check(&state, "reply", &state.config.abuse_limits.reply, &client, &[]).await {
+        return e.into_response();
+    }
     let (jar, t) = language(jar, None, &headers, state.config.secure_cookies);
     match crate::enquiries::links::unsubscribe(&state, &token).await {
         Ok(true) => {
