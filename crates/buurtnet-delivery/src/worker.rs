@@ -409,6 +409,14 @@ impl Worker {
         Some(info)
     }
 
+    /// Back in the queue at `next_at` without having been tried: the claim's try is given back.
+    fn untried(&self, d: &ClaimedDelivery, next_at: i64, why: String) -> Result1 {
+        let mut f = self.finished(d, "pending", Some(why));
+        f.next_at = next_at;
+        f.untried = true;
+        Result1 { finished: f, failover: None, gone_device: None }
+    }
+
     fn finished(&self, d: &ClaimedDelivery, state: &'static str, error: Option<String>) -> Finished {
         Finished { id: d.id, attempts: d.attempts, state, next_at: self.now_ms(), provider_id: None, error, untried: false }
     }
@@ -490,10 +498,7 @@ impl Worker {
                 let mut kept = Vec::with_capacity(sends.len());
                 for s in sends {
                     if s.needs_link {
-                        let mut f = self.finished(&s.d, "pending", Some(format!("personal link: {why}")));
-                        f.next_at = self.now_ms() + 5000;
-                        f.untried = true;
-                        results.push(Result1 { finished: f, failover: None, gone_device: None });
+                        results.push(self.untried(&s.d, self.now_ms() + 5000, format!("personal link: {why}")));
                     } else {
                         kept.push(s);
                     }
@@ -560,31 +565,15 @@ impl Worker {
             // The provider is down: back in the queue for when the pause ends, the try given
             // back (a pause never uses up a delivery's tries).
             let next_at = self.now_ms() + wait.as_millis() as i64;
-            return group
-                .iter()
-                .map(|s| {
-                    let mut f =
-                        self.finished(&s.d, "pending", Some(format!("{} paused: its provider keeps failing", channel.as_str())));
-                    f.next_at = next_at;
-                    f.untried = true;
-                    Result1 { finished: f, failover: None, gone_device: None }
-                })
-                .collect();
+            let why = format!("{} paused: its provider keeps failing", channel.as_str());
+            return group.iter().map(|s| self.untried(&s.d, next_at, why.clone())).collect();
         }
         let provider = self.providers.get(channel);
         if let Err(e) = self.take_permits(channel, provider.as_ref(), group.len()).await {
             // The shared count is unreadable: back in the queue shortly, the try given back.
             tracing::warn!(error = %e, "rate limit count failed; trying again shortly");
             let next_at = self.now_ms() + 1000;
-            return group
-                .iter()
-                .map(|s| {
-                    let mut f = self.finished(&s.d, "pending", Some("rate limit count unavailable".into()));
-                    f.next_at = next_at;
-                    f.untried = true;
-                    Result1 { finished: f, failover: None, gone_device: None }
-                })
-                .collect();
+            return group.iter().map(|s| self.untried(&s.d, next_at, "rate limit count unavailable".into())).collect();
         }
         let started = Instant::now();
         let timeout = Duration::from_secs(self.config.send_timeout_seconds);
