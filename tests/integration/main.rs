@@ -10,6 +10,7 @@ mod alerting;
 mod alerting_live;
 mod areas;
 mod browser;
+mod browser_kit;
 mod channels;
 mod cli;
 mod copy_db;

@@ -8,6 +8,7 @@ mod api_enquiries;
 mod api_participants;
 mod api_staff;
 mod api_targeting;
+mod assets;
 mod extract;
 pub mod openapi;
 mod ops;
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(pages_reply::routes())
         .route("/media/{name}", get(api_alerting::media))
+        .merge(assets::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics));
@@ -200,7 +202,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert(
         "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
     );
     resp
 }
