@@ -313,6 +313,18 @@ async fn retry_after_is_honoured_and_a_provider_down_loses_nothing(backend: Back
     let id = new_action(&app, &token, gas_leak()).await;
     post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
     advance_until(&app, chrono::Duration::milliseconds(100), || cm.requests() >= 1).await;
+    // Let the worker record the refusal before the clock moves on (on a loaded machine it may
+    // take a moment; recorded later, its Retry-After would count from the later time).
+    let mut recorded = false;
+    for _ in 0..200 {
+        let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
+        if v["deliveries"]["sms"]["pending"].as_i64().unwrap_or(0) >= 1 {
+            recorded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(recorded, "the refused SMS waits to be retried");
     // The backoff alone would retry after about a second; the gateway asked for 120.
     app.clock.advance(chrono::Duration::seconds(60));
     tokio::time::sleep(Duration::from_millis(400)).await;
