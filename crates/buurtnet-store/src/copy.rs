@@ -154,6 +154,9 @@ pub const TABLES: &[TableSpec] = &[
             ("lon", Real),
             ("cell", Int),
             ("updated_at", Int),
+            ("coarse_cell", Int),
+            ("coarse_until", Int),
+            ("paused", Bool),
         ],
     },
     TableSpec {

@@ -170,8 +170,16 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<Option<
     // Anonymous devices have no person to bind an enquiry's reply link to: enquiries reach
     // participants only.
     if allowed.contains(Channel::Push) && msg.kind != "enquiry" {
-        let mut devices = targeting::anonymous_devices(&state.store, device_plan);
+        let mut devices = targeting::anonymous_devices(&state.store, device_plan.clone());
         while let Some(id) = devices.try_next().await? {
+            block.push((0, id, Channel::Push));
+            if block.len() >= BLOCK {
+                write(state, msg, &mut block).await?;
+            }
+        }
+        drop(devices);
+        // "Where I am" devices: their coarse cell overlaps the area.
+        for id in targeting::coarse_devices(&state.store, &device_plan, state.now_ms()).await? {
             block.push((0, id, Channel::Push));
             if block.len() >= BLOCK {
                 write(state, msg, &mut block).await?;

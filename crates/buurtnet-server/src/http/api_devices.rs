@@ -14,12 +14,13 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use buurtnet_delivery::webpush::{parse_auth, parse_p256dh};
+use buurtnet_domain::postcode::{HouseNumber, Postcode};
 use buurtnet_domain::{FieldErrors, Language, NL_BOUNDS, Topic, TopicSet};
-use buurtnet_store::{DeviceChange, DeviceRecord, NewDevice};
+use buurtnet_store::{DeviceChange, DevicePlace, DeviceRecord, NewDevice};
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
-const FIELDS: &[&str] = &["subscription", "location", "topics", "language"];
+const FIELDS: &[&str] = &["subscription", "location", "topics", "language", "paused"];
 
 /// `GET /api/v1/push/public-key`: the `applicationServerKey` browsers subscribe with.
 pub async fn public_key(State(state): State<AppState>) -> Json<Value> {
@@ -81,11 +82,70 @@ fn parse_subscription(state: &AppState, v: &Value, errors: &mut FieldErrors) -> 
     Some((endpoint?, p256dh?, auth?))
 }
 
-/// A checked location inside a Dutch municipality: lat, lon, cell.
-fn parse_location(state: &AppState, v: &Value, errors: &mut FieldErrors) -> Option<(f64, f64, i64)> {
+/// How long a "where I am" cell holds without being renewed by the open page.
+pub const COARSE_VALID_MS: i64 = 24 * 3_600_000;
+
+/// A checked place: `{"lat", "lon"}` (a point on the map), `{"postcode", "house_number"}`
+/// (geocoded here to a point), or `{"coarse_cell": N}` ("where I am": the number of a coarse
+/// cell the browser computed, see `buurtnet_domain::cell::coarse_id`; no position is sent).
+async fn parse_location(state: &AppState, v: &Value, errors: &mut FieldErrors) -> Option<DevicePlace> {
+    if let Some(c) = v.get("coarse_cell") {
+        let cell = c.as_i64().and_then(buurtnet_domain::cell::coarse);
+        let Some(cell) = cell else {
+            errors.add("location.coarse_cell", "invalid_cell", "Give the number of a coarse cell (0 to 16383).");
+            return None;
+        };
+        if v.as_object().is_some_and(|o| o.len() > 1) {
+            errors.add("location", "precise_with_cell", "Send only the coarse cell in \"where I am\" mode, nothing else.");
+            return None;
+        }
+        let b = cell.bounds();
+        let areas = state.areas.current();
+        let centre = ((b.min_lat + b.max_lat) / 2.0, (b.min_lon + b.max_lon) / 2.0);
+        let corners = [(b.min_lat, b.min_lon), (b.min_lat, b.max_lon), (b.max_lat, b.min_lon), (b.max_lat, b.max_lon), centre];
+        if !areas.is_empty() && !corners.iter().any(|(lat, lon)| areas.locate(*lat, *lon).in_netherlands()) {
+            errors.add("location.coarse_cell", "outside_netherlands", "This cell is not in the Netherlands.");
+            return None;
+        }
+        let id = c.as_i64().unwrap_or_default();
+        return Some(DevicePlace::Coarse { cell: id, until: state.now_ms() + COARSE_VALID_MS });
+    }
+    if v.get("postcode").is_some() || v.get("house_number").is_some() {
+        let postcode = v.get("postcode").and_then(Value::as_str).and_then(Postcode::parse);
+        let number = v.get("house_number").and_then(|h| match h {
+            Value::Number(n) => HouseNumber::parse(&n.to_string()),
+            Value::String(s) => HouseNumber::parse(s),
+            _ => None,
+        });
+        if postcode.is_none() {
+            errors.add("location.postcode", "invalid_postcode", "Give a Dutch postcode such as 3811 AB.");
+        }
+        if number.is_none() {
+            errors.add("location.house_number", "invalid_house_number", "Give the house number, such as 12 or 12a.");
+        }
+        let (Some(postcode), Some(number)) = (postcode, number) else { return None };
+        let areas = state.areas.current();
+        let found = match state.geocoder.geocode(&state.store, &areas, &postcode, &number).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "geocoding a device's address failed");
+                None
+            }
+        };
+        let Some(g) = found else {
+            errors.add("location.postcode", "address_not_found", "We cannot find this postcode.");
+            return None;
+        };
+        crate::services::participants::locate_checked(&areas, g.lat, g.lon, "location.postcode", errors)?;
+        return Some(DevicePlace::point(g.lat, g.lon));
+    }
     let number = |name: &str| v.get(name).and_then(Value::as_f64).filter(|x| x.is_finite());
     let (Some(lat), Some(lon)) = (number("lat"), number("lon")) else {
-        errors.add("location", "invalid_location", "Give the location as {\"lat\": number, \"lon\": number} (WGS84).");
+        errors.add(
+            "location",
+            "invalid_location",
+            "Give the location as {\"lat\", \"lon\"} (WGS84), {\"postcode\", \"house_number\"} or {\"coarse_cell\"}.",
+        );
         return None;
     };
     if !NL_BOUNDS.contains(lat, lon) {
@@ -94,7 +154,7 @@ fn parse_location(state: &AppState, v: &Value, errors: &mut FieldErrors) -> Opti
     }
     let areas = state.areas.current();
     crate::services::participants::locate_checked(&areas, lat, lon, "location", errors)?;
-    Some((lat, lon, buurtnet_domain::cell::cell_id(lat, lon)))
+    Some(DevicePlace::point(lat, lon))
 }
 
 fn parse_topics(v: &Value, errors: &mut FieldErrors) -> Option<TopicSet> {
@@ -152,19 +212,18 @@ pub async fn register(
     abuse::check(&state, "register_device", &state.config.abuse_limits.register_device, &client, &[]).await?;
     let mut errors = FieldErrors::new();
     let obj = body_object(&body, &mut errors).unwrap_or_default();
+    // Without a subscription (push blocked or unavailable in this browser) the device follows
+    // the live feed while its page is open, and gets no deliveries.
     let subscription = match obj.get("subscription") {
-        None | Some(Value::Null) => {
-            errors.add("subscription", "missing_subscription", "Give the browser's PushSubscription.");
-            None
-        }
-        Some(v) => parse_subscription(&state, v, &mut errors),
+        None | Some(Value::Null) => Some(None),
+        Some(v) => parse_subscription(&state, v, &mut errors).map(Some),
     };
     let location = match obj.get("location") {
         None | Some(Value::Null) => {
             errors.add("location", "missing_location", "Give the location to be alerted for.");
             None
         }
-        Some(v) => parse_location(&state, v, &mut errors),
+        Some(v) => parse_location(&state, v, &mut errors).await,
     };
     let topics = match obj.get("topics") {
         None | Some(Value::Null) => Some(std::iter::once(Topic::Urgent).collect::<TopicSet>()),
@@ -174,7 +233,7 @@ pub async fn register(
         None | Some(Value::Null) => Some(Language::Nl),
         Some(v) => parse_language(v, &mut errors),
     };
-    let (Some((endpoint, p256dh, auth)), Some((lat, lon, cell)), Some(topics), Some(language), true) =
+    let (Some(subscription), Some(place), Some(topics), Some(language), true) =
         (subscription, location, topics, language, errors.is_empty())
     else {
         return Err(AppError::Validation(errors));
@@ -182,6 +241,10 @@ pub async fn register(
     let mut secret = [0u8; 32];
     rand::rng().fill(&mut secret);
     let token = B64.encode(secret);
+    let (endpoint, p256dh, auth) = match subscription {
+        Some((e, k, a)) => (Some(e), Some(k), Some(a)),
+        None => (None, None, None),
+    };
     let device = NewDevice {
         endpoint,
         p256dh,
@@ -189,9 +252,7 @@ pub async fn register(
         token_hash: state.signer.device_token_hash(&token),
         language: language.as_str().to_string(),
         topics: topics.bits(),
-        lat,
-        lon,
-        cell,
+        place,
     };
     let id = state.store.register_anonymous_device(&device, state.now_ms()).await?;
     metrics::counter!("buurtnet_devices_registered_total").increment(1);
@@ -200,7 +261,7 @@ pub async fn register(
 }
 
 /// The device `id` if the request carries its token; otherwise 404.
-async fn authorised_device(state: &AppState, id: &str, headers: &HeaderMap) -> AppResult<DeviceRecord> {
+pub async fn authorised_device(state: &AppState, id: &str, headers: &HeaderMap) -> AppResult<DeviceRecord> {
     let not_found = || AppError::NotFound("No such device, or the token is not this device's.".into());
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let token = headers
@@ -217,12 +278,20 @@ async fn authorised_device(state: &AppState, id: &str, headers: &HeaderMap) -> A
     Ok(device)
 }
 
-fn view(d: &DeviceRecord) -> Value {
+pub fn view(d: &DeviceRecord) -> Value {
     json!({
         "id": d.id,
         "language": d.language,
         "topics": TopicSet::from_bits(d.topics).names(),
-        "location": match (d.lat, d.lon) { (Some(lat), Some(lon)) => json!({"lat": lat, "lon": lon}), _ => Value::Null },
+        "location": match (d.lat, d.lon, d.coarse_cell) {
+            (Some(lat), Some(lon), _) => json!({"lat": lat, "lon": lon}),
+            (_, _, Some(cell)) => json!({"coarse_cell": cell, "valid_until": d.coarse_until.map(crate::alerting::actions::millis)}),
+            _ => Value::Null,
+        },
+        "linked": d.participant_id.is_some(),
+        "paused": d.paused,
+        "push": d.endpoint.is_some(),
+        "registered_at": crate::alerting::actions::millis(d.created_at),
     })
 }
 
@@ -242,13 +311,19 @@ pub async fn update(
         change.subscription = parse_subscription(&state, v, &mut errors);
     }
     if let Some(v) = obj.get("location") {
-        change.location = parse_location(&state, v, &mut errors);
+        change.place = parse_location(&state, v, &mut errors).await;
     }
     if let Some(v) = obj.get("topics") {
         change.topics = parse_topics(v, &mut errors).map(TopicSet::bits);
     }
     if let Some(v) = obj.get("language") {
         change.language = parse_language(v, &mut errors).map(|l| l.as_str().to_string());
+    }
+    if let Some(v) = obj.get("paused") {
+        change.paused = v.as_bool();
+        if change.paused.is_none() {
+            errors.add("paused", "not_a_boolean", "Give true or false.");
+        }
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
