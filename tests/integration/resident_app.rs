@@ -291,3 +291,44 @@ async fn the_app_endpoints_are_behind_the_abuse_limits(backend: Backend) {
     assert!(r.headers().contains_key("retry-after"));
     assert_eq!(tip(&app, "another", "x", "", None).await.status(), 404, "another link still counts on its own");
 }
+
+/// The app can be installed: a manifest with a start URL and icons (PNG of 192 and 512 pixels,
+/// and the SVG), and a service worker allowed to control the whole site.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_is_installable() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let r = app.client.get(app.at("/manifest.webmanifest")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/manifest+json");
+    let m: Value = r.json().await.unwrap();
+    assert_eq!(
+        (m["start_url"].as_str(), m["display"].as_str(), m["short_name"].as_str()),
+        (Some("/"), Some("standalone"), Some("buurtnet"))
+    );
+    for (src, size) in [("/app/icon-192.png", 192), ("/app/icon-512.png", 512)] {
+        assert!(m["icons"].as_array().unwrap().iter().any(|i| i["src"] == src), "{m}");
+        let bytes = app.client.get(app.at(src)).send().await.unwrap().bytes().await.unwrap();
+        let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png).unwrap();
+        assert_eq!((img.width(), img.height()), (size, size));
+    }
+    let svg = app.client.get(app.at("/app/icon.svg")).send().await.unwrap().text().await.unwrap();
+    assert!(svg.starts_with("<svg"));
+    let r = app.client.get(app.at("/sw.js")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["service-worker-allowed"], "/");
+    let sw = r.text().await.unwrap();
+    assert!(sw.contains("showNotification") && sw.contains("notificationclick"));
+    // The pages, in Dutch and English; sign-up stays where it was.
+    for (path, needle) in [
+        ("/", "Doe mee in twee minuten"),
+        ("/app/meedoen", "Waar ik ben"),
+        ("/app/instellingen", "Inloggen met een link"),
+        ("/app/privacy", "Je precieze plek sturen we nooit"),
+        ("/aanmelden", "Aanmelden"),
+        ("/?lang=en", "Take part in two minutes"),
+    ] {
+        let r = app.client.get(app.at(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(r.text().await.unwrap().contains(needle), "{path}");
+    }
+}

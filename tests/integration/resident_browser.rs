@@ -90,6 +90,16 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     assert!(summary.contains("vaste plek (3522 HG 70)"), "{summary}");
     shot(&c, "03-home-taking-part").await;
     axe(&c, "home, taking part").await;
+    // The service worker controls the whole site.
+    let scope = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             navigator.serviceWorker.ready.then(r => done(r.scope), e => done('error: ' + e));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(scope, json!(app.at("/")));
     let device: Value = c.execute("return JSON.parse(localStorage.getItem('buurtnet.device'))", vec![]).await.unwrap();
     let id = device["id"].as_i64().unwrap();
     let stored = app.store.device(id).await.unwrap().unwrap();
@@ -171,6 +181,18 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     c.accept_alert().await.unwrap();
     wait_for_text(&c, "#device-none", "gewist").await;
     assert!(app.store.device(id).await.unwrap().is_none(), "deleted");
+    // Offline, the shell still opens (from the service worker's cache).
+    let offline = |on: bool| {
+        Extension(
+            "chromium/network_conditions",
+            json!({"network_conditions": {"offline": on, "latency": 0, "download_throughput": -1, "upload_throughput": -1}}),
+        )
+    };
+    c.issue_cmd(offline(true)).await.unwrap();
+    c.goto(&app.at("/app/privacy")).await.unwrap();
+    let h1 = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(h1, "Privacy: wat we bewaren en waarom", "the privacy page offline");
+    c.issue_cmd(offline(false)).await.unwrap();
     // English is one tap away.
     c.goto(&app.at("/app/privacy?lang=en")).await.unwrap();
     assert_eq!(c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(), "Privacy: what we keep and why");

@@ -44,6 +44,8 @@ const T = {
     direction: "Richting",
     none: "Geen acties.",
     everywhere: "Het gebied is heel Nederland.",
+    linkedOk: "Gekoppeld. Dit toestel krijgt nu de meldingen van je account.",
+    linkInvalid: "Deze inloglink werkt niet (meer). Vraag een nieuwe aan.",
     sex: { female: "vrouw", male: "man", unknown: "onbekend" },
     years: (n) => `${n} jaar`,
   },
@@ -85,6 +87,8 @@ const T = {
     direction: "Direction",
     none: "No actions.",
     everywhere: "The area is the whole of the Netherlands.",
+    linkedOk: "Linked. This device now gets your account's alerts.",
+    linkInvalid: "This sign-in link does not work (any more). Ask for a new one.",
     sex: { female: "female", male: "male", unknown: "unknown" },
     years: (n) => `${n} years`,
   },
@@ -682,9 +686,31 @@ async function initSettings() {
   });
 }
 
+// ---------------------------------------------------------------- link to an account
+function initLink() {
+  const d = device();
+  if (!d) {
+    $("link-none").hidden = false;
+    return;
+  }
+  $("link").hidden = false;
+  $("link").addEventListener("click", async () => {
+    const token = decodeURIComponent(window.location.pathname.split("/").pop() || "");
+    const r = await api(`/api/v1/app/devices/${d.id}/link`, { method: "POST", body: { token }, token: d.token });
+    if (r.status === 200) {
+      d.linked = true;
+      saveDevice(d);
+      $("link").hidden = true;
+      $("link-status").textContent = T.linkedOk;
+    } else {
+      $("link-status").textContent = r.status === 422 ? T.linkInvalid : problem(r);
+    }
+  });
+}
+
 // ---------------------------------------------------------------- start
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
 }
 const page = document.body.dataset.page;
-({ home: initHome, join: initJoin, action: initAction, settings: initSettings })[page]?.();
+({ home: initHome, join: initJoin, action: initAction, settings: initSettings, link: initLink })[page]?.();

@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/instellingen", get(pages::settings))
         .route("/app/privacy", get(pages::privacy))
         .route("/app/actie/{link}", get(pages::action_by_link))
+        .route("/app/koppelen/{token}", get(pages::link_by_token))
         .route("/manifest.webmanifest", get(pages::manifest))
         .route("/sw.js", get(pages::service_worker))
         .route("/app/icon.svg", get(pages::icon_svg))

@@ -57,6 +57,15 @@ page!(JoinPage, join, "app/join.html");
 page!(ActionPage, action, "app/action.html");
 page!(SettingsPage, settings, "app/settings.html");
 page!(PrivacyPage, privacy, "app/privacy.html");
+page!(LinkPage, link, "app/link.html");
+
+/// `/app/koppelen/{token}`: links this device to the account of a sign-in link (the page script
+/// sends the token with the device's own).
+pub async fn link_by_token(state: State<AppState>, jar: CookieJar, headers: HeaderMap, q: Query<LangQuery>) -> impl IntoResponse {
+    let mut resp = link(state, jar, headers, q).await.into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    resp
+}
 
 /// `/app/actie/{link}`: the action page (the link is read by the page script).
 pub async fn action_by_link(
