@@ -166,6 +166,13 @@ async fn a_where_i_am_device_gets_the_action_its_page_and_sends_a_tip(backend: B
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
     let r = tip(&app, &page_token, "", "", None).await;
     assert_eq!(r.status(), 422);
+    // Tips go to the control room's feed, never to residents' feeds.
+    let mut raw = String::new();
+    let until = tokio::time::Instant::now() + Duration::from_millis(2500);
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(until, live.chunk()).await {
+        raw.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!raw.contains("event: tip") && !raw.contains("bij de Eem"), "a tip on a resident feed: {raw}");
     let (s, v) = get(&app, &dispatcher, &format!("/api/v1/actions/{id}/tips")).await;
     assert_eq!(s, 200, "{v}");
     let tips = v["tips"].as_array().unwrap();
