@@ -197,6 +197,15 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     c.goto(&app.at("/app/privacy?lang=en")).await.unwrap();
     assert_eq!(c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(), "Privacy: what we keep and why");
     shot(&c, "10-privacy-en").await;
+    axe(&c, "privacy (English)").await;
+    c.goto(&app.at("/")).await.unwrap();
+    assert_eq!(c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap(), "Looking out for each other");
+    shot(&c, "10-home-en").await;
+    axe(&c, "home (English)").await;
+    c.goto(&app.at("/app/koppelen/some-token?lang=nl")).await.unwrap();
+    wait_for_text(&c, "#link-none", "doet nog niet mee").await;
+    shot(&c, "10-link-device").await;
+    axe(&c, "link this device").await;
     c.close().await.unwrap();
 }
 

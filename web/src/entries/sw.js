@@ -51,6 +51,12 @@ self.addEventListener("push", (event) => {
   } catch (_) {
     data = { title: "buurtnet", body: event.data ? event.data.text() : "" };
   }
+  // Alarms and AMBER Alerts stay on screen until seen; exercises and tests say so.
+  const alarm = ["gas_leak", "bomb", "explosion", "disaster"].includes(data.kind);
+  const urgent = data.status === "actual" && (alarm || data.level === "national");
+  const marks = { exercise: "OEFENING", test: "TEST" };
+  let title = data.title || "buurtnet";
+  if (marks[data.status] && !title.toUpperCase().includes(marks[data.status])) title = `${marks[data.status]}: ${title}`;
   const options = {
     body: data.body || "",
     tag: data.tag || undefined,
@@ -59,10 +65,10 @@ self.addEventListener("push", (event) => {
     badge: "/app/icon-192.png",
     image: data.image || undefined,
     lang: data.lang || undefined,
-    requireInteraction: data.priority === "alarm" || data.level === "national",
+    requireInteraction: urgent,
     data: { page: data.page || "/", tag: data.tag },
   };
-  event.waitUntil(self.registration.showNotification(data.title || "buurtnet", options));
+  event.waitUntil(self.registration.showNotification(title, options));
 });
 
 self.addEventListener("notificationclick", (event) => {
