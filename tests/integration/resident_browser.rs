@@ -123,6 +123,8 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     let (s, v) = post(&app, &dispatcher, &format!("/api/v1/actions/{action}/send"), &json!({})).await;
     assert_eq!(s, 200, "{v}");
     wait_for_text(&c, "#incoming-list", "Meisje (8) vermist").await;
+    let label = c.find(Locator::Css("#incoming-list .bn-card-label")).await.unwrap().text().await.unwrap();
+    assert_eq!(label, "AMBER ALERT", "an AMBER Alert looks like one on the live feed too");
     shot(&c, "04-home-new-action").await;
     c.find(Locator::Css("#incoming-list button")).await.unwrap().click().await.unwrap();
     let h1 = wait_for_text(&c, "h1#title", "Meisje").await;

@@ -344,6 +344,7 @@ function severityOfEvent(ev) {
   if (ev.status === "exercise") return "exercise";
   if (ev.status === "test") return "test";
   const k = ev.action_kind || "";
+  if (["missing_person", "runaway_child"].includes(k) && ev.action_level === "national") return "amber";
   if (["gas_leak", "bomb", "explosion", "disaster"].includes(k)) return "alarm";
   return "search";
 }

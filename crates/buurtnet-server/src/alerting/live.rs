@@ -118,6 +118,7 @@ pub async fn poll(state: AppState) {
                     "kind": m.kind,
                     "status": m.status,
                     "action_kind": content["push"]["kind"],
+                    "action_level": content["push"]["level"],
                     "nl": {"title": content["nl"]["title"], "text": content["nl"]["text"]},
                     "en": {"title": content["en"]["title"], "text": content["en"]["text"]},
                     "sent_at": super::actions::millis(m.created_at),
