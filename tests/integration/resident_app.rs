@@ -58,7 +58,8 @@ async fn next_sse_message(resp: &mut reqwest::Response, wait: Duration) -> Optio
 on_both_backends!(
     a_where_i_am_device_gets_the_action_its_page_and_sends_a_tip,
     a_fixed_place_by_postcode_and_a_device_linked_to_an_account,
-    the_app_endpoints_are_behind_the_abuse_limits
+    the_app_endpoints_are_behind_the_abuse_limits,
+    a_where_i_am_cell_lapses_after_a_day_unless_renewed_and_a_paused_device_gets_nothing
 );
 
 async fn a_where_i_am_device_gets_the_action_its_page_and_sends_a_tip(backend: Backend) {
@@ -338,4 +339,48 @@ async fn the_app_is_installable() {
         assert_eq!(r.status(), 200, "{path}");
         assert!(r.text().await.unwrap().contains(needle), "{path}");
     }
+}
+
+async fn a_where_i_am_cell_lapses_after_a_day_unless_renewed_and_a_paused_device_gets_nothing(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.push.allowed_hosts = Some(vec!["127.0.0.1:9".into()])).await;
+    let dispatcher = app.staff_token("dispatcher", "NL").await;
+    let cell = coarse_id(AMERSFOORT.0, AMERSFOORT.1);
+    let mut devices = Vec::new();
+    for name in ["renewed", "lapsed", "paused"] {
+        let (_, p256dh, auth) = browser_keys();
+        let sub = subscription(&format!("http://127.0.0.1:9/push/{name}"), &p256dh, &B64.encode(auth));
+        let (s, v) = app.post_json("/api/v1/devices", &json!({"subscription": sub, "location": {"coarse_cell": cell}})).await;
+        assert_eq!(s, 201, "{v}");
+        devices.push((v["id"].as_i64().unwrap(), v["token"].as_str().unwrap().to_string()));
+    }
+    let patch = |i: usize, body: Value| {
+        let (id, token) = devices[i].clone();
+        app.client.patch(app.at(&format!("/api/v1/devices/{id}"))).bearer_auth(token).json(&body).send()
+    };
+    let r = patch(2, json!({"paused": true})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["paused"], true);
+    // 23 hours later the open page renews its cell; two hours after that the other has lapsed.
+    app.clock.advance(chrono::Duration::hours(23));
+    assert_eq!(patch(0, json!({"location": {"coarse_cell": cell}})).await.unwrap().status(), 200);
+    app.clock.advance(chrono::Duration::hours(2));
+    let mut action = suspect_action();
+    action["description"] = json!({"do_not_approach": true});
+    let (s, v) = post(&app, &dispatcher, "/api/v1/actions", &action).await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    assert_eq!(post(&app, &dispatcher, &format!("/api/v1/actions/{id}/send"), &json!({})).await.0, 200);
+    settle(&app, &dispatcher, id).await;
+    let pushes = |i: usize| {
+        let device = devices[i].0;
+        let app = &app;
+        async move { app.sandbox(&format!("device:{device}")).await.into_iter().filter(|m| m["channel"] == "push").count() }
+    };
+    assert_eq!(pushes(0).await, 1, "the renewed cell is reached");
+    assert_eq!(pushes(1).await, 0, "a cell not renewed for a day has lapsed");
+    assert_eq!(pushes(2).await, 0, "a paused device gets nothing");
+    // The lapsed device's page still finds the action by opening it (its cell is gone, so no).
+    let (lapsed, token) = devices[1].clone();
+    let r = app.client.get(app.at(&format!("/api/v1/app/devices/{lapsed}/open/{id}"))).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 404);
 }
