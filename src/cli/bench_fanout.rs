@@ -477,6 +477,7 @@ async fn bench_national(state: &AppState, loopback: &Loopback, args: &FanoutArgs
             language: "nl".into(),
             topics: [Topic::Urgent].into_iter().collect::<TopicSet>().bits(),
             place: buurtnet_store::DevicePlace::point(lat, lon),
+            extra_places: Vec::new(),
         });
         if batch.len() == 10_000 || written + batch.len() == n {
             written += batch.len();

@@ -385,6 +385,7 @@ async fn an_amber_alert_reaches_every_anonymous_device_in_the_country(backend: B
         language: "nl".into(),
         topics: topics.iter().copied().collect::<TopicSet>().bits(),
         place: buurtnet_store::DevicePlace::point(at.0, at.1),
+        extra_places: Vec::new(),
     };
     // 20,000 devices in Amersfoort and Utrecht (more than one page), 100 that want no urgent
     // messages.

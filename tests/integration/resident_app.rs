@@ -59,7 +59,8 @@ on_both_backends!(
     a_where_i_am_device_gets_the_action_its_page_and_sends_a_tip,
     a_fixed_place_by_postcode_and_a_device_linked_to_an_account,
     the_app_endpoints_are_behind_the_abuse_limits,
-    a_where_i_am_cell_lapses_after_a_day_unless_renewed_and_a_paused_device_gets_nothing
+    a_where_i_am_cell_lapses_after_a_day_unless_renewed_and_a_paused_device_gets_nothing,
+    a_device_with_several_fixed_places_gets_one_notification_per_message
 );
 
 async fn a_where_i_am_device_gets_the_action_its_page_and_sends_a_tip(backend: Backend) {
@@ -383,4 +384,63 @@ async fn a_where_i_am_cell_lapses_after_a_day_unless_renewed_and_a_paused_device
     let (lapsed, token) = devices[1].clone();
     let r = app.client.get(app.at(&format!("/api/v1/app/devices/{lapsed}/open/{id}"))).bearer_auth(token).send().await.unwrap();
     assert_eq!(r.status(), 404);
+}
+
+async fn a_device_with_several_fixed_places_gets_one_notification_per_message(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.push.allowed_hosts = Some(vec!["127.0.0.1:9".into()])).await;
+    let dispatcher = app.staff_token("dispatcher", "NL").await;
+    let (_, p256dh, auth) = browser_keys();
+    let sub = subscription("http://127.0.0.1:9/push/places", &p256dh, &B64.encode(auth));
+    // Home in Amersfoort, work in Utrecht (by postcode).
+    let places = json!([{"lat": AMERSFOORT.0, "lon": AMERSFOORT.1}, {"postcode": "3522 HG", "house_number": "70"}]);
+    for (bad, field) in [
+        (
+            json!([{"lat": 52.1, "lon": 5.1}, {"lat": 52.1, "lon": 5.1}, {"lat": 52.1, "lon": 5.1}, {"lat": 52.1, "lon": 5.1}]),
+            "location",
+        ),
+        (json!([{"lat": 52.1, "lon": 5.1}, {"coarse_cell": coarse_id(AMERSFOORT.0, AMERSFOORT.1)}]), "location[1]"),
+        (json!([{"lat": 52.1, "lon": 5.1}, {"postcode": "x", "house_number": "1"}]), "location[1].postcode"),
+    ] {
+        let (s, v) = app.post_json("/api/v1/devices", &json!({"subscription": sub, "location": bad})).await;
+        assert_eq!(s, 422, "{v}");
+        assert_eq!(v["fields"][0]["field"], field, "{v}");
+    }
+    let (s, v) = app.post_json("/api/v1/devices", &json!({"subscription": sub, "location": places})).await;
+    assert_eq!(s, 201, "{v}");
+    let (id, token) = (v["id"].as_i64().unwrap(), v["token"].as_str().unwrap().to_string());
+    let r = app.client.get(app.at(&format!("/api/v1/app/devices/{id}"))).bearer_auth(&token).send().await.unwrap();
+    let view: Value = r.json().await.unwrap();
+    assert_eq!(view["more_places"].as_array().unwrap().len(), 1, "{view}");
+    let utrecht = (view["more_places"][0]["lat"].as_f64().unwrap(), view["more_places"][0]["lon"].as_f64().unwrap());
+
+    let circle = |at: (f64, f64)| json!({"circle": {"lat": at.0, "lon": at.1, "radius_m": 800}});
+    let mut sent = 0;
+    for (area, title) in
+        [(circle(utrecht), "Bij het werk"), (json!({"union": [circle(AMERSFOORT), circle(utrecht)]}), "Bij beide plekken")]
+    {
+        let mut action = suspect_action();
+        action["area"] = area;
+        action["title"] = json!(title);
+        let (s, v) = post(&app, &dispatcher, "/api/v1/actions", &action).await;
+        assert_eq!(s, 201, "{v}");
+        let action_id = v["id"].as_i64().unwrap();
+        assert_eq!(post(&app, &dispatcher, &format!("/api/v1/actions/{action_id}/send"), &json!({})).await.0, 200);
+        settle(&app, &dispatcher, action_id).await;
+        sent += 1;
+        let pushes: Vec<Value> =
+            app.sandbox(&format!("device:{id}")).await.into_iter().filter(|m| m["channel"] == "push").collect();
+        assert_eq!(pushes.len(), sent, "one notification per message, however many places are inside: {pushes:#?}");
+    }
+    // Changing to "where I am" drops every fixed place.
+    let r = app
+        .client
+        .patch(app.at(&format!("/api/v1/devices/{id}")))
+        .bearer_auth(&token)
+        .json(&json!({"location": {"coarse_cell": coarse_id(AMERSFOORT.0, AMERSFOORT.1)}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["more_places"], json!([]));
+    assert!(app.store.device_places(id).await.unwrap().is_empty());
 }

@@ -84,6 +84,16 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     // A fixed place by postcode and house number.
     c.find(Locator::Id("postcode")).await.unwrap().send_keys("3522 HG").await.unwrap();
     c.find(Locator::Id("house_number")).await.unwrap().send_keys("70").await.unwrap();
+    // A second place with a postcode that is none: the field says so.
+    c.find(Locator::Id("postcode2")).await.unwrap().send_keys("ABC").await.unwrap();
+    c.find(Locator::Id("house_number2")).await.unwrap().send_keys("1").await.unwrap();
+    c.find(Locator::Id("join-submit")).await.unwrap().click().await.unwrap();
+    let error = wait_for_text(&c, "#postcode2-error", "postcode").await;
+    assert_eq!(error, "Vul een Nederlandse postcode in, zoals 3811 AB.", "in Dutch");
+    shot(&c, "02-take-part-error").await;
+    axe(&c, "take part, with an error").await;
+    c.find(Locator::Id("postcode2")).await.unwrap().clear().await.unwrap();
+    c.find(Locator::Id("house_number2")).await.unwrap().clear().await.unwrap();
     c.find(Locator::Id("join-submit")).await.unwrap().click().await.unwrap();
     wait_for_text(&c, "#live-status", "Verbonden").await;
     let summary = c.find(Locator::Id("place-summary")).await.unwrap().text().await.unwrap();
@@ -134,7 +144,7 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     let call = c.find(Locator::Id("call-link")).await.unwrap();
     assert_eq!(call.attr("href").await.unwrap().as_deref(), Some("tel:08006080"));
     let inside = c.find(Locator::Id("inside")).await.unwrap().text().await.unwrap();
-    assert!(inside.contains("binnen het gebied"), "{inside}");
+    assert!(inside.contains("vaste plek ligt binnen het gebied"), "{inside}");
     let map = c.find(Locator::Id("map")).await.unwrap().text().await.unwrap();
     assert_eq!(map, "Het gebied is heel Nederland.", "an AMBER Alert covers the country");
     shot(&c, "05-action").await;

@@ -160,6 +160,11 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "device_places",
+        key: &["device_id", "position"],
+        columns: &[("device_id", Int), ("position", Int), ("lat", Real), ("lon", Real), ("cell", Int)],
+    },
+    TableSpec {
         name: "api_tokens",
         key: &["id"],
         columns: &[

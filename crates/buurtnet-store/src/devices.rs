@@ -18,6 +18,8 @@ pub struct NewDevice {
     /// `buurtnet_domain::TopicSet` bits.
     pub topics: i64,
     pub place: DevicePlace,
+    /// Further fixed places (lat, lon, cell) beside a `DevicePlace::Point`.
+    pub extra_places: Vec<(f64, f64, i64)>,
 }
 
 /// Where an anonymous device wants alerts for.
@@ -95,9 +97,28 @@ pub struct DeviceChange {
     pub topics: Option<i64>,
     pub language: Option<String>,
     pub paused: Option<bool>,
+    /// With `place`: the further fixed places (replacing the stored ones; empty for none).
+    pub extra_places: Vec<(f64, f64, i64)>,
 }
 
 const DEVICE_COLUMNS: &str = "id, participant_id, endpoint, p256dh, auth, language, topics, lat, lon, cell, coarse_cell, coarse_until, paused, created_at, updated_at";
+
+/// Replaces a device's further places inside a transaction (`$tx`).
+macro_rules! replace_places {
+    ($tx:expr, $id:expr, $places:expr) => {{
+        sqlx::query("DELETE FROM device_places WHERE device_id = $1").bind($id).execute(&mut *$tx).await?;
+        for (i, (lat, lon, cell)) in $places.iter().enumerate() {
+            sqlx::query("INSERT INTO device_places (device_id, position, lat, lon, cell) VALUES ($1, $2, $3, $4, $5)")
+                .bind($id)
+                .bind(i as i64 + 1)
+                .bind(*lat)
+                .bind(*lon)
+                .bind(*cell)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
 
 impl Store {
     /// Registers an anonymous device and returns its id. A device registered before with the
@@ -107,8 +128,10 @@ impl Store {
         // A browser registering again keeps its device id (deliveries of messages in progress
         // point at it): its keys, token, place and wishes are replaced.
         let (lat, lon, cell, coarse_cell, coarse_until) = d.place.columns();
-        let existing: Option<i64> = with_pool!(self, |p| {
-            sqlx::query_scalar(
+        let new_id = self.allocate_ids("devices", 1).await?;
+        let id = with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            let existing: Option<i64> = sqlx::query_scalar(
                 "UPDATE devices SET p256dh = $2, auth = $3, token_hash = $4, language = $5, topics = $6, lat = $7, lon = $8,
                         cell = $9, updated_at = $10, coarse_cell = $11, coarse_until = $12
                  WHERE id = (SELECT MIN(id) FROM devices WHERE participant_id IS NULL AND endpoint = $1) RETURNING id",
@@ -125,36 +148,37 @@ impl Store {
             .bind(now)
             .bind(coarse_cell)
             .bind(coarse_until)
-            .fetch_optional(p)
-            .await
-        })?;
-        if let Some(id) = existing {
-            return Ok(id);
-        }
-        let id = self.allocate_ids("devices", 1).await?;
-        with_pool!(self, |p| {
-            let mut tx = p.begin().await?;
-            sqlx::query(
-                "INSERT INTO devices (id, participant_id, created_at, endpoint, p256dh, auth, token_hash, language, topics,
-                                      lat, lon, cell, updated_at, coarse_cell, coarse_until)
-                 VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $2, $12, $13)",
-            )
-            .bind(id)
-            .bind(now)
-            .bind(&d.endpoint)
-            .bind(&d.p256dh)
-            .bind(&d.auth)
-            .bind(&d.token_hash)
-            .bind(&d.language)
-            .bind(d.topics)
-            .bind(lat)
-            .bind(lon)
-            .bind(cell)
-            .bind(coarse_cell)
-            .bind(coarse_until)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            tx.commit().await
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    sqlx::query(
+                        "INSERT INTO devices (id, participant_id, created_at, endpoint, p256dh, auth, token_hash, language, topics,
+                                              lat, lon, cell, updated_at, coarse_cell, coarse_until)
+                         VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $2, $12, $13)",
+                    )
+                    .bind(new_id)
+                    .bind(now)
+                    .bind(&d.endpoint)
+                    .bind(&d.p256dh)
+                    .bind(&d.auth)
+                    .bind(&d.token_hash)
+                    .bind(&d.language)
+                    .bind(d.topics)
+                    .bind(lat)
+                    .bind(lon)
+                    .bind(cell)
+                    .bind(coarse_cell)
+                    .bind(coarse_until)
+                    .execute(&mut *tx)
+                    .await?;
+                    new_id
+                }
+            };
+            replace_places!(tx, id, d.extra_places);
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(id)
         })?;
         Ok(id)
     }
@@ -268,6 +292,9 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+            if n == 1 && place.is_some() {
+                replace_places!(tx, id, change.extra_places);
+            }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(n)
         })?;
@@ -308,6 +335,7 @@ impl Store {
             .await?
             .rows_affected();
             if n == 1 {
+                sqlx::query("DELETE FROM device_places WHERE device_id = $1").bind(device_id).execute(&mut *tx).await?;
                 sqlx::query(crate::targeting::REFRESH_FLAGS).bind(participant_id).execute(&mut *tx).await?;
                 record_change!(tx, participant_id, participant_id, now);
             }
@@ -331,5 +359,47 @@ impl Store {
             .fetch_all(p)
             .await
         })?)
+    }
+
+    /// A device's further fixed places (lat, lon), in order.
+    pub async fn device_places(&self, device_id: i64) -> Result<Vec<(f64, f64)>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as("SELECT lat, lon FROM device_places WHERE device_id = $1 ORDER BY position")
+                .bind(device_id)
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
+    /// Anonymous devices wanting the topic (with a subscription, not paused) whose further
+    /// places lie in the cell ranges: one row per place.
+    pub async fn anonymous_device_places(
+        &self,
+        ranges: &[(i64, i64)],
+        topic_bit: i64,
+    ) -> Result<Vec<crate::deliveries::DeviceCandidate>, StoreError> {
+        if ranges.is_empty() {
+            return Ok(Vec::new());
+        }
+        let base = "d.participant_id IS NULL AND (d.topics & $1) <> 0 AND d.endpoint IS NOT NULL AND NOT d.paused";
+        Ok(match &self.pool {
+            crate::Pool::Sqlite(p) => {
+                let json = serde_json::to_string(ranges).unwrap_or_else(|_| "[]".into());
+                let sql = format!(
+                    "SELECT d.id, pl.lat, pl.lon, pl.cell FROM json_each($2) r JOIN device_places pl
+                     ON pl.cell BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]')
+                     JOIN devices d ON d.id = pl.device_id WHERE {base}"
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(topic_bit).bind(json).fetch_all(p).await?
+            }
+            crate::Pool::Postgres(p) => {
+                let (lo, hi): (Vec<i64>, Vec<i64>) = ranges.iter().copied().unzip();
+                let sql = format!(
+                    "SELECT d.id, pl.lat, pl.lon, pl.cell FROM unnest($2::bigint[], $3::bigint[]) AS r(lo, hi) JOIN device_places pl
+                     ON pl.cell BETWEEN r.lo AND r.hi JOIN devices d ON d.id = pl.device_id WHERE {base}"
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(topic_bit).bind(lo).bind(hi).fetch_all(p).await?
+            }
+        })
     }
 }

@@ -23,6 +23,8 @@ const T = {
     active: "Deze actie loopt nog.",
     call: (n) => `Bel ${n}`,
     inside: "Je huidige plek ligt binnen het gebied van deze actie.",
+    insideFixed: "Je vaste plek ligt binnen het gebied van deze actie.",
+    outsideFixed: "Je vaste plek ligt buiten het gebied van deze actie.",
     outside: "Je huidige plek ligt buiten het gebied van deze actie.",
     unknownPos: "Je plek is onbekend; het gebied staat hierboven.",
     notFound: "Deze link werkt niet (meer).",
@@ -44,6 +46,14 @@ const T = {
     direction: "Richting",
     none: "Geen acties.",
     everywhere: "Het gebied is heel Nederland.",
+    codes: {
+      invalid_postcode: "Vul een Nederlandse postcode in, zoals 3811 AB.",
+      invalid_house_number: "Vul het huisnummer in, zoals 12 of 12a.",
+      address_not_found: "We kunnen dit adres niet vinden.",
+      outside_netherlands: "Deze plek ligt niet in Nederland.",
+      invalid_phone: "Dit telefoonnummer klopt niet.",
+      required: "Schrijf wat je hebt gezien.",
+    },
     linkedOk: "Gekoppeld. Dit toestel krijgt nu de meldingen van je account.",
     linkInvalid: "Deze inloglink werkt niet (meer). Vraag een nieuwe aan.",
     sex: { female: "vrouw", male: "man", unknown: "onbekend" },
@@ -66,6 +76,8 @@ const T = {
     active: "This action is still running.",
     call: (n) => `Call ${n}`,
     inside: "Your current position is inside this action's area.",
+    insideFixed: "Your fixed place is inside this action's area.",
+    outsideFixed: "Your fixed place is outside this action's area.",
     outside: "Your current position is outside this action's area.",
     unknownPos: "Your position is unknown; the area is shown above.",
     notFound: "This link does not work (any more).",
@@ -87,6 +99,7 @@ const T = {
     direction: "Direction",
     none: "No actions.",
     everywhere: "The area is the whole of the Netherlands.",
+    codes: {},
     linkedOk: "Linked. This device now gets your account's alerts.",
     linkInvalid: "This sign-in link does not work (any more). Ask for a new one.",
     sex: { female: "female", male: "male", unknown: "unknown" },
@@ -168,7 +181,7 @@ function showFieldErrors(data, map) {
   for (const f of (data && data.fields) || []) {
     const id = map[f.field];
     if (id && $(id)) {
-      $(id).textContent = f.message;
+      $(id).textContent = T.codes[f.code] || f.message;
       $(id).hidden = false;
       const input = $(id.replace(/-error$/, ""));
       if (input) input.setAttribute("aria-invalid", "true");
@@ -226,6 +239,9 @@ function initJoin() {
         location = { coarse_cell: coarseCell(pos.lat, pos.lon, cfg.grid) };
       } else {
         location = { postcode: $("postcode").value, house_number: $("house_number").value };
+        if ($("postcode2").value.trim() || $("house_number2").value.trim()) {
+          location = [location, { postcode: $("postcode2").value, house_number: $("house_number2").value }];
+        }
       }
       const subscription = await subscribe(cfg.vapid_public_key);
       let current = device();
@@ -244,18 +260,24 @@ function initJoin() {
         const mapped = showFieldErrors(r.data, {
           "location.postcode": "postcode-error",
           "location.house_number": "house_number-error",
+          "location[0].postcode": "postcode-error",
+          "location[0].house_number": "house_number-error",
+          "location[1].postcode": "postcode2-error",
+          "location[1].house_number": "house_number2-error",
         });
         return fail(mapped ? (lang === "nl" ? "Controleer de velden hierboven." : "Check the fields above.") : problem(r));
       }
       const view = await api(`/api/v1/app/devices/${current.id}`, { token: current.token });
       const loc = view.data && view.data.location;
+      const points = here || !loc ? [] : [{ lat: loc.lat, lon: loc.lon }, ...(view.data.more_places || [])];
+      const labels = [`${$("postcode").value.toUpperCase()} ${$("house_number").value}`.trim()];
+      if (Array.isArray(location)) labels.push(`${$("postcode2").value.toUpperCase()} ${$("house_number2").value}`.trim());
       saveDevice({
         id: current.id,
         token: current.token,
         mode: here ? "here" : "fixed",
-        label: here ? "" : `${$("postcode").value.toUpperCase()} ${$("house_number").value}`.trim(),
-        lat: !here && loc ? loc.lat : undefined,
-        lon: !here && loc ? loc.lon : undefined,
+        label: here ? "" : labels.join(", "),
+        points,
         cell: here ? location.coarse_cell : undefined,
         push: !!subscription,
       });
@@ -287,22 +309,27 @@ async function openLive(d, onMessage, status) {
     }
     if (d.cell === undefined) return null;
     url = `/api/v1/live?cell=${d.cell}`;
-  } else if (d.lat !== undefined && d.lon !== undefined) {
-    url = `/api/v1/live?lat=${d.lat}&lon=${d.lon}`;
-  } else {
-    return null;
   }
-  const es = new EventSource(url);
-  es.addEventListener("open", () => status && status(T.live));
-  es.addEventListener("error", () => status && status(T.liveLost));
-  es.addEventListener("message", (ev) => {
-    try {
-      onMessage(JSON.parse(ev.data));
-    } catch (_) {
-      /* not ours */
-    }
+  // One feed per fixed place (the places are the resident's own choice, already stored with
+  // the device); a message seen on several of them is shown once.
+  const urls = url ? [url] : (d.points || []).map((p) => `/api/v1/live?lat=${p.lat}&lon=${p.lon}`);
+  if (urls.length === 0) return null;
+  const seen = new Set();
+  return urls.map((u) => {
+    const es = new EventSource(u);
+    es.addEventListener("open", () => status && status(T.live));
+    es.addEventListener("error", () => status && status(T.liveLost));
+    es.addEventListener("message", (ev) => {
+      if (seen.has(ev.lastEventId)) return;
+      seen.add(ev.lastEventId);
+      try {
+        onMessage(JSON.parse(ev.data));
+      } catch (_) {
+        /* not ours */
+      }
+    });
+    return es;
   });
-  return es;
 }
 
 let currentPosition = null;
@@ -569,7 +596,10 @@ async function renderAction(token) {
   // Whether this phone is inside: worked out here, from what only this phone knows.
   const d = device();
   let me = null;
-  if (d && d.mode === "fixed" && d.lat !== undefined) me = { lat: d.lat, lon: d.lon };
+  if (d && d.mode === "fixed" && d.points && d.points.length) {
+    // The first of the device's places inside the area, else its first place.
+    me = d.points.find((p) => areaHolds(v.area, p.lat, p.lon)) || d.points[0];
+  }
   if (d && d.mode === "here") {
     try {
       me = currentPosition || (await position());
@@ -579,7 +609,9 @@ async function renderAction(token) {
     }
   }
   drawMap(v.area, me);
-  $("inside").textContent = me ? (areaHolds(v.area, me.lat, me.lon) ? T.inside : T.outside) : T.unknownPos;
+  const fixed = d && d.mode === "fixed";
+  const inside = me && areaHolds(v.area, me.lat, me.lon);
+  $("inside").textContent = !me ? T.unknownPos : fixed ? (inside ? T.insideFixed : T.outsideFixed) : inside ? T.inside : T.outside;
   return a;
 }
 

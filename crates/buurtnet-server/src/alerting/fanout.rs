@@ -178,8 +178,12 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<Option<
             }
         }
         drop(devices);
-        // "Where I am" devices: their coarse cell overlaps the area.
-        for id in targeting::coarse_devices(&state.store, &device_plan, state.now_ms()).await? {
+        // Devices with further fixed places in the area (a device already reached is skipped
+        // when written: one delivery per message, device and channel), and "where I am" devices
+        // whose coarse cell overlaps the area.
+        let mut more = targeting::devices_by_further_places(&state.store, &device_plan).await?;
+        more.extend(targeting::coarse_devices(&state.store, &device_plan, state.now_ms()).await?);
+        for id in more {
             block.push((0, id, Channel::Push));
             if block.len() >= BLOCK {
                 write(state, msg, &mut block).await?;

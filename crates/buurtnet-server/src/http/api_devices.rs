@@ -88,15 +88,15 @@ pub const COARSE_VALID_MS: i64 = 24 * 3_600_000;
 /// A checked place: `{"lat", "lon"}` (a point on the map), `{"postcode", "house_number"}`
 /// (geocoded here to a point), or `{"coarse_cell": N}` ("where I am": the number of a coarse
 /// cell the browser computed, see `buurtnet_domain::cell::coarse_id`; no position is sent).
-async fn parse_location(state: &AppState, v: &Value, errors: &mut FieldErrors) -> Option<DevicePlace> {
+async fn parse_location(state: &AppState, v: &Value, field: &str, errors: &mut FieldErrors) -> Option<DevicePlace> {
     if let Some(c) = v.get("coarse_cell") {
         let cell = c.as_i64().and_then(buurtnet_domain::cell::coarse);
         let Some(cell) = cell else {
-            errors.add("location.coarse_cell", "invalid_cell", "Give the number of a coarse cell (0 to 16383).");
+            errors.add(format!("{field}.coarse_cell"), "invalid_cell", "Give the number of a coarse cell (0 to 16383).");
             return None;
         };
         if v.as_object().is_some_and(|o| o.len() > 1) {
-            errors.add("location", "precise_with_cell", "Send only the coarse cell in \"where I am\" mode, nothing else.");
+            errors.add(field, "precise_with_cell", "Send only the coarse cell in \"where I am\" mode, nothing else.");
             return None;
         }
         let b = cell.bounds();
@@ -104,7 +104,7 @@ async fn parse_location(state: &AppState, v: &Value, errors: &mut FieldErrors) -
         let centre = ((b.min_lat + b.max_lat) / 2.0, (b.min_lon + b.max_lon) / 2.0);
         let corners = [(b.min_lat, b.min_lon), (b.min_lat, b.max_lon), (b.max_lat, b.min_lon), (b.max_lat, b.max_lon), centre];
         if !areas.is_empty() && !corners.iter().any(|(lat, lon)| areas.locate(*lat, *lon).in_netherlands()) {
-            errors.add("location.coarse_cell", "outside_netherlands", "This cell is not in the Netherlands.");
+            errors.add(format!("{field}.coarse_cell"), "outside_netherlands", "This cell is not in the Netherlands.");
             return None;
         }
         let id = c.as_i64().unwrap_or_default();
@@ -118,10 +118,10 @@ async fn parse_location(state: &AppState, v: &Value, errors: &mut FieldErrors) -
             _ => None,
         });
         if postcode.is_none() {
-            errors.add("location.postcode", "invalid_postcode", "Give a Dutch postcode such as 3811 AB.");
+            errors.add(format!("{field}.postcode"), "invalid_postcode", "Give a Dutch postcode such as 3811 AB.");
         }
         if number.is_none() {
-            errors.add("location.house_number", "invalid_house_number", "Give the house number, such as 12 or 12a.");
+            errors.add(format!("{field}.house_number"), "invalid_house_number", "Give the house number, such as 12 or 12a.");
         }
         let (Some(postcode), Some(number)) = (postcode, number) else { return None };
         let areas = state.areas.current();
@@ -133,28 +133,61 @@ async fn parse_location(state: &AppState, v: &Value, errors: &mut FieldErrors) -
             }
         };
         let Some(g) = found else {
-            errors.add("location.postcode", "address_not_found", "We cannot find this postcode.");
+            errors.add(format!("{field}.postcode"), "address_not_found", "We cannot find this postcode.");
             return None;
         };
-        crate::services::participants::locate_checked(&areas, g.lat, g.lon, "location.postcode", errors)?;
+        crate::services::participants::locate_checked(&areas, g.lat, g.lon, &format!("{field}.postcode"), errors)?;
         return Some(DevicePlace::point(g.lat, g.lon));
     }
     let number = |name: &str| v.get(name).and_then(Value::as_f64).filter(|x| x.is_finite());
     let (Some(lat), Some(lon)) = (number("lat"), number("lon")) else {
         errors.add(
-            "location",
+            field,
             "invalid_location",
             "Give the location as {\"lat\", \"lon\"} (WGS84), {\"postcode\", \"house_number\"} or {\"coarse_cell\"}.",
         );
         return None;
     };
     if !NL_BOUNDS.contains(lat, lon) {
-        errors.add("location", "outside_netherlands", "This point is not in the Netherlands.");
+        errors.add(field, "outside_netherlands", "This point is not in the Netherlands.");
         return None;
     }
     let areas = state.areas.current();
-    crate::services::participants::locate_checked(&areas, lat, lon, "location", errors)?;
+    crate::services::participants::locate_checked(&areas, lat, lon, field, errors)?;
     Some(DevicePlace::point(lat, lon))
+}
+
+/// Fixed places a device may have at most.
+pub const MAX_PLACES: usize = 3;
+
+/// A device's places: one place (see [`parse_location`]) or a list of up to three fixed places
+/// (points or postcodes; "where I am" stands alone): the first and the further ones.
+async fn parse_places(state: &AppState, v: &Value, errors: &mut FieldErrors) -> Option<(DevicePlace, Vec<(f64, f64, i64)>)> {
+    let Some(list) = v.as_array() else {
+        return parse_location(state, v, "location", errors).await.map(|p| (p, Vec::new()));
+    };
+    if list.is_empty() || list.len() > MAX_PLACES {
+        errors.add("location", "place_count", format!("Give 1 to {MAX_PLACES} fixed places."));
+        return None;
+    }
+    let before = errors.len();
+    let mut places = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let field = format!("location[{i}]");
+        match parse_location(state, item, &field, errors).await {
+            Some(DevicePlace::Point { lat, lon, cell }) => places.push((lat, lon, cell)),
+            Some(DevicePlace::Coarse { .. }) if list.len() > 1 => {
+                errors.add(field, "cell_with_places", "\"Where I am\" cannot be combined with fixed places.");
+            }
+            Some(coarse) => return Some((coarse, Vec::new())),
+            None => {}
+        }
+    }
+    if errors.len() > before {
+        return None;
+    }
+    let (lat, lon, cell) = places.remove(0);
+    Some((DevicePlace::Point { lat, lon, cell }, places))
 }
 
 fn parse_topics(v: &Value, errors: &mut FieldErrors) -> Option<TopicSet> {
@@ -223,7 +256,7 @@ pub async fn register(
             errors.add("location", "missing_location", "Give the location to be alerted for.");
             None
         }
-        Some(v) => parse_location(&state, v, &mut errors).await,
+        Some(v) => parse_places(&state, v, &mut errors).await,
     };
     let topics = match obj.get("topics") {
         None | Some(Value::Null) => Some(std::iter::once(Topic::Urgent).collect::<TopicSet>()),
@@ -233,7 +266,7 @@ pub async fn register(
         None | Some(Value::Null) => Some(Language::Nl),
         Some(v) => parse_language(v, &mut errors),
     };
-    let (Some(subscription), Some(place), Some(topics), Some(language), true) =
+    let (Some(subscription), Some((place, extra_places)), Some(topics), Some(language), true) =
         (subscription, location, topics, language, errors.is_empty())
     else {
         return Err(AppError::Validation(errors));
@@ -253,6 +286,7 @@ pub async fn register(
         language: language.as_str().to_string(),
         topics: topics.bits(),
         place,
+        extra_places,
     };
     let id = state.store.register_anonymous_device(&device, state.now_ms()).await?;
     metrics::counter!("buurtnet_devices_registered_total").increment(1);
@@ -276,6 +310,15 @@ pub async fn authorised_device(state: &AppState, id: &str, headers: &HeaderMap) 
         return Err(not_found());
     }
     Ok(device)
+}
+
+/// [`view`] with the device's further fixed places (`more_places`).
+pub async fn view_full(state: &AppState, d: &DeviceRecord) -> AppResult<Value> {
+    let mut v = view(d);
+    let more: Vec<Value> =
+        state.store.device_places(d.id).await?.into_iter().map(|(lat, lon)| json!({"lat": lat, "lon": lon})).collect();
+    v["more_places"] = Value::Array(more);
+    Ok(v)
 }
 
 pub fn view(d: &DeviceRecord) -> Value {
@@ -310,8 +353,11 @@ pub async fn update(
     if let Some(v) = obj.get("subscription") {
         change.subscription = parse_subscription(&state, v, &mut errors);
     }
-    if let Some(v) = obj.get("location") {
-        change.place = parse_location(&state, v, &mut errors).await;
+    if let Some(v) = obj.get("location")
+        && let Some((place, extra)) = parse_places(&state, v, &mut errors).await
+    {
+        change.place = Some(place);
+        change.extra_places = extra;
     }
     if let Some(v) = obj.get("topics") {
         change.topics = parse_topics(v, &mut errors).map(TopicSet::bits);
@@ -332,7 +378,7 @@ pub async fn update(
         return Err(AppError::NotFound("No such device, or the token is not this device's.".into()));
     }
     let device = state.store.device(device.id).await?.ok_or_else(|| AppError::NotFound("The device was deleted.".into()))?;
-    Ok(Json(view(&device)))
+    Ok(Json(view_full(&state, &device).await?))
 }
 
 /// `DELETE /api/v1/devices/{id}` (`Authorization: Bearer <device token>`): 204.

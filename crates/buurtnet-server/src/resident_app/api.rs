@@ -60,19 +60,28 @@ fn content(a: &ActionRow) -> AppResult<ActionContent> {
 /// How far back the recent actions of a place go.
 const RECENT_MS: i64 = 7 * 86_400_000;
 
-/// Whether a device's own place (its point, or its still valid coarse cell) overlaps an area.
-/// A device linked to an account has no place of its own: its deliveries say what reached it.
-fn place_overlaps(state: &AppState, d: &DeviceRecord, area_json: &str) -> bool {
+/// Whether a device's own place (one of its points, or its still valid coarse cell) overlaps an
+/// area. A device linked to an account has no place of its own: its deliveries say what reached
+/// it.
+async fn place_overlaps(state: &AppState, d: &DeviceRecord, area_json: &str) -> AppResult<bool> {
     let index = state.areas.current();
-    let Some(v) = serde_json::from_str::<Value>(area_json).ok() else { return false };
-    let Ok(area) = parse_area(&v, &index) else { return false };
-    match (d.lat, d.lon, d.coarse_cell) {
-        (Some(lat), Some(lon), _) => crate::alerting::live::area_holds(&area, lat, lon),
+    let Some(v) = serde_json::from_str::<Value>(area_json).ok() else { return Ok(false) };
+    let Ok(area) = parse_area(&v, &index) else { return Ok(false) };
+    Ok(match (d.lat, d.lon, d.coarse_cell) {
+        (Some(lat), Some(lon), _) => {
+            crate::alerting::live::area_holds(&area, lat, lon)
+                || state
+                    .store
+                    .device_places(d.id)
+                    .await?
+                    .iter()
+                    .any(|(lat, lon)| crate::alerting::live::area_holds(&area, *lat, *lon))
+        }
         (_, _, Some(cell)) if d.coarse_until.is_some_and(|u| u > state.now_ms()) => {
             crate::services::targeting::area_coarse_cells(area).is_none_or(|cells| cells.contains(&cell))
         }
         _ => false,
-    }
+    })
 }
 
 fn summary(a: &ActionRow, c: &ActionContent, page: String) -> Value {
@@ -107,7 +116,7 @@ async fn recent_for(state: &AppState, device: &DeviceRecord) -> AppResult<Vec<Va
         if seen.contains(&a.id) || sent < since || a.status == "test" || !(a.state == "active" || a.state == "closed") {
             continue;
         }
-        if place_overlaps(state, device, &a.area) {
+        if place_overlaps(state, device, &a.area).await? {
             let page = format!("/app/actie/{}", links::action_token(state, a.id));
             out.push((sent, summary(&a, &content(&a)?, page)));
         }
@@ -140,7 +149,7 @@ pub async fn export_device(
 ) -> AppResult<Json<Value>> {
     limit_app(&state, &client).await?;
     let device = authorised_device(&state, &id, &headers).await?;
-    let mut v = crate::http::api_devices::view(&device);
+    let mut v = crate::http::api_devices::view_full(&state, &device).await?;
     v["actions"] = Value::Array(recent_for(&state, &device).await?);
     Ok(Json(v))
 }
@@ -165,7 +174,7 @@ pub async fn open_action(
     if let Some((_, delivery)) = state.store.device_actions(device.id, 50).await?.into_iter().find(|(x, _)| *x == a.id) {
         return Ok(Json(json!({"page": format!("/app/actie/{}", links::page_token(&state, delivery))})));
     }
-    if !place_overlaps(&state, &device, &a.area) {
+    if !place_overlaps(&state, &device, &a.area).await? {
         return Err(not_found());
     }
     Ok(Json(json!({"page": format!("/app/actie/{}", links::action_token(&state, a.id))})))
@@ -206,7 +215,7 @@ pub async fn link_device(
         )
         .await?;
     let device = state.store.device(device.id).await?.ok_or_else(|| AppError::NotFound("The device was deleted.".into()))?;
-    Ok(Json(crate::http::api_devices::view(&device)))
+    Ok(Json(crate::http::api_devices::view_full(&state, &device).await?))
 }
 
 /// The outline of an area as the page draws it and tests its own position against:

@@ -711,3 +711,19 @@ pub async fn coarse_devices(store: &Store, plan: &Plan, now: i64) -> Result<Vec<
     let rows = store.coarse_devices(lo, hi, plan.topic_bit, now).await?;
     Ok(rows.into_iter().filter(|(_, cell)| cells.as_ref().is_none_or(|c| c.contains(cell))).map(|(id, _)| id).collect())
 }
+
+/// Anonymous devices whose further fixed places (beyond the first) lie in the plan's area, each
+/// once. (With the area everywhere, every device is reached through its first place already.)
+pub async fn devices_by_further_places(store: &Store, plan: &Plan) -> Result<Vec<i64>, StoreError> {
+    let mut out = HashSet::new();
+    for m in &plan.members {
+        let Planned::Shape(s) = m else { continue };
+        for d in store.anonymous_device_places(&s.ranges, plan.topic_bit).await? {
+            let in_scope = matches!(plan.scope, Scope::National) || plan.inside_scope_outline(d.cell, d.lat, d.lon);
+            if s.matches(d.cell, d.lat, d.lon) && in_scope {
+                out.insert(d.id);
+            }
+        }
+    }
+    Ok(out.into_iter().collect())
+}
