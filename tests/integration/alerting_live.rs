@@ -16,7 +16,7 @@ use std::time::Duration;
 
 const REPORT_SECRET: &str = "report-secret-for-tests";
 
-async fn live_app(backend: Backend, cm: &FakeCm, smtp: &SmtpServer, push_port: u16) -> TestApp {
+pub async fn live_app(backend: Backend, cm: &FakeCm, smtp: &SmtpServer, push_port: u16) -> TestApp {
     let (cm_url, smtp_url) = (cm.url.clone(), smtp.url.clone());
     TestApp::spawn_with(backend, move |c| {
         c.push.allowed_hosts = Some(vec![format!("127.0.0.1:{push_port}")]);

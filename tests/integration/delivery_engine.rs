@@ -378,15 +378,14 @@ async fn an_amber_alert_reaches_every_anonymous_device_in_the_country(backend: B
     let (app, worker) = manual(backend).await;
     let token = app.staff_token("dispatcher", "NL").await;
     let device = |i: usize, at: (f64, f64), topics: &[Topic]| NewDevice {
-        endpoint: format!("https://push.example.org/d{i}"),
-        p256dh: "k".into(),
-        auth: "a".into(),
+        endpoint: Some(format!("https://push.example.org/d{i}")),
+        p256dh: Some("k".into()),
+        auth: Some("a".into()),
         token_hash: format!("t{i}"),
         language: "nl".into(),
         topics: topics.iter().copied().collect::<TopicSet>().bits(),
-        lat: at.0,
-        lon: at.1,
-        cell: buurtnet_domain::cell::cell_id(at.0, at.1),
+        place: buurtnet_store::DevicePlace::point(at.0, at.1),
+        extra_places: Vec::new(),
     };
     // 20,000 devices in Amersfoort and Utrecht (more than one page), 100 that want no urgent
     // messages.

@@ -25,6 +25,8 @@ mod ops;
 mod pages;
 mod participants;
 mod push;
+mod resident_app;
+mod resident_browser;
 mod staff;
 mod targeting;
 mod targeting_replica;

@@ -100,6 +100,12 @@ pub struct AbuseLimits {
     /// The public reply page's POSTs and the one-click unsubscribe (per client address; counted
     /// before the link is looked up, so guessing links is limited too).
     pub reply: Limit,
+    /// The resident web app's tips (`POST /api/v1/app/actions/{link}/tips`): per client
+    /// address and per action-page link.
+    pub tip: Limit,
+    /// The resident web app's action pages and device calls (`/api/v1/app/…`) per client
+    /// address; counted before a link or token is looked up, so guessing them is limited too.
+    pub app: Limit,
     /// Account messages (codes, links, notices) one phone number or e-mail address receives
     /// per 24 hours over every endpoint together; beyond it nothing more is sent that day
     /// (silently: the caller's answer must not depend on it). 0 = no cap.
@@ -119,6 +125,8 @@ impl Default for AbuseLimits {
             register_device: Limit::new(30, 0, 3600),
             staff_api: Limit::new(0, 3000, 60),
             reply: Limit::new(60, 0, 3600),
+            tip: Limit::new(30, 10, 3600),
+            app: Limit::new(600, 0, 3600),
             messages_per_target_per_day: 10,
         }
     }
@@ -612,6 +620,8 @@ impl Config {
             ("register_device", &self.abuse_limits.register_device),
             ("staff_api", &self.abuse_limits.staff_api),
             ("reply", &self.abuse_limits.reply),
+            ("tip", &self.abuse_limits.tip),
+            ("app", &self.abuse_limits.app),
         ] {
             if !(1..=30 * 86_400).contains(&limit.window_seconds) {
                 return Err(format!("abuse_limits.{name}.window_seconds must be between 1 and 2592000 (30 days)"));

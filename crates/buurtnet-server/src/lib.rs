@@ -12,6 +12,7 @@ pub mod http;
 pub mod i18n;
 pub mod media;
 pub mod push;
+pub mod resident_app;
 pub mod secrets;
 pub mod services;
 pub mod signing;

@@ -40,7 +40,7 @@ mod sandbox;
 mod staff;
 pub mod targeting;
 
-pub use devices::{DeviceChange, DeviceRecord, NewDevice};
+pub use devices::{DeviceChange, DevicePlace, DeviceRecord, NewDevice};
 pub use error::StoreError;
 pub use models::*;
 

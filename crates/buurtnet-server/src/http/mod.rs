@@ -3,17 +3,17 @@
 
 mod api_alerting;
 mod api_areas;
-mod api_devices;
+pub(crate) mod api_devices;
 mod api_enquiries;
 mod api_participants;
 mod api_staff;
 mod api_targeting;
 mod assets;
-mod extract;
+pub(crate) mod extract;
 pub mod openapi;
 mod ops;
-mod pages;
-mod pages_reply;
+pub(crate) mod pages;
+pub(crate) mod pages_reply;
 mod sandbox;
 
 use crate::state::AppState;
@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(pages::routes())
         .merge(pages_reply::routes())
+        .merge(crate::resident_app::routes())
         .route("/media/{name}", get(api_alerting::media))
         .merge(assets::routes())
         .route("/healthz", get(ops::healthz))
