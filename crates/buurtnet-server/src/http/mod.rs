@@ -16,6 +16,7 @@ pub(crate) mod pages;
 pub(crate) mod pages_reply;
 mod sandbox;
 
+use crate::resident_app::api as app_api;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
@@ -99,6 +100,17 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/push/public-key", &["GET"]), get(api_devices::public_key)),
         (r("/devices", &["POST"]), post(api_devices::register)),
         (r("/devices/{id}", &["PATCH", "DELETE"]), patch(api_devices::update).delete(api_devices::delete)),
+        // The resident app (PWA).
+        (r("/app/config", &["GET"]), get(app_api::config)),
+        (r("/app/devices/{id}", &["GET"]), get(app_api::export_device)),
+        (r("/app/devices/{id}/actions", &["GET"]), get(app_api::device_actions)),
+        (r("/app/devices/{id}/open/{action}", &["GET"]), get(app_api::open_action)),
+        (r("/app/devices/{id}/link", &["POST"]), post(app_api::link_device)),
+        (r("/app/actions/{link}", &["GET"]), get(app_api::action_page)),
+        (
+            r("/app/actions/{link}/tips", &["POST"]),
+            post(app_api::send_tip).layer(axum::extract::DefaultBodyLimit::max(app_api::MAX_TIP_BYTES)),
+        ),
     ]
 }
 

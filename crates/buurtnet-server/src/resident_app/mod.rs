@@ -4,15 +4,16 @@
 //! worker. Devices register through the devices API (`/api/v1/devices`), the live feed is
 //! `/api/v1/live`.
 
-mod api;
+pub(crate) mod api;
 pub mod links;
 mod pages;
 
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
 
-/// The app's routes, merged into the server's router.
+/// The app's pages, merged into the server's router (its JSON endpoints are in the API's route
+/// table, `http::api_table`, so that the OpenAPI document and the route tests see them).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
@@ -27,14 +28,4 @@ pub fn routes() -> Router<AppState> {
         .route("/app/icon.svg", get(pages::icon_svg))
         .route("/app/icon-192.png", get(pages::icon_192))
         .route("/app/icon-512.png", get(pages::icon_512))
-        .route("/api/v1/app/config", get(api::config))
-        .route("/api/v1/app/devices/{id}", get(api::export_device))
-        .route("/api/v1/app/devices/{id}/actions", get(api::device_actions))
-        .route("/api/v1/app/devices/{id}/open/{action}", get(api::open_action))
-        .route("/api/v1/app/devices/{id}/link", post(api::link_device))
-        .route("/api/v1/app/actions/{link}", get(api::action_page))
-        .route(
-            "/api/v1/app/actions/{link}/tips",
-            post(api::send_tip).layer(axum::extract::DefaultBodyLimit::max(api::MAX_TIP_BYTES)),
-        )
 }
