@@ -4,6 +4,7 @@
 //! scripts/test).
 
 mod common;
+mod console;
 mod fakes;
 
 mod alerting;

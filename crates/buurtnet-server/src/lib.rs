@@ -6,6 +6,7 @@ pub mod alerting;
 pub mod area_import;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod enquiries;
 pub mod error;
 pub mod http;

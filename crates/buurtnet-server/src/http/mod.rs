@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(pages::routes())
         .merge(pages_reply::routes())
+        .merge(crate::console::routes(&state))
         .route("/media/{name}", get(api_alerting::media))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -124,7 +125,8 @@ pub fn router(state: AppState) -> Router {
     if state.config.providers.kind == "sandbox" {
         app = app.route("/sandbox", get(sandbox::page)).route("/sandbox/api/messages", get(sandbox::messages));
     }
-    app.layer(middleware::from_fn(record_metrics))
+    app.layer(middleware::from_fn_with_state(state.clone(), crate::console::session::resolve))
+        .layer(middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -198,10 +200,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"),
-    );
+    // Pages that set a stricter policy of their own (the console) keep it.
+    if !h.contains_key("content-security-policy") {
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"),
+        );
+    }
     resp
 }
 

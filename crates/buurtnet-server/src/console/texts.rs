@@ -1,0 +1,146 @@
+//! The console's texts: Dutch by default, English switchable (`?lang=en`, the `lang` cookie or
+//! the browser's Accept-Language), as the resident pages do (`crate::i18n`).
+
+use buurtnet_domain::Language;
+use buurtnet_domain::staff::Role;
+
+/// Texts for one language, handed to console templates as `t`.
+#[derive(Debug, Clone, Copy)]
+pub struct Ct {
+    pub lang: Language,
+}
+
+impl Ct {
+    pub fn code(&self) -> &'static str {
+        self.lang.as_str()
+    }
+
+    pub fn other(&self) -> &'static str {
+        match self.lang {
+            Language::Nl => "en",
+            Language::En => "nl",
+        }
+    }
+
+    pub fn get(&self, key: &str) -> &'static str {
+        let (nl, en) = lookup(key);
+        match self.lang {
+            Language::Nl => nl,
+            Language::En => en,
+        }
+    }
+
+    pub fn role(&self, role: &str) -> &'static str {
+        let (nl, en) = match Role::parse(role) {
+            Some(Role::Dispatcher) => ("Centralist", "Dispatcher"),
+            Some(Role::Requester) => ("Aanvrager", "Requester"),
+            Some(Role::Approver) => ("Verzender", "Approver"),
+            Some(Role::Handler) => ("Afhandelaar", "Handler"),
+            Some(Role::NeighbourhoodOfficer) => ("Wijkagent", "Neighbourhood officer"),
+            Some(Role::MunicipalityOfficer) => ("Gemeente", "Municipality officer"),
+            Some(Role::RegionalCoordinator) => ("Regiocoördinator", "Regional coordinator"),
+            Some(Role::Admin) => ("Beheerder", "Administrator"),
+            None => ("?", "?"),
+        };
+        match self.lang {
+            Language::Nl => nl,
+            Language::En => en,
+        }
+    }
+}
+
+fn lookup(key: &str) -> (&'static str, &'static str) {
+    match key {
+        "console" => ("buurtnet – medewerkers", "buurtnet – staff"),
+        "switch" => ("English", "Nederlands"),
+        "skip" => ("Naar de inhoud", "Skip to content"),
+        "sign_in" => ("Inloggen", "Sign in"),
+        "email" => ("E-mailadres", "E-mail address"),
+        "password" => ("Wachtwoord", "Password"),
+        "forgot" => ("Wachtwoord vergeten?", "Forgot your password?"),
+        "demo_notice" => (
+            "Demo: de demo-accounts loggen in zonder tweede stap (authenticator-app). Echte accounts van centralisten, verzenders en beheerders hebben die altijd nodig.",
+            "Demo: the demo accounts sign in without a second step (authenticator app). Real dispatcher, approver and admin accounts always need it.",
+        ),
+        "second_factor" => ("Tweede stap", "Second step"),
+        "second_factor_intro" => {
+            ("Vul de code van 6 cijfers uit je authenticator-app in.", "Enter the 6-digit code from your authenticator app.")
+        }
+        "code" => ("Code (6 cijfers)", "Code (6 digits)"),
+        "confirm" => ("Bevestigen", "Confirm"),
+        "enrol" => ("Tweede stap instellen", "Set up the second step"),
+        "enrol_intro" => (
+            "Voor jouw rol is een tweede stap verplicht. Scan de QR-code met een authenticator-app (bijvoorbeeld FreeOTP of Google Authenticator) en vul de code in die de app toont.",
+            "Your role requires a second step. Scan the QR code with an authenticator app (for example FreeOTP or Google Authenticator) and enter the code the app shows.",
+        ),
+        "qr_alt" => ("QR-code voor je authenticator-app", "QR code for your authenticator app"),
+        "manual_key" => ("Of typ deze sleutel over", "Or type in this key"),
+        "sign_out" => ("Uitloggen", "Sign out"),
+        "sign_out_everywhere" => ("Overal uitloggen", "Sign out everywhere"),
+        "signed_out_everywhere" => ("Je bent op alle apparaten uitgelogd.", "You have been signed out on every device."),
+        "reset_title" => ("Wachtwoord opnieuw instellen", "Reset your password"),
+        "reset_intro" => (
+            "Vul je e-mailadres in. Als er een account bij hoort, sturen we een link waarmee je een nieuw wachtwoord kiest.",
+            "Enter your e-mail address. If it belongs to an account, we send a link to choose a new password.",
+        ),
+        "reset_send" => ("Stuur de link", "Send the link"),
+        "reset_sent" => (
+            "Als dit adres bij een account hoort, is er een link verstuurd. Die werkt 30 minuten en één keer.",
+            "If this address belongs to an account, a link has been sent. It works once, for 30 minutes.",
+        ),
+        "new_password" => ("Nieuw wachtwoord (minstens 12 tekens)", "New password (at least 12 characters)"),
+        "password_set" => ("Je wachtwoord is ingesteld. Log opnieuw in.", "Your password has been set. Please sign in again."),
+        "link_invalid" => (
+            "Deze link werkt niet (meer). Vraag een nieuwe aan.",
+            "This link does not work (any more). Please ask for a new one.",
+        ),
+        "home" => ("Overzicht", "Overview"),
+        "welcome" => ("Ingelogd als", "Signed in as"),
+        "scope" => ("Werkgebied", "Scope"),
+        "role" => ("Rol", "Role"),
+        "actions" => ("Acties", "Actions"),
+        "open_actions" => ("Open en recente acties", "Open and recent actions"),
+        "no_actions" => ("Er zijn geen acties in je werkgebied.", "There are no actions in your scope."),
+        "kind" => ("Soort", "Kind"),
+        "state" => ("Status", "State"),
+        "created" => ("Aangemaakt", "Created"),
+        "title" => ("Titel", "Title"),
+        "enquiries" => ("Buurtonderzoeken", "Neighbourhood enquiries"),
+        "no_enquiries" => ("Er zijn geen buurtonderzoeken in je werkgebied.", "There are no enquiries in your scope."),
+        "participants" => ("Deelnemers per buurt", "Participants per neighbourhood"),
+        "admin" => ("Beheer", "Administration"),
+        "staff" => ("Medewerkers", "Staff"),
+        "audit" => ("Auditlog", "Audit log"),
+        "new_staff" => ("Nieuwe medewerker", "New staff member"),
+        "create" => ("Aanmaken", "Create"),
+        "created_staff" => (
+            "Het account is aangemaakt. De medewerker krijgt een e-mail met een link om een wachtwoord te kiezen.",
+            "The account has been created. The staff member gets an e-mail with a link to choose a password.",
+        ),
+        "change" => ("Wijzigen", "Change"),
+        "changed" => ("Opgeslagen.", "Saved."),
+        "disable" => ("Blokkeren", "Disable"),
+        "enable" => ("Deblokkeren", "Enable"),
+        "disabled" => ("geblokkeerd", "disabled"),
+        "active" => ("actief", "active"),
+        "reset_totp" => ("Tweede stap opnieuw laten instellen", "Make them set up the second step again"),
+        "second_factor_on" => ("tweede stap aan", "second step on"),
+        "second_factor_off" => ("geen tweede stap", "no second step"),
+        "status" => ("Status", "Status"),
+        "at" => ("Tijd", "Time"),
+        "actor" => ("Wie", "Who"),
+        "what" => ("Wat", "What"),
+        "on_what" => ("Waarop", "On what"),
+        "details" => ("Details", "Details"),
+        "filter" => ("Filteren", "Filter"),
+        "from" => ("Vanaf (JJJJ-MM-DD)", "From (YYYY-MM-DD)"),
+        "to" => ("Tot (JJJJ-MM-DD)", "To (YYYY-MM-DD)"),
+        "export_csv" => ("Exporteren (CSV)", "Export (CSV)"),
+        "older" => ("Oudere regels", "Older entries"),
+        "error_title" => ("Er ging iets mis", "Something went wrong"),
+        "request_id" => ("Verzoek-ID", "Request ID"),
+        "back" => ("Terug", "Back"),
+        "not_allowed" => ("Dit mag je rol niet.", "Your role may not do this."),
+        _ => ("", ""),
+    }
+}
