@@ -1,72 +1,23 @@
 //! The resident's pages in a real headless Chromium (Debian's `chromium` and `chromedriver`):
 //! sign up through the Dutch form, see the mail in the sandbox, open the confirmation link.
 
+use crate::browser_kit::{accessibility_problems, browser, screenshot};
 use crate::common::{Backend, TestApp};
-use fantoccini::{ClientBuilder, Locator};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-struct Driver {
-    child: Child,
-    url: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn chromedriver() -> Driver {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
-    let mut child = Command::new(&bin)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {bin} ({e}); install Debian's chromium-driver (.ci/run does)"));
-    let url = format!("http://127.0.0.1:{port}");
-    let probe = reqwest::Client::new();
-    for _ in 0..200 {
-        if probe.get(format!("{url}/status")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return Driver { child, url, _profile: tempfile::tempdir().unwrap() };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("chromedriver did not become ready");
-}
-
-async fn browser(driver: &Driver) -> fantoccini::Client {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "prefs": {"intl.accept_languages": "nl-NL,nl"},
-            "args": ["--headless=new", "--no-sandbox", "--lang=nl-NL", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     format!("--user-data-dir={}", driver._profile.path().display())]
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector).capabilities(caps).connect(&driver.url).await.expect("chromium starts")
-}
+use fantoccini::Locator;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_up_and_confirm_in_a_real_browser() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let driver = chromedriver().await;
-    let c = browser(&driver).await;
+    let c = browser().await;
 
     c.goto(&app.at("/aanmelden")).await.unwrap();
     let h1 = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
     assert_eq!(h1, "Aanmelden");
+    // The NL Design System stylesheet is bundled and applied (no inline styles under the CSP).
+    let theme = c.execute("return getComputedStyle(document.body).getPropertyValue('--utrecht-button-primary-action-background-color') !== '' || getComputedStyle(document.body).getPropertyValue('--basis-text-font-family-default') !== ''", vec![]).await.unwrap();
+    assert_eq!(theme, serde_json::json!(true), "the design tokens apply to the page");
+    assert_eq!(accessibility_problems(&c).await, Vec::<String>::new());
+    screenshot(&c, "sign-up").await;
     c.find(Locator::Id("email")).await.unwrap().send_keys("browser@example.org").await.unwrap();
     c.find(Locator::Id("phone")).await.unwrap().send_keys("06 14141414").await.unwrap();
     c.find(Locator::Id("postcode")).await.unwrap().send_keys("3522 HG").await.unwrap();
@@ -87,9 +38,7 @@ async fn sign_up_and_confirm_in_a_real_browser() {
     assert!(text.contains("Bevestig je e-mailadres"), "{text}");
     let phone = c.find(Locator::Css("div.phone[data-recipient='+31614141414']")).await.unwrap().text().await.unwrap();
     assert!(phone.contains("Je buurtnet-code is"), "{phone}");
-    let png = c.screenshot().await.unwrap();
-    assert!(png.len() > 1000 && png.starts_with(b"\x89PNG"));
-    let _ = std::fs::write(std::env::temp_dir().join("buurtnet-sandbox.png"), &png);
+    screenshot(&c, "sandbox").await;
     let link = text.split_whitespace().find(|w| w.contains("/bevestigen/")).expect("a link").to_string();
     c.goto(&link).await.unwrap();
     assert!(

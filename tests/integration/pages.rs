@@ -141,3 +141,42 @@ async fn self_service_pages(b: Backend) {
     assert!(html.contains("zijn verwijderd"));
     assert_eq!(app.store.count_rows("participants").await.unwrap(), 0);
 }
+
+/// The bundled front end: linked with its hash, cacheable for good under that hash, revalidated
+/// otherwise, compressed on request; pages carry a CSP that allows no inline style or script.
+#[tokio::test]
+async fn bundled_assets_are_served_cacheable_and_compressed() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let r = app.client.get(app.at("/aanmelden")).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("<style") && !html.contains(" style="), "no inline styles on a page");
+    let start = html.find("/assets/base.css?v=").expect("the stylesheet is linked with its hash");
+    let href = html[start..].split('"').next().unwrap().to_string();
+
+    let r = app.client.get(app.at(&href)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/css; charset=utf-8");
+    assert_eq!(r.headers()["cache-control"], "public, max-age=31536000, immutable");
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let css = r.text().await.unwrap();
+    assert!(css.contains(".utrecht-button") && css.contains(".voorbeeld-theme"));
+
+    // Without the hash: revalidated; with the ETag: 304 and no body.
+    let r = app.client.get(app.at("/assets/base.css")).send().await.unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    let r = app.client.get(app.at("/assets/base.css")).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(r.status(), 304);
+
+    // Compressed when the browser says it can take it (reqwest here sends no Accept-Encoding
+    // by itself, so the raw bytes are compared).
+    let r = app.client.get(app.at(&href)).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let gz = r.bytes().await.unwrap();
+    assert!(gz.len() * 4 < css.len(), "{} compressed bytes of {}", gz.len(), css.len());
+
+    let r = app.client.get(app.at("/assets/nothing-here.js")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}

@@ -44,7 +44,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/beheer/medewerkers/{id}", post(pages_admin::staff_change))
         .route("/console/beheer/audit", get(pages_admin::audit_page))
         .route("/console/beheer/audit.csv", get(pages_admin::audit_csv))
-        .route("/console/static/console.css", get(stylesheet))
         .layer(middleware::from_fn_with_state(state.clone(), strict_headers))
 }
 
@@ -76,14 +75,6 @@ fn origin_of(url: &str) -> Option<String> {
     let host = rest.split('/').next()?;
     (matches!(scheme, "https" | "http") && !host.is_empty() && !host.contains(['{', '}', ' ', ';', '\'']))
         .then(|| format!("{scheme}://{host}"))
-}
-
-async fn stylesheet() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")],
-        include_str!("../../templates/console/console.css"),
-    )
-        .into_response()
 }
 
 /// Picks the language (query, cookie, Accept-Language) and remembers an explicit choice.

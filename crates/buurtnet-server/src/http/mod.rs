@@ -8,6 +8,7 @@ mod api_enquiries;
 mod api_participants;
 mod api_staff;
 mod api_targeting;
+mod assets;
 mod extract;
 pub mod openapi;
 mod ops;
@@ -119,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages_reply::routes())
         .merge(crate::console::routes(&state))
         .route("/media/{name}", get(api_alerting::media))
+        .merge(assets::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics));
@@ -200,11 +202,11 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    // Pages that set a stricter policy of their own (the console) keep it.
+    // Pages that set a policy of their own (the console: its map's tile origin) keep it.
     if !h.contains_key("content-security-policy") {
         h.insert(
             "content-security-policy",
-            HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"),
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
         );
     }
     resp
