@@ -3,6 +3,7 @@
 //! staff accounts and the audit log, and the pages of each role. Handlers stay thin: they call
 //! the same services as the JSON API, with the signed-in [`StaffUser`].
 
+pub mod pages_actions;
 pub mod pages_admin;
 pub mod pages_auth;
 pub mod pages_home;
@@ -44,6 +45,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/beheer/medewerkers/{id}", post(pages_admin::staff_change))
         .route("/console/beheer/audit", get(pages_admin::audit_page))
         .route("/console/beheer/audit.csv", get(pages_admin::audit_csv))
+        .route("/console/kaart", get(pages_actions::map_page))
+        .route("/console/kaart/gebieden", get(pages_actions::map_areas))
+        .route("/console/acties/{id}", get(pages_actions::action_page))
+        .route("/console/acties/{id}/afsluiten", post(pages_actions::close))
+        .route("/console/acties/{id}/bijwerken", post(pages_actions::update))
         .layer(middleware::from_fn_with_state(state.clone(), strict_headers))
 }
 
@@ -98,6 +104,8 @@ pub struct Shell {
     pub scope: String,
     pub csrf: String,
     pub is_admin: bool,
+    /// Dispatchers (and admins) get the map.
+    pub can_dispatch: bool,
 }
 
 /// A signed-in console page: a full session (second factor done), its user and language.
@@ -132,6 +140,7 @@ impl FromRequestParts<AppState> for Console {
             scope: session.user.scope.clone(),
             csrf: session.csrf.clone(),
             is_admin: user.role == buurtnet_domain::staff::Role::Admin,
+            can_dispatch: crate::alerting::actions::ROLES.contains(&user.role),
         };
         Ok(Console { session, user, t, jar, shell })
     }

@@ -208,9 +208,10 @@ fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Whether a request comes from this site: `Sec-Fetch-Site` (sent by every current browser)
-/// must be `same-origin` or `none` (typed or bookmarked), and an `Origin` header must name the
-/// host the request was sent to.
+/// Whether a request comes from this site: `Sec-Fetch-Site` (sent by every current browser,
+/// never settable by a page) must be `same-origin` or `none` (typed or bookmarked), and an
+/// `Origin` header must name the host the request was sent to. With our `no-referrer` policy
+/// browsers send `Origin: null` for form posts; that alone decides nothing (the CSRF token does).
 fn same_site(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && site != "same-origin"
@@ -218,7 +219,9 @@ fn same_site(headers: &HeaderMap) -> bool {
     {
         return false;
     }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && origin != "null"
+    {
         let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
         return !host.is_empty() && origin_host == host;
@@ -316,6 +319,8 @@ mod tests {
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         h.insert(header::ORIGIN, HeaderValue::from_static("https://evil.example"));
         assert!(!same_site(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(same_site(&h), "a same-origin form post under no-referrer");
         assert!(tokens_equal("abc", "abc") && !tokens_equal("abc", "abd") && !tokens_equal("abc", "ab"));
     }
 }

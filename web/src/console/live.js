@@ -1,0 +1,33 @@
+// The live action page: new messages and tips arrive through the staff live feed (Server-Sent
+// Events); the page then reloads its figures (server-rendered) without losing the forms.
+export function startLive(root) {
+  const id = root.dataset.action;
+  let pending = null;
+  async function refresh() {
+    const r = await fetch(window.location.pathname, { credentials: 'same-origin' });
+    if (!r.ok) return;
+    const html = await r.text();
+    const doc = new DOMParser().parseFromString(html, 'text/html');
+    for (const part of ['deliveries', 'tips', 'action-state']) {
+      const fresh = doc.getElementById(part);
+      const old = document.getElementById(part);
+      if (fresh && old) old.replaceWith(fresh);
+    }
+  }
+  function soon() {
+    clearTimeout(pending);
+    pending = setTimeout(refresh, 300);
+  }
+  const feed = new EventSource('/api/v1/actions/live');
+  feed.onmessage = (e) => {
+    try {
+      const m = JSON.parse(e.data);
+      if (!m.action_id || String(m.action_id) === id) soon();
+    } catch (_) {
+      soon();
+    }
+  };
+  feed.addEventListener('tip', soon);
+  // Deliveries change without messages of their own: look again now and then.
+  setInterval(refresh, 10000);
+}
