@@ -11,8 +11,17 @@ use buurtnet_domain::{Channel, Topic};
 use fantoccini::{Client, Locator};
 use std::time::Duration;
 
+/// The text of the first element matching `css`, waiting for it (and trying again when the
+/// page is replaced meanwhile).
 async fn text_of(c: &Client, css: &str) -> String {
-    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    for _ in 0..50 {
+        let el = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap();
+        match el.text().await {
+            Ok(t) => return t,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("{css} kept going stale");
 }
 
 async fn type_into(c: &Client, id: &str, text: &str) {
@@ -166,4 +175,105 @@ async fn dispatcher_signs_in_with_totp_draws_sends_and_closes() {
     screenshot(&a, "console-audit").await;
     a.close().await.unwrap();
     c.close().await.unwrap();
+}
+
+/// Signs in an account that skips the second factor (set here; the TOTP path is proven above).
+async fn signed_in(app: &TestApp, role: &str, scope: &str) -> (Client, i64) {
+    let (id, email) = crate::console::staff(app, role, scope).await;
+    app.store.set_skip_second_factor(id, true).await.unwrap();
+    let c = browser().await;
+    c.goto(&app.at("/console/aanmelden")).await.unwrap();
+    type_into(&c, "email", &email).await;
+    type_into(&c, "password", "a long test password").await;
+    c.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
+    assert_eq!(text_of(&c, "h1").await, "Overzicht");
+    (c, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enquiry_four_eyes_in_the_ui_and_a_handler_answers_a_reply() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let person = resident(&app, AMERSFOORT, &[Channel::Email], &[Topic::Enquiry], "nl", vec![]).await;
+
+    // An approver requests an enquiry through the form…
+    let (a, _) = signed_in(&app, "approver", "RE03").await;
+    a.find(Locator::Id("nav-enquiries")).await.unwrap().click().await.unwrap();
+    a.find(Locator::Css("#incident_type option[value=burglary]")).await.unwrap().click().await.unwrap();
+    a.execute("document.getElementById('occurred_at').value = '2026-11-22T10:00'; return true;", vec![]).await.unwrap();
+    type_into(&a, "e-lat", &AMERSFOORT.0.to_string()).await;
+    type_into(&a, "e-lon", &AMERSFOORT.1.to_string()).await;
+    type_into(&a, "description", "Inbraak in een woning aan de Stationsstraat; de daders gingen er op een scooter vandoor.")
+        .await;
+    type_into(&a, "questions", "Heeft u tussen 9:30 en 10:30 uur iets verdachts gezien of gehoord?").await;
+    no_accessibility_problems(&a, "enquiries").await;
+    screenshot(&a, "console-enquiries").await;
+    a.find(Locator::Id("request-enquiry")).await.unwrap().click().await.unwrap();
+    until("the new enquiry's page", || async {
+        if let Ok(e) = a.find(Locator::Id("enquiry-error")).await {
+            panic!("the request was refused: {}", e.text().await.unwrap());
+        }
+        a.current_url().await.unwrap().path().starts_with("/console/buurtonderzoek/")
+    })
+    .await;
+    let h1 = text_of(&a, "h1").await;
+    assert!(h1.starts_with("Buurtonderzoek ") && h1.contains("Woninginbraak"), "{h1}");
+    assert_eq!(text_of(&a, "#enquiry-state").await, "requested");
+    // …and may not approve it themselves: the page says so and nothing is sent.
+    a.find(Locator::Id("approve")).await.unwrap().click().await.unwrap();
+    let refusal = text_of(&a, "#enquiry-error").await;
+    assert!(refusal.contains("Geweigerd") && refusal.contains("four-eyes"), "{refusal}");
+    assert_eq!(text_of(&a, "#enquiry-state").await, "requested");
+    let id: i64 = a.current_url().await.unwrap().path().rsplit('/').nth(1).unwrap().parse().unwrap_or(0);
+    let id = if id == 0 { app.store.enquiries(None, None, 10).await.unwrap()[0].id } else { id };
+
+    // A requester sees no approval button at all.
+    let (r, _) = signed_in(&app, "requester", "RE03").await;
+    r.goto(&app.at(&format!("/console/buurtonderzoek/{id}"))).await.unwrap();
+    assert_eq!(text_of(&r, "#enquiry-state").await, "requested");
+    assert!(r.find(Locator::Id("approve")).await.is_err(), "no approve button for a requester");
+
+    // Another approver approves: it goes out.
+    let (b, _) = signed_in(&app, "approver", "RE03").await;
+    b.goto(&app.at(&format!("/console/buurtonderzoek/{id}"))).await.unwrap();
+    b.find(Locator::Id("approve")).await.unwrap().click().await.unwrap();
+    until("the enquiry sent", || async {
+        b.find(Locator::Id("enquiry-state")).await.ok().is_some() && text_of(&b, "#enquiry-state").await == "sent"
+    })
+    .await;
+
+    // The resident replies through the personal link in the mail.
+    until("the enquiry mail", || async { app.sandbox(&person.email).await.iter().any(|m| m.to_string().contains("/antwoord/")) })
+        .await;
+    let mail = app.sandbox(&person.email).await.into_iter().find(|m| m.to_string().contains("/antwoord/")).unwrap();
+    let token = crate::common::link_token(mail["body"].as_str().unwrap(), &format!("{}/antwoord/", app.url));
+    let (s, v) = crate::enquiries::reply(&app, &token, "Ik zag om 9:45 een scooter met twee mannen wegrijden.", "", vec![]).await;
+    assert!(s == 200 || s == 201, "{s} {v}");
+
+    // A handler classifies and answers it in the console; the resident gets the answer.
+    let (h, _) = signed_in(&app, "handler", "GM0307").await;
+    h.goto(&app.at(&format!("/console/buurtonderzoek/{id}"))).await.unwrap();
+    let reply = h.find(Locator::Css("article.reply")).await.unwrap();
+    assert!(reply.text().await.unwrap().contains("scooter met twee mannen"));
+    let reply_id = reply.attr("data-reply").await.unwrap().unwrap();
+    h.find(Locator::Css(&format!("#class-{reply_id} option[value=relevant]"))).await.unwrap().click().await.unwrap();
+    h.find(Locator::Id(&format!("classify-{reply_id}"))).await.unwrap().click().await.unwrap();
+    until("the classification", || async {
+        h.find(Locator::Css(".reply-status")).await.ok().is_some() && text_of(&h, ".reply-status").await == "classified"
+    })
+    .await;
+    no_accessibility_problems(&h, "enquiry").await;
+    screenshot(&h, "console-enquiry").await;
+    h.find(Locator::Css(&format!("#tpl-{reply_id} option[value=used]"))).await.unwrap().click().await.unwrap();
+    h.find(Locator::Id(&format!("answer-button-{reply_id}"))).await.unwrap().click().await.unwrap();
+    let answer = text_of(&h, ".reply-answer").await;
+    assert!(answer.contains("onderzoeksteam"), "{answer}");
+    until("the answer in the sandbox", || async {
+        app.sandbox(&person.email).await.iter().any(|m| m.to_string().contains("Uw informatie is doorgegeven"))
+    })
+    .await;
+    let audit: Vec<String> = app.store.audit_entries(200).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(audit.iter().any(|a| a == "replies.read") && audit.iter().any(|a| a == "reply.classify"), "{audit:?}");
+    for c in [a, r, b, h] {
+        c.close().await.unwrap();
+    }
 }

@@ -6,7 +6,9 @@
 pub mod pages_actions;
 pub mod pages_admin;
 pub mod pages_auth;
+pub mod pages_enquiries;
 pub mod pages_home;
+pub mod pages_participants;
 pub mod session;
 pub mod staff_admin;
 pub mod texts;
@@ -45,6 +47,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/beheer/medewerkers/{id}", post(pages_admin::staff_change))
         .route("/console/beheer/audit", get(pages_admin::audit_page))
         .route("/console/beheer/audit.csv", get(pages_admin::audit_csv))
+        .route("/console/buurtonderzoek", get(pages_enquiries::queue).post(pages_enquiries::create))
+        .route("/console/buurtonderzoek/maandoverzicht", get(pages_enquiries::monthly))
+        .route("/console/buurtonderzoek/{id}", get(pages_enquiries::detail))
+        .route("/console/buurtonderzoek/{id}/goedkeuren", post(pages_enquiries::approve))
+        .route("/console/buurtonderzoek/{id}/teruggeven", post(pages_enquiries::give_back))
+        .route("/console/buurtonderzoek/{id}/sluiten", post(pages_enquiries::close))
+        .route("/console/antwoorden/{id}", post(pages_enquiries::reply_step))
+        .route("/console/deelnemers", get(pages_participants::coverage))
         .route("/console/kaart", get(pages_actions::map_page))
         .route("/console/kaart/gebieden", get(pages_actions::map_areas))
         .route("/console/acties/{id}", get(pages_actions::action_page))
@@ -106,6 +116,10 @@ pub struct Shell {
     pub is_admin: bool,
     /// Dispatchers (and admins) get the map.
     pub can_dispatch: bool,
+    /// Requesters, approvers, handlers (and admins) get the enquiries.
+    pub can_enquire: bool,
+    /// Municipality officers, regional coordinators (and admins) get the participant figures.
+    pub can_count: bool,
 }
 
 /// A signed-in console page: a full session (second factor done), its user and language.
@@ -141,6 +155,8 @@ impl FromRequestParts<AppState> for Console {
             csrf: session.csrf.clone(),
             is_admin: user.role == buurtnet_domain::staff::Role::Admin,
             can_dispatch: crate::alerting::actions::ROLES.contains(&user.role),
+            can_enquire: pages_enquiries::may_see_enquiries(user.role),
+            can_count: pages_participants::ROLES.contains(&user.role),
         };
         Ok(Console { session, user, t, jar, shell })
     }
