@@ -13,6 +13,7 @@ on_both_backends!(
     sign_in_is_throttled_across_processes,
     password_reset_by_mail_link,
     admin_pages_and_audit_export,
+    every_role_on_every_console_page_from_both_scopes,
 );
 
 const PASSWORD: &str = "a long test password";
@@ -428,4 +429,92 @@ async fn admin_pages_and_audit_export(b: Backend) {
     let (s, _) = get_page(&app, &c, "/console/beheer/audit?from=2026-13-01").await;
     assert_eq!(s, 422);
     let _ = json!({});
+}
+
+/// Every console page × every role × own scope and another: the page rules' roles get the page
+/// (and, on the owner's scope, its data); other roles 403; another scope never sees the owner's
+/// data (404 on the records, empty lists).
+async fn every_role_on_every_console_page_from_both_scopes(b: Backend) {
+    use buurtnet_domain::staff::Role;
+    let app = TestApp::spawn(b).await;
+    let dispatcher = app.staff_token("dispatcher", "RE03").await;
+    let requester = app.staff_token("requester", "RE03").await;
+    let api = reqwest::Client::new();
+    let marker_a = "PAGEMATRIX-ACTION-51";
+    let marker_e = "PAGEMATRIX-ENQUIRY-77";
+    let a: serde_json::Value = api
+        .post(app.at("/api/v1/actions"))
+        .bearer_auth(&dispatcher)
+        .json(
+            &json!({"kind": "suspect", "status": "exercise", "area": {"circle": {"lat": 52.1561, "lon": 5.3878, "radius_m": 500}},
+                      "title": marker_a, "body": "Man met rugtas."}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let e: serde_json::Value = api
+        .post(app.at("/api/v1/enquiries"))
+        .bearer_auth(&requester)
+        .json(&json!({"incident_type": "burglary", "occurred_at": "2026-11-22T10:00:00Z", "location": {"lat": 52.1561, "lon": 5.3878},
+                      "radius_m": 500, "description": format!("Inbraak {marker_e}."), "questions": "Iets gezien?"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (action, enquiry) = (a["id"].as_i64().unwrap(), e["id"].as_i64().unwrap());
+    let pages = [
+        "/console".to_string(),
+        "/console/kaart".into(),
+        "/console/kaart/gebieden".into(),
+        format!("/console/acties/{action}"),
+        "/console/buurtonderzoek".into(),
+        "/console/buurtonderzoek/maandoverzicht".into(),
+        format!("/console/buurtonderzoek/{enquiry}"),
+        "/console/deelnemers".into(),
+        "/console/beheer/medewerkers".into(),
+        "/console/beheer/audit".into(),
+        "/console/beheer/audit.csv".into(),
+    ];
+    // Every rule of the table is exercised by some page (the POST-only reply route aside).
+    for (prefix, _) in buurtnet_server::console::PAGE_RULES {
+        assert!(*prefix == "/console/antwoorden/" || pages.iter().any(|p| p.starts_with(prefix)), "{prefix} untested");
+    }
+    for role in Role::ALL {
+        let (own, other) = match role {
+            Role::MunicipalityOfficer | Role::NeighbourhoodOfficer => ("GM0307", "GM0014"),
+            _ => ("RE03", "RE01"),
+        };
+        for (scope, is_own) in [(own, true), (other, false)] {
+            let (id, email) = staff(&app, role.as_str(), scope).await;
+            app.store.set_skip_second_factor(id, true).await.unwrap();
+            let c = client();
+            sign_in(&app, &c, &email, None).await;
+            for page in &pages {
+                let (s, body) = get_page(&app, &c, page).await;
+                let allowed = buurtnet_server::console::page_roles(page).is_none_or(|roles| roles.contains(&role));
+                let who = format!("{} ({scope}) on {page}", role.as_str());
+                if !allowed {
+                    assert_eq!(s, 403, "{who}: {body}");
+                } else if is_own || !(page.contains("/acties/") || page.contains(&format!("/buurtonderzoek/{enquiry}"))) {
+                    assert_eq!(s, 200, "{who}: {body}");
+                } else {
+                    assert_eq!(s, 404, "{who}: {body}");
+                }
+                if !is_own {
+                    assert!(!body.contains(marker_a) && !body.contains(marker_e), "{who} shows another scope's data: {body}");
+                }
+                if is_own && allowed && page.contains("/acties/") {
+                    assert!(body.contains(marker_a), "{who}");
+                }
+                if is_own && allowed && page.contains(&format!("/buurtonderzoek/{enquiry}")) {
+                    assert!(body.contains(marker_e), "{who}");
+                }
+            }
+        }
+    }
 }

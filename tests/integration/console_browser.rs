@@ -272,7 +272,9 @@ async fn enquiry_four_eyes_in_the_ui_and_a_handler_answers_a_reply() {
     })
     .await;
     let audit: Vec<String> = app.store.audit_entries(200).await.unwrap().into_iter().map(|e| e.action).collect();
-    assert!(audit.iter().any(|a| a == "replies.read") && audit.iter().any(|a| a == "reply.classify"), "{audit:?}");
+    for wanted in ["enquiry.approve_refused", "enquiry.approve", "replies.read", "reply.classify"] {
+        assert!(audit.iter().any(|a| a == wanted), "{wanted} in {audit:?}");
+    }
     for c in [a, r, b, h] {
         c.close().await.unwrap();
     }

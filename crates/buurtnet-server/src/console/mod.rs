@@ -27,10 +27,28 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use buurtnet_domain::staff::Role;
 use session::{SessionAuth, Stage};
 use texts::Ct;
 
 pub const SIGN_IN: &str = "/console/aanmelden";
+
+/// Which roles each signed-in console page is for: the one table every page's [`Console`]
+/// extractor consults (first matching prefix wins; a page not listed is for every role, e.g.
+/// the overview). The services behind the pages check role and scope again, as for the API.
+pub const PAGE_RULES: &[(&str, &[Role])] = &[
+    ("/console/kaart", crate::alerting::actions::ROLES),
+    ("/console/acties/", crate::alerting::actions::ROLES),
+    ("/console/buurtonderzoek", crate::enquiries::requests::READ_ROLES),
+    ("/console/antwoorden/", crate::enquiries::replies::HANDLER_ROLES),
+    ("/console/deelnemers", pages_participants::ROLES),
+    ("/console/beheer/", &[Role::Admin]),
+];
+
+/// The roles a console path is for (`None`: every signed-in role).
+pub fn page_roles(path: &str) -> Option<&'static [Role]> {
+    PAGE_RULES.iter().find(|(prefix, _)| path.starts_with(prefix)).map(|(_, roles)| *roles)
+}
 
 /// The console's routes, merged into the application's router.
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -148,12 +166,15 @@ impl FromRequestParts<AppState> for Console {
             None => return Err(Redirect::to(SIGN_IN).into_response()),
         };
         let user = StaffUser::from_row(&session.user).map_err(|e| error_page(t, e, parts))?;
+        if let Some(roles) = page_roles(parts.uri.path()) {
+            user.require_role(roles).map_err(|e| error_page(t, e, parts))?;
+        }
         let shell = Shell {
             email: session.user.email.clone(),
             role: session.user.role.clone(),
             scope: session.user.scope.clone(),
             csrf: session.csrf.clone(),
-            is_admin: user.role == buurtnet_domain::staff::Role::Admin,
+            is_admin: user.role == Role::Admin,
             can_dispatch: crate::alerting::actions::ROLES.contains(&user.role),
             can_enquire: pages_enquiries::may_see_enquiries(user.role),
             can_count: pages_participants::ROLES.contains(&user.role),
