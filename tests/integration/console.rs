@@ -372,7 +372,7 @@ async fn admin_pages_and_audit_export(b: Backend) {
         &app,
         &c,
         "/console/beheer/medewerkers",
-        &[("csrf", &csrf), ("email", "New@Example.org"), ("role", "handler"), ("scope", "GM0307")],
+        &[("csrf", &csrf), ("email", " new@Example.ORG "), ("role", "handler"), ("scope", "GM0307")],
     )
     .await;
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/console/beheer/medewerkers?done=created".into()));

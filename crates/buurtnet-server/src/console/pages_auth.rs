@@ -344,7 +344,7 @@ pub async fn reset_request_submit(
     if !pre_session_csrf_ok(&jar, session.as_ref().map(|e| &e.0), &form.csrf) {
         return expired_form(t, rid);
     }
-    let email = form.email.trim().to_lowercase();
+    let email = super::staff_admin::normalised_email(&form.email).unwrap_or_else(|| form.email.trim().to_lowercase());
     if let Err(e) = super::staff_admin::send_reset_link(&state, &client, &email, t.lang).await {
         return render_error(t, e, rid.0);
     }

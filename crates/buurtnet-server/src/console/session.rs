@@ -109,7 +109,7 @@ async fn audit_sign_in(app: &App, actor: &str, action: &str, target: Option<i64>
 /// (known or not, so the answer never tells which accounts exist); every attempt is audited by
 /// account id only.
 pub async fn sign_in(app: &App, client: &ClientIp, email: &str, password: &str) -> AppResult<SignedIn> {
-    let email = email.trim().to_lowercase();
+    let email = super::staff_admin::normalised_email(email).unwrap_or_else(|| email.trim().to_lowercase());
     crate::abuse::check(app, "staff_sign_in", &app.config.abuse_limits.staff_sign_in, client, &[&email]).await?;
     let user = app.store.staff_user_by_email(&email).await?;
     // Hash even for unknown accounts, so that timing does not tell them apart.

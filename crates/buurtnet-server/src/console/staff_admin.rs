@@ -30,6 +30,11 @@ pub fn scope_within(app: &App, outer: &Scope, inner: &Scope) -> bool {
     }
 }
 
+/// A staff e-mail address as stored (normalised like `buurtnet admin create-user` does).
+pub fn normalised_email(email: &str) -> Option<String> {
+    buurtnet_domain::contact::Email::parse(email.trim()).map(|e| e.as_str().to_string())
+}
+
 fn require_admin(user: &StaffUser) -> AppResult<()> {
     user.require_role(&[Role::Admin])
 }
@@ -77,10 +82,8 @@ async fn audit(app: &App, admin: &StaffUser, action: &str, id: i64, details: ser
 /// one. Returns the new id.
 pub async fn create(app: &App, admin: &StaffUser, email: &str, role: &str, scope: &str, lang: Language) -> AppResult<i64> {
     require_admin(admin)?;
-    let email = email.trim().to_lowercase();
-    if !email.contains('@') || email.len() > 254 || email.contains(char::is_whitespace) {
-        return Err(AppError::invalid("email", "invalid_email", "Give a valid e-mail address."));
-    }
+    let email =
+        normalised_email(email).ok_or_else(|| AppError::invalid("email", "invalid_email", "Give a valid e-mail address."))?;
     let (role, scope) = parse_role_scope(app, admin, role, scope)?;
     if app.store.staff_user_by_email(&email).await?.is_some() {
         return Err(AppError::invalid("email", "taken", "There is already an account with this e-mail address."));
