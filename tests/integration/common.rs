@@ -327,3 +327,27 @@ pub fn example_registration(email: &str, phone: &str) -> serde_json::Value {
         "house_number": "70", "channels": ["email", "sms"], "quiet_hours": [{"channels": ["voice", "sms"],
         "from": "23:00", "to": "07:00"}]}, {"kind": "work", "lat": 52.09, "lon": 5.12, "channels": ["email"]}]})
 }
+
+/// Reads Server-Sent Events from an open response until `n` events named `name` arrived or
+/// `wait` passed; returns their JSON data.
+pub async fn sse_named(mut resp: reqwest::Response, name: &str, n: usize, wait: std::time::Duration) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut buf = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while out.len() < n {
+        let chunk = match tokio::time::timeout_at(deadline, resp.chunk()).await {
+            Ok(Ok(Some(c))) => c,
+            _ => break,
+        };
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let event = block.lines().find_map(|l| l.strip_prefix("event:")).map(str::trim).unwrap_or("message");
+            let data = block.lines().find_map(|l| l.strip_prefix("data:")).map(str::trim);
+            if let (true, Some(data)) = (event == name, data) {
+                out.push(serde_json::from_str(data).expect("SSE data is JSON"));
+            }
+        }
+    }
+    out
+}

@@ -4,7 +4,7 @@
 //! and the monthly table; and every kind of bad input refused with nothing stored.
 
 use crate::alerting::{AMERSFOORT, UTRECHT, get, post, resident};
-use crate::common::{Backend, TestApp, link_token};
+use crate::common::{Backend, TestApp, link_token, sse_named};
 use crate::fakes::{FakeCm, SmtpServer};
 use crate::on_both_backends;
 use buurtnet_domain::{Channel, Topic};
@@ -573,10 +573,32 @@ async fn residents_reached_by_an_action_send_tips_that_only_its_control_room_see
     }
     let page = app.client.get(app.at(&format!("/antwoord/{}", links[0]))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Tip doorgeven") && page.contains("Verdachte man op de vlucht"), "{page}");
+    // The console's live feeds are open while the tip comes in.
+    let officer = app.staff_token("municipality-officer", "GM0307").await;
+    let live = |token: String| {
+        let req = app.client.get(app.at("/api/v1/actions/live")).bearer_auth(token);
+        async move { req.send().await.unwrap() }
+    };
+    let (feed, feed_other, feed_officer) =
+        (live(dispatcher.clone()).await, live(other_dispatcher.clone()).await, live(officer).await);
+    assert_eq!(feed.status(), 200);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let (s, v) =
         reply(&app, &links[0], "Rode jas gezien bij de Kamp, 12:05, richting station.", "", vec![("kamp.jpg", jpeg_with_gps())])
             .await;
     assert_eq!(s, 201, "{v}");
+
+    // It arrives live for the action's control room, with its photo's address; the other
+    // municipality's dispatcher and an officer without the dispatcher role get nothing.
+    let got = sse_named(feed, "tip", 1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "the tip arrives live");
+    assert_eq!(got[0]["action_id"], action);
+    assert!(got[0]["text"].as_str().unwrap().contains("Rode jas"), "{}", got[0]);
+    assert!(got[0]["photos"][0]["url"].as_str().unwrap().contains("/api/v1/reply-photos/"));
+    assert!(sse_named(feed_other, "tip", 1, Duration::from_millis(1500)).await.is_empty(), "another control room");
+    assert!(sse_named(feed_officer, "tip", 1, Duration::from_millis(500)).await.is_empty(), "not a dispatcher");
+    let audited = app.store.audit_entries(50).await.unwrap();
+    assert!(audited.iter().any(|e| e.action == "tip.view" && e.target.as_deref() == Some(&format!("reply:{}", got[0]["id"]))));
 
     // The control room sees the tip at once, with its photo (no EXIF); nobody else does.
     let (s, v) = get(&app, &dispatcher, &format!("/api/v1/actions/{action}/tips")).await;

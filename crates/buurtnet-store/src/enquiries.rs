@@ -403,6 +403,21 @@ impl Store {
         Ok(with_pool!(self, |p| sqlx::query_as("SELECT * FROM replies WHERE id = $1").bind(id).fetch_optional(p).await)?)
     }
 
+    /// Tips (replies to an action's tip channel) received since `since`, oldest first:
+    /// (reply id, action id).
+    pub async fn recent_tips(&self, since: i64, limit: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT r.id, e.action_id FROM replies r JOIN enquiries e ON e.id = r.enquiry_id
+                 WHERE r.created_at >= $1 AND e.action_id IS NOT NULL ORDER BY r.id LIMIT $2",
+            )
+            .bind(since)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+        })?)
+    }
+
     /// The replies to an enquiry, oldest first.
     pub async fn replies(&self, enquiry_id: i64) -> Result<Vec<ReplyRow>, StoreError> {
         Ok(with_pool!(self, |p| {

@@ -1,7 +1,8 @@
 //! The live feed: Server-Sent Events of action messages, for the console (all messages within
-//! the staff member's scope) and for open resident pages (the texts of actions whose area holds
-//! the resident's point). Each process polls the database for new action messages, so a
-//! message sent through any process reaches every open page.
+//! the staff member's scope, and the tips residents send, for dispatchers) and for open resident
+//! pages (the texts of actions whose area holds the resident's point). Each process polls the
+//! database for new action messages and tips, so what arrives through any process reaches every
+//! open page.
 
 use crate::state::AppState;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -15,8 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// One action message as the feed shows it.
+/// One action message or tip as the feed shows it.
 pub struct LiveEvent {
+    /// The SSE event name: `message` (an action message) or `tip` (a resident's tip).
+    pub event: &'static str,
+    /// The message's id, or the tip's (reply) id.
     pub message_id: i64,
     pub action_id: i64,
     pub scope: String,
@@ -24,7 +28,8 @@ pub struct LiveEvent {
     pub status: String,
     /// The action's area, parsed once for every subscriber.
     pub area: Option<TargetArea>,
-    /// `{"id", "action_id", "kind", "status", "nl": {title, text}, "en": {…}, "sent_at"}`.
+    /// `{"id", "action_id", "kind", "status", "nl": {title, text}, "en": {…}, "sent_at"}`; for
+    /// a tip the reply as `GET /actions/{id}/tips` lists it, with `action_id`.
     pub json: Value,
 }
 
@@ -64,6 +69,7 @@ const WINDOW_MS: i64 = 60_000;
 /// Polls for new action messages once a second and hands each to every open feed once.
 pub async fn poll(state: AppState) {
     let mut seen: HashMap<i64, i64> = HashMap::new();
+    let mut seen_tips: HashMap<i64, i64> = HashMap::new();
     let mut first = true;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -92,6 +98,7 @@ pub async fn poll(state: AppState) {
             let index = state.areas.current();
             let area = area_json.and_then(|a| serde_json::from_str::<Value>(&a).ok()).and_then(|v| parse_area(&v, &index).ok());
             let event = LiveEvent {
+                event: "message",
                 message_id: m.id,
                 action_id: m.action_id.unwrap_or(0),
                 scope: m.scope.clone(),
@@ -110,7 +117,46 @@ pub async fn poll(state: AppState) {
             };
             let _ = state.live_feed.tx.send(Arc::new(event));
         }
+        tips(&state, now, &mut seen_tips, first).await;
         first = false;
+    }
+}
+
+/// Hands the tips received since the last poll to the open staff feeds.
+async fn tips(state: &AppState, now: i64, seen: &mut HashMap<i64, i64>, first: bool) {
+    let rows = match state.store.recent_tips(now - WINDOW_MS, 1000).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::warn!(error = %e, "live feed: reading new tips failed");
+            return;
+        }
+    };
+    seen.retain(|_, at| *at >= now - 2 * WINDOW_MS);
+    for (reply_id, action_id) in rows {
+        if seen.insert(reply_id, now).is_some() || first {
+            continue;
+        }
+        let (Ok(Some(action)), Ok(Some(reply))) = (state.store.action(action_id).await, state.store.reply(reply_id).await) else {
+            continue;
+        };
+        let mut json = match crate::enquiries::replies::reply_json(state, &reply).await {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::warn!(error = %e, reply = reply_id, "live feed: a tip could not be read");
+                continue;
+            }
+        };
+        json["action_id"] = json!(action_id);
+        let event = LiveEvent {
+            event: "tip",
+            message_id: reply_id,
+            action_id,
+            scope: action.scope,
+            status: action.status,
+            area: None,
+            json,
+        };
+        let _ = state.live_feed.tx.send(Arc::new(event));
     }
 }
 
@@ -126,8 +172,9 @@ fn area_holds(area: &TargetArea, lat: f64, lon: f64) -> bool {
 
 /// Which events a subscriber gets.
 pub enum Filter {
-    /// Staff: every message within the scope.
-    Staff(Scope),
+    /// Staff: every message within the scope, and its tips when `tips` (dispatchers and admins
+    /// only; each tip shown is audited as a view by `actor`).
+    Staff { scope: Scope, tips: bool, actor: String },
     /// A resident page: messages whose area holds the point (no tests).
     Point(f64, f64),
 }
@@ -144,23 +191,34 @@ pub fn stream(state: AppState, filter: Filter) -> Option<Sse<impl Stream<Item = 
             }
             Some(Slot(open))
         }
-        Filter::Staff(_) => None,
+        Filter::Staff { .. } => None,
     };
     let rx = state.live_feed.subscribe();
-    let s = futures::stream::unfold((rx, filter, slot), |(mut rx, filter, slot)| async move {
+    let s = futures::stream::unfold((rx, filter, slot, state), |(mut rx, filter, slot, state)| async move {
         loop {
             match rx.recv().await {
                 Ok(ev) => {
                     let keep = match &filter {
-                        Filter::Staff(Scope::National) => true,
-                        Filter::Staff(scope) => ev.scope == scope.code(),
+                        Filter::Staff { scope, tips, .. } => {
+                            (ev.event != "tip" || *tips) && (*scope == Scope::National || ev.scope == scope.code())
+                        }
                         Filter::Point(lat, lon) => {
-                            ev.status != "test" && ev.area.as_ref().is_some_and(|a| area_holds(a, *lat, *lon))
+                            ev.event == "message"
+                                && ev.status != "test"
+                                && ev.area.as_ref().is_some_and(|a| area_holds(a, *lat, *lon))
                         }
                     };
                     if keep {
-                        let event = Event::default().event("message").id(ev.message_id.to_string()).data(ev.json.to_string());
-                        return Some((Ok(event), (rx, filter, slot)));
+                        if let (Filter::Staff { actor, .. }, "tip") = (&filter, ev.event) {
+                            let target = format!("reply:{}", ev.message_id);
+                            let details = json!({"action": ev.action_id, "via": "live"});
+                            if let Err(e) = state.store.audit(state.now_ms(), actor, "tip.view", Some(&target), &details).await {
+                                tracing::warn!(error = %e, "live feed: a tip view could not be audited; not shown");
+                                continue;
+                            }
+                        }
+                        let event = Event::default().event(ev.event).id(ev.message_id.to_string()).data(ev.json.to_string());
+                        return Some((Ok(event), (rx, filter, slot, state)));
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,

@@ -279,7 +279,7 @@ fn overdue(state: &AppState, r: &ReplyRow) -> bool {
     is_overdue(received, r.status == "answered", state.clock.now())
 }
 
-async fn reply_json(state: &AppState, r: &ReplyRow) -> AppResult<Value> {
+pub(crate) async fn reply_json(state: &AppState, r: &ReplyRow) -> AppResult<Value> {
     let photos: Vec<Value> = state
         .store
         .reply_photos(r.id)

@@ -200,7 +200,8 @@ pub async fn list_actions(State(state): State<AppState>, user: StaffUser, Query(
 /// `GET /api/v1/actions/live`: Server-Sent Events of action messages within the caller's scope.
 pub async fn staff_live(State(state): State<AppState>, user: StaffUser) -> AppResult<Response> {
     user.require_role(&[Role::Dispatcher, Role::Admin, Role::MunicipalityOfficer, Role::RegionalCoordinator])?;
-    live::stream(state, live::Filter::Staff(user.scope))
+    let tips = crate::enquiries::replies::TIP_ROLES.contains(&user.role);
+    live::stream(state, live::Filter::Staff { actor: user.actor(), scope: user.scope, tips })
         .map(IntoResponse::into_response)
         .ok_or_else(|| AppError::Unavailable("Too many live feeds are open; try again shortly.".into()))
 }
