@@ -1,5 +1,6 @@
-// The live action page: new messages and tips arrive through the staff live feed (Server-Sent
-// Events); the page then reloads its figures (server-rendered) without losing the forms.
+// The live action page: new messages and residents' tips arrive through the staff live feed
+// (Server-Sent Events: `message` and `tip` events); the page then reloads its figures and tips
+// (server-rendered) without losing the forms.
 export function startLive(root) {
   const id = root.dataset.action;
   let pending = null;
@@ -19,7 +20,7 @@ export function startLive(root) {
     pending = setTimeout(refresh, 300);
   }
   const feed = new EventSource('/api/v1/actions/live');
-  feed.onmessage = (e) => {
+  const ours = (e) => {
     try {
       const m = JSON.parse(e.data);
       if (!m.action_id || String(m.action_id) === id) soon();
@@ -27,7 +28,8 @@ export function startLive(root) {
       soon();
     }
   };
-  feed.addEventListener('tip', soon);
+  feed.onmessage = ours;
+  feed.addEventListener('tip', ours);
   // Deliveries change without messages of their own: look again now and then.
   setInterval(refresh, 10000);
 }
