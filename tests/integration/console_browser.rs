@@ -143,6 +143,20 @@ async fn dispatcher_signs_in_with_totp_draws_sends_and_closes() {
         c.find(Locator::Css("#deliveries tr[data-channel=email]")).await.is_ok()
     })
     .await;
+    // A resident's tip (through the link in the alert) appears on the open page by itself,
+    // through the live feed (the page's own refresh is every 30 s).
+    let alert = app.sandbox(&person.email).await.into_iter().find(|m| m["channel"] == "email").unwrap();
+    let link = crate::common::link_token(alert["body"].as_str().unwrap(), &format!("{}/antwoord/", app.url));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (s, v) = crate::enquiries::reply(&app, &link, "Rode jas gezien bij de Kamp, richting station.", "", vec![]).await;
+    assert_eq!(s, 201, "{v}");
+    for _ in 0..80 {
+        if c.find(Locator::Css("#tips li[data-tip]")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(text_of(&c, "#tips li[data-tip]").await.contains("Rode jas gezien"), "the tip arrived live");
     no_accessibility_problems(&c, "action").await;
     screenshot(&c, "console-action").await;
     c.find(Locator::Id("out-indirect")).await.unwrap().click().await.unwrap();

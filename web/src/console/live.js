@@ -30,6 +30,6 @@ export function startLive(root) {
   };
   feed.onmessage = ours;
   feed.addEventListener('tip', ours);
-  // Deliveries change without messages of their own: look again now and then.
-  setInterval(refresh, 10000);
+  // Deliveries change without events of their own: look again every 30 s.
+  setInterval(refresh, 30000);
 }
