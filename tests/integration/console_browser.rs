@@ -8,6 +8,7 @@ use crate::alerting::{AMERSFOORT, resident};
 use crate::browser_kit::{accessibility_problems, browser, screenshot};
 use crate::common::{Backend, TestApp};
 use buurtnet_domain::{Channel, Topic};
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, Locator};
 use std::time::Duration;
 
@@ -106,6 +107,16 @@ async fn dispatcher_signs_in_with_totp_draws_sends_and_closes() {
     .await;
     let channels = text_of(&c, "#reach-channels").await;
     assert!(channels.contains("email: 1"), "{channels}");
+    // Dragging the handle on the circle's edge sizes the circle (the radius field follows).
+    let handle = c.find(Locator::Css(".radius-handle")).await.unwrap();
+    let drag = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement { element: handle, duration: None, x: 0.0, y: 0.0 })
+        .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+        .then(PointerAction::MoveBy { duration: Some(Duration::from_millis(300)), x: 40.0, y: 0.0 })
+        .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    c.perform_actions(drag).await.unwrap();
+    let radius: u32 = c.find(Locator::Id("radius")).await.unwrap().prop("value").await.unwrap().unwrap().parse().unwrap();
+    assert!(radius > 1500, "dragging outwards made the circle larger: {radius}");
 
     // Kind, description, previews per channel, then send with one confirmation.
     c.find(Locator::Css("#kind option[value=suspect]")).await.unwrap().click().await.unwrap();

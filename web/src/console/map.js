@@ -110,11 +110,42 @@ export function startMap(root) {
     return null;
   }
 
+  // A handle on the circle's edge: drag it to size the circle (the radius field follows; typing
+  // a radius moves the handle).
+  let handle = null;
+  function edgeOf(c, radius) {
+    const east = L.latLng(c.lat, c.lng + 0.001);
+    const perDegree = c.distanceTo(east) / 0.001;
+    return L.latLng(c.lat, c.lng + radius / perDegree);
+  }
   function drawCircle() {
     if (circle) map.removeLayer(circle);
     circle = null;
     if (mode === 'circle' && centre) {
-      circle = L.circle(centre, { radius: Number($('radius').value) || 0, color: '#a90061' }).addTo(map);
+      const radius = Number($('radius').value) || 0;
+      circle = L.circle(centre, { radius, color: '#a90061' }).addTo(map);
+      if (!handle) {
+        handle = L.marker(edgeOf(centre, radius), {
+          draggable: true,
+          keyboard: false,
+          title: root.dataset.handleTitle || '',
+          icon: L.divIcon({ className: 'radius-handle', iconSize: [16, 16] }),
+        }).addTo(map);
+        handle.on('drag', () => {
+          const r = Math.max(50, Math.round(centre.distanceTo(handle.getLatLng()) / 10) * 10);
+          $('radius').value = String(r);
+          if (circle) circle.setRadius(r);
+        });
+        handle.on('dragend', () => {
+          handle.setLatLng(edgeOf(centre, Number($('radius').value) || 0));
+          changed();
+        });
+      } else {
+        handle.setLatLng(edgeOf(centre, radius));
+      }
+    } else if (handle) {
+      map.removeLayer(handle);
+      handle = null;
     }
   }
 

@@ -143,8 +143,8 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "not_allowed" => ("Dit mag je rol niet.", "Your role may not do this."),
         "map" => ("Kaart: nieuwe actie", "Map: new action"),
         "map_help" => (
-            "Klik op de kaart om de plaats van het incident te kiezen; kies daarna een cirkel (straal in meters), teken een veelhoek, of klik buurten en wijken aan. Het aantal bereikte mensen per kanaal wordt direct bijgewerkt.",
-            "Click the map to place the incident; then choose a circle (radius in metres), draw a polygon, or click neighbourhoods and districts. The number of people reached per channel updates at once.",
+            "Klik op de kaart om de plaats van het incident te kiezen en sleep het bolletje op de rand om de cirkel groter of kleiner te maken (of typ de straal); of teken een veelhoek door de hoeken aan te klikken, of klik buurten en wijken aan. Het aantal bereikte mensen per kanaal wordt direct bijgewerkt.",
+            "Click the map to place the incident and drag the dot on its edge to size the circle (or type the radius); or draw a polygon by clicking its corners, or click neighbourhoods and districts. The number of people reached per channel updates at once.",
         ),
         "map_label" => ("Kaart van het werkgebied", "Map of your scope"),
         "area_mode" => ("Gebied", "Area"),
@@ -152,6 +152,7 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "mode_polygon" => ("Veelhoek tekenen", "Draw a polygon"),
         "mode_areas" => ("Buurten en wijken aanklikken", "Click neighbourhoods and districts"),
         "radius" => ("Straal (meter)", "Radius (metres)"),
+        "radius_handle" => ("Sleep om de straal te kiezen", "Drag to choose the radius"),
         "lat" => ("Breedtegraad", "Latitude"),
         "lon" => ("Lengtegraad", "Longitude"),
         "reach" => ("Bereik", "Reach"),
