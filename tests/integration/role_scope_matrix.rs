@@ -119,7 +119,7 @@ async fn every_role_on_every_route_from_both_scopes(b: Backend) {
     let ids = Ids { action, enquiry: e["id"].as_i64().unwrap(), message };
 
     let routes = buurtnet_server::http::api_routes();
-    let mut table = String::new();
+    let mut out = String::new();
     let mut staff_routes = Vec::new();
     for r in &routes {
         for m in r.methods {
@@ -130,11 +130,18 @@ async fn every_role_on_every_route_from_both_scopes(b: Backend) {
             if s == 401 {
                 staff_routes.push((*m, r.path, path));
             } else {
-                writeln!(table, "{m:<6} {:<34} public ({s})", r.path).unwrap();
+                writeln!(out, "{m:<6} {:<34} public ({s})", r.path).unwrap();
             }
         }
     }
     assert!(staff_routes.len() >= 30, "the staff routes were found: {}", staff_routes.len());
+    // The policy table names exactly the routes that need a staff sign-in.
+    let mut found: Vec<(String, String)> = staff_routes.iter().map(|(m, t, _)| (m.to_string(), t.to_string())).collect();
+    let mut table: Vec<(String, String)> =
+        buurtnet_server::policy::API_RULES.iter().map(|(m, t, _)| (m.to_string(), t.to_string())).collect();
+    found.sort();
+    table.sort();
+    assert_eq!(found, table, "policy::API_RULES and the routes that ask for a sign-in");
 
     // Another scope first: refused or empty, and nothing changes.
     let before = fingerprint(&app, &ids).await;
@@ -147,7 +154,10 @@ async fn every_role_on_every_route_from_both_scopes(b: Backend) {
     for (m, template, path) in &staff_routes {
         for (role, _, other) in &tokens {
             let (s, body) = call(&app, m, path, Some(other)).await;
-            writeln!(table, "{m:<6} {template:<34} {:<22} other {s}", role.as_str()).unwrap();
+            writeln!(out, "{m:<6} {template:<34} {:<22} other {s}", role.as_str()).unwrap();
+            if !buurtnet_server::policy::api_roles(m, template).unwrap().contains(role) {
+                assert_eq!(s, 403, "{m} {path} is not for {}: {body}", role.as_str());
+            }
             assert!(
                 (200..300).contains(&s) || [400, 403, 404, 415, 422].contains(&s),
                 "{m} {path} by {} of another scope: {s} {body}",
@@ -170,8 +180,11 @@ async fn every_role_on_every_route_from_both_scopes(b: Backend) {
     for (m, template, path) in &staff_routes {
         for (role, own, _) in &tokens {
             let (s, body) = call(&app, m, path, Some(own)).await;
-            writeln!(table, "{m:<6} {template:<34} {:<22} own   {s}", role.as_str()).unwrap();
+            writeln!(out, "{m:<6} {template:<34} {:<22} own   {s}", role.as_str()).unwrap();
             assert!(s < 500 && s != 401, "{m} {path} by {} of its own scope: {s} {body}", role.as_str());
+            if !buurtnet_server::policy::api_roles(m, template).unwrap().contains(role) {
+                assert_eq!(s, 403, "{m} {path} is not for {}: {body}", role.as_str());
+            }
             seen_own.insert((m.to_string(), template.to_string(), role.as_str()), (s, body));
         }
     }
@@ -186,7 +199,7 @@ async fn every_role_on_every_route_from_both_scopes(b: Backend) {
     assert_eq!(own("GET", "/deliveries/dead", Role::Dispatcher).0, 403);
 
     let _ = allowed_other;
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
-    let _ = std::fs::create_dir_all(&out);
-    let _ = std::fs::write(out.join(format!("role-scope-matrix-{b:?}.txt").to_lowercase()), &table);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join(format!("role-scope-matrix-{b:?}.txt").to_lowercase()), &out);
 }

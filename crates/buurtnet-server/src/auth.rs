@@ -76,6 +76,10 @@ impl FromRequestParts<AppState> for StaffUser {
     /// A bearer token (`Authorization: Bearer …`), or else a console session that has passed its
     /// second factor (resolved, with its CSRF rules, by `console::session::resolve`).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Already signed in and counted by the API's policy layer (`crate::policy::enforce`).
+        if let Some(user) = parts.extensions.get::<StaffUser>() {
+            return Ok(user.clone());
+        }
         let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
             return match parts.extensions.get::<SessionAuth>() {
                 Some(s) if s.stage == Stage::Full => {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod media;
+pub mod policy;
 pub mod push;
 pub mod secrets;
 pub mod services;

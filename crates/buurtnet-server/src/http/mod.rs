@@ -112,7 +112,8 @@ pub fn router(state: AppState) -> Router {
     for (route, handler) in api_table() {
         api = api.route(route.path, handler);
     }
-    let api = api.fallback(api_staff::not_found);
+    let api =
+        api.route_layer(middleware::from_fn_with_state(state.clone(), crate::policy::enforce)).fallback(api_staff::not_found);
 
     let mut app = Router::new()
         .nest("/api/v1", api)
