@@ -207,6 +207,16 @@ async fn sign_in_with_totp_session_and_csrf(b: Backend) {
     let (_, page) = get_page(&app, &c, "/console").await;
     assert!(page.contains("Inbreker"), "the dashboard lists the new action: {page}");
 
+    // The staff cookie is not read by public routes: the same browser can still use them.
+    let r = c
+        .post(app.at("/api/v1/participants"))
+        .json(&json!({"email": "colleague@example.org", "age_confirmed": true,
+                      "addresses": [{"lat": 52.1561, "lon": 5.3878, "channels": ["email"]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202, "a public route with a staff cookie and no CSRF header");
+
     // Idle for longer than console.session_idle_minutes (30): the session has ended.
     app.clock.advance(chrono::Duration::minutes(29));
     assert_eq!(get_page(&app, &c, "/console").await.0, 200, "used within the idle time");

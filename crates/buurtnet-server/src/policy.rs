@@ -72,6 +72,11 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
     let Some(roles) = api_roles(req.method().as_str(), template) else {
         return next.run(req).await;
     };
+    // A console session (the map's and live page's scripts) with its CSRF rules.
+    let req = match crate::console::session::authenticate(&state, req).await {
+        Ok(req) => req,
+        Err(refusal) => return refusal,
+    };
     let (mut parts, body) = req.into_parts();
     let user = match StaffUser::from_request_parts(&mut parts, &state).await {
         Ok(u) => u,

@@ -78,6 +78,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/acties/{id}", get(pages_actions::action_page))
         .route("/console/acties/{id}/afsluiten", post(pages_actions::close))
         .route("/console/acties/{id}/bijwerken", post(pages_actions::update))
+        .layer(middleware::from_fn_with_state(state.clone(), session::resolve))
         .layer(middleware::from_fn_with_state(state.clone(), strict_headers))
 }
 

@@ -242,26 +242,27 @@ pub fn tokens_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The middleware: resolves the session cookie (unless a bearer token is sent) and, for unsafe
-/// methods, enforces the CSRF rules before any handler runs.
-pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Resolves the session cookie of `req` (unless a bearer token is sent) and, for unsafe
+/// methods, enforces the CSRF rules; the live session goes into the request's extensions. A
+/// refusal is the response to send instead.
+pub async fn authenticate(state: &AppState, req: Request) -> Result<Request, Response> {
     if req.headers().contains_key(header::AUTHORIZATION) {
-        return next.run(req).await;
+        return Ok(req);
     }
     let jar = CookieJar::from_headers(req.headers());
     let Some(token) = jar.get(COOKIE).map(|c| c.value().to_string()) else {
-        return next.run(req).await;
+        return Ok(req);
     };
-    let session = match lookup(&state, &token).await {
+    let session = match lookup(state, &token).await {
         Ok(Some(s)) => s,
-        Ok(None) => return next.run(req).await,
-        Err(e) => return e.into_response(),
+        Ok(None) => return Ok(req),
+        Err(e) => return Err(e.into_response()),
     };
     let path = req.uri().path().to_string();
     let mut req = req;
     if !is_safe(req.method()) {
         if !same_site(req.headers()) {
-            return csrf_refusal(&path, "Refused: this request came from another site.");
+            return Err(csrf_refusal(&path, "Refused: this request came from another site."));
         }
         let header_token = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
         let ok = match header_token {
@@ -276,7 +277,7 @@ pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) ->
                     let (parts, body) = req.into_parts();
                     let bytes = match axum::body::to_bytes(body, 1024 * 1024).await {
                         Ok(b) => b,
-                        Err(_) => return AppError::PayloadTooLarge("The form is too large.".into()).into_response(),
+                        Err(_) => return Err(AppError::PayloadTooLarge("The form is too large.".into()).into_response()),
                     };
                     let field = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
                     req = Request::from_parts(parts, Body::from(bytes));
@@ -287,11 +288,27 @@ pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) ->
             }
         };
         if !ok {
-            return csrf_refusal(&path, "Refused: the form has expired or lacks its CSRF token; reload the page and try again.");
+            return Err(csrf_refusal(
+                &path,
+                "Refused: the form has expired or lacks its CSRF token; reload the page and try again.",
+            ));
         }
     }
     req.extensions_mut().insert(session);
-    next.run(req).await
+    Ok(req)
+}
+
+/// The console's middleware: [`authenticate`] for every `/console` page. (Staff API routes do
+/// the same in `crate::policy::enforce`; public pages and routes never read the staff cookie, so
+/// a signed-in staff member can still use the resident pages and public API in the same browser.)
+pub async fn resolve(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/console") {
+        return next.run(req).await;
+    }
+    match authenticate(&state, req).await {
+        Ok(req) => next.run(req).await,
+        Err(refusal) => refusal,
+    }
 }
 
 #[cfg(test)]

@@ -128,8 +128,7 @@ pub fn router(state: AppState) -> Router {
     if state.config.providers.kind == "sandbox" {
         app = app.route("/sandbox", get(sandbox::page)).route("/sandbox/api/messages", get(sandbox::messages));
     }
-    app.layer(middleware::from_fn_with_state(state.clone(), crate::console::session::resolve))
-        .layer(middleware::from_fn(record_metrics))
+    app.layer(middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
