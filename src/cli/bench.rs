@@ -80,6 +80,10 @@ pub enum BenchCommand {
         /// Size of the photo each reply carries, in KiB (a noisy JPEG of about this size).
         #[arg(long, default_value_t = 1024)]
         photo_kib: usize,
+        /// Send a camera-like 2400 × 1800 photo of about that size (the server scales it down)
+        /// instead of a noise picture.
+        #[arg(long)]
+        camera: bool,
     },
     /// Fan-out: an action to N recipients (a third each on push, SMS, e-mail) through the whole
     /// engine against loopback providers; first request, durable, deliveries/s, raw loopback.
@@ -197,13 +201,14 @@ pub(super) fn machine() -> String {
 
 pub async fn run(cmd: BenchCommand, geodata: Option<&Path>, database_url: &str) -> anyhow::Result<()> {
     eprintln!("machine: {}", machine());
-    if let BenchCommand::Replies { url, database_url: db, replies, concurrency, photo_kib } = cmd {
+    if let BenchCommand::Replies { url, database_url: db, replies, concurrency, photo_kib, camera } = cmd {
         let args = super::bench_replies::RepliesArgs {
             url,
             database_url: db.unwrap_or_else(|| database_url.to_string()),
             replies,
             concurrency,
             photo_kib,
+            camera,
         };
         return super::bench_replies::bench_replies(&args).await;
     }

@@ -17,6 +17,9 @@ pub struct RepliesArgs {
     pub replies: usize,
     pub concurrency: usize,
     pub photo_kib: usize,
+    /// A camera-like photo (2400 × 1800, smooth with grain: scaled down by the server) instead
+    /// of a noise picture of the same size (no scaling, but the most work to decode).
+    pub camera: bool,
 }
 
 /// A noisy JPEG of at least `kib` KiB (noise does not compress).
@@ -31,6 +34,27 @@ fn photo(kib: usize) -> anyhow::Result<Vec<u8>> {
             return Ok(out);
         }
         side = (f64::from(side) * ((kib * 1024) as f64 / out.len() as f64).sqrt() * 1.05) as u32 + 8;
+    }
+}
+
+/// A camera-like JPEG of at least `kib` KiB: 2400 × 1800 pixels (4.3 megapixels, as a phone's
+/// reduced-size photo) of gradients with grain, at the JPEG quality that reaches the size.
+fn camera_photo(kib: usize) -> anyhow::Result<Vec<u8>> {
+    let (w, h) = (2400u32, 1800u32);
+    let mut rng = rand::rng();
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let grain: i32 = rng.random_range(-10..10);
+        let c = |v: u32| (v as i32 + grain).clamp(0, 255) as u8;
+        image::Rgb([c(x * 255 / w), c(y * 255 / h), c((x + y) / 2 % 256)])
+    });
+    let mut quality = 70u8;
+    loop {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(&img)?;
+        if out.len() >= kib * 1024 || quality >= 98 {
+            return Ok(out);
+        }
+        quality += 4;
     }
 }
 
@@ -82,11 +106,12 @@ pub async fn bench_replies(args: &RepliesArgs) -> anyhow::Result<()> {
         store.insert_reply_token(&hash, enquiry, 900_000_000 + i as i64, now, now + 86_400_000).await?;
         tokens.push(token);
     }
-    let jpeg = Arc::new(photo(args.photo_kib)?);
+    let jpeg = Arc::new(if args.camera { camera_photo(args.photo_kib)? } else { photo(args.photo_kib)? });
     eprintln!(
-        "enquiry {enquiry}: {} replies, {} concurrent clients, photo {} KiB, against {}",
+        "enquiry {enquiry}: {} replies, {} concurrent clients, {} photo {} KiB, against {}",
         args.replies,
         args.concurrency,
+        if args.camera { "camera-like 2400x1800" } else { "noise" },
         jpeg.len() / 1024,
         args.url
     );

@@ -82,6 +82,13 @@ async fn fill_template(store: &Store) {
 fn sqlite_template() -> &'static PathBuf {
     static T: OnceLock<PathBuf> = OnceLock::new();
     T.get_or_init(|| {
+        // Folders earlier test runs left behind.
+        for entry in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with("buurtnet_") && left_by_a_dead_process(&name) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
         let dir = std::env::temp_dir().join(unique("buurtnet_tpl"));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("template.db");
@@ -96,6 +103,12 @@ fn sqlite_template() -> &'static PathBuf {
     })
 }
 
+/// Whether the test process that made a `prefix_<pid>_<n>` database or folder is gone.
+fn left_by_a_dead_process(name: &str) -> bool {
+    let pid = name.split('_').rev().nth(1).and_then(|p| p.parse::<u32>().ok());
+    pid.is_some_and(|pid| pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists())
+}
+
 fn pg_template() -> &'static String {
     static T: OnceLock<String> = OnceLock::new();
     T.get_or_init(|| {
@@ -103,6 +116,11 @@ fn pg_template() -> &'static String {
         let name2 = name.clone();
         blocking(async move {
             let admin = Store::connect(&pg_admin_url(), &ConnectOptions::default()).await.unwrap();
+            // Databases earlier test runs left behind (a test that fails keeps its database).
+            let names = admin.admin_strings("SELECT datname FROM pg_database WHERE datname LIKE 'bn\\_%'").await.unwrap();
+            for old in names.iter().filter(|n| left_by_a_dead_process(n)) {
+                let _ = admin.execute_admin(&format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)")).await;
+            }
             admin.execute_admin(&format!("CREATE DATABASE {name2}")).await.unwrap();
             admin.close().await;
             let store = Store::connect(&pg_url(&name2), &ConnectOptions::default()).await.unwrap();

@@ -665,3 +665,75 @@ async fn the_public_reply_page_is_rate_limited_per_client(backend: Backend) {
     app.clock.advance(chrono::Duration::hours(1));
     assert_eq!(reply(4).await.unwrap().status(), 404, "the next window");
 }
+
+on_both_backends!(a_request_carries_an_optional_photo_to_the_residents);
+
+/// The requester adds a photo (its GPS position goes); it is shown in the residents' e-mail and
+/// on their reply page; it is fixed once the enquiry is sent; bad photos and other teams are
+/// refused.
+async fn a_request_carries_an_optional_photo_to_the_residents(backend: Backend) {
+    let cm = FakeCm::start().await;
+    let smtp = SmtpServer::start().await;
+    let app = live_app(backend, &cm, &smtp).await;
+    let requester = app.staff_token("requester", "GM0307").await;
+    let approver = app.staff_token("approver", "GM0307").await;
+    let handler = app.staff_token("handler", "GM0307").await;
+    let utrecht_requester = app.staff_token("requester", "GM0344").await;
+    let a = resident(&app, AMERSFOORT, &[Channel::Email], &[Topic::Enquiry], "nl", vec![]).await;
+    let (s, e) = post(&app, &requester, "/api/v1/enquiries", &burglary()).await;
+    assert_eq!(s, 201, "{e}");
+    assert!(e["photo"].is_null());
+    let id = e["id"].as_i64().unwrap();
+    let put = |token: String, content_type: &'static str, bytes: Vec<u8>| {
+        let req = app
+            .client
+            .post(app.at(&format!("/api/v1/enquiries/{id}/photo")))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+
+    // Refused: a text file called a JPEG, another type, another team, a role that asks nothing.
+    let (s, v) = put(requester.clone(), "image/jpeg", b"this is not a photo".to_vec()).await;
+    assert_eq!((s, v["fields"][0]["field"].as_str()), (422, Some("photo")), "{v}");
+    assert_eq!(put(requester.clone(), "text/plain", jpeg_with_gps()).await.0, 422);
+    assert_eq!(put(utrecht_requester, "image/jpeg", jpeg_with_gps()).await.0, 404);
+    assert_eq!(put(handler, "image/jpeg", jpeg_with_gps()).await.0, 403);
+    let (_, v) = get(&app, &requester, &format!("/api/v1/enquiries/{id}")).await;
+    assert!(v["photo"].is_null(), "nothing stored by the refusals: {v}");
+
+    // Accepted: re-encoded, its GPS position gone, public under a random address.
+    let (s, v) = put(requester.clone(), "image/jpeg", jpeg_with_gps()).await;
+    assert_eq!(s, 200, "{v}");
+    let url = v["photo"]["url"].as_str().unwrap().to_string();
+    assert!(url.starts_with(&format!("{}/media/", app.url)) && url.ends_with(".jpg"), "{url}");
+    assert_eq!((v["photo"]["width"].as_i64(), v["photo"]["height"].as_i64()), (Some(320), Some(240)));
+    let r = app.client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(&[0xFF, 0xD8]) && !has_exif(&bytes));
+    // Replacing it keeps one photo.
+    let (s, v) = put(requester.clone(), "image/png", png(640, 480)).await;
+    assert_eq!(s, 200, "{v}");
+    let url = v["photo"]["url"].as_str().unwrap().to_string();
+    assert_eq!(v["photo"]["width"], 640);
+    assert_eq!(app.store.admin_strings("SELECT CAST(COUNT(*) AS TEXT) FROM enquiry_photos").await.unwrap()[0], "1");
+
+    // Sent: the resident's e-mail shows it, and so does their reply page.
+    let (s, v) = post(&app, &approver, &format!("/api/v1/enquiries/{id}/approve"), &json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    let mail = wait_mail(&smtp, |m| m.rcpt_to.contains(&a.email)).await;
+    let photo_path = &url[app.url.len()..];
+    let html = mail.html.clone().expect("an HTML part");
+    assert!(html.contains(&format!("<img src=\"{url}\"")), "the e-mail shows the photo: {html}");
+    let link = link_token(mail.text.as_deref().unwrap(), &format!("{}/antwoord/", app.url));
+    let page = app.client.get(app.at(&format!("/antwoord/{link}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("src=\"{photo_path}\"")) && page.contains("Foto bij dit buurtonderzoek"), "{page}");
+    // Fixed once sent.
+    let (s, v) = put(requester, "image/png", png(100, 100)).await;
+    assert_eq!((s, v["error"].as_str()), (409, Some("wrong_state")), "{v}");
+}

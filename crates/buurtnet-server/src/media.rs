@@ -53,20 +53,34 @@ pub fn reencode_accepting(bytes: &[u8], max_bytes: usize, formats: &[image::Imag
         image::ImageError::Limits(_) => Refused("The photo has too many pixels (at most 12,000 a side).".into()),
         _ => Refused(format!("The photo cannot be read (damaged, or not really {kinds}).")),
     })?;
-    let scaled = if decoded.width() > MAX_SIDE || decoded.height() > MAX_SIDE {
-        decoded.resize(MAX_SIDE, MAX_SIDE, image::imageops::FilterType::Triangle)
-    } else {
-        decoded
-    };
-    let rgb = scaled.to_rgb8();
-    let (width, height) = (rgb.width(), rgb.height());
     let too_big = || Refused("The photo could not be converted.".into());
+    let rgb = scaled_rgb(decoded.into_rgb8()).ok_or_else(too_big)?;
+    let (width, height) = (rgb.width(), rgb.height());
     let (w, h) = (u16::try_from(width).map_err(|_| too_big())?, u16::try_from(height).map_err(|_| too_big())?);
     // `jpeg-encoder` rather than `image`'s own encoder: the encode was most of an upload's
     // cost, and this made `bench replies` about 2.5 times faster (BENCHMARKS.md).
     let mut jpeg = Vec::new();
     jpeg_encoder::Encoder::new(&mut jpeg, 80).encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb).map_err(|_| too_big())?;
     Ok(Photo { jpeg, width, height })
+}
+
+/// The picture scaled to at most [`MAX_SIDE`] pixels a side (aspect kept), with
+/// `fast_image_resize`'s SIMD bilinear convolution: for a 4-megapixel phone photo about a tenth
+/// of what `image`'s own resize took, which was most of an upload's cost.
+fn scaled_rgb(rgb: image::RgbImage) -> Option<image::RgbImage> {
+    use fast_image_resize as fr;
+    let (w, h) = rgb.dimensions();
+    if w <= MAX_SIDE && h <= MAX_SIDE {
+        return Some(rgb);
+    }
+    let factor = f64::from(MAX_SIDE) / f64::from(w.max(h));
+    let side = |v: u32| ((f64::from(v) * factor).round() as u32).clamp(1, MAX_SIDE);
+    let (nw, nh) = (side(w), side(h));
+    let src = fr::images::Image::from_vec_u8(w, h, rgb.into_raw(), fr::PixelType::U8x3).ok()?;
+    let mut dst = fr::images::Image::new(nw, nh, fr::PixelType::U8x3);
+    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
+    fr::Resizer::new().resize(&src, &mut dst, &options).ok()?;
+    image::RgbImage::from_raw(nw, nh, dst.into_vec())
 }
 
 #[cfg(test)]
@@ -87,6 +101,22 @@ mod tests {
         assert_eq!(&p.jpeg[..2], &[0xFF, 0xD8], "a JPEG");
         let small = reencode(&png(40, 30)).unwrap();
         assert_eq!((small.width, small.height), (40, 30));
+    }
+
+    #[test]
+    fn scaling_keeps_the_picture() {
+        // Left half dark, right half light, 3000 × 1500: scaled to 1280 × 640 and back.
+        let img =
+            image::RgbImage::from_fn(
+                3000,
+                1500,
+                |x, _| if x < 1500 { image::Rgb([20, 20, 20]) } else { image::Rgb([230, 230, 230]) },
+            );
+        let scaled = scaled_rgb(img).unwrap();
+        assert_eq!(scaled.dimensions(), (1280, 640));
+        assert!(scaled.get_pixel(100, 320)[0] < 40 && scaled.get_pixel(1180, 320)[0] > 210);
+        let odd = scaled_rgb(image::RgbImage::new(1281, 3)).unwrap();
+        assert_eq!(odd.dimensions(), (1280, 3));
     }
 
     #[test]

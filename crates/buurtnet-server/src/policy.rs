@@ -48,6 +48,7 @@ pub const API_RULES: &[(&str, &str, &[Role])] = &[
     ("POST", "/enquiries", requests::REQUEST_ROLES),
     ("GET", "/enquiries/monthly", requests::READ_ROLES),
     ("GET", "/enquiries/{id}", requests::READ_ROLES),
+    ("POST", "/enquiries/{id}/photo", requests::REQUEST_ROLES),
     ("POST", "/enquiries/{id}/approve", requests::APPROVE_ROLES),
     ("POST", "/enquiries/{id}/return", requests::APPROVE_ROLES),
     ("POST", "/enquiries/{id}/close", requests::CLOSE_ROLES),

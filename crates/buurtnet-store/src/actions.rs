@@ -531,10 +531,66 @@ impl Store {
         })?)
     }
 
-    /// A photo's JPEG (base64).
+    /// A public photo's JPEG (base64): an action's, or an enquiry request's.
     pub async fn photo_jpeg(&self, id: &str) -> Result<Option<String>, StoreError> {
         Ok(with_pool!(self, |p| {
-            sqlx::query_scalar("SELECT jpeg_base64 FROM action_photos WHERE id = $1").bind(id).fetch_optional(p).await
+            sqlx::query_scalar(
+                "SELECT jpeg_base64 FROM action_photos WHERE id = $1
+                 UNION ALL SELECT jpeg_base64 FROM enquiry_photos WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(p)
+            .await
+        })?)
+    }
+
+    /// Sets (or replaces) the photo of an enquiry request, only while it waits for approval.
+    /// Returns false when the enquiry is past that.
+    pub async fn set_enquiry_photo(
+        &self,
+        id: &str,
+        enquiry_id: i64,
+        size: (i64, i64),
+        jpeg_base64: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(with_pool!(self, |p| {
+            async {
+                let mut tx = p.begin().await?;
+                let waiting: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM enquiries WHERE id = $1 AND state = 'requested'")
+                        .bind(enquiry_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if waiting.is_none() {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM enquiry_photos WHERE enquiry_id = $1").bind(enquiry_id).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO enquiry_photos (id, enquiry_id, width, height, jpeg_base64, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(enquiry_id)
+                .bind(size.0)
+                .bind(size.1)
+                .bind(jpeg_base64)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<bool, sqlx::Error>(true)
+            }
+            .await
+        })?)
+    }
+
+    /// The photo of an enquiry request: (id, width, height).
+    pub async fn enquiry_photo(&self, enquiry_id: i64) -> Result<Option<(String, i64, i64)>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_as("SELECT id, width, height FROM enquiry_photos WHERE enquiry_id = $1")
+                .bind(enquiry_id)
+                .fetch_optional(p)
+                .await
         })?)
     }
 }

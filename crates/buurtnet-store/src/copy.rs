@@ -265,6 +265,18 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "enquiry_photos",
+        key: &["id"],
+        columns: &[
+            ("id", Text),
+            ("enquiry_id", Int),
+            ("width", Int),
+            ("height", Int),
+            ("jpeg_base64", Text),
+            ("created_at", Int),
+        ],
+    },
+    TableSpec {
         name: "action_photos",
         key: &["id"],
         columns: &[

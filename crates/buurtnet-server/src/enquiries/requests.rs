@@ -234,6 +234,7 @@ pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) 
     }
     let incident = IncidentType::parse(&e.incident_type).unwrap_or(IncidentType::Other);
     let occurred_at = DateTime::<Utc>::from_timestamp_millis(e.occurred_at).unwrap_or_default();
+    let photo_url = photo_of(state, id).await?.map(|p| p.0);
     let content = enquiry_content(&EnquiryFacts {
         id,
         incident,
@@ -241,6 +242,7 @@ pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) 
         description: &description,
         questions: &questions,
         link_days: state.config.enquiries.link_days,
+        photo_url: photo_url.as_deref(),
     });
     let now = state.now_ms();
     let channels: ChannelSet = [Channel::Push, Channel::Email].into_iter().collect();
@@ -272,6 +274,47 @@ pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) 
     state.engine.wake_fanout.notify_waiters();
     let edited = description != e.description || questions != e.questions;
     state.store.audit(now, &user.actor(), "enquiry.approve", Some(&format!("enquiry:{id}")), &json!({"edited": edited})).await?;
+    view(state, user, id).await
+}
+
+/// The request's photo: (public URL, width, height).
+pub async fn photo_of(state: &AppState, id: i64) -> AppResult<Option<(String, i64, i64)>> {
+    Ok(state
+        .store
+        .enquiry_photo(id)
+        .await?
+        .map(|(photo, w, h)| (format!("{}/media/{photo}.jpg", state.config.public_url()), w, h)))
+}
+
+/// `POST /api/v1/enquiries/{id}/photo` (the photo as the body, `image/jpeg`, `image/png` or
+/// `image/webp`): the request's optional photo, shown to the residents; set or replaced while
+/// the request waits for approval, by its team's requesters and approvers. Re-encoded (no EXIF).
+pub async fn add_photo(state: &AppState, user: &StaffUser, id: i64, content_type: &str, bytes: Vec<u8>) -> AppResult<Value> {
+    user.require_role(REQUEST_ROLES)?;
+    let e = visible_enquiry(state, user, id).await?;
+    if state_of(&e)? != EnquiryState::Requested {
+        return Err(AppError::WrongState(format!("A photo is added before the enquiry is sent; this one is {}.", e.state)));
+    }
+    if !["image/jpeg", "image/png", "image/webp"].iter().any(|t| content_type.starts_with(t)) {
+        return Err(AppError::invalid(
+            "photo",
+            "unsupported_type",
+            "Send the photo as image/jpeg, image/png or image/webp.".to_string(),
+        ));
+    }
+    let photo = tokio::task::spawn_blocking(move || super::photos::reencode(&bytes))
+        .await
+        .map_err(|e| AppError::Internal(format!("photo task failed: {e}")))?
+        .map_err(|e| AppError::invalid("photo", "invalid_photo", e.0))?;
+    let photo_id = crate::secrets::random_hex(16);
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&photo.jpeg);
+    let now = state.now_ms();
+    let size = (i64::from(photo.width), i64::from(photo.height));
+    if !state.store.set_enquiry_photo(&photo_id, id, size, &encoded, now).await? {
+        return Err(AppError::WrongState("This enquiry has been decided on meanwhile.".into()));
+    }
+    state.store.audit(now, &user.actor(), "enquiry.photo", Some(&format!("enquiry:{id}")), &json!({"photo": photo_id})).await?;
     view(state, user, id).await
 }
 
@@ -330,6 +373,7 @@ pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Valu
         "team": e.scope,
         "description": e.description,
         "questions": e.questions,
+        "photo": photo_of(state, id).await?.map(|(url, width, height)| json!({"url": url, "width": width, "height": height})),
         "requested_by": e.requested_by,
         "decided_by": e.decided_by,
         "return_comment": e.return_comment,

@@ -16,6 +16,9 @@ struct EmailEnquiry<'a> {
     lang: &'a str,
     title: &'a str,
     paragraphs: Vec<&'a str>,
+    /// The request's photo, if it has one.
+    image: &'a str,
+    image_alt: &'a str,
     link: &'a str,
     link_label: &'a str,
     footer: &'a str,
@@ -51,8 +54,25 @@ fn footer(lang: Language) -> &'static str {
 
 /// The stored texts of one language for an e-mail and push, with an optional link button.
 fn texts(lang: Language, title: &str, body: &str, link: &str, link_label: &str, footer_text: &str) -> Value {
+    texts_with_image(lang, title, body, "", link, link_label, footer_text)
+}
+
+/// [`texts`] with a photo shown in the e-mail (`image` is its public URL, or empty).
+fn texts_with_image(
+    lang: Language,
+    title: &str,
+    body: &str,
+    image: &str,
+    link: &str,
+    link_label: &str,
+    footer_text: &str,
+) -> Value {
     let paragraphs: Vec<&str> = body.split("\n\n").collect();
-    let html = EmailEnquiry { lang: lang.as_str(), title, paragraphs, link, link_label, footer: footer_text }
+    let image_alt = match lang {
+        Language::Nl => "Foto bij dit buurtonderzoek",
+        Language::En => "Photo with this enquiry",
+    };
+    let html = EmailEnquiry { lang: lang.as_str(), title, paragraphs, image, image_alt, link, link_label, footer: footer_text }
         .render()
         .unwrap_or_default();
     let mut email_text = body.to_string();
@@ -71,6 +91,8 @@ pub struct EnquiryFacts<'a> {
     pub description: &'a str,
     pub questions: &'a str,
     pub link_days: i64,
+    /// The public URL of the request's photo.
+    pub photo_url: Option<&'a str>,
 }
 
 fn enquiry_texts(f: &EnquiryFacts<'_>, lang: Language) -> Value {
@@ -101,7 +123,7 @@ fn enquiry_texts(f: &EnquiryFacts<'_>, lang: Language) -> Value {
             "Reply to this enquiry",
         ),
     };
-    texts(lang, &title, &body, REPLY_URL_PLACEHOLDER, link_label, footer(lang))
+    texts_with_image(lang, &title, &body, f.photo_url.unwrap_or(""), REPLY_URL_PLACEHOLDER, link_label, footer(lang))
 }
 
 /// The `messages.content` of an enquiry: the worker puts each recipient's link in place of
@@ -110,6 +132,9 @@ pub fn enquiry_content(f: &EnquiryFacts<'_>) -> String {
     let mut push = Map::new();
     push.insert("kind".into(), "enquiry".into());
     push.insert("enquiry_id".into(), f.id.into());
+    if let Some(url) = f.photo_url {
+        push.insert("image".into(), url.into());
+    }
     json!({"nl": enquiry_texts(f, Language::Nl), "en": enquiry_texts(f, Language::En), "thread": format!("enquiry-{}", f.id), "push": push})
         .to_string()
 }

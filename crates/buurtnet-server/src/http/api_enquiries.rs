@@ -73,6 +73,18 @@ pub async fn close(State(state): State<AppState>, user: StaffUser, Path(raw): Pa
     Ok(Json(requests::close(&state, &user, id_of(&raw, "enquiry")?).await?))
 }
 
+/// `POST /api/v1/enquiries/{id}/photo`: the request's optional photo (the image as the body).
+pub async fn add_photo(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(raw): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Json<Value>> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    Ok(Json(requests::add_photo(&state, &user, id_of(&raw, "enquiry")?, content_type, body.to_vec()).await?))
+}
+
 pub async fn replies_of(
     State(state): State<AppState>,
     user: StaffUser,

@@ -85,6 +85,11 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/enquiries/{id}/approve", &["POST"]), post(api_enquiries::approve)),
         (r("/enquiries/{id}/return", &["POST"]), post(api_enquiries::give_back)),
         (r("/enquiries/{id}/close", &["POST"]), post(api_enquiries::close)),
+        (
+            r("/enquiries/{id}/photo", &["POST"]),
+            post(api_enquiries::add_photo)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::enquiries::photos::MAX_PHOTO_BYTES + 4096)),
+        ),
         (r("/enquiries/{id}/replies", &["GET"]), get(api_enquiries::replies_of)),
         (r("/replies/{id}/classify", &["POST"]), post(api_enquiries::classify)),
         (r("/replies/{id}/forward", &["POST"]), post(api_enquiries::forward)),

@@ -384,6 +384,15 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             (200, "The enquiry, now closed"),
             &[401, 403, 404, 409],
         ),
+        ("/enquiries/{id}/photo", "POST") => op(
+            "Set or replace the request's optional photo while it waits for approval (body: image/jpeg, image/png or image/webp, at most 10 MB; re-encoded, metadata dropped; shown to residents in the e-mail, the push and on the reply page)",
+            "enquiries",
+            true,
+            None,
+            &[],
+            (200, "The enquiry, with its photo's url"),
+            &[401, 403, 404, 409, 413, 422],
+        ),
         ("/enquiries/{id}/replies", "GET") => op(
             "The replies to an enquiry (handlers), each with text, status, classification and photos with an authorised url",
             "enquiries",

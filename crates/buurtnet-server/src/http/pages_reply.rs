@@ -42,6 +42,7 @@ struct Labels {
     phone: &'static str,
     privacy: &'static str,
     send: &'static str,
+    photo_alt: &'static str,
 }
 
 fn labels(lang: Language) -> Labels {
@@ -54,6 +55,7 @@ fn labels(lang: Language) -> Labels {
             phone: "Telefoonnummer om u terug te bellen (niet verplicht)",
             privacy: "Locatiegegevens en andere metagegevens worden uit uw foto's verwijderd. Alleen de behandelaars van de politie zien uw reactie. Bij spoed belt u 112.",
             send: "Reactie versturen",
+            photo_alt: "Foto bij dit buurtonderzoek",
         },
         Language::En => Labels {
             title: "Reply to a neighbourhood enquiry",
@@ -63,6 +65,7 @@ fn labels(lang: Language) -> Labels {
             phone: "Phone number to call you back (optional)",
             privacy: "Location and other metadata are removed from your photos. Only the police's handlers see your reply. In an emergency call 112.",
             send: "Send reply",
+            photo_alt: "Photo with this enquiry",
         },
     }
 }
@@ -77,6 +80,8 @@ struct ReplyPage {
     when: String,
     description: String,
     questions: String,
+    /// The request's photo (a path on this site), or empty.
+    photo: String,
     errors: Vec<String>,
     text: String,
     phone: String,
@@ -115,6 +120,7 @@ fn form_page(
     t: T,
     token: &str,
     e: &buurtnet_store::enquiries::EnquiryRow,
+    photo: String,
     errors: Vec<String>,
     text: String,
     phone: String,
@@ -141,9 +147,18 @@ fn form_page(
         when,
         description: e.description.clone(),
         questions: e.questions.clone(),
+        photo,
         errors,
         text,
         phone,
+    }
+}
+
+/// The path of the enquiry request's photo, or empty (a page without it is still useful).
+async fn request_photo(state: &AppState, enquiry_id: i64) -> String {
+    match state.store.enquiry_photo(enquiry_id).await {
+        Ok(Some((id, _, _))) => format!("/media/{id}.jpg"),
+        _ => String::new(),
     }
 }
 
@@ -157,7 +172,10 @@ async fn reply_form(
 ) -> Response {
     let (jar, t) = language(jar, q.lang.as_deref(), &headers, state.config.secure_cookies);
     match replies::open_link(&state, &token).await {
-        Ok(Ok((e, _))) => (jar, form_page(t, &token, &e, Vec::new(), String::new(), String::new())).into_response(),
+        Ok(Ok((e, _))) => {
+            let photo = request_photo(&state, e.id).await;
+            (jar, form_page(t, &token, &e, photo, Vec::new(), String::new(), String::new())).into_response()
+        }
         Ok(Err(p)) => (jar, link_problem(t, p, wants_json(&headers), rid)).into_response(),
         Err(e) => e.into_response(),
     }
@@ -250,7 +268,8 @@ async fn reply_submit(
             match replies::open_link(&state, &token).await {
                 Ok(Ok((e, _))) => {
                     let errors = fields.iter().map(|f| f.message.clone()).collect();
-                    (StatusCode::UNPROCESSABLE_ENTITY, jar, form_page(t, &token, &e, errors, text, phone)).into_response()
+                    let photo = request_photo(&state, e.id).await;
+                    (StatusCode::UNPROCESSABLE_ENTITY, jar, form_page(t, &token, &e, photo, errors, text, phone)).into_response()
                 }
                 Ok(Err(p)) => (jar, link_problem(t, p, json, rid)).into_response(),
                 Err(e) => e.into_response(),
