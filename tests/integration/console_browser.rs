@@ -130,6 +130,7 @@ async fn dispatcher_signs_in_with_totp_draws_sends_and_closes() {
     assert!((1..=8).contains(&parts), "the SMS preview counts its parts: {parts}");
     assert!(text_of(&c, "#pv-sms").await.contains("rode jas"));
     assert!(text_of(&c, "#pv-voice").await.contains("rode jas"));
+    assert!(!text_of(&c, "#pv-en").await.is_empty(), "the English variant is previewed too");
     no_accessibility_problems(&c, "map").await;
     screenshot(&c, "console-map").await;
     c.find(Locator::Id("send")).await.unwrap().click().await.unwrap();

@@ -265,6 +265,8 @@ export function startMap(root) {
     $('pv-sms').textContent = nl.sms.text;
     $('pv-sms-segments').textContent = String(nl.sms.segments);
     $('pv-voice').textContent = nl.voice;
+    const en = data.preview.en;
+    $('pv-en').textContent = `${en.title}\n${en.text}\n\nSMS (${en.sms.segments}): ${en.sms.text}\n\n${en.voice}`;
     $('send-box').hidden = false;
     $('send').focus();
   });
