@@ -222,6 +222,13 @@ pub fn render_error(t: Ct, err: AppError, request_id: String) -> Response {
     resp
 }
 
+/// A time as the API gives it (RFC 3339) shown in Dutch time, to the minute; other text as is.
+pub fn local_time(s: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|d| crate::enquiries::texts::dutch_time(d.to_utc()).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| s.to_string())
+}
+
 /// A plain message page (200).
 pub fn message_page(t: Ct, title: &str, text: &str) -> Response {
     (StatusCode::OK, MessagePage { t, title: title.to_string(), text: text.to_string(), class: "ok", request_id: String::new() })

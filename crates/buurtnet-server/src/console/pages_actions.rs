@@ -154,7 +154,7 @@ async fn render_action(state: &AppState, c: Console, rid: RequestId, id: i64, er
         .map(|r| TipLine {
             id: r["id"].as_i64().unwrap_or_default(),
             text: text(&r["text"]),
-            at: text(&r["received_at"]),
+            at: super::local_time(&text(&r["received_at"])),
             photos: r["photos"].as_array().into_iter().flatten().filter_map(|p| p["url"].as_str().map(str::to_string)).collect(),
         })
         .collect();
@@ -167,7 +167,7 @@ async fn render_action(state: &AppState, c: Console, rid: RequestId, id: i64, er
         kind: text(&v["kind"]),
         status: text(&v["status"]),
         outcome: text(&v["outcome"]),
-        sent_at: text(&v["sent_at"]),
+        sent_at: super::local_time(&text(&v["sent_at"])),
         reminder_due: v["reminder_due"].as_bool().unwrap_or(false),
         channels,
         messages: v["messages"].as_array().map(Vec::len).unwrap_or(0),

@@ -96,7 +96,7 @@ async fn render_queue(
             state: s(e, "state"),
             incident_type: s(e, "incident_type"),
             municipality: s(e, "municipality"),
-            created: s(e, "created_at"),
+            created: super::local_time(&s(e, "created_at")),
         })
         .collect();
     let page = QueuePage {
@@ -231,7 +231,7 @@ async fn render_detail(state: &AppState, c: Console, rid: RequestId, id: i64, er
                         status: s(r, "status"),
                         classification: s(r, "classification"),
                         answer: s(r, "answer"),
-                        received: s(r, "received_at"),
+                        received: super::local_time(&s(r, "received_at")),
                         overdue: r["overdue"].as_bool().unwrap_or(false),
                         photos: r["photos"]
                             .as_array()
@@ -248,7 +248,7 @@ async fn render_detail(state: &AppState, c: Console, rid: RequestId, id: i64, er
     let e = EnquiryView {
         state: s(&v, "state"),
         incident_type: s(&v, "incident_type"),
-        occurred_at: s(&v, "occurred_at"),
+        occurred_at: super::local_time(&s(&v, "occurred_at")),
         municipality: s(&v, "municipality"),
         description: s(&v, "description"),
         questions: s(&v, "questions"),
