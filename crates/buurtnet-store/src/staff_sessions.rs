@@ -70,21 +70,6 @@ impl Store {
         Ok(Some(LiveSession { session, user }))
     }
 
-    /// Moves a session from `password` to `full` after the second factor (only a live one).
-    pub async fn complete_staff_session(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
-        let n = with_pool!(self, |p| {
-            sqlx::query(
-                "UPDATE staff_sessions SET stage = 'full', last_seen_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
-            )
-            .bind(token_hash)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(n == 1)
-    }
-
     pub async fn revoke_staff_session(&self, token_hash: &str, now: i64) -> Result<bool, StoreError> {
         let n = with_pool!(self, |p| {
             sqlx::query("UPDATE staff_sessions SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL")
@@ -108,20 +93,6 @@ impl Store {
                 .map(|r| r.rows_affected())
         })?;
         Ok(n)
-    }
-
-    /// Live sessions of an account (not revoked), newest first.
-    pub async fn staff_sessions_of(&self, staff_id: i64) -> Result<Vec<StaffSessionRow>, StoreError> {
-        let rows = with_pool!(self, |p| {
-            sqlx::query_as(
-                "SELECT token_hash, staff_id, stage, csrf_token, created_at, last_seen_at FROM staff_sessions
-                 WHERE staff_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC",
-            )
-            .bind(staff_id)
-            .fetch_all(p)
-            .await
-        })?;
-        Ok(rows)
     }
 
     /// Disables or enables an account. Disabling ends its sessions and API tokens in the same
