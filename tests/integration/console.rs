@@ -356,6 +356,23 @@ async fn password_reset_by_mail_link(b: Backend) {
     let audit = audit_actions(&app).await;
     assert!(audit.iter().any(|e| e.1 == "staff.password_reset" && e.0 == format!("staff:{id}")));
     assert!(audit.iter().all(|e| !e.3.contains(&email)));
+
+    // A requester needs no second factor, but may turn one on; then every sign-in asks for it.
+    let v = client();
+    let r = password_step(&app, &v, &email, "a brand new password").await;
+    assert_eq!(location(&r), "/console");
+    let (s, page) = get_page(&app, &v, "/console").await;
+    assert!(s == 200 && page.contains("/console/tweede-stap/aanzetten"), "{page}");
+    let (_, page) = get_page(&app, &v, "/console/tweede-stap/aanzetten").await;
+    let key = between(&page, "<code id=\"totp-key\">", "</code>").to_string();
+    let csrf = csrf_of(&page);
+    let r = post_form(&app, &v, "/console/tweede-stap/aanzetten", &[("csrf", &csrf), ("code", "123456")]).await;
+    assert_eq!(r.status().as_u16(), 422);
+    let r = post_form(&app, &v, "/console/tweede-stap/aanzetten", &[("csrf", &csrf), ("code", &code_now(&app, &key))]).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(app.store.staff_user(id).await.unwrap().unwrap().totp_enabled_at.is_some());
+    let r = password_step(&app, &client(), &email, "a brand new password").await;
+    assert_eq!(location(&r), "/console/tweede-stap", "the second step is asked from now on");
 }
 
 async fn admin_pages_and_audit_export(b: Backend) {

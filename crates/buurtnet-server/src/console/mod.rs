@@ -57,6 +57,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/aanmelden", get(pages_auth::sign_in_form).post(pages_auth::sign_in_submit))
         .route("/console/tweede-stap", get(pages_auth::second_factor_form).post(pages_auth::second_factor_submit))
         .route("/console/tweede-stap/instellen", get(pages_auth::enrol_form).post(pages_auth::second_factor_submit))
+        .route("/console/tweede-stap/aanzetten", get(pages_auth::voluntary_form).post(pages_auth::voluntary_submit))
         .route("/console/afmelden", post(pages_auth::sign_out))
         .route("/console/overal-afmelden", post(pages_auth::sign_out_everywhere))
         .route("/console/wachtwoord-vergeten", get(pages_auth::reset_request_form).post(pages_auth::reset_request_submit))
@@ -139,6 +140,8 @@ pub struct Shell {
     pub can_enquire: bool,
     /// Municipality officers, regional coordinators (and admins) get the participant figures.
     pub can_count: bool,
+    /// Whether the account has a second factor (otherwise it may turn one on).
+    pub has_second_factor: bool,
 }
 
 /// A signed-in console page: a full session (second factor done), its user and language.
@@ -179,6 +182,7 @@ impl FromRequestParts<AppState> for Console {
             can_dispatch: crate::alerting::actions::ROLES.contains(&user.role),
             can_enquire: pages_enquiries::may_see_enquiries(user.role),
             can_count: pages_participants::ROLES.contains(&user.role),
+            has_second_factor: session.user.totp_enabled_at.is_some() || session.user.skip_second_factor,
         };
         Ok(Console { session, user, t, jar, shell })
     }

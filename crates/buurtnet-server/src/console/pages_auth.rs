@@ -27,6 +27,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 const PRE_CSRF: &str = "bn_csrf";
+const STEP: &str = "/console/tweede-stap";
+const ENROL: &str = "/console/tweede-stap/instellen";
+const VOLUNTARY: &str = "/console/tweede-stap/aanzetten";
 
 #[derive(Deserialize, Default)]
 pub struct LangQuery {
@@ -169,6 +172,8 @@ struct SecondFactorPage {
     /// Enrolment: the QR code (a `data:` URL of an SVG) and the key to type in.
     qr: String,
     key: String,
+    /// Where the form posts.
+    action: &'static str,
 }
 
 /// The session waiting for its second factor, or where to go instead.
@@ -195,7 +200,8 @@ pub async fn second_factor_form(
         return Redirect::to("/console/tweede-stap/instellen").into_response();
     }
     let (jar, t) = language(jar, q.lang.as_deref(), &headers, state.config.secure_cookies);
-    (jar, SecondFactorPage { t, csrf: s.csrf, error: String::new(), qr: String::new(), key: String::new() }).into_response()
+    let page = SecondFactorPage { t, csrf: s.csrf, error: String::new(), qr: String::new(), key: String::new(), action: STEP };
+    (jar, page).into_response()
 }
 
 /// The enrolment page: a new secret (kept while enrolment is pending, so a reload shows the
@@ -217,7 +223,9 @@ pub async fn enrol_form(
         return Redirect::to("/console/tweede-stap").into_response();
     }
     match enrolment(&state, &s).await {
-        Ok((qr, key)) => (jar, SecondFactorPage { t, csrf: s.csrf, error: String::new(), qr, key }).into_response(),
+        Ok((qr, key)) => {
+            (jar, SecondFactorPage { t, csrf: s.csrf, error: String::new(), qr, key, action: ENROL }).into_response()
+        }
         Err(e) => render_error(t, e, rid.0),
     }
 }
@@ -271,7 +279,8 @@ pub async fn second_factor_submit(
             } else {
                 (String::new(), String::new())
             };
-            (StatusCode::UNPROCESSABLE_ENTITY, jar, SecondFactorPage { t, csrf: s.csrf, error: error.into(), qr, key })
+            let action = if qr.is_empty() { STEP } else { ENROL };
+            (StatusCode::UNPROCESSABLE_ENTITY, jar, SecondFactorPage { t, csrf: s.csrf, error: error.into(), qr, key, action })
                 .into_response()
         }
         Err(e) => render_error(t, e, rid.0),
@@ -419,5 +428,71 @@ pub async fn reset_submit(
         }
         Ok(None) => (StatusCode::NOT_FOUND, message_page(t, t.get("reset_title"), t.get("link_invalid"))).into_response(),
         Err(e) => render_error(t, e.into(), rid.0),
+    }
+}
+
+/// `GET /console/tweede-stap/aanzetten`: a signed-in account whose role does not require a
+/// second factor turns one on (from then on every sign-in asks for it).
+pub async fn voluntary_form(State(state): State<AppState>, c: Console, rid: RequestId) -> Response {
+    let t = c.t;
+    if c.session.user.totp_enabled_at.is_some() {
+        return message_page(t, t.get("second_factor"), t.get("second_factor_is_on"));
+    }
+    match enrolment(&state, &c.session).await {
+        Ok((qr, key)) => {
+            (c.jar, SecondFactorPage { t, csrf: c.session.csrf.clone(), error: String::new(), qr, key, action: VOLUNTARY })
+                .into_response()
+        }
+        Err(e) => render_error(t, e, rid.0),
+    }
+}
+
+/// `POST /console/tweede-stap/aanzetten`: the first code confirms the new second factor.
+pub async fn voluntary_submit(
+    State(state): State<AppState>,
+    client: ClientIp,
+    c: Console,
+    rid: RequestId,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    let t = c.t;
+    let user = &c.session.user;
+    let result = async {
+        crate::abuse::check(
+            &state,
+            "staff_sign_in",
+            &state.config.abuse_limits.staff_sign_in,
+            &client,
+            &[&format!("staff:{}", user.id)],
+        )
+        .await?;
+        let secret = user.totp_secret.clone().ok_or_else(|| AppError::bad_request("no_second_factor", "Open the page again."))?;
+        let step = super::totp::matching_step(&secret, &form.code, state.now_ms().div_euclid(1000));
+        let used = match step {
+            Some(step) => state.store.use_totp_step(user.id, step, state.now_ms()).await?,
+            None => false,
+        };
+        if !used {
+            return Err(AppError::invalid("code", "wrong_code", "This code is not right (or was used already)."));
+        }
+        let actor = format!("staff:{}", user.id);
+        state.store.audit(state.now_ms(), &actor, "staff.second_factor_enrolled", Some(&actor), &json!({})).await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => message_page(t, t.get("second_factor"), t.get("second_factor_is_on")),
+        Err(AppError::Validation(_)) => match enrolment(&state, &c.session).await {
+            Ok((qr, key)) => {
+                let error = match t.lang {
+                    buurtnet_domain::Language::Nl => "Deze code klopt niet (of is al gebruikt).",
+                    buurtnet_domain::Language::En => "This code is not right (or was used already).",
+                };
+                let page = SecondFactorPage { t, csrf: c.session.csrf.clone(), error: error.into(), qr, key, action: VOLUNTARY };
+                (StatusCode::UNPROCESSABLE_ENTITY, c.jar, page).into_response()
+            }
+            Err(e) => render_error(t, e, rid.0),
+        },
+        Err(e) => render_error(t, e, rid.0),
     }
 }

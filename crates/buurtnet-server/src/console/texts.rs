@@ -76,6 +76,11 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "qr_alt" => ("QR-code voor je authenticator-app", "QR code for your authenticator app"),
         "manual_key" => ("Of typ deze sleutel over", "Or type in this key"),
         "sign_out" => ("Uitloggen", "Sign out"),
+        "turn_on_second_factor" => ("Tweede stap aanzetten", "Turn on the second step"),
+        "second_factor_is_on" => (
+            "De tweede stap staat aan: bij elke aanmelding vragen we de code uit je app.",
+            "The second step is on: every sign-in asks for the code from your app.",
+        ),
         "sign_out_everywhere" => ("Overal uitloggen", "Sign out everywhere"),
         "signed_out_everywhere" => ("Je bent op alle apparaten uitgelogd.", "You have been signed out on every device."),
         "reset_title" => ("Wachtwoord opnieuw instellen", "Reset your password"),
