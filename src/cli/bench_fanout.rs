@@ -470,15 +470,14 @@ async fn bench_national(state: &AppState, loopback: &Loopback, args: &FanoutArgs
             continue;
         }
         batch.push(NewDevice {
-            endpoint: format!("http://{}/push/n{i}", loopback.addr),
-            p256dh: p256dh.clone(),
-            auth: auth.clone(),
+            endpoint: Some(format!("http://{}/push/n{i}", loopback.addr)),
+            p256dh: Some(p256dh.clone()),
+            auth: Some(auth.clone()),
             token_hash: format!("bench{i}"),
             language: "nl".into(),
             topics: [Topic::Urgent].into_iter().collect::<TopicSet>().bits(),
-            lat,
-            lon,
-            cell: buurtnet_domain::cell::cell_id(lat, lon),
+            place: buurtnet_store::DevicePlace::point(lat, lon),
+            extra_places: Vec::new(),
         });
         if batch.len() == 10_000 || written + batch.len() == n {
             written += batch.len();

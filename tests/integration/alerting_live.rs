@@ -16,7 +16,7 @@ use std::time::Duration;
 
 const REPORT_SECRET: &str = "report-secret-for-tests";
 
-async fn live_app(backend: Backend, cm: &FakeCm, smtp: &SmtpServer, push_port: u16) -> TestApp {
+pub async fn live_app(backend: Backend, cm: &FakeCm, smtp: &SmtpServer, push_port: u16) -> TestApp {
     let (cm_url, smtp_url) = (cm.url.clone(), smtp.url.clone());
     TestApp::spawn_with(backend, move |c| {
         c.push.allowed_hosts = Some(vec![format!("127.0.0.1:{push_port}")]);
@@ -313,6 +313,18 @@ async fn retry_after_is_honoured_and_a_provider_down_loses_nothing(backend: Back
     let id = new_action(&app, &token, gas_leak()).await;
     post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
     advance_until(&app, chrono::Duration::milliseconds(100), || cm.requests() >= 1).await;
+    // Let the worker record the refusal before the clock moves on (on a loaded machine it may
+    // take a moment; recorded later, its Retry-After would count from the later time).
+    let mut recorded = false;
+    for _ in 0..200 {
+        let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
+        if v["deliveries"]["sms"]["pending"].as_i64().unwrap_or(0) >= 1 {
+            recorded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(recorded, "the refused SMS waits to be retried");
     // The backoff alone would retry after about a second; the gateway asked for 120.
     app.clock.advance(chrono::Duration::seconds(60));
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -213,30 +213,6 @@ async fn dead_letters_are_shown_to_admins_and_can_be_retried(backend: Backend) {
 
 on_both_backends!(the_live_feed_shows_action_messages_where_they_apply);
 
-/// Reads Server-Sent Events `data:` lines until `n` arrived or `wait` passed.
-async fn events(resp: reqwest::Response, n: usize, wait: Duration) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut buf = String::new();
-    let mut resp = resp;
-    let deadline = tokio::time::Instant::now() + wait;
-    while out.len() < n {
-        let chunk = match tokio::time::timeout_at(deadline, resp.chunk()).await {
-            Ok(Ok(Some(c))) => c,
-            _ => break,
-        };
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            for line in block.lines() {
-                if let Some(data) = line.strip_prefix("data: ").or_else(|| line.strip_prefix("data:")) {
-                    out.push(serde_json::from_str(data).unwrap());
-                }
-            }
-        }
-    }
-    out
-}
-
 async fn the_live_feed_shows_action_messages_where_they_apply(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token = app.staff_token("dispatcher", "GM0307").await;
@@ -262,13 +238,19 @@ async fn the_live_feed_shows_action_messages_where_they_apply(backend: Backend) 
     assert_eq!(open("/api/v1/live?lat=abc&lon=5".into(), None).await.status(), 400);
     let id = new_action(&app, &token).await;
     post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
-    let got = events(near, 1, Duration::from_secs(10)).await;
+    let got = crate::common::sse_named(near, "message", 1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["action_id"], id);
     assert_eq!(got[0]["nl"]["title"], "Gezocht: Overval");
-    assert_eq!(events(staff, 1, Duration::from_secs(10)).await.len(), 1);
-    assert!(events(far, 1, Duration::from_millis(1500)).await.is_empty(), "Utrecht is outside the circle");
-    assert!(events(staff_other, 1, Duration::from_millis(500)).await.is_empty(), "another municipality's dispatcher");
+    assert_eq!(crate::common::sse_named(staff, "message", 1, Duration::from_secs(10)).await.len(), 1);
+    assert!(
+        crate::common::sse_named(far, "message", 1, Duration::from_millis(1500)).await.is_empty(),
+        "Utrecht is outside the circle"
+    );
+    assert!(
+        crate::common::sse_named(staff_other, "message", 1, Duration::from_millis(500)).await.is_empty(),
+        "another municipality's dispatcher"
+    );
 }
 
 on_both_backends!(old_delivery_rows_are_deleted_but_their_counts_stay);
@@ -378,15 +360,14 @@ async fn an_amber_alert_reaches_every_anonymous_device_in_the_country(backend: B
     let (app, worker) = manual(backend).await;
     let token = app.staff_token("dispatcher", "NL").await;
     let device = |i: usize, at: (f64, f64), topics: &[Topic]| NewDevice {
-        endpoint: format!("https://push.example.org/d{i}"),
-        p256dh: "k".into(),
-        auth: "a".into(),
+        endpoint: Some(format!("https://push.example.org/d{i}")),
+        p256dh: Some("k".into()),
+        auth: Some("a".into()),
         token_hash: format!("t{i}"),
         language: "nl".into(),
         topics: topics.iter().copied().collect::<TopicSet>().bits(),
-        lat: at.0,
-        lon: at.1,
-        cell: buurtnet_domain::cell::cell_id(at.0, at.1),
+        place: buurtnet_store::DevicePlace::point(at.0, at.1),
+        extra_places: Vec::new(),
     };
     // 20,000 devices in Amersfoort and Utrecht (more than one page), 100 that want no urgent
     // messages.

@@ -131,7 +131,7 @@ async fn wait_mail(smtp: &SmtpServer, matches: impl Fn(&crate::fakes::ReceivedMa
     panic!("no such mail arrived");
 }
 
-fn has_exif(bytes: &[u8]) -> bool {
+pub fn has_exif(bytes: &[u8]) -> bool {
     bytes.windows(4).any(|w| w == b"Exif") || bytes.windows(2).any(|w| w == [0xFF, 0xE1])
 }
 

@@ -27,6 +27,8 @@ mod ops;
 mod pages;
 mod participants;
 mod push;
+mod resident_app;
+mod resident_browser;
 mod role_scope_matrix;
 mod staff;
 mod targeting;

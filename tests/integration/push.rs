@@ -334,7 +334,7 @@ async fn registration_is_validated(backend: Backend) {
     let mut off_curve = B64.decode(&p256dh).unwrap();
     off_curve[64] ^= 1;
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"location": {"lat": 52.09, "lon": 5.12}}), "subscription"),
+        (with("subscription", json!("yes")), "subscription"),
         (with("subscription", subscription(&endpoint, &compressed, &auth)), "subscription.keys.p256dh"),
         (with("subscription", subscription(&endpoint, &B64.encode(&off_curve), &auth)), "subscription.keys.p256dh"),
         (with("subscription", subscription(&endpoint, &p256dh, &B64.encode([0u8; 15]))), "subscription.keys.auth"),
@@ -363,6 +363,11 @@ async fn registration_is_validated(backend: Backend) {
     assert_eq!(s, 201, "{v}");
     let device = app.store.device(v["id"].as_i64().unwrap()).await.unwrap().unwrap();
     assert_eq!((device.language.as_str(), device.topics), ("nl", 1), "defaults: Dutch, urgent actions");
+    // Without a subscription (push blocked in this browser): a device for the open page only.
+    let (s, w) = register(&app, &json!({"location": {"lat": 52.09, "lon": 5.12}})).await;
+    assert_eq!(s, 201, "{w}");
+    let page_only = app.store.device(w["id"].as_i64().unwrap()).await.unwrap().unwrap();
+    assert_eq!(page_only.endpoint, None);
 
     // The same browser registering again (it lost its token) keeps its device id (messages in
     // progress point at it) with a new token; the old token no longer works.

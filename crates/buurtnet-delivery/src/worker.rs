@@ -92,6 +92,12 @@ impl Default for WorkerConfig {
 pub trait Links: PersonalLinks {
     /// The page where a person changes or stops their messages (`List-Unsubscribe`).
     fn unsubscribe_url(&self, participant_id: i64) -> Option<String>;
+
+    /// The page a push notification of an action opens (the resident web app's action page),
+    /// made for this one delivery: not guessable, and not an id to count through.
+    fn action_page_url(&self, _delivery_id: i64) -> Option<String> {
+        None
+    }
 }
 
 /// Where a message that asks for replies (an enquiry) puts the recipient's own reply link; the
@@ -687,6 +693,11 @@ impl Worker {
                 content.text = texts.text.clone();
                 if let Some(p) = personal {
                     payload.insert("url".into(), p.reply_url.clone().into());
+                }
+                if payload.contains_key("action_id")
+                    && let Some(page) = self.links.action_page_url(d.id)
+                {
+                    payload.insert("page".into(), page.into());
                 }
                 content.push_payload = Some(serde_json::Value::Object(payload).to_string());
             }

@@ -30,6 +30,38 @@ pub fn interleave(x: u64, y: u64) -> u64 {
     z
 }
 
+/// The level of "where I am" cells: 2^7 × 2^7 cells over the Netherlands' bounding box, each
+/// about 2.6 km (north–south) by 2.2 km (east–west), some 6 km². A device in that mode registers
+/// only the number of its coarse cell; the resident web app computes it in the browser with the
+/// same formula (bounds and level are served to it), so the precise position never leaves the
+/// device.
+pub const COARSE_LEVEL: u32 = 7;
+
+/// The number of coarse cells (valid coarse ids are `0..COARSE_CELLS`).
+pub const COARSE_CELLS: i64 = 1 << (2 * COARSE_LEVEL);
+
+/// The coarse cell holding a point: the Z-order id of its cell at [`COARSE_LEVEL`].
+pub fn coarse_id(lat: f64, lon: f64) -> i64 {
+    let n = 1u64 << COARSE_LEVEL;
+    let q = |v: f64, min: f64, max: f64| (((v - min) / (max - min) * n as f64).floor()).clamp(0.0, (n - 1) as f64) as u64;
+    let x = q(lon, NL_BOUNDS.min_lon, NL_BOUNDS.max_lon);
+    let y = q(lat, NL_BOUNDS.min_lat, NL_BOUNDS.max_lat);
+    interleave(x, y) as i64
+}
+
+/// The coarse cell with this id; `None` outside `0..COARSE_CELLS`.
+pub fn coarse(id: i64) -> Option<Cell> {
+    if !(0..COARSE_CELLS).contains(&id) {
+        return None;
+    }
+    let (mut x, mut y) = (0u64, 0u64);
+    for i in 0..COARSE_LEVEL {
+        x |= ((id as u64 >> (2 * i)) & 1) << i;
+        y |= ((id as u64 >> (2 * i + 1)) & 1) << i;
+    }
+    Some(Cell { level: COARSE_LEVEL, x, y })
+}
+
 /// A quadtree cell: at `level` (0..=24) the grid has 2^level × 2^level cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cell {
@@ -85,6 +117,24 @@ mod tests {
         assert_eq!(a >> 20, b >> 20);
         assert_eq!(a, cell_id(52.1561, 5.3878));
         assert!(a >= 0 && a < (1i64 << 48));
+    }
+
+    #[test]
+    fn a_coarse_cell_holds_its_points_and_is_a_few_square_kilometres() {
+        for (lat, lon) in [(52.1561, 5.3878), (50.75, 3.25), (53.65, 7.25), (52.0907, 5.1214)] {
+            let id = coarse_id(lat, lon);
+            let c = coarse(id).expect("a valid coarse id");
+            let b = c.bounds();
+            assert!(b.contains(lat, lon), "{lat},{lon} in {b:?}");
+            // The point's full-resolution id lies in the coarse cell's range.
+            let (lo, hi) = c.id_range();
+            assert!((lo..=hi).contains(&cell_id(lat, lon)));
+            let km_ns = (b.max_lat - b.min_lat) * 111.2;
+            let km_ew = (b.max_lon - b.min_lon) * 111.2 * lat.to_radians().cos();
+            assert!((2.0..=10.0).contains(&(km_ns * km_ew)), "{} km²", km_ns * km_ew);
+        }
+        assert_eq!(coarse(-1), None);
+        assert_eq!(coarse(COARSE_CELLS), None);
     }
 
     #[test]

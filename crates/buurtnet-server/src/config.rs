@@ -136,6 +136,12 @@ pub struct AbuseLimits {
     /// Staff sign-in attempts (password, second factor, password-reset requests) per client
     /// address and per account (the e-mail address typed, known or not).
     pub staff_sign_in: Limit,
+    /// The resident web app's tips (`POST /api/v1/app/actions/{link}/tips`): per client
+    /// address and per action-page link.
+    pub tip: Limit,
+    /// The resident web app's action pages and device calls (`/api/v1/app/…`) per client
+    /// address; counted before a link or token is looked up, so guessing them is limited too.
+    pub app: Limit,
     /// Account messages (codes, links, notices) one phone number or e-mail address receives
     /// per 24 hours over every endpoint together; beyond it nothing more is sent that day
     /// (silently: the caller's answer must not depend on it). 0 = no cap.
@@ -156,6 +162,8 @@ impl Default for AbuseLimits {
             staff_api: Limit::new(0, 3000, 60),
             reply: Limit::new(60, 0, 3600),
             staff_sign_in: Limit::new(50, 10, 900),
+            tip: Limit::new(30, 10, 3600),
+            app: Limit::new(600, 0, 3600),
             messages_per_target_per_day: 10,
         }
     }
@@ -650,6 +658,8 @@ impl Config {
             ("register_device", &self.abuse_limits.register_device),
             ("staff_api", &self.abuse_limits.staff_api),
             ("reply", &self.abuse_limits.reply),
+            ("tip", &self.abuse_limits.tip),
+            ("app", &self.abuse_limits.app),
         ] {
             if !(1..=30 * 86_400).contains(&limit.window_seconds) {
                 return Err(format!("abuse_limits.{name}.window_seconds must be between 1 and 2592000 (30 days)"));

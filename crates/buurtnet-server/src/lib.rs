@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod media;
 pub mod policy;
 pub mod push;
+pub mod resident_app;
 pub mod secrets;
 pub mod services;
 pub mod signing;

@@ -556,18 +556,13 @@ impl Store {
     ) -> Result<bool, StoreError> {
         Ok(with_pool!(self, |p| {
             async {
+                // A write first: on SQLite a transaction that reads and then writes can be
+                // refused (busy) when another writer committed in between.
                 let mut tx = p.begin().await?;
-                let waiting: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM enquiries WHERE id = $1 AND state = 'requested'")
-                        .bind(enquiry_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if waiting.is_none() {
-                    return Ok(false);
-                }
                 sqlx::query("DELETE FROM enquiry_photos WHERE enquiry_id = $1").bind(enquiry_id).execute(&mut *tx).await?;
-                sqlx::query(
-                    "INSERT INTO enquiry_photos (id, enquiry_id, width, height, jpeg_base64, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                let added = sqlx::query(
+                    "INSERT INTO enquiry_photos (id, enquiry_id, width, height, jpeg_base64, created_at)
+                     SELECT $1, id, $3, $4, $5, $6 FROM enquiries WHERE id = $2 AND state = 'requested'",
                 )
                 .bind(id)
                 .bind(enquiry_id)
@@ -576,7 +571,12 @@ impl Store {
                 .bind(jpeg_base64)
                 .bind(now)
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                if added == 0 {
+                    // Past approval: nothing changes (the delete is rolled back).
+                    return Ok(false);
+                }
                 tx.commit().await?;
                 Ok::<bool, sqlx::Error>(true)
             }

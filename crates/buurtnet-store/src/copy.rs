@@ -159,7 +159,15 @@ pub const TABLES: &[TableSpec] = &[
             ("lon", Real),
             ("cell", Int),
             ("updated_at", Int),
+            ("coarse_cell", Int),
+            ("coarse_until", Int),
+            ("paused", Bool),
         ],
+    },
+    TableSpec {
+        name: "device_places",
+        key: &["device_id", "position"],
+        columns: &[("device_id", Int), ("position", Int), ("lat", Real), ("lon", Real), ("cell", Int)],
     },
     TableSpec {
         name: "api_tokens",

@@ -353,14 +353,14 @@ impl Store {
         }
         let rows = match &self.pool {
             Pool::Postgres(p) => {
-                sqlx::query_as("SELECT participant_id, id FROM devices WHERE participant_id = ANY($1)")
+                sqlx::query_as("SELECT participant_id, id FROM devices WHERE participant_id = ANY($1) AND NOT paused")
                     .bind(participants)
                     .fetch_all(p)
                     .await?
             }
             Pool::Sqlite(p) => {
                 let json = serde_json::to_string(participants).unwrap_or_else(|_| "[]".into());
-                sqlx::query_as("SELECT participant_id, id FROM devices WHERE participant_id IN (SELECT value FROM json_each($1))")
+                sqlx::query_as("SELECT participant_id, id FROM devices WHERE participant_id IN (SELECT value FROM json_each($1)) AND NOT paused")
                     .bind(json)
                     .fetch_all(p)
                     .await?
@@ -376,7 +376,8 @@ impl Store {
         ranges: Option<Vec<(i64, i64)>>,
         topic_bit: i64,
     ) -> BoxStream<'_, Result<DeviceCandidate, StoreError>> {
-        let base = "d.participant_id IS NULL AND d.cell IS NOT NULL AND (d.topics & $1) <> 0";
+        // Devices without a subscription (live page only) and paused ones get no deliveries.
+        let base = "d.participant_id IS NULL AND d.cell IS NOT NULL AND (d.topics & $1) <> 0 AND d.endpoint IS NOT NULL AND NOT d.paused";
         match (&self.pool, ranges) {
             (_, Some(r)) if r.is_empty() => futures::stream::empty().boxed(),
             (Pool::Sqlite(p), Some(ranges)) => {
@@ -439,7 +440,8 @@ impl Store {
         Ok(with_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT d.id, d.lat, d.lon, d.cell FROM devices d
-                 WHERE d.id > $2 AND d.id <= $3 AND +d.participant_id IS NULL AND d.cell IS NOT NULL AND (d.topics & $1) <> 0",
+                 WHERE d.id > $2 AND d.id <= $3 AND +d.participant_id IS NULL AND d.cell IS NOT NULL AND (d.topics & $1) <> 0
+                   AND d.endpoint IS NOT NULL AND NOT d.paused",
             )
             .bind(topic_bit)
             .bind(after)

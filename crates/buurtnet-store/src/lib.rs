@@ -41,7 +41,7 @@ mod staff;
 pub mod staff_sessions;
 pub mod targeting;
 
-pub use devices::{DeviceChange, DeviceRecord, NewDevice};
+pub use devices::{DeviceChange, DevicePlace, DeviceRecord, NewDevice};
 pub use error::StoreError;
 pub use models::*;
 

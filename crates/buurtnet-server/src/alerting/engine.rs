@@ -70,6 +70,10 @@ impl Links for AppLinks {
     fn unsubscribe_url(&self, _participant_id: i64) -> Option<String> {
         Some(format!("{}/mijn", self.0.config.public_url()))
     }
+
+    fn action_page_url(&self, delivery_id: i64) -> Option<String> {
+        Some(crate::resident_app::links::page_url(&self.0, delivery_id))
+    }
 }
 
 /// The engine's tasks in this process; [`Running::stop`] ends them.

@@ -170,8 +170,20 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<Option<
     // Anonymous devices have no person to bind an enquiry's reply link to: enquiries reach
     // participants only.
     if allowed.contains(Channel::Push) && msg.kind != "enquiry" {
-        let mut devices = targeting::anonymous_devices(&state.store, device_plan);
+        let mut devices = targeting::anonymous_devices(&state.store, device_plan.clone());
         while let Some(id) = devices.try_next().await? {
+            block.push((0, id, Channel::Push));
+            if block.len() >= BLOCK {
+                write(state, msg, &mut block).await?;
+            }
+        }
+        drop(devices);
+        // Devices with further fixed places in the area (a device already reached is skipped
+        // when written: one delivery per message, device and channel), and "where I am" devices
+        // whose coarse cell overlaps the area.
+        let mut more = targeting::devices_by_further_places(&state.store, &device_plan).await?;
+        more.extend(targeting::coarse_devices(&state.store, &device_plan, state.now_ms()).await?);
+        for id in more {
             block.push((0, id, Channel::Push));
             if block.len() >= BLOCK {
                 write(state, msg, &mut block).await?;

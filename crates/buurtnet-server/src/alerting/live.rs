@@ -28,6 +28,8 @@ pub struct LiveEvent {
     pub status: String,
     /// The action's area, parsed once for every subscriber.
     pub area: Option<TargetArea>,
+    /// The coarse cells the area overlaps (`None`: everywhere), for "where I am" pages.
+    pub coarse: Option<std::collections::HashSet<i64>>,
     /// `{"id", "action_id", "kind", "status", "nl": {title, text}, "en": {…}, "sent_at"}`; for
     /// a tip the reply as `GET /actions/{id}/tips` lists it, with `action_id`.
     pub json: Value,
@@ -96,7 +98,12 @@ pub async fn poll(state: AppState) {
                 _ => None,
             };
             let index = state.areas.current();
-            let area = area_json.and_then(|a| serde_json::from_str::<Value>(&a).ok()).and_then(|v| parse_area(&v, &index).ok());
+            let area_value = area_json.and_then(|a| serde_json::from_str::<Value>(&a).ok());
+            let area = area_value.as_ref().and_then(|v| parse_area(v, &index).ok());
+            let coarse = match area_value.as_ref().and_then(|v| parse_area(v, &index).ok()) {
+                Some(a) => crate::services::targeting::area_coarse_cells(a),
+                None => Some(Default::default()),
+            };
             let event = LiveEvent {
                 event: "message",
                 message_id: m.id,
@@ -104,12 +111,14 @@ pub async fn poll(state: AppState) {
                 scope: m.scope.clone(),
                 status: m.status.clone(),
                 area,
+                coarse,
                 json: json!({
                     "id": m.id,
                     "action_id": m.action_id,
                     "kind": m.kind,
                     "status": m.status,
                     "action_kind": content["push"]["kind"],
+                    "action_level": content["push"]["level"],
                     "nl": {"title": content["nl"]["title"], "text": content["nl"]["text"]},
                     "en": {"title": content["en"]["title"], "text": content["en"]["text"]},
                     "sent_at": super::actions::millis(m.created_at),
@@ -154,6 +163,8 @@ async fn tips(state: &AppState, now: i64, seen: &mut HashMap<i64, i64>, first: b
             scope: action.scope,
             status: action.status,
             area: None,
+            // Tips are for staff only: no resident feed matches them.
+            coarse: Some(Default::default()),
             json,
         };
         let _ = state.live_feed.tx.send(Arc::new(event));
@@ -161,7 +172,7 @@ async fn tips(state: &AppState, now: i64, seen: &mut HashMap<i64, i64>, first: b
 }
 
 /// Whether a point lies in an event's area.
-fn area_holds(area: &TargetArea, lat: f64, lon: f64) -> bool {
+pub(crate) fn area_holds(area: &TargetArea, lat: f64, lon: f64) -> bool {
     let cell = buurtnet_domain::cell::cell_id(lat, lon);
     area.members.iter().any(|m| match m {
         Member::Shape(s) => s.contains(lat, lon),
@@ -177,13 +188,16 @@ pub enum Filter {
     Staff { scope: Scope, tips: bool, actor: String },
     /// A resident page: messages whose area holds the point (no tests).
     Point(f64, f64),
+    /// A "where I am" page: messages whose area overlaps the coarse cell (no tests); the page
+    /// itself decides whether its precise position is inside.
+    Coarse(i64),
 }
 
 /// The feed as Server-Sent Events (`event: message`, JSON data), with keep-alive comments.
 /// `None` when the process has as many resident feeds open as it takes.
 pub fn stream(state: AppState, filter: Filter) -> Option<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>> {
     let slot = match filter {
-        Filter::Point(..) => {
+        Filter::Point(..) | Filter::Coarse(_) => {
             let open = state.live_feed.open_public.clone();
             if open.fetch_add(1, Ordering::Relaxed) >= MAX_PUBLIC_FEEDS {
                 open.fetch_sub(1, Ordering::Relaxed);
@@ -206,6 +220,9 @@ pub fn stream(state: AppState, filter: Filter) -> Option<Sse<impl Stream<Item = 
                             ev.event == "message"
                                 && ev.status != "test"
                                 && ev.area.as_ref().is_some_and(|a| area_holds(a, *lat, *lon))
+                        }
+                        Filter::Coarse(cell) => {
+                            ev.event == "message" && ev.status != "test" && ev.coarse.as_ref().is_none_or(|c| c.contains(cell))
                         }
                     };
                     if keep {

@@ -221,14 +221,15 @@ pub async fn submit(state: &AppState, token: &str, form: ReplyForm) -> Result<i6
             created_at: now,
         });
     }
-    let ack = DirectMessage {
+    // An anonymous tip (from the resident web app without an account) has nobody to e-mail.
+    let ack = (link.participant_id != 0).then(|| DirectMessage {
         message: direct_message("reply_ack", texts::acknowledgement_content(enquiry.id), now, state),
         participant_id: link.participant_id,
         channel: "email",
-    };
+    });
     let reply =
         NewReply { token_hash: link.token_hash.clone(), text, phone, language: form.language.as_str().into(), photos: rows, now };
-    let Some(id) = state.store.insert_reply(&reply, Some(ack)).await? else {
+    let Some(id) = state.store.insert_reply(&reply, ack).await? else {
         // Used (or expired) between the check and now.
         return Err(SubmitError::Link(LinkProblem::Used));
     };

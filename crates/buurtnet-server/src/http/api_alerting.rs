@@ -210,16 +210,26 @@ pub async fn staff_live(State(state): State<AppState>, user: StaffUser) -> AppRe
 pub struct PointQuery {
     lat: Option<String>,
     lon: Option<String>,
+    cell: Option<String>,
 }
 
 /// `GET /api/v1/live?lat=&lon=`: Server-Sent Events of the action messages whose area holds the
 /// point, for an open resident page (texts only; tests are not shown).
 pub async fn public_live(State(state): State<AppState>, Query(q): Query<PointQuery>) -> AppResult<Response> {
-    let (lat, lon) = match (q.lat.as_deref().map(str::parse::<f64>), q.lon.as_deref().map(str::parse::<f64>)) {
-        (Some(Ok(lat)), Some(Ok(lon))) if buurtnet_domain::NL_BOUNDS.contains(lat, lon) => (lat, lon),
-        _ => return Err(AppError::bad_request("invalid_point", "Give lat and lon of a point in the Netherlands.")),
+    let filter = match (q.lat.as_deref().map(str::parse::<f64>), q.lon.as_deref().map(str::parse::<f64>), q.cell.as_deref()) {
+        (None, None, Some(cell)) => match cell.parse::<i64>().ok().filter(|c| buurtnet_domain::cell::coarse(*c).is_some()) {
+            Some(c) => live::Filter::Coarse(c),
+            None => return Err(AppError::bad_request("invalid_cell", "Give cell as the number of a coarse cell (0 to 16383).")),
+        },
+        (Some(Ok(lat)), Some(Ok(lon)), None) if buurtnet_domain::NL_BOUNDS.contains(lat, lon) => live::Filter::Point(lat, lon),
+        _ => {
+            return Err(AppError::bad_request(
+                "invalid_point",
+                "Give lat and lon of a point in the Netherlands, or the cell of \"where I am\".",
+            ));
+        }
     };
-    live::stream(state, live::Filter::Point(lat, lon))
+    live::stream(state, filter)
         .map(IntoResponse::into_response)
         .ok_or_else(|| AppError::Unavailable("Too many live feeds are open; try again shortly.".into()))
 }

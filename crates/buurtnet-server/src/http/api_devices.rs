@@ -14,12 +14,13 @@ use axum::http::{HeaderMap, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use buurtnet_delivery::webpush::{parse_auth, parse_p256dh};
+use buurtnet_domain::postcode::{HouseNumber, Postcode};
 use buurtnet_domain::{FieldErrors, Language, NL_BOUNDS, Topic, TopicSet};
-use buurtnet_store::{DeviceChange, DeviceRecord, NewDevice};
+use buurtnet_store::{DeviceChange, DevicePlace, DeviceRecord, NewDevice};
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
-const FIELDS: &[&str] = &["subscription", "location", "topics", "language"];
+const FIELDS: &[&str] = &["subscription", "location", "topics", "language", "paused"];
 
 /// `GET /api/v1/push/public-key`: the `applicationServerKey` browsers subscribe with.
 pub async fn public_key(State(state): State<AppState>) -> Json<Value> {
@@ -81,20 +82,112 @@ fn parse_subscription(state: &AppState, v: &Value, errors: &mut FieldErrors) -> 
     Some((endpoint?, p256dh?, auth?))
 }
 
-/// A checked location inside a Dutch municipality: lat, lon, cell.
-fn parse_location(state: &AppState, v: &Value, errors: &mut FieldErrors) -> Option<(f64, f64, i64)> {
+/// How long a "where I am" cell holds without being renewed by the open page.
+pub const COARSE_VALID_MS: i64 = 24 * 3_600_000;
+
+/// A checked place: `{"lat", "lon"}` (a point on the map), `{"postcode", "house_number"}`
+/// (geocoded here to a point), or `{"coarse_cell": N}` ("where I am": the number of a coarse
+/// cell the browser computed, see `buurtnet_domain::cell::coarse_id`; no position is sent).
+async fn parse_location(state: &AppState, v: &Value, field: &str, errors: &mut FieldErrors) -> Option<DevicePlace> {
+    if let Some(c) = v.get("coarse_cell") {
+        let cell = c.as_i64().and_then(buurtnet_domain::cell::coarse);
+        let Some(cell) = cell else {
+            errors.add(format!("{field}.coarse_cell"), "invalid_cell", "Give the number of a coarse cell (0 to 16383).");
+            return None;
+        };
+        if v.as_object().is_some_and(|o| o.len() > 1) {
+            errors.add(field, "precise_with_cell", "Send only the coarse cell in \"where I am\" mode, nothing else.");
+            return None;
+        }
+        let b = cell.bounds();
+        let areas = state.areas.current();
+        let centre = ((b.min_lat + b.max_lat) / 2.0, (b.min_lon + b.max_lon) / 2.0);
+        let corners = [(b.min_lat, b.min_lon), (b.min_lat, b.max_lon), (b.max_lat, b.min_lon), (b.max_lat, b.max_lon), centre];
+        if !areas.is_empty() && !corners.iter().any(|(lat, lon)| areas.locate(*lat, *lon).in_netherlands()) {
+            errors.add(format!("{field}.coarse_cell"), "outside_netherlands", "This cell is not in the Netherlands.");
+            return None;
+        }
+        let id = c.as_i64().unwrap_or_default();
+        return Some(DevicePlace::Coarse { cell: id, until: state.now_ms() + COARSE_VALID_MS });
+    }
+    if v.get("postcode").is_some() || v.get("house_number").is_some() {
+        let postcode = v.get("postcode").and_then(Value::as_str).and_then(Postcode::parse);
+        let number = v.get("house_number").and_then(|h| match h {
+            Value::Number(n) => HouseNumber::parse(&n.to_string()),
+            Value::String(s) => HouseNumber::parse(s),
+            _ => None,
+        });
+        if postcode.is_none() {
+            errors.add(format!("{field}.postcode"), "invalid_postcode", "Give a Dutch postcode such as 3811 AB.");
+        }
+        if number.is_none() {
+            errors.add(format!("{field}.house_number"), "invalid_house_number", "Give the house number, such as 12 or 12a.");
+        }
+        let (Some(postcode), Some(number)) = (postcode, number) else { return None };
+        let areas = state.areas.current();
+        let found = match state.geocoder.geocode(&state.store, &areas, &postcode, &number).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "geocoding a device's address failed");
+                None
+            }
+        };
+        let Some(g) = found else {
+            errors.add(format!("{field}.postcode"), "address_not_found", "We cannot find this postcode.");
+            return None;
+        };
+        crate::services::participants::locate_checked(&areas, g.lat, g.lon, &format!("{field}.postcode"), errors)?;
+        return Some(DevicePlace::point(g.lat, g.lon));
+    }
     let number = |name: &str| v.get(name).and_then(Value::as_f64).filter(|x| x.is_finite());
     let (Some(lat), Some(lon)) = (number("lat"), number("lon")) else {
-        errors.add("location", "invalid_location", "Give the location as {\"lat\": number, \"lon\": number} (WGS84).");
+        errors.add(
+            field,
+            "invalid_location",
+            "Give the location as {\"lat\", \"lon\"} (WGS84), {\"postcode\", \"house_number\"} or {\"coarse_cell\"}.",
+        );
         return None;
     };
     if !NL_BOUNDS.contains(lat, lon) {
-        errors.add("location", "outside_netherlands", "This point is not in the Netherlands.");
+        errors.add(field, "outside_netherlands", "This point is not in the Netherlands.");
         return None;
     }
     let areas = state.areas.current();
-    crate::services::participants::locate_checked(&areas, lat, lon, "location", errors)?;
-    Some((lat, lon, buurtnet_domain::cell::cell_id(lat, lon)))
+    crate::services::participants::locate_checked(&areas, lat, lon, field, errors)?;
+    Some(DevicePlace::point(lat, lon))
+}
+
+/// Fixed places a device may have at most.
+pub const MAX_PLACES: usize = 3;
+
+/// A device's places: one place (see [`parse_location`]) or a list of up to three fixed places
+/// (points or postcodes; "where I am" stands alone): the first and the further ones.
+async fn parse_places(state: &AppState, v: &Value, errors: &mut FieldErrors) -> Option<(DevicePlace, Vec<(f64, f64, i64)>)> {
+    let Some(list) = v.as_array() else {
+        return parse_location(state, v, "location", errors).await.map(|p| (p, Vec::new()));
+    };
+    if list.is_empty() || list.len() > MAX_PLACES {
+        errors.add("location", "place_count", format!("Give 1 to {MAX_PLACES} fixed places."));
+        return None;
+    }
+    let before = errors.len();
+    let mut places = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let field = format!("location[{i}]");
+        match parse_location(state, item, &field, errors).await {
+            Some(DevicePlace::Point { lat, lon, cell }) => places.push((lat, lon, cell)),
+            Some(DevicePlace::Coarse { .. }) if list.len() > 1 => {
+                errors.add(field, "cell_with_places", "\"Where I am\" cannot be combined with fixed places.");
+            }
+            Some(coarse) => return Some((coarse, Vec::new())),
+            None => {}
+        }
+    }
+    if errors.len() > before {
+        return None;
+    }
+    let (lat, lon, cell) = places.remove(0);
+    Some((DevicePlace::Point { lat, lon, cell }, places))
 }
 
 fn parse_topics(v: &Value, errors: &mut FieldErrors) -> Option<TopicSet> {
@@ -152,19 +245,18 @@ pub async fn register(
     abuse::check(&state, "register_device", &state.config.abuse_limits.register_device, &client, &[]).await?;
     let mut errors = FieldErrors::new();
     let obj = body_object(&body, &mut errors).unwrap_or_default();
+    // Without a subscription (push blocked or unavailable in this browser) the device follows
+    // the live feed while its page is open, and gets no deliveries.
     let subscription = match obj.get("subscription") {
-        None | Some(Value::Null) => {
-            errors.add("subscription", "missing_subscription", "Give the browser's PushSubscription.");
-            None
-        }
-        Some(v) => parse_subscription(&state, v, &mut errors),
+        None | Some(Value::Null) => Some(None),
+        Some(v) => parse_subscription(&state, v, &mut errors).map(Some),
     };
     let location = match obj.get("location") {
         None | Some(Value::Null) => {
             errors.add("location", "missing_location", "Give the location to be alerted for.");
             None
         }
-        Some(v) => parse_location(&state, v, &mut errors),
+        Some(v) => parse_places(&state, v, &mut errors).await,
     };
     let topics = match obj.get("topics") {
         None | Some(Value::Null) => Some(std::iter::once(Topic::Urgent).collect::<TopicSet>()),
@@ -174,7 +266,7 @@ pub async fn register(
         None | Some(Value::Null) => Some(Language::Nl),
         Some(v) => parse_language(v, &mut errors),
     };
-    let (Some((endpoint, p256dh, auth)), Some((lat, lon, cell)), Some(topics), Some(language), true) =
+    let (Some(subscription), Some((place, extra_places)), Some(topics), Some(language), true) =
         (subscription, location, topics, language, errors.is_empty())
     else {
         return Err(AppError::Validation(errors));
@@ -182,6 +274,10 @@ pub async fn register(
     let mut secret = [0u8; 32];
     rand::rng().fill(&mut secret);
     let token = B64.encode(secret);
+    let (endpoint, p256dh, auth) = match subscription {
+        Some((e, k, a)) => (Some(e), Some(k), Some(a)),
+        None => (None, None, None),
+    };
     let device = NewDevice {
         endpoint,
         p256dh,
@@ -189,9 +285,8 @@ pub async fn register(
         token_hash: state.signer.device_token_hash(&token),
         language: language.as_str().to_string(),
         topics: topics.bits(),
-        lat,
-        lon,
-        cell,
+        place,
+        extra_places,
     };
     let id = state.store.register_anonymous_device(&device, state.now_ms()).await?;
     metrics::counter!("buurtnet_devices_registered_total").increment(1);
@@ -200,7 +295,7 @@ pub async fn register(
 }
 
 /// The device `id` if the request carries its token; otherwise 404.
-async fn authorised_device(state: &AppState, id: &str, headers: &HeaderMap) -> AppResult<DeviceRecord> {
+pub async fn authorised_device(state: &AppState, id: &str, headers: &HeaderMap) -> AppResult<DeviceRecord> {
     let not_found = || AppError::NotFound("No such device, or the token is not this device's.".into());
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let token = headers
@@ -217,12 +312,29 @@ async fn authorised_device(state: &AppState, id: &str, headers: &HeaderMap) -> A
     Ok(device)
 }
 
-fn view(d: &DeviceRecord) -> Value {
+/// [`view`] with the device's further fixed places (`more_places`).
+pub async fn view_full(state: &AppState, d: &DeviceRecord) -> AppResult<Value> {
+    let mut v = view(d);
+    let more: Vec<Value> =
+        state.store.device_places(d.id).await?.into_iter().map(|(lat, lon)| json!({"lat": lat, "lon": lon})).collect();
+    v["more_places"] = Value::Array(more);
+    Ok(v)
+}
+
+pub fn view(d: &DeviceRecord) -> Value {
     json!({
         "id": d.id,
         "language": d.language,
         "topics": TopicSet::from_bits(d.topics).names(),
-        "location": match (d.lat, d.lon) { (Some(lat), Some(lon)) => json!({"lat": lat, "lon": lon}), _ => Value::Null },
+        "location": match (d.lat, d.lon, d.coarse_cell) {
+            (Some(lat), Some(lon), _) => json!({"lat": lat, "lon": lon}),
+            (_, _, Some(cell)) => json!({"coarse_cell": cell, "valid_until": d.coarse_until.map(crate::alerting::actions::millis)}),
+            _ => Value::Null,
+        },
+        "linked": d.participant_id.is_some(),
+        "paused": d.paused,
+        "push": d.endpoint.is_some(),
+        "registered_at": crate::alerting::actions::millis(d.created_at),
     })
 }
 
@@ -241,14 +353,23 @@ pub async fn update(
     if let Some(v) = obj.get("subscription") {
         change.subscription = parse_subscription(&state, v, &mut errors);
     }
-    if let Some(v) = obj.get("location") {
-        change.location = parse_location(&state, v, &mut errors);
+    if let Some(v) = obj.get("location")
+        && let Some((place, extra)) = parse_places(&state, v, &mut errors).await
+    {
+        change.place = Some(place);
+        change.extra_places = extra;
     }
     if let Some(v) = obj.get("topics") {
         change.topics = parse_topics(v, &mut errors).map(TopicSet::bits);
     }
     if let Some(v) = obj.get("language") {
         change.language = parse_language(v, &mut errors).map(|l| l.as_str().to_string());
+    }
+    if let Some(v) = obj.get("paused") {
+        change.paused = v.as_bool();
+        if change.paused.is_none() {
+            errors.add("paused", "not_a_boolean", "Give true or false.");
+        }
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
@@ -257,7 +378,7 @@ pub async fn update(
         return Err(AppError::NotFound("No such device, or the token is not this device's.".into()));
     }
     let device = state.store.device(device.id).await?.ok_or_else(|| AppError::NotFound("The device was deleted.".into()))?;
-    Ok(Json(view(&device)))
+    Ok(Json(view_full(&state, &device).await?))
 }
 
 /// `DELETE /api/v1/devices/{id}` (`Authorization: Bearer <device token>`): 204.

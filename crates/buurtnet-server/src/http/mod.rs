@@ -3,19 +3,20 @@
 
 mod api_alerting;
 mod api_areas;
-mod api_devices;
+pub(crate) mod api_devices;
 mod api_enquiries;
 mod api_participants;
 mod api_staff;
 mod api_targeting;
 mod assets;
-mod extract;
+pub(crate) mod extract;
 pub mod openapi;
 mod ops;
-mod pages;
-mod pages_reply;
+pub(crate) mod pages;
+pub(crate) mod pages_reply;
 mod sandbox;
 
+use crate::resident_app::api as app_api;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
@@ -99,6 +100,17 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/push/public-key", &["GET"]), get(api_devices::public_key)),
         (r("/devices", &["POST"]), post(api_devices::register)),
         (r("/devices/{id}", &["PATCH", "DELETE"]), patch(api_devices::update).delete(api_devices::delete)),
+        // The resident app (PWA).
+        (r("/app/config", &["GET"]), get(app_api::config)),
+        (r("/app/devices/{id}", &["GET"]), get(app_api::export_device)),
+        (r("/app/devices/{id}/actions", &["GET"]), get(app_api::device_actions)),
+        (r("/app/devices/{id}/open/{action}", &["GET"]), get(app_api::open_action)),
+        (r("/app/devices/{id}/link", &["POST"]), post(app_api::link_device)),
+        (r("/app/actions/{link}", &["GET"]), get(app_api::action_page)),
+        (
+            r("/app/actions/{link}/tips", &["POST"]),
+            post(app_api::send_tip).layer(axum::extract::DefaultBodyLimit::max(app_api::MAX_TIP_BYTES)),
+        ),
     ]
 }
 
@@ -125,6 +137,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(pages_reply::routes())
         .merge(crate::console::routes(&state))
+        .merge(crate::resident_app::routes())
         .route("/media/{name}", get(api_alerting::media))
         .merge(assets::routes())
         .route("/healthz", get(ops::healthz))

@@ -1,4 +1,5 @@
 //! Server-rendered pages for residents (Dutch, English available): sign up, confirm, self-service.
+//! The resident web app itself (at `/`) is `crate::resident_app`.
 //! Every form carries a CSRF token that must match the `csrf` cookie (double submit; the cookie
 //! is HttpOnly and SameSite=Strict).
 
@@ -25,7 +26,6 @@ use serde_json::json;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(home))
         .route("/aanmelden", get(register_form).post(register_submit))
         .route("/register", get(|| async { Redirect::to("/aanmelden?lang=en") }))
         .route("/bevestigen/{token}", get(confirm_email_page).post(confirm_email))
@@ -40,7 +40,7 @@ pub struct LangQuery {
 }
 
 /// Picks the page language and remembers an explicit choice in a cookie.
-pub(super) fn language(jar: CookieJar, q: Option<&str>, headers: &HeaderMap, secure: bool) -> (CookieJar, T) {
+pub(crate) fn language(jar: CookieJar, q: Option<&str>, headers: &HeaderMap, secure: bool) -> (CookieJar, T) {
     let accept = headers.get("accept-language").and_then(|v| v.to_str().ok());
     let lang = i18n::choose(q, jar.get("lang").map(|c| c.value()), accept);
     let jar = if q.is_some() {
@@ -93,22 +93,6 @@ fn submitted(
         return Err(Box::new((jar, page).into_response()));
     }
     Ok((jar, t))
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "home.html")]
-struct HomePage {
-    t: T,
-}
-
-async fn home(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-) -> impl IntoResponse {
-    let (jar, t) = language(jar, q.lang.as_deref(), &headers, state.config.secure_cookies);
-    (jar, HomePage { t })
 }
 
 #[derive(Template, WebTemplate)]

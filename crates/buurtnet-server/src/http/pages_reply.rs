@@ -182,7 +182,7 @@ async fn reply_form(
 }
 
 /// Reads the multipart form: `text`, `phone`, `lang` and any number of `photos` files.
-async fn read_form(mut mp: Multipart) -> Result<(ReplyForm, Option<String>), AppError> {
+pub(crate) async fn read_form(mut mp: Multipart) -> Result<(ReplyForm, Option<String>), AppError> {
     let mut form = ReplyForm::default();
     let mut lang = None;
     let too_large =

@@ -662,3 +662,68 @@ pub fn anonymous_devices<'a>(store: &'a Store, plan: Arc<Plan>) -> BoxStream<'a,
     let mut seen = HashSet::new();
     all.try_filter(move |id| futures::future::ready(seen.insert(*id))).boxed()
 }
+
+/// The coarse cells ("where I am") that overlap the plan's area: the cells holding any part of
+/// its cover (a cover range of full-resolution Z-order ids maps onto coarse ids by a shift);
+/// `None` when the area is everywhere. A superset near the border, never a subset: the device
+/// itself decides whether its precise position is inside.
+pub fn coarse_cells(plan: &Plan) -> Option<HashSet<i64>> {
+    let mut cells = HashSet::new();
+    for m in &plan.members {
+        match m {
+            Planned::All => return None,
+            Planned::Shape(s) => add_coarse(&mut cells, &s.ranges),
+        }
+    }
+    Some(cells)
+}
+
+/// [`coarse_cells`] of an area on its own (the live feed's filter for "where I am" pages).
+pub fn area_coarse_cells(area: TargetArea) -> Option<HashSet<i64>> {
+    let mut cells = HashSet::new();
+    for m in area.members {
+        match m {
+            Member::Shape(s) => add_coarse(&mut cells, &Covered::new(s, COVER_BUDGET).ranges),
+            Member::Code { outline: Some(o), .. } => add_coarse(&mut cells, &o.ranges),
+            Member::Code { outline: None, .. } => return None,
+        }
+    }
+    Some(cells)
+}
+
+fn add_coarse(cells: &mut HashSet<i64>, ranges: &[(i64, i64)]) {
+    use buurtnet_domain::cell::{COARSE_LEVEL, GRID_BITS};
+    let shift = 2 * (GRID_BITS - COARSE_LEVEL);
+    for (lo, hi) in ranges {
+        cells.extend((lo >> shift)..=(hi >> shift));
+    }
+}
+
+/// The "where I am" devices wanting the plan's topic whose coarse cell, still valid at `now`,
+/// overlaps the area (see [`coarse_cells`]).
+pub async fn coarse_devices(store: &Store, plan: &Plan, now: i64) -> Result<Vec<i64>, StoreError> {
+    let cells = coarse_cells(plan);
+    let (lo, hi) = match &cells {
+        None => (0, buurtnet_domain::cell::COARSE_CELLS - 1),
+        Some(c) if c.is_empty() => return Ok(Vec::new()),
+        Some(c) => (c.iter().copied().min().unwrap_or(0), c.iter().copied().max().unwrap_or(0)),
+    };
+    let rows = store.coarse_devices(lo, hi, plan.topic_bit, now).await?;
+    Ok(rows.into_iter().filter(|(_, cell)| cells.as_ref().is_none_or(|c| c.contains(cell))).map(|(id, _)| id).collect())
+}
+
+/// Anonymous devices whose further fixed places (beyond the first) lie in the plan's area, each
+/// once. (With the area everywhere, every device is reached through its first place already.)
+pub async fn devices_by_further_places(store: &Store, plan: &Plan) -> Result<Vec<i64>, StoreError> {
+    let mut out = HashSet::new();
+    for m in &plan.members {
+        let Planned::Shape(s) = m else { continue };
+        for d in store.anonymous_device_places(&s.ranges, plan.topic_bit).await? {
+            let in_scope = matches!(plan.scope, Scope::National) || plan.inside_scope_outline(d.cell, d.lat, d.lon);
+            if s.matches(d.cell, d.lat, d.lon) && in_scope {
+                out.insert(d.id);
+            }
+        }
+    }
+    Ok(out.into_iter().collect())
+}

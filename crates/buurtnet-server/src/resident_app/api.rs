@@ -1,0 +1,340 @@
+//! The resident web app's JSON endpoints. Every one of them is behind the abuse limits (per
+//! client address, counted in the database before any link or token is looked up); none tells
+//! whether an e-mail address or phone number is registered (they take none).
+
+use super::links;
+use crate::abuse::{self, ClientIp};
+use crate::enquiries::replies::{self, LinkProblem, SubmitError};
+use crate::error::{AppError, AppResult};
+use crate::http::api_devices::authorised_device;
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use buurtnet_domain::action::ActionKind;
+use buurtnet_domain::action_text::ActionContent;
+use buurtnet_domain::{Language, NL_BOUNDS};
+use buurtnet_geo::target_area::{Member, Shape, parse_area};
+use buurtnet_store::DeviceRecord;
+use buurtnet_store::actions::ActionRow;
+use serde_json::{Value, json};
+
+/// A tip's whole form: five photos of 10 MB and the text.
+pub const MAX_TIP_BYTES: usize = 5 * crate::media::MAX_UPLOAD_BYTES + 64 * 1024;
+
+async fn limit_app(state: &AppState, client: &ClientIp) -> AppResult<()> {
+    abuse::check(state, "app", &state.config.abuse_limits.app, client, &[]).await
+}
+
+/// `GET /api/v1/app/config`: what the page needs to subscribe and to compute its coarse cell
+/// in the browser (the bounds and level of the grid), so that no position is ever sent.
+pub async fn config(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "vapid_public_key": state.push.public_key(),
+        "grid": {
+            "min_lat": NL_BOUNDS.min_lat, "max_lat": NL_BOUNDS.max_lat,
+            "min_lon": NL_BOUNDS.min_lon, "max_lon": NL_BOUNDS.max_lon,
+            "coarse_level": buurtnet_domain::cell::COARSE_LEVEL,
+        },
+        "coarse_valid_hours": crate::http::api_devices::COARSE_VALID_MS / 3_600_000,
+    }))
+}
+
+/// How an action looks on the phone: `amber` and `alarm` stand out; `exercise` and `test` are
+/// marked as such whatever their kind.
+fn severity(a: &ActionRow) -> &'static str {
+    let kind = ActionKind::parse(&a.kind);
+    match a.status.as_str() {
+        "exercise" => "exercise",
+        "test" => "test",
+        _ if matches!(kind, Some(ActionKind::MissingPerson | ActionKind::RunawayChild)) && a.level == "national" => "amber",
+        _ if kind.is_some_and(ActionKind::is_alarm) => "alarm",
+        _ => "search",
+    }
+}
+
+fn content(a: &ActionRow) -> AppResult<ActionContent> {
+    serde_json::from_str(&a.content).map_err(|_| AppError::Internal(format!("action {} has unreadable content", a.id)))
+}
+
+/// How far back the recent actions of a place go.
+const RECENT_MS: i64 = 7 * 86_400_000;
+
+/// Whether a device's own place (one of its points, or its still valid coarse cell) overlaps an
+/// area. A device linked to an account has no place of its own: its deliveries say what reached
+/// it.
+async fn place_overlaps(state: &AppState, d: &DeviceRecord, area_json: &str) -> AppResult<bool> {
+    let index = state.areas.current();
+    let Some(v) = serde_json::from_str::<Value>(area_json).ok() else { return Ok(false) };
+    let Ok(area) = parse_area(&v, &index) else { return Ok(false) };
+    Ok(match (d.lat, d.lon, d.coarse_cell) {
+        (Some(lat), Some(lon), _) => {
+            crate::alerting::live::area_holds(&area, lat, lon)
+                || state
+                    .store
+                    .device_places(d.id)
+                    .await?
+                    .iter()
+                    .any(|(lat, lon)| crate::alerting::live::area_holds(&area, *lat, *lon))
+        }
+        (_, _, Some(cell)) if d.coarse_until.is_some_and(|u| u > state.now_ms()) => {
+            crate::services::targeting::area_coarse_cells(area).is_none_or(|cells| cells.contains(&cell))
+        }
+        _ => false,
+    })
+}
+
+fn summary(a: &ActionRow, c: &ActionContent, page: String) -> Value {
+    json!({
+        "id": a.id,
+        "kind": a.kind,
+        "status": a.status,
+        "state": a.state,
+        "severity": severity(a),
+        "title": {"nl": c.title, "en": c.title_en.clone().unwrap_or_else(|| c.title.clone())},
+        "sent_at": a.sent_at.map(crate::alerting::actions::millis),
+        "closed_at": a.closed_at.map(crate::alerting::actions::millis),
+        "page": page,
+    })
+}
+
+/// The recent actions of a device, newest first, each with its own page link: those whose
+/// messages reached it, and (for devices that follow the live feed only, or moved) the actions
+/// of the last seven days whose area overlaps its place. Tests are never shown.
+async fn recent_for(state: &AppState, device: &DeviceRecord) -> AppResult<Vec<Value>> {
+    let mut out: Vec<(i64, Value)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (action_id, delivery_id) in state.store.device_actions(device.id, 20).await? {
+        let Some(a) = state.store.action(action_id).await? else { continue };
+        seen.insert(a.id);
+        let page = format!("/app/actie/{}", links::page_token(state, delivery_id));
+        out.push((a.sent_at.unwrap_or(a.created_at), summary(&a, &content(&a)?, page)));
+    }
+    let since = state.now_ms() - RECENT_MS;
+    for a in state.store.actions(None, None, 200).await? {
+        let sent = a.sent_at.unwrap_or(0);
+        if seen.contains(&a.id) || sent < since || a.status == "test" || !(a.state == "active" || a.state == "closed") {
+            continue;
+        }
+        if place_overlaps(state, device, &a.area).await? {
+            let page = format!("/app/actie/{}", links::action_token(state, a.id));
+            out.push((sent, summary(&a, &content(&a)?, page)));
+        }
+    }
+    out.sort_by_key(|x| std::cmp::Reverse(x.0));
+    Ok(out.into_iter().map(|(_, v)| v).take(20).collect())
+}
+
+/// `GET /api/v1/app/devices/{id}/actions` (`Authorization: Bearer <device token>`): the
+/// device's recent actions (see [`recent_for`]).
+pub async fn device_actions(
+    State(state): State<AppState>,
+    client: ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Json<Value>> {
+    limit_app(&state, &client).await?;
+    let device = authorised_device(&state, &id, &headers).await?;
+    Ok(Json(json!({"actions": recent_for(&state, &device).await?})))
+}
+
+/// `GET /api/v1/app/devices/{id}` (`Authorization: Bearer <device token>`): everything stored
+/// about this device, as a download (GDPR article 15/20): its settings and place and the
+/// actions that reached it. The push keys are not shown (they are the browser's).
+pub async fn export_device(
+    State(state): State<AppState>,
+    client: ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Json<Value>> {
+    limit_app(&state, &client).await?;
+    let device = authorised_device(&state, &id, &headers).await?;
+    let mut v = crate::http::api_devices::view_full(&state, &device).await?;
+    v["actions"] = Value::Array(recent_for(&state, &device).await?);
+    Ok(Json(v))
+}
+
+/// `GET /api/v1/app/devices/{id}/open/{action}` (`Authorization: Bearer <device token>`): the
+/// page link of an action the open page heard of on the live feed, if it concerns this device
+/// (a delivery reached it, or the area overlaps its place); otherwise 404.
+pub async fn open_action(
+    State(state): State<AppState>,
+    client: ClientIp,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> AppResult<Json<Value>> {
+    limit_app(&state, &client).await?;
+    let device = authorised_device(&state, &id, &headers).await?;
+    let not_found = || AppError::NotFound("This action does not concern this device.".into());
+    let action_id: i64 = action.parse().map_err(|_| not_found())?;
+    let a = state.store.action(action_id).await?.ok_or_else(not_found)?;
+    if a.status == "test" || !(a.state == "active" || a.state == "closed") {
+        return Err(not_found());
+    }
+    if let Some((_, delivery)) = state.store.device_actions(device.id, 50).await?.into_iter().find(|(x, _)| *x == a.id) {
+        return Ok(Json(json!({"page": format!("/app/actie/{}", links::page_token(&state, delivery))})));
+    }
+    if !place_overlaps(&state, &device, &a.area).await? {
+        return Err(not_found());
+    }
+    Ok(Json(json!({"page": format!("/app/actie/{}", links::action_token(&state, a.id))})))
+}
+
+/// `POST /api/v1/app/devices/{id}/link` (`Authorization: Bearer <device token>`, body
+/// `{"token": "<self-service token>"}` from a sign-in link): the device now gets what the
+/// participant's addresses get. 200 with the device.
+pub async fn link_device(
+    State(state): State<AppState>,
+    client: ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    crate::http::extract::JsonBody(body): crate::http::extract::JsonBody,
+) -> AppResult<Json<Value>> {
+    abuse::check(&state, "register_device", &state.config.abuse_limits.register_device, &client, &[]).await?;
+    let device = authorised_device(&state, &id, &headers).await?;
+    let token = body.get("token").and_then(Value::as_str).unwrap_or_default();
+    let invalid = || {
+        let mut e = buurtnet_domain::FieldErrors::new();
+        e.add("token", "link_invalid", "This sign-in link is not valid or has expired; ask for a new one.");
+        AppError::Validation(e)
+    };
+    let claims =
+        state.signer.verify(token, crate::services::participants::SELF_SERVICE, state.now_ms()).map_err(|_| invalid())?;
+    if state.store.participant(claims.id).await?.is_none() {
+        return Err(invalid());
+    }
+    state.store.link_device(device.id, claims.id, state.now_ms()).await?;
+    state
+        .store
+        .audit(
+            state.now_ms(),
+            "resident",
+            "device.link",
+            Some(&format!("participant:{}", claims.id)),
+            &json!({"device": device.id}),
+        )
+        .await?;
+    let device = state.store.device(device.id).await?.ok_or_else(|| AppError::NotFound("The device was deleted.".into()))?;
+    Ok(Json(crate::http::api_devices::view_full(&state, &device).await?))
+}
+
+/// The outline of an area as the page draws it and tests its own position against:
+/// circles as they are, polygons (drawn or an imported area's outline) as GeoJSON.
+fn shapes(state: &AppState, area: &str) -> Value {
+    let index = state.areas.current();
+    let Some(parsed) = serde_json::from_str::<Value>(area).ok().and_then(|v| parse_area(&v, &index).ok()) else {
+        return json!([]);
+    };
+    let shape_json = |s: &Shape| match s {
+        Shape::Circle { lat, lon, radius_m } => json!({"circle": {"lat": lat, "lon": lon, "radius_m": radius_m}}),
+        Shape::Polygon(p) => json!({"polygon": geojson::Geometry::new(geojson::GeometryValue::from(&p.shape))}),
+    };
+    let list: Vec<Value> = parsed
+        .members
+        .iter()
+        .map(|m| match m {
+            Member::Shape(s) => shape_json(s),
+            Member::Code { outline: Some(o), .. } => shape_json(&o.shape),
+            Member::Code { outline: None, .. } => json!({"everywhere": true}),
+        })
+        .collect();
+    Value::Array(list)
+}
+
+/// The action behind an action-page link: (delivery's participant or 0, action).
+async fn linked_action(state: &AppState, link: &str) -> AppResult<(i64, ActionRow)> {
+    let not_found = || AppError::NotFound("This link is not valid or has expired.".into());
+    let (participant_id, action_id) = match links::resolve(state, link).ok_or_else(not_found)? {
+        links::Target::Delivery(delivery_id) => {
+            let d = state.store.delivery(delivery_id).await?.ok_or_else(not_found)?;
+            let m = state.store.message(d.message_id).await?.ok_or_else(not_found)?;
+            (d.participant_id, m.action_id.ok_or_else(not_found)?)
+        }
+        links::Target::Action(action_id) => (0, action_id),
+    };
+    let a = state.store.action(action_id).await?.ok_or_else(not_found)?;
+    Ok((participant_id, a))
+}
+
+/// `GET /api/v1/app/actions/{link}`: the action page: the full texts, photos, the description
+/// (with "do not approach"), the call-back number, the area's outline, every message sent so far
+/// (updates, the closing message) and whether tips are open.
+pub async fn action_page(State(state): State<AppState>, client: ClientIp, Path(link): Path<String>) -> AppResult<Json<Value>> {
+    limit_app(&state, &client).await?;
+    let (_, a) = linked_action(&state, &link).await?;
+    let c = content(&a)?;
+    let now = state.now_ms();
+    let messages: Vec<Value> = state
+        .store
+        .action_messages(a.id)
+        .await?
+        .into_iter()
+        .filter(|m| m.send_at <= now)
+        .map(|m| {
+            let v: Value = serde_json::from_str(&m.content).unwrap_or(Value::Null);
+            json!({
+                "id": m.id,
+                "kind": m.kind,
+                "nl": {"title": v["nl"]["title"], "text": v["nl"]["text"]},
+                "en": {"title": v["en"]["title"], "text": v["en"]["text"]},
+                "sent_at": crate::alerting::actions::millis(m.send_at.max(m.created_at)),
+            })
+        })
+        .collect();
+    let tips_open = a.state == "active" && state.store.tips_of_action(a.id).await?.is_some_and(|e| e.state == "sent");
+    Ok(Json(json!({
+        "action": {
+            "id": a.id,
+            "kind": a.kind,
+            "level": a.level,
+            "status": a.status,
+            "state": a.state,
+            "outcome": a.outcome,
+            "severity": severity(&a),
+            "title": {"nl": c.title, "en": c.title_en.clone().unwrap_or_else(|| c.title.clone())},
+            "body": {"nl": c.body, "en": c.body_en.clone().unwrap_or_else(|| c.body.clone())},
+            "description": c.description,
+            "do_not_approach": c.description.do_not_approach,
+            "callback_phone": c.callback_phone,
+            "photos": crate::alerting::actions::photo_urls(&state, a.id).await?,
+            "sent_at": a.sent_at.map(crate::alerting::actions::millis),
+            "closed_at": a.closed_at.map(crate::alerting::actions::millis),
+        },
+        "area": shapes(&state, &a.area),
+        "messages": messages,
+        "tips_open": tips_open,
+    })))
+}
+
+/// `POST /api/v1/app/actions/{link}/tips` (multipart: `text`, optional `phone`, `lang`,
+/// `photos`): a tip to the dispatchers of this action, through the enquiries' reply machinery
+/// (photos decoded and re-encoded, so EXIF and GPS are gone). Anonymous unless a phone number is
+/// given (or the device is linked to an account). 201.
+pub async fn send_tip(
+    State(state): State<AppState>,
+    client: ClientIp,
+    Path(link): Path<String>,
+    mp: Multipart,
+) -> AppResult<(StatusCode, Json<Value>)> {
+    // Per client address, and per link (one phone cannot flood an action's dispatchers).
+    let target = format!("tip-link:{}", crate::auth::token_hash(link.trim()));
+    abuse::check(&state, "tip", &state.config.abuse_limits.tip, &client, &[&target]).await?;
+    let (participant_id, a) = linked_action(&state, &link).await?;
+    let (mut form, lang) = crate::http::pages_reply::read_form(mp).await?;
+    form.language = lang.as_deref().and_then(Language::parse).unwrap_or(Language::Nl);
+    let closed = || AppError::WrongState("Tips for this action are closed. Call 112 in an emergency.".into());
+    let enquiry = state.store.tips_of_action(a.id).await?.ok_or_else(closed)?;
+    if a.state != "active" || enquiry.state != "sent" {
+        return Err(closed());
+    }
+    let (token, hash) = crate::enquiries::links::new_token();
+    let now = state.now_ms();
+    state.store.insert_reply_tokens(&[(hash, enquiry.id, participant_id)], now, now + 3_600_000).await?;
+    match replies::submit(&state, &token, form).await {
+        Ok(_) => Ok((StatusCode::CREATED, Json(json!({"received": true})))),
+        Err(SubmitError::Invalid(errors)) => Err(AppError::Validation(errors)),
+        Err(SubmitError::Link(LinkProblem::Closed | LinkProblem::Expired)) => Err(closed()),
+        Err(SubmitError::Link(_)) => Err(AppError::Conflict("The tip could not be stored; try again.".into())),
+        Err(SubmitError::Other(e)) => Err(e),
+    }
+}

@@ -1,0 +1,2 @@
+// The resident web app (PWA) at /: see ../app/main.js.
+import "../app/main.js";
