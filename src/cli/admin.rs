@@ -43,6 +43,22 @@ pub enum AdminCommand {
         /// The token's id.
         id: i64,
     },
+    /// Disable a staff account: its console sessions and API tokens stop working at once.
+    DisableUser {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled staff account again (it signs in anew; old tokens stay revoked).
+    EnableUser {
+        #[arg(long)]
+        email: String,
+    },
+    /// Remove an account's second factor (a lost phone) and end its sessions: at the next
+    /// sign-in they set up a new one.
+    ResetSecondFactor {
+        #[arg(long)]
+        email: String,
+    },
     /// Put a new link-signing key in the secrets file; the old one keeps verifying links it
     /// signed until they expire. Running servers pick the new key up within seconds.
     RotateLinkKey,
@@ -146,6 +162,28 @@ pub async fn run(store: &Store, config: &buurtnet_server::Config, cmd: AdminComm
             anyhow::ensure!(store.revoke_api_token(id, now).await?, "no valid token with id {id} (see admin list-tokens)");
             store.audit(now, "cli", "token.revoked", None, &json!({"token": id})).await?;
             println!("token {id} revoked");
+        }
+        AdminCommand::DisableUser { email } => {
+            let user =
+                store.staff_user_by_email(&staff_email(&email)?).await?.with_context(|| format!("no staff account {email}"))?;
+            store.set_staff_disabled(user.id, true, now).await?;
+            store.audit(now, "cli", "staff.disabled", Some(&format!("staff:{}", user.id)), &json!({})).await?;
+            println!("staff account {} disabled; its sessions and API tokens have ended", user.id);
+        }
+        AdminCommand::EnableUser { email } => {
+            let user =
+                store.staff_user_by_email(&staff_email(&email)?).await?.with_context(|| format!("no staff account {email}"))?;
+            store.set_staff_disabled(user.id, false, now).await?;
+            store.audit(now, "cli", "staff.enabled", Some(&format!("staff:{}", user.id)), &json!({})).await?;
+            println!("staff account {} enabled", user.id);
+        }
+        AdminCommand::ResetSecondFactor { email } => {
+            let user =
+                store.staff_user_by_email(&staff_email(&email)?).await?.with_context(|| format!("no staff account {email}"))?;
+            store.reset_totp(user.id).await?;
+            store.revoke_staff_sessions_of(user.id, now).await?;
+            store.audit(now, "cli", "staff.second_factor_reset", Some(&format!("staff:{}", user.id)), &json!({})).await?;
+            println!("the second factor of staff account {} was removed; it is set up again at the next sign-in", user.id);
         }
         AdminCommand::RotateLinkKey => {
             let path = config.secrets_path();

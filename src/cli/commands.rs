@@ -68,6 +68,8 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 // The demo's sandbox and metrics are for whoever sits at this machine.
                 config.local_operator_access = true;
             }
+            // The demo accounts skip the console's second factor; the sign-in page says so.
+            config.console.demo_notice = true;
             let store = open(&config).await?;
             prepare_demo(&config, &store, share).await?;
             if !no_serve {
@@ -219,7 +221,11 @@ async fn prepare_demo(config: &Config, store: &Store, share: f64) -> anyhow::Res
         println!("the database already holds {} participants; not adding demo participants", store.count_participants().await?);
     }
     let accounts = demo::ensure_staff(store, &index, now).await?;
-    println!("\nstaff accounts (use the token as 'Authorization: Bearer <token>'):");
+    println!(
+        "\nstaff accounts: sign in at http://{}/console/aanmelden with the e-mail address and password \
+         (demo accounts skip the second factor), or use the token as 'Authorization: Bearer <token>':",
+        config.bind
+    );
     for a in accounts {
         println!(
             "  {:<22} {:<36} scope {:<7} password {:<26} token {}",

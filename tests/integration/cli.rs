@@ -25,6 +25,9 @@ fn every_command_has_help() {
         &["admin", "list-tokens", "--help"],
         &["admin", "revoke-token", "--help"],
         &["admin", "rotate-link-key", "--help"],
+        &["admin", "disable-user", "--help"],
+        &["admin", "enable-user", "--help"],
+        &["admin", "reset-second-factor", "--help"],
     ] {
         let (ok, stdout, _) = buurtnet(cmd);
         assert!(ok && stdout.contains("Usage"), "{cmd:?}");
@@ -153,6 +156,20 @@ async fn admin_accounts_and_tokens(b: Backend) {
     let (ok, _, stderr) =
         buurtnet(&["--database-url", &db, "admin", "create-token", "--email", "centralist@politie.example.nl", "--days", "0"]);
     assert!(!ok && stderr.contains("--days"), "{stderr}");
+
+    // Disabling an account ends its tokens at once; enabling it does not bring them back.
+    let (_, token2, _) = buurtnet(&["--database-url", &db, "admin", "create-token", "--email", "centralist@politie.example.nl"]);
+    assert_eq!(app.client.get(app.at("/api/v1/staff/me")).bearer_auth(token2.trim()).send().await.unwrap().status(), 200);
+    let (ok, out, stderr) =
+        buurtnet(&["--database-url", &db, "admin", "disable-user", "--email", "centralist@Politie.example.nl"]);
+    assert!(ok && out.contains("disabled"), "{stderr}");
+    assert_eq!(app.client.get(app.at("/api/v1/staff/me")).bearer_auth(token2.trim()).send().await.unwrap().status(), 401);
+    let (ok, _, stderr) = buurtnet(&["--database-url", &db, "admin", "enable-user", "--email", "centralist@politie.example.nl"]);
+    assert!(ok, "{stderr}");
+    assert!(!app.store.staff_user_by_email("centralist@politie.example.nl").await.unwrap().unwrap().disabled);
+    assert_eq!(app.client.get(app.at("/api/v1/staff/me")).bearer_auth(token2.trim()).send().await.unwrap().status(), 401);
+    let (ok, _, stderr) = buurtnet(&["--database-url", &db, "admin", "reset-second-factor", "--email", "nobody@example.org"]);
+    assert!(!ok && stderr.contains("no staff account"), "{stderr}");
 }
 
 /// `serve` never creates a database: a mistyped SQLite path or a database nobody migrated is a

@@ -4,6 +4,8 @@
 //! scripts/test).
 
 mod common;
+mod console;
+mod console_browser;
 mod fakes;
 
 mod alerting;
@@ -27,6 +29,7 @@ mod participants;
 mod push;
 mod resident_app;
 mod resident_browser;
+mod role_scope_matrix;
 mod staff;
 mod targeting;
 mod targeting_replica;

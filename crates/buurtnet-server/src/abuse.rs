@@ -146,6 +146,7 @@ pub async fn prune(app: &App) -> AppResult<u64> {
         &app.config.abuse_limits.register_device,
         &app.config.abuse_limits.staff_api,
         &app.config.abuse_limits.reply,
+        &app.config.abuse_limits.staff_sign_in,
         &app.config.abuse_limits.tip,
         &app.config.abuse_limits.app,
     ]

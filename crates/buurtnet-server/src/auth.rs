@@ -1,6 +1,7 @@
 //! Staff authentication: argon2id password hashes, API bearer tokens (only their SHA-256 is
-//! stored) and the [`StaffUser`] extractor.
+//! stored) and the [`StaffUser`] extractor (a bearer token or a console session).
 
+use crate::console::session::{SessionAuth, Stage};
 use crate::error::AppError;
 use crate::state::AppState;
 use argon2::Argon2;
@@ -72,14 +73,27 @@ impl StaffUser {
 impl FromRequestParts<AppState> for StaffUser {
     type Rejection = AppError;
 
+    /// A bearer token (`Authorization: Bearer …`), or else a console session that has passed its
+    /// second factor (resolved, with its CSRF rules, by `console::session::resolve`).
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| AppError::Unauthorized("Sign in: send 'Authorization: Bearer <token>'.".into()))?;
+        // Already signed in and counted by the API's policy layer (`crate::policy::enforce`).
+        if let Some(user) = parts.extensions.get::<StaffUser>() {
+            return Ok(user.clone());
+        }
+        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            return match parts.extensions.get::<SessionAuth>() {
+                Some(s) if s.stage == Stage::Full => {
+                    let user = StaffUser::from_row(&s.user)?;
+                    crate::abuse::check_staff(state, user.id).await?;
+                    Ok(user)
+                }
+                _ => Err(AppError::Unauthorized("Sign in: send 'Authorization: Bearer <token>'.".into())),
+            };
+        };
         let token = header
-            .strip_prefix("Bearer ")
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| AppError::Unauthorized("The Authorization header must be 'Bearer <token>'.".into()))?;
@@ -88,9 +102,17 @@ impl FromRequestParts<AppState> for StaffUser {
             .staff_user_by_token(&token_hash(token), state.now_ms())
             .await?
             .ok_or_else(|| AppError::Unauthorized("This token is not valid (unknown, expired or revoked).".into()))?;
+        let user = StaffUser::from_row(&user)?;
+        crate::abuse::check_staff(state, user.id).await?;
+        Ok(user)
+    }
+}
+
+impl StaffUser {
+    /// The signed-in view of a stored account.
+    pub fn from_row(user: &buurtnet_store::StaffUserRow) -> Result<StaffUser, AppError> {
         let role = Role::parse(&user.role).ok_or_else(|| AppError::Internal(format!("user {} has unknown role", user.id)))?;
         let scope = Scope::parse(&user.scope).ok_or_else(|| AppError::Internal(format!("user {} has unknown scope", user.id)))?;
-        crate::abuse::check_staff(state, user.id).await?;
         Ok(StaffUser { id: user.id, role, scope })
     }
 }

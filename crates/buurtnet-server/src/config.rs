@@ -51,6 +51,39 @@ pub struct Config {
     /// Abuse limits on public endpoints: a table of limits, or `"off"` (load tests only).
     #[serde(deserialize_with = "abuse_limits_setting")]
     pub abuse_limits: AbuseLimits,
+    /// The staff console: sessions, password-reset links, the map's optional tile layer.
+    pub console: ConsoleConfig,
+}
+
+/// The staff console.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// A session not used for this many minutes ends.
+    pub session_idle_minutes: i64,
+    /// A session ends this many hours after sign-in however busy it is.
+    pub session_max_hours: i64,
+    /// How long a password-reset link works, in minutes.
+    pub password_reset_minutes: i64,
+    /// A tile URL for the map's background (e.g. PDOK's BRT achtergrondkaart,
+    /// `https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png`);
+    /// without one the map draws only the imported area outlines, so it works offline.
+    pub tile_url: Option<String>,
+    /// Set by `buurtnet demo`: the sign-in page says that the demo accounts skip the second
+    /// factor.
+    pub demo_notice: bool,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            password_reset_minutes: 30,
+            tile_url: None,
+            demo_notice: false,
+        }
+    }
 }
 
 /// How often one client address and one target (phone number or e-mail address) may call a
@@ -100,6 +133,9 @@ pub struct AbuseLimits {
     /// The public reply page's POSTs and the one-click unsubscribe (per client address; counted
     /// before the link is looked up, so guessing links is limited too).
     pub reply: Limit,
+    /// Staff sign-in attempts (password, second factor, password-reset requests) per client
+    /// address and per account (the e-mail address typed, known or not).
+    pub staff_sign_in: Limit,
     /// The resident web app's tips (`POST /api/v1/app/actions/{link}/tips`): per client
     /// address and per action-page link.
     pub tip: Limit,
@@ -125,6 +161,7 @@ impl Default for AbuseLimits {
             register_device: Limit::new(30, 0, 3600),
             staff_api: Limit::new(0, 3000, 60),
             reply: Limit::new(60, 0, 3600),
+            staff_sign_in: Limit::new(50, 10, 900),
             tip: Limit::new(30, 10, 3600),
             app: Limit::new(600, 0, 3600),
             messages_per_target_per_day: 10,
@@ -494,6 +531,7 @@ impl Default for Config {
             enquiries: EnquiriesConfig::default(),
             push: PushConfig::default(),
             abuse_limits: AbuseLimits::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -682,6 +720,7 @@ impl std::fmt::Debug for Config {
             .field("links", &self.links)
             .field("push", &self.push)
             .field("abuse_limits", &self.abuse_limits)
+            .field("console", &self.console)
             .finish()
     }
 }

@@ -21,7 +21,8 @@ pub struct TableSpec {
 use ColType::{Bool, Int, Real, Text};
 
 /// Every table, parents before children (not `abuse_counters`: short-lived counters that a
-/// new deployment starts afresh).
+/// new deployment starts afresh; nor `staff_sessions` and `staff_password_resets`: staff sign
+/// in again on the copy).
 pub const TABLES: &[TableSpec] = &[
     TableSpec { name: "meta", key: &["key"], columns: &[("key", Text), ("value", Text)] },
     TableSpec { name: "id_sequences", key: &["name"], columns: &[("name", Text), ("next_id", Int)] },
@@ -135,6 +136,10 @@ pub const TABLES: &[TableSpec] = &[
             ("scope", Text),
             ("disabled", Bool),
             ("created_at", Int),
+            ("totp_secret", Text),
+            ("totp_enabled_at", Int),
+            ("totp_last_step", Int),
+            ("skip_second_factor", Bool),
         ],
     },
     TableSpec {

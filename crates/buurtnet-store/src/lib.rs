@@ -38,6 +38,7 @@ mod participants;
 mod postgis;
 mod sandbox;
 mod staff;
+pub mod staff_sessions;
 pub mod targeting;
 
 pub use devices::{DeviceChange, DevicePlace, DeviceRecord, NewDevice};

@@ -165,6 +165,39 @@ pub struct StaffUserRow {
     pub scope: String,
     pub disabled: bool,
     pub created_at: i64,
+    /// Base32 TOTP secret (while enrolling and after).
+    pub totp_secret: Option<String>,
+    pub totp_enabled_at: Option<i64>,
+    pub totp_last_step: Option<i64>,
+    /// Demo accounts only: sign in without a second factor.
+    pub skip_second_factor: bool,
+}
+
+/// A staff session as the server sees it: the account it belongs to and its state.
+#[derive(Debug, Clone, FromRow)]
+pub struct StaffSessionRow {
+    pub token_hash: String,
+    pub staff_id: i64,
+    /// `password` (second factor still due) or `full`.
+    pub stage: String,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}
+
+/// Filters of the audit log's browse and export (all optional, combined with AND).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    /// Prefix of the action, e.g. `staff.` or `action.sent`.
+    pub action: Option<String>,
+    pub target: Option<String>,
+    /// Unix ms, inclusive.
+    pub from: Option<i64>,
+    /// Unix ms, exclusive.
+    pub to: Option<i64>,
+    /// Entries with ids below this (paging backwards).
+    pub before_id: Option<i64>,
 }
 
 /// An API token as listed to admins (its secret is never stored: only a hash).

@@ -414,4 +414,19 @@ impl Store {
             with_pool!(self, |p| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(code).fetch_one(p).await)?;
         Ok(ParticipantCounts { participants: row.0, addresses: row.1, push: row.2, sms: row.3, voice: row.4, email: row.5 })
     }
+
+    /// Participants (distinct people) per neighbourhood of one municipality: counts only.
+    pub async fn participants_per_neighbourhood(&self, municipality: &str) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT neighbourhood_code, COUNT(DISTINCT participant_id) FROM addresses
+                 WHERE municipality_code = $1 AND neighbourhood_code IS NOT NULL
+                 GROUP BY neighbourhood_code ORDER BY neighbourhood_code",
+            )
+            .bind(municipality)
+            .fetch_all(p)
+            .await
+        })?;
+        Ok(rows)
+    }
 }

@@ -208,11 +208,24 @@ fn refused(r: DecisionRefused) -> AppError {
     }
 }
 
+/// Whether `user` may decide on `e` now; a refusal (four-eyes, already decided) is audited.
+async fn decide_or_audit(state: &AppState, user: &StaffUser, e: &EnquiryRow, action: &str) -> AppResult<()> {
+    if let Err(r) = may_decide(state_of(e)?, e.requested_by, user.id) {
+        let err = refused(r);
+        state
+            .store
+            .audit(state.now_ms(), &user.actor(), action, Some(&format!("enquiry:{}", e.id)), &json!({"reason": err.code()}))
+            .await?;
+        return Err(err);
+    }
+    Ok(())
+}
+
 /// `POST /api/v1/enquiries/{id}/approve`: optionally edits the texts, then sends.
 pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
     user.require_role(APPROVE_ROLES)?;
     let e = visible_enquiry(state, user, id).await?;
-    may_decide(state_of(&e)?, e.requested_by, user.id).map_err(refused)?;
+    decide_or_audit(state, user, &e, "enquiry.approve_refused").await?;
     let mut errors = FieldErrors::new();
     let description = text_field(body, "description", MAX_DESCRIPTION, false, &mut errors).unwrap_or(e.description.clone());
     let questions = text_field(body, "questions", MAX_QUESTIONS, false, &mut errors).unwrap_or(e.questions.clone());
@@ -309,7 +322,7 @@ pub async fn add_photo(state: &AppState, user: &StaffUser, id: i64, content_type
 pub async fn give_back(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
     user.require_role(APPROVE_ROLES)?;
     let e = visible_enquiry(state, user, id).await?;
-    may_decide(state_of(&e)?, e.requested_by, user.id).map_err(refused)?;
+    decide_or_audit(state, user, &e, "enquiry.return_refused").await?;
     let mut errors = FieldErrors::new();
     let Some(comment) = text_field(body, "comment", MAX_COMMENT, true, &mut errors) else {
         return Err(AppError::Validation(errors));

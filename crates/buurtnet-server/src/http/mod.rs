@@ -129,12 +129,14 @@ pub fn router(state: AppState) -> Router {
     for (route, handler) in api_table() {
         api = api.route(route.path, handler);
     }
-    let api = api.fallback(api_staff::not_found);
+    let api =
+        api.route_layer(middleware::from_fn_with_state(state.clone(), crate::policy::enforce)).fallback(api_staff::not_found);
 
     let mut app = Router::new()
         .nest("/api/v1", api)
         .merge(pages::routes())
         .merge(pages_reply::routes())
+        .merge(crate::console::routes(&state))
         .merge(crate::resident_app::routes())
         .route("/media/{name}", get(api_alerting::media))
         .merge(assets::routes())
@@ -218,10 +220,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
-    );
+    // Pages that set a policy of their own (the console: its map's tile origin) keep it.
+    if !h.contains_key("content-security-policy") {
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+        );
+    }
     resp
 }
 

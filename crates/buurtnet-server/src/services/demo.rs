@@ -138,7 +138,9 @@ pub struct DemoAccount {
     pub token: String,
 }
 
-/// One staff account per role (created once; later runs only issue fresh tokens).
+/// One staff account per role (created once; later runs give each a fresh password and token,
+/// so that every run prints a working sign-in). Demo accounts sign in to the console without a
+/// second factor (the sign-in page says so).
 pub async fn ensure_staff(store: &Store, index: &AreaIndex, now_ms: i64) -> anyhow::Result<Vec<DemoAccount>> {
     let real = index.get("GM0307").is_some();
     let (region, town, town2) = if real { ("RE03", "GM0307", "GM0344") } else { ("RE99", "GM9999", "GM9999") };
@@ -152,7 +154,11 @@ pub async fn ensure_staff(store: &Store, index: &AreaIndex, now_ms: i64) -> anyh
         };
         let email = format!("{}@demo.buurtnet.nl", role.as_str());
         let (user_id, password) = match store.staff_user_by_email(&email).await? {
-            Some(u) => (u.id, None),
+            Some(u) => {
+                let password = generate_password();
+                store.set_staff_password(u.id, &hash_password(&password)?, now_ms).await?;
+                (u.id, Some(password))
+            }
             None => {
                 let password = generate_password();
                 let id = store.create_staff_user(&email, &hash_password(&password)?, role.as_str(), scope, now_ms).await?;
@@ -168,6 +174,7 @@ pub async fn ensure_staff(store: &Store, index: &AreaIndex, now_ms: i64) -> anyh
                 (id, Some(password))
             }
         };
+        store.set_skip_second_factor(user_id, true).await?;
         let (token, hash) = generate_token();
         store.create_api_token(user_id, &hash, now_ms, now_ms + crate::auth::DEFAULT_TOKEN_DAYS * 86_400_000).await?;
         store.audit(now_ms, "cli:demo", "token.created", Some(&format!("staff:{user_id}")), &serde_json::json!({})).await?;
