@@ -244,6 +244,20 @@ async fn enquiry_four_eyes_in_the_ui_and_a_handler_answers_a_reply() {
     let h1 = text_of(&a, "h1").await;
     assert!(h1.starts_with("Buurtonderzoek ") && h1.contains("Woninginbraak"), "{h1}");
     assert_eq!(text_of(&a, "#enquiry-state").await, "requested");
+    // The request gets a photo (uploaded by the page's script to the API with the session's
+    // CSRF token); its GPS position goes, and the page shows it.
+    let file = std::env::temp_dir().join(format!("buurtnet-request-photo-{}.jpg", std::process::id()));
+    std::fs::write(&file, crate::enquiries::jpeg_with_gps()).unwrap();
+    a.find(Locator::Id("request-photo-file")).await.unwrap().send_keys(&file.display().to_string()).await.unwrap();
+    a.find(Locator::Id("upload-photo")).await.unwrap().click().await.unwrap();
+    until("the photo on the page", || async { a.find(Locator::Id("request-photo-shown")).await.is_ok() }).await;
+    no_accessibility_problems(&a, "enquiry-with-photo").await;
+    screenshot(&a, "console-enquiry-request-photo").await;
+    let _ = std::fs::remove_file(&file);
+    let (photo, _, _) =
+        app.store.enquiry_photo(app.store.enquiries(None, None, 10).await.unwrap()[0].id).await.unwrap().expect("stored");
+    let jpeg = app.client.get(app.at(&format!("/media/{photo}.jpg"))).send().await.unwrap().bytes().await.unwrap();
+    assert!(jpeg.starts_with(&[0xFF, 0xD8]) && !jpeg.windows(4).any(|w| w == b"Exif"), "re-encoded without EXIF");
     // …and may not approve it themselves: the page says so and nothing is sent.
     a.find(Locator::Id("approve")).await.unwrap().click().await.unwrap();
     let refusal = text_of(&a, "#enquiry-error").await;

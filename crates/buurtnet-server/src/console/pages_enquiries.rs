@@ -190,6 +190,8 @@ struct EnquiryPage {
     id: i64,
     e: EnquiryView,
     may_decide: bool,
+    /// A requester (or approver) may add or replace the photo while the request waits.
+    may_add_photo: bool,
     may_handle: bool,
     replies: Vec<ReplyLine>,
     classifications: Vec<Choice>,
@@ -207,6 +209,8 @@ pub struct EnquiryView {
     pub recipients: String,
     pub replies: String,
     pub open_replies: String,
+    /// The request's photo (a path on this site), or empty.
+    pub photo: String,
 }
 
 pub async fn detail(State(state): State<AppState>, c: Console, rid: RequestId, Path(id): Path<i64>) -> Response {
@@ -256,12 +260,14 @@ async fn render_detail(state: &AppState, c: Console, rid: RequestId, id: i64, er
         recipients: s(&v, "recipients"),
         replies: s(&v, "replies"),
         open_replies: s(&v, "open_replies"),
+        photo: v["photo"]["url"].as_str().and_then(|u| u.find("/media/").map(|i| u[i..].to_string())).unwrap_or_default(),
     };
     let page = EnquiryPage {
         t,
         shell: c.shell,
         id,
         may_decide: requests::APPROVE_ROLES.contains(&c.user.role) && matches!(e.state.as_str(), "requested" | "returned"),
+        may_add_photo: requests::REQUEST_ROLES.contains(&c.user.role) && e.state == "requested",
         may_handle: replies::HANDLER_ROLES.contains(&c.user.role),
         e,
         replies: lines,

@@ -233,6 +233,15 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "show" => ("Tonen", "Show"),
         "enquiry" => ("Buurtonderzoek", "Neighbourhood enquiry"),
         "approve" => ("Goedkeuren en versturen", "Approve and send"),
+        "request_photo" => ("Foto bij het verzoek", "Photo with the request"),
+        "request_photo_hint" => (
+            "Optioneel. Bewoners zien de foto in de e-mail, de app-melding en op de reactiepagina. Locatiegegevens (EXIF) worden verwijderd.",
+            "Optional. Residents see the photo in the e-mail, the app notification and on the reply page. Location data (EXIF) is removed.",
+        ),
+        "choose_photo" => {
+            ("Kies een foto (JPEG, PNG of WebP, hoogstens 10 MB)", "Choose a photo (JPEG, PNG or WebP, at most 10 MB)")
+        }
+        "upload_photo" => ("Foto toevoegen", "Add photo"),
         "give_back" => ("Teruggeven aan de aanvrager", "Return to the requester"),
         "comment" => ("Opmerking", "Comment"),
         "return_comment" => ("Opmerking bij teruggeven", "Comment on return"),
