@@ -1,7 +1,8 @@
 //! A worker process killed with SIGKILL in the middle of a 50,000-recipient fan-out on
-//! PostgreSQL, with two worker processes sharing the database: after a replacement starts,
-//! every recipient has the message; duplicates only for what was in flight at the kill, each
-//! carrying the same delivery id.
+//! PostgreSQL (plus 10,000 anonymous push devices, sent in device batches), with two worker
+//! processes sharing the database: after a replacement starts, every recipient and every
+//! device has the message; duplicates only for what was in flight at the kill, each carrying
+//! the same delivery id (the SMS reference, the push's `Topic` header).
 
 use crate::alerting::{AMERSFOORT, post};
 use crate::common::{Backend, TestApp, fresh_database, oracle_index};
@@ -16,6 +17,28 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PEOPLE: usize = 50_000;
+const DEVICES: usize = 10_000;
+
+/// Anonymous devices around Amersfoort with real subscription keys, pushed to `port`.
+fn devices(n: usize, port: u16) -> Vec<buurtnet_store::NewDevice> {
+    let (_, p256dh, auth) = crate::push::browser_keys();
+    let auth = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, auth);
+    (0..n)
+        .map(|i| buurtnet_store::NewDevice {
+            endpoint: Some(format!("http://127.0.0.1:{port}/push/ok{i}")),
+            p256dh: Some(p256dh.clone()),
+            auth: Some(auth.clone()),
+            token_hash: format!("crash{i}"),
+            language: "nl".into(),
+            topics: [Topic::Urgent].into_iter().collect::<TopicSet>().bits(),
+            place: buurtnet_store::DevicePlace::point(
+                AMERSFOORT.0 + (i % 100) as f64 * 0.0002,
+                AMERSFOORT.1 + (i / 100) as f64 * 0.0003,
+            ),
+            extra_places: Vec::new(),
+        })
+        .collect()
+}
 
 fn people(n: usize) -> Vec<NewParticipant> {
     let index = oracle_index();
@@ -76,12 +99,14 @@ fn start_worker(config: &std::path::Path, data_dir: &std::path::Path, secrets: &
 async fn a_worker_killed_mid_fanout_loses_nothing_on_postgres() {
     let db = fresh_database(Backend::Postgres).await;
     let cm = FakeCm::start().await;
+    let (push_port, pushes) = crate::push::fake_push_service().await;
     // The server takes the dispatcher's request; only the worker processes fan out and send.
     let app = TestApp::spawn_configured(&db, |c| c.alerting.workers = 0).await;
     app.clock.set(SystemClock.now());
     for chunk in people(PEOPLE).chunks(10_000) {
         app.store.insert_participants(chunk).await.unwrap();
     }
+    app.store.register_anonymous_devices(&devices(DEVICES, push_port), 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("worker.toml");
     std::fs::write(
@@ -99,6 +124,8 @@ messages_per_second = 0
 url = "{url}"
 product_token = "{token}"
 caller = "+3188000000"
+[push]
+allowed_hosts = "127.0.0.1:{push_port}"
 [alerting]
 fanout_lease_seconds = 3
 [alerting.worker]
@@ -108,7 +135,7 @@ batch = 200
 concurrency = 64
 "#,
             url = cm.url,
-            token = FakeCm::TOKEN
+            token = FakeCm::TOKEN,
         ),
     )
     .unwrap();
@@ -156,6 +183,15 @@ concurrency = 64
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(reached, PEOPLE);
+    let pushed = loop {
+        let paths: std::collections::HashSet<String> = pushes.lock().unwrap().iter().map(|r| r.path.clone()).collect();
+        if paths.len() >= DEVICES {
+            break paths.len();
+        }
+        assert!(started.elapsed() < Duration::from_secs(240), "only {} of {DEVICES} devices pushed", paths.len());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(pushed, DEVICES, "every device has the message");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let received = cm.sms();
     let mut per_number: HashMap<String, Vec<String>> = HashMap::new();
@@ -167,10 +203,20 @@ concurrency = 64
     for (number, refs) in &per_number {
         assert!(refs.iter().all(|r| r == &refs[0]), "{number} got different delivery ids: {refs:?}");
     }
-    // At most what the killed process had claimed: 2 workers × one batch of 200.
-    assert!(duplicates <= 400, "{duplicates} duplicates (killed after {at_kill} messages)");
+    let mut per_device: HashMap<String, Vec<String>> = HashMap::new();
+    for r in pushes.lock().unwrap().iter() {
+        let topic = r.headers.get("topic").and_then(|t| t.to_str().ok()).unwrap_or("").to_string();
+        per_device.entry(r.path.clone()).or_default().push(topic);
+    }
+    let push_duplicates: usize = per_device.values().map(|t| t.len() - 1).sum();
+    for (path, topics) in &per_device {
+        assert!(!topics[0].is_empty() && topics.iter().all(|t| t == &topics[0]), "{path} got different delivery ids: {topics:?}");
+    }
+    // At most what the killed process had claimed: 2 workers × one batch of 200 (deliveries
+    // or devices).
+    assert!(duplicates + push_duplicates <= 400, "{duplicates} + {push_duplicates} duplicates (killed after {at_kill} messages)");
     eprintln!(
-        "crash test: killed after {at_kill} messages; all {PEOPLE} reached in {:.1} s; {duplicates} duplicates, each with the same delivery id",
+        "crash test: killed after {at_kill} messages; all {PEOPLE} people and {DEVICES} devices reached in {:.1} s; {duplicates} + {push_duplicates} duplicates, each with the same delivery id",
         started.elapsed().as_secs_f64()
     );
 }

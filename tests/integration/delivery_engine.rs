@@ -393,13 +393,144 @@ async fn an_amber_alert_reaches_every_anonymous_device_in_the_country(backend: B
     while fanout::fanout_once(&app.state).await.unwrap() {}
     let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
     assert_eq!(v["messages"][0]["recipients"], 20_000, "{}", v["messages"]);
-    let distinct = app
+    // In batches (the default): every device once, and no delivery row per device.
+    let message_id = v["messages"][0]["id"].as_i64().unwrap();
+    let mut batched = app.store.batched_devices(message_id).await.unwrap();
+    assert_eq!(batched.len(), 20_000);
+    batched.sort_unstable();
+    batched.dedup();
+    assert_eq!(batched.len(), 20_000, "each device once");
+    let rows = app.store.admin_strings("SELECT CAST(COUNT(*) AS TEXT) FROM deliveries").await.unwrap();
+    assert_eq!(rows[0], "0");
+    assert_eq!(drain(&worker).await, 20_000);
+    let pushed = app
         .store
         .admin_strings(
-            "SELECT CAST(COUNT(DISTINCT device_id) AS TEXT) FROM deliveries WHERE channel = 'push' AND participant_id = 0",
+            "SELECT CAST(COUNT(DISTINCT recipient) || ' ' || COUNT(*) AS TEXT) FROM sandbox_messages WHERE channel = 'push'",
         )
         .await
         .unwrap();
-    assert_eq!(distinct[0], "20000", "each device once");
-    assert_eq!(drain(&worker).await, 20_000);
+    assert_eq!(pushed[0], "20000 20000", "each device got its push, once");
+    let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
+    assert_eq!(v["messages"][0]["deliveries"]["push"]["sent"], 20_000, "{}", v["messages"][0]);
+}
+
+on_both_backends!(device_batches_survive_a_dead_worker_and_carry_updates_to_whom_they_reached);
+
+/// Anonymous devices go out in batches: a batch whose worker died is sent again after its
+/// lease with the same delivery ids, the dead claim cannot complete it any more, a device gone
+/// since the send gets a failed delivery row of its own (and no update), and the action page
+/// and a device's recent actions find a batched delivery by its id.
+async fn device_batches_survive_a_dead_worker_and_carry_updates_to_whom_they_reached(backend: Backend) {
+    use buurtnet_domain::TopicSet;
+    use buurtnet_store::NewDevice;
+    let (app, worker) = manual(backend).await;
+    let token = app.staff_token("dispatcher", "NL").await;
+    let devices: Vec<NewDevice> = (0..1200)
+        .map(|i| NewDevice {
+            endpoint: Some(format!("https://push.example.org/b{i}")),
+            p256dh: Some("k".into()),
+            auth: Some("a".into()),
+            token_hash: format!("b{i}"),
+            language: if i % 2 == 0 { "nl".into() } else { "en".into() },
+            topics: [Topic::Urgent].into_iter().collect::<TopicSet>().bits(),
+            place: buurtnet_store::DevicePlace::point(AMERSFOORT.0, AMERSFOORT.1),
+            extra_places: Vec::new(),
+        })
+        .collect();
+    app.store.register_anonymous_devices(&devices, 0).await.unwrap();
+    let (s, v) = post(
+        &app,
+        &token,
+        "/api/v1/actions",
+        &json!({"kind": "runaway_child", "level": "national", "status": "exercise", "title": "AMBER Alert",
+                "body": "Vermist: jongen, 12 jaar.", "consent": {"by": "vader"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    let start = v["message_id"].as_i64().unwrap();
+    while fanout::fanout_once(&app.state).await.unwrap() {}
+    let batched = app.store.batched_devices(start).await.unwrap();
+    assert_eq!(batched.len(), 1200);
+    // One device is deleted before its push leaves.
+    let gone = batched[7];
+    assert!(app.store.remove_device(gone, app.clock_ms()).await.unwrap());
+
+    // A worker claims a batch and dies; the lease runs out.
+    let now = app.clock_ms();
+    let dead = app.store.claim_device_batch(now, now + 1000).await.unwrap().expect("a batch is due");
+    assert_eq!(dead.attempts, 1);
+    app.clock.advance(chrono::Duration::seconds(2));
+    assert_eq!(drain(&worker).await, 1200, "every batch, the dead worker's too");
+    assert!(
+        !app.store.finish_device_batch(&dead, 0, "done", dead.devices.len() as i64, &[], app.clock_ms()).await.unwrap(),
+        "a claim that was taken over cannot complete its batch"
+    );
+    let pushed = app
+        .store
+        .admin_strings(
+            "SELECT CAST(COUNT(DISTINCT recipient) || ' ' || COUNT(*) AS TEXT) FROM sandbox_messages WHERE channel = 'push'",
+        )
+        .await
+        .unwrap();
+    assert_eq!(pushed[0], "1199 1199", "every device still there once; none for the deleted one");
+    // The re-sent batch kept its delivery ids: device i of the batch is first_id + i.
+    let first_of_dead = dead.first_id;
+    let d = app.store.delivery(first_of_dead + 3).await.unwrap().expect("a batched delivery is found by id");
+    assert_eq!((d.message_id, d.device_id, d.channel.as_str(), d.state.as_str()), (start, dead.devices[3], "push", "sent"));
+    let recipient = format!("device:{}", dead.devices[3]);
+    let found = app
+        .store
+        .admin_strings(&format!("SELECT recipient FROM sandbox_messages WHERE recipient = '{recipient}'"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "the dead worker's batch was sent once, by the worker that took it over");
+    // The deleted device has a failed row of its own.
+    let rows = app
+        .store
+        .admin_strings("SELECT CAST(device_id AS TEXT) || ' ' || state || ' ' || COALESCE(last_error, '') FROM deliveries")
+        .await
+        .unwrap();
+    assert_eq!(rows, vec![format!("{gone} failed no destination")]);
+    let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
+    assert_eq!(v["messages"][0]["deliveries"]["push"], json!({"sent": 1199, "failed": 1}), "{}", v["messages"][0]);
+    assert_eq!(v["messages"][0]["recipients"], 1200);
+    // A device's recent actions find the batch that held it.
+    let other = dead.devices[3];
+    assert_eq!(app.store.device_actions(other, 10).await.unwrap(), vec![(id, first_of_dead + 3)]);
+
+    // The update goes to the 1,199 devices the start reached, in batches, once each.
+    let (s, v) = post(&app, &token, &format!("/api/v1/actions/{id}/update"), &json!({"body": "Gezien bij het station."})).await;
+    assert_eq!(s, 200, "{v}");
+    let update = v["message_id"].as_i64().unwrap();
+    while fanout::fanout_once(&app.state).await.unwrap() {}
+    let mut reached = app.store.batched_devices(update).await.unwrap();
+    reached.sort_unstable();
+    reached.dedup();
+    assert_eq!(reached.len(), 1199);
+    assert!(!reached.contains(&gone), "nothing for a device the start did not reach");
+    assert_eq!(drain(&worker).await, 1199);
+    let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
+    assert_eq!(v["messages"][1]["deliveries"]["push"], json!({"sent": 1199}), "{}", v["messages"][1]);
+    // The device's latest delivery of the action is now the update's.
+    let latest = app.store.device_actions(other, 10).await.unwrap();
+    assert_eq!(latest.len(), 1);
+    assert!(latest[0].1 > first_of_dead + 3);
+    assert_eq!(app.store.delivery(latest[0].1).await.unwrap().map(|d| d.message_id), Some(update));
+
+    // Closing the action: a batch of the update still waiting expires.
+    let (s, v) = post(&app, &token, &format!("/api/v1/actions/{id}/update"), &json!({"body": "Nog niet gevonden."})).await;
+    assert_eq!(s, 200, "{v}");
+    while fanout::fanout_once(&app.state).await.unwrap() {}
+    let (s, v) =
+        post(&app, &token, &format!("/api/v1/actions/{id}/close"), &json!({"outcome": "direct", "body": "Gevonden."})).await;
+    assert_eq!(s, 200, "{v}");
+    while fanout::fanout_once(&app.state).await.unwrap() {}
+    drain(&worker).await;
+    let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
+    assert_eq!(v["messages"][2]["deliveries"]["push"], json!({"expired": 1199}), "{}", v["messages"][2]);
+    assert_eq!(v["messages"][3]["deliveries"]["push"], json!({"sent": 1199}), "the closing message: {}", v["messages"][3]);
 }

@@ -9,12 +9,14 @@
 use crate::provider::{Content, Destination, Outcome, Outgoing, Provider, Urgency};
 use buurtnet_domain::{Channel, ChannelSet, Clock};
 use buurtnet_store::deliveries::{ClaimedDelivery, Finished};
+use buurtnet_store::device_batches::{BatchLeftover, DeviceDestination};
 use buurtnet_store::{Store, StoreError};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use rand::Rng;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -195,6 +197,8 @@ pub struct Worker {
     config: WorkerConfig,
     cache: Mutex<HashMap<i64, Arc<MessageInfo>>>,
     wake: Arc<tokio::sync::Notify>,
+    /// Whose turn it is: a device batch or single deliveries (see [`Worker::run_once`]).
+    batch_turn: AtomicBool,
 }
 
 /// A circuit breaker per channel, shared by a process's workers: after [`Breaker::THRESHOLD`] failures in a
@@ -267,7 +271,16 @@ impl Worker {
         config: WorkerConfig,
         wake: Arc<tokio::sync::Notify>,
     ) -> Worker {
-        Worker { store, clock, providers, links, config, cache: Mutex::new(HashMap::new()), wake }
+        Worker {
+            store,
+            clock,
+            providers,
+            links,
+            config,
+            cache: Mutex::new(HashMap::new()),
+            wake,
+            batch_turn: AtomicBool::new(false),
+        }
     }
 
     fn now_ms(&self) -> i64 {
@@ -307,13 +320,149 @@ impl Worker {
         }
     }
 
-    /// Claims one batch and works it off. Returns how many deliveries it handled.
+    /// Works off one claim: alternately a batch of anonymous devices first or single
+    /// deliveries first (the other when there is none), so that neither starves the other.
+    /// Returns how many deliveries it handled.
     pub async fn run_once(&self) -> Result<usize, StoreError> {
+        let batch_turn = !self.batch_turn.fetch_xor(true, Ordering::Relaxed);
+        if batch_turn && let Some(n) = self.run_device_batch().await? {
+            return Ok(n);
+        }
+        let n = self.run_deliveries().await?;
+        if n == 0
+            && !batch_turn
+            && let Some(n) = self.run_device_batch().await?
+        {
+            return Ok(n);
+        }
+        Ok(n)
+    }
+
+    /// Claims one batch of deliveries and works it off.
+    async fn run_deliveries(&self) -> Result<usize, StoreError> {
         let now = self.now_ms();
         let claimed = self.store.claim_deliveries(now, now + self.lease_ms(), self.config.batch).await?;
         if claimed.is_empty() {
             return Ok(0);
         }
+        let n = claimed.len();
+        let results = self.work(claimed).await;
+        // The failover rows first: once a delivery is recorded as failed, its replacement
+        // must already exist (a crash in between may repeat the failover, never lose it).
+        let mut failovers: HashMap<(i64, i64), Vec<buurtnet_store::deliveries::Target>> = HashMap::new();
+        for r in &results {
+            if let Some((message_id, pid, channel)) = r.failover {
+                let priority = self.cached(message_id).await.map(|m| m.priority).unwrap_or(5);
+                failovers.entry((message_id, priority)).or_default().push((pid, 0, channel));
+            }
+        }
+        for ((message_id, priority), targets) in failovers {
+            let added = self.store.insert_deliveries(message_id, priority, self.now_ms(), &targets).await?;
+            metrics::counter!("buurtnet_delivery_failovers_total").increment(added);
+        }
+        let finished: Vec<Finished> = results.iter().map(|r| r.finished.clone()).collect();
+        self.store.finish_deliveries(self.now_ms(), &finished).await?;
+        self.after(&results).await;
+        Ok(n)
+    }
+
+    /// Metrics, and push subscriptions the push service said are gone.
+    async fn after(&self, results: &[Result1]) {
+        for r in results {
+            metrics::counter!("buurtnet_deliveries_total", "state" => r.finished.state).increment(1);
+            if let Some(device) = r.gone_device
+                && let Err(e) = self.store.remove_device(device, self.now_ms()).await
+            {
+                tracing::warn!(device.id = device, error = %e, "removing a gone push subscription failed");
+            }
+        }
+    }
+
+    /// Claims one batch of anonymous devices (see `buurtnet_store::device_batches`), pushes to
+    /// each, and completes it: a delivery row only for each device not reached at once.
+    /// `None` when no batch was due.
+    async fn run_device_batch(&self) -> Result<Option<usize>, StoreError> {
+        let now = self.now_ms();
+        let Some(batch) = self.store.claim_device_batch(now, now + self.lease_ms()).await? else {
+            return Ok(None);
+        };
+        let n = batch.devices.len();
+        let Some(msg) = self.cached(batch.message_id).await else {
+            // The message is unreadable now: the batch waits a little, its try given back.
+            self.store.release_device_batch(&batch, now + 5000).await?;
+            return Ok(Some(0));
+        };
+        if msg.action_ended || now > msg.valid_until {
+            self.store.finish_device_batch(&batch, msg.priority, "expired", 0, &[], now).await?;
+            metrics::counter!("buurtnet_deliveries_total", "state" => "expired").increment(n as u64);
+            return Ok(Some(n));
+        }
+        let destinations: HashMap<i64, DeviceDestination> =
+            self.store.device_destinations(&batch.devices).await?.into_iter().map(|d| (d.id, d)).collect();
+        let mut leftovers = Vec::new();
+        let claimed: Vec<ClaimedDelivery> = batch
+            .devices
+            .iter()
+            .enumerate()
+            .filter_map(|(i, device)| {
+                // A device deleted or paused since the message was sent gets nothing.
+                let Some(to) = destinations.get(device).filter(|d| !d.paused) else {
+                    leftovers.push(BatchLeftover {
+                        delivery_id: batch.first_id + i as i64,
+                        device_id: *device,
+                        state: "failed",
+                        next_at: now,
+                        attempts: batch.attempts,
+                        error: Some("no destination".into()),
+                    });
+                    return None;
+                };
+                let to = Some(to);
+                Some(ClaimedDelivery {
+                    id: batch.first_id + i as i64,
+                    message_id: batch.message_id,
+                    participant_id: 0,
+                    device_id: *device,
+                    channel: Channel::Push.as_str().to_string(),
+                    attempts: batch.attempts,
+                    language: to.map_or_else(|| "nl".to_string(), |d| d.language.clone()),
+                    contact: None,
+                    endpoint: to.and_then(|d| d.endpoint.clone()),
+                    p256dh: to.and_then(|d| d.p256dh.clone()),
+                    auth: to.and_then(|d| d.auth.clone()),
+                })
+            })
+            .collect();
+        let results = self.work(claimed).await;
+        let mut sent = 0i64;
+        for r in &results {
+            let f = &r.finished;
+            if f.state == "sent" {
+                sent += 1;
+                continue;
+            }
+            let Some(device_id) = usize::try_from(f.id - batch.first_id).ok().and_then(|i| batch.devices.get(i)) else {
+                continue;
+            };
+            leftovers.push(BatchLeftover {
+                delivery_id: f.id,
+                device_id: *device_id,
+                state: f.state,
+                next_at: f.next_at,
+                attempts: f.attempts - i64::from(f.untried),
+                error: f.error.clone(),
+            });
+        }
+        if !self.store.finish_device_batch(&batch, msg.priority, "done", sent, &leftovers, self.now_ms()).await? {
+            tracing::warn!(batch.id = batch.id, "a device batch was taken over by another worker before it was completed");
+        }
+        self.after(&results).await;
+        Ok(Some(n))
+    }
+
+    /// Sends claimed deliveries: the checks before sending, the recipients' own links, one
+    /// request per message (or per provider batch), and what each came to.
+    async fn work(&self, claimed: Vec<ClaimedDelivery>) -> Vec<Result1> {
         let n = claimed.len();
         let concurrency = self.config.concurrency.max(1);
         let prepared: Vec<Prepared> =
@@ -343,30 +492,7 @@ impl Worker {
         let sent: Vec<Vec<Result1>> =
             futures::stream::iter(groups).map(|g| self.send_group(g)).buffer_unordered(concurrency).collect().await;
         results.extend(sent.into_iter().flatten());
-        // The failover rows first: once a delivery is recorded as failed, its replacement
-        // must already exist (a crash in between may repeat the failover, never lose it).
-        let mut failovers: HashMap<(i64, i64), Vec<buurtnet_store::deliveries::Target>> = HashMap::new();
-        for r in &results {
-            if let Some((message_id, pid, channel)) = r.failover {
-                let priority = self.cached(message_id).await.map(|m| m.priority).unwrap_or(5);
-                failovers.entry((message_id, priority)).or_default().push((pid, 0, channel));
-            }
-        }
-        for ((message_id, priority), targets) in failovers {
-            let added = self.store.insert_deliveries(message_id, priority, self.now_ms(), &targets).await?;
-            metrics::counter!("buurtnet_delivery_failovers_total").increment(added);
-        }
-        let finished: Vec<Finished> = results.iter().map(|r| r.finished.clone()).collect();
-        self.store.finish_deliveries(self.now_ms(), &finished).await?;
-        for r in &results {
-            metrics::counter!("buurtnet_deliveries_total", "state" => r.finished.state).increment(1);
-            if let Some(device) = r.gone_device
-                && let Err(e) = self.store.remove_device(device, self.now_ms()).await
-            {
-                tracing::warn!(device.id = device, error = %e, "removing a gone push subscription failed");
-            }
-        }
-        Ok(n)
+        results
     }
 
     async fn cached(&self, message_id: i64) -> Option<Arc<MessageInfo>> {

@@ -237,6 +237,11 @@ pub struct AlertingConfig {
     /// Delivery rows (who got which message) are deleted this many days after their message
     /// stopped being valid and its action ended; the counts per channel and state are kept.
     pub delivery_retention_days: u32,
+    /// Push deliveries to anonymous devices go out in batches of `worker.batch` devices (one
+    /// record per batch, a delivery row only for a device the push did not reach at once)
+    /// instead of one delivery row per device: what makes a national AMBER Alert to millions
+    /// of devices fast. Off: one row per device, like every other delivery.
+    pub device_batches: bool,
     /// The delivery workers: batch size, concurrency, lease, retries and backoff.
     pub worker: buurtnet_delivery::worker::WorkerConfig,
 }
@@ -251,6 +256,7 @@ impl Default for AlertingConfig {
             information_validity_minutes: 2880,
             fanout_lease_seconds: 30,
             delivery_retention_days: 90,
+            device_batches: true,
             worker: buurtnet_delivery::worker::WorkerConfig::default(),
         }
     }

@@ -252,6 +252,15 @@ impl Store {
                     .bind(step.action_id)
                     .execute(&mut *tx)
                     .await?;
+                    sqlx::query(
+                        "UPDATE device_batches SET state = 'expired', updated_at = $1
+                         WHERE state = 'pending' AND message_id IN
+                           (SELECT id FROM messages WHERE action_id = $2 AND kind IN ('start', 'update'))",
+                    )
+                    .bind(step.now)
+                    .bind(step.action_id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 tx.commit().await?;
             }
@@ -319,17 +328,20 @@ impl Store {
         Ok(row)
     }
 
-    /// Keeps a running fan-out's lease (call between blocks).
-    pub async fn extend_fanout(&self, id: i64, lease_until: i64) -> Result<(), StoreError> {
-        with_pool!(self, |p| {
-            sqlx::query("UPDATE messages SET fanout_lease = $1 WHERE id = $2 AND fanout_state = 'running'")
+    /// Keeps a running fan-out's lease (call between blocks): from `lease` (what this fan-out
+    /// holds) to `lease_until`. False when the claim is no longer this fan-out's (its lease ran
+    /// out and another process took it over).
+    pub async fn extend_fanout(&self, id: i64, lease: i64, lease_until: i64) -> Result<bool, StoreError> {
+        let n = with_pool!(self, |p| {
+            sqlx::query("UPDATE messages SET fanout_lease = $1 WHERE id = $2 AND fanout_state = 'running' AND fanout_lease = $3")
                 .bind(lease_until)
                 .bind(id)
+                .bind(lease)
                 .execute(p)
                 .await
                 .map(|r| r.rows_affected())
         })?;
-        Ok(())
+        Ok(n == 1)
     }
 
     /// Asks for a finished fan-out to run again at `at` (quiet hours that kept people out end
@@ -365,6 +377,7 @@ impl Store {
             sqlx::query_scalar(
                 "UPDATE messages SET fanout_state = 'done', fanout_done_at = $1,
                     recipients = (SELECT COUNT(*) FROM deliveries WHERE message_id = $2)
+                      + (SELECT COALESCE(SUM(size), 0) FROM device_batches WHERE message_id = $2)
                  WHERE id = $2 RETURNING recipients",
             )
             .bind(now)

@@ -273,14 +273,11 @@ impl Store {
         })?;
         let mut rows = 0u64;
         for id in &ids {
+            // Counted first (rows and batches); a delivery finishing in between only moves
+            // between states of a message that is no longer valid.
+            let counts = self.delivery_counts(*id).await?;
             rows += with_pool!(self, |p| {
                 let mut tx = p.begin().await?;
-                let counts: Vec<(String, String, i64)> = sqlx::query_as(
-                    "SELECT channel, state, COUNT(*) FROM deliveries WHERE message_id = $1 GROUP BY channel, state ORDER BY channel, state",
-                )
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?;
                 let summary = serde_json::to_string(&counts).unwrap_or_else(|_| "[]".into());
                 sqlx::query("UPDATE messages SET delivery_summary = $1 WHERE id = $2")
                     .bind(summary)
@@ -289,6 +286,7 @@ impl Store {
                     .await?;
                 let n =
                     sqlx::query("DELETE FROM deliveries WHERE message_id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+                sqlx::query("DELETE FROM device_batches WHERE message_id = $1").bind(id).execute(&mut *tx).await?;
                 tx.commit().await?;
                 Ok::<u64, sqlx::Error>(n)
             })?;
@@ -305,19 +303,24 @@ impl Store {
             return serde_json::from_str(&summary)
                 .map_err(|e| StoreError::Corrupt(format!("message {message_id}: delivery summary: {e}")));
         }
-        Ok(with_pool!(self, |p| {
+        let mut counts = with_pool!(self, |p| {
             sqlx::query_as("SELECT channel, state, COUNT(*) FROM deliveries WHERE message_id = $1 GROUP BY channel, state ORDER BY channel, state")
                 .bind(message_id)
                 .fetch_all(p)
                 .await
-        })?)
+        })?;
+        self.add_batch_counts(Some(message_id), &mut counts).await?;
+        Ok(counts)
     }
 
     /// Deliveries of all messages per (channel, state): for the metrics.
     pub async fn delivery_totals(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
-        Ok(with_pool!(self, |p| {
-            sqlx::query_as("SELECT channel, state, COUNT(*) FROM deliveries GROUP BY channel, state").fetch_all(p).await
-        })?)
+        let mut counts =
+            with_pool!(self, |p| sqlx::query_as("SELECT channel, state, COUNT(*) FROM deliveries GROUP BY channel, state")
+                .fetch_all(p)
+                .await)?;
+        self.add_batch_counts(None, &mut counts).await?;
+        Ok(counts)
     }
 
     /// Deliveries waiting to go out (pending or claimed) and the age of the oldest due one.
@@ -330,7 +333,12 @@ impl Store {
             .fetch_one(p)
             .await
         })?;
-        Ok((n, oldest.map(|t| (now - t).max(0)).unwrap_or(0)))
+        let (in_batches, batch_oldest) = self.batch_queue(now).await?;
+        let oldest = match (oldest, batch_oldest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok((n + in_batches, oldest.map(|t| (now - t).max(0)).unwrap_or(0)))
     }
 
     /// The channels a person can be reached on (a verified contact point or a device), whatever
@@ -507,14 +515,20 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// A delivery by id: its row, or a device of a batch that has none (sent with its batch,
+    /// or still waiting in it).
     pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
-        Ok(with_pool!(self, |p| {
+        let row = with_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT id, message_id, participant_id, device_id, channel, state, attempts, last_error, updated_at FROM deliveries WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(p)
             .await
-        })?)
+        })?;
+        match row {
+            Some(r) => Ok(Some(r)),
+            None => self.batch_delivery(id).await,
+        }
     }
 }

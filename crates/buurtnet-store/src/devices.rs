@@ -348,7 +348,7 @@ impl Store {
     /// The actions whose messages reached a device, newest first: (action id, the id of the
     /// device's latest delivery of that action).
     pub async fn device_actions(&self, device_id: i64, limit: i64) -> Result<Vec<(i64, i64)>, StoreError> {
-        Ok(with_pool!(self, |p| {
+        let rows: Vec<(i64, i64)> = with_pool!(self, |p| {
             sqlx::query_as(
                 "SELECT m.action_id, MAX(d.id) AS last FROM deliveries d JOIN messages m ON m.id = d.message_id
                  WHERE d.device_id = $1 AND d.device_id <> 0 AND m.action_id IS NOT NULL
@@ -358,7 +358,17 @@ impl Store {
             .bind(limit)
             .fetch_all(p)
             .await
-        })?)
+        })?;
+        // And the batches that held it (a delivery row of its own, if any, is the later one).
+        let mut latest: std::collections::HashMap<i64, i64> = rows.into_iter().collect();
+        for (action, delivery) in self.batch_device_actions(device_id).await? {
+            let e = latest.entry(action).or_insert(delivery);
+            *e = (*e).max(delivery);
+        }
+        let mut all: Vec<(i64, i64)> = latest.into_iter().collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1));
+        all.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(all)
     }
 
     /// A device's further fixed places (lat, lon), in order.

@@ -30,6 +30,7 @@ pub mod actions;
 mod areas;
 pub mod copy;
 pub mod deliveries;
+pub mod device_batches;
 mod devices;
 pub mod enquiries;
 mod error;

@@ -15,8 +15,9 @@ use buurtnet_geo::target_area::parse_area;
 use buurtnet_store::actions::MessageRow;
 use buurtnet_store::deliveries::Target;
 use futures::TryStreamExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 /// Recipients per block written at once.
@@ -59,12 +60,13 @@ pub async fn fanout_once(state: &AppState) -> anyhow::Result<bool> {
         return Ok(false);
     };
     let started = std::time::Instant::now();
+    let claim = Claim(AtomicI64::new(msg.fanout_lease));
     let (done, quiet_ends) = match msg.kind.as_str() {
-        "start" | "information" | "enquiry" => match from_area(state, &msg).await? {
+        "start" | "information" | "enquiry" => match from_area(state, &msg, &claim).await? {
             Some(ends) => (true, ends),
             None => (false, Vec::new()),
         },
-        _ => (from_first_message(state, &msg).await?, Vec::new()),
+        _ => (from_first_message(state, &msg, &claim).await?, Vec::new()),
     };
     if done {
         let n = state.store.finish_fanout(msg.id, state.now_ms()).await?;
@@ -91,16 +93,71 @@ fn again_after_quiet_hours(state: &AppState, msg: &MessageRow, quiet_ends: &[chr
     (at < msg.valid_until).then_some(at)
 }
 
+/// The claim a fan-out holds: its lease, moved on with every block. A fan-out whose lease ran
+/// out and was taken over by another process stops at its next block.
+struct Claim(AtomicI64);
+
+impl Claim {
+    fn lost(msg: &MessageRow) -> anyhow::Error {
+        anyhow::anyhow!("the fan-out of message {} was taken over by another process", msg.id)
+    }
+
+    /// Moves the lease on; an error when the claim was lost.
+    async fn extend(&self, state: &AppState, msg: &MessageRow) -> anyhow::Result<()> {
+        let next = state.now_ms() + lease_ms(state);
+        if !state.store.extend_fanout(msg.id, self.0.load(Ordering::SeqCst), next).await? {
+            return Err(Claim::lost(msg));
+        }
+        self.0.store(next, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
 /// Writes one block and lets the workers know.
-async fn write(state: &AppState, msg: &MessageRow, targets: &mut Vec<Target>) -> anyhow::Result<()> {
+async fn write(state: &AppState, msg: &MessageRow, claim: &Claim, targets: &mut Vec<Target>) -> anyhow::Result<()> {
     if targets.is_empty() {
         return Ok(());
     }
     state.store.insert_deliveries(msg.id, msg.priority, msg.send_at.min(state.now_ms()), targets).await?;
     targets.clear();
     state.engine.wake_workers.notify_waiters();
-    state.store.extend_fanout(msg.id, state.now_ms() + lease_ms(state)).await?;
+    claim.extend(state, msg).await
+}
+
+/// Writes anonymous devices (ascending, none already in a batch of this message) as batches of
+/// `worker.batch`, together with the claim's next lease.
+async fn write_batches(state: &AppState, msg: &MessageRow, claim: &Claim, devices: &mut Vec<i64>) -> anyhow::Result<()> {
+    if devices.is_empty() {
+        return Ok(());
+    }
+    let size = usize::try_from(state.config.alerting.worker.batch).unwrap_or(1).max(1);
+    let batches: Vec<Vec<i64>> = devices.chunks(size).map(<[i64]>::to_vec).collect();
+    let next = state.now_ms() + lease_ms(state);
+    let held = state
+        .store
+        .insert_device_batches(
+            msg.id,
+            msg.priority,
+            msg.send_at.min(state.now_ms()),
+            &batches,
+            claim.0.load(Ordering::SeqCst),
+            next,
+        )
+        .await?;
+    if !held {
+        return Err(Claim::lost(msg));
+    }
+    claim.0.store(next, Ordering::SeqCst);
+    devices.clear();
+    state.engine.wake_workers.notify_waiters();
     Ok(())
+}
+
+/// The anonymous devices a (resumed) fan-out has already written, in batches or rows.
+async fn already_written(state: &AppState, message_id: i64) -> anyhow::Result<HashSet<i64>> {
+    let mut done: HashSet<i64> = state.store.batched_devices(message_id).await?.into_iter().collect();
+    done.extend(state.store.devices_with_rows(message_id).await?);
+    Ok(done)
 }
 
 /// Whether an action's start (or update) should stop fanning out: the action ended.
@@ -119,7 +176,7 @@ async fn action_ended(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool
 ///
 /// Done: `Some` with the local times at which quiet hours that kept people out end (see
 /// [`again_after_quiet_hours`]); `None` when it stopped early (the action ended).
-async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<Option<Vec<chrono::NaiveTime>>> {
+async fn from_area(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow::Result<Option<Vec<chrono::NaiveTime>>> {
     let index = state.areas.current();
     let area_json: serde_json::Value = serde_json::from_str(msg.area.as_deref().unwrap_or("null"))?;
     let (area, device_area) = match (parse_area(&area_json, &index), parse_area(&area_json, &index)) {
@@ -155,7 +212,7 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<Option<
         }
         if block.len() + push_people.len() >= size {
             expand_push(state, &mut push_people, &mut block).await?;
-            write(state, msg, &mut block).await?;
+            write(state, msg, claim, &mut block).await?;
             blocks += 1;
             size = (size * 2).min(BLOCK);
             if blocks.is_multiple_of(16) && action_ended(state, msg).await? {
@@ -164,17 +221,19 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<Option<
         }
     }
     expand_push(state, &mut push_people, &mut block).await?;
-    write(state, msg, &mut block).await?;
+    write(state, msg, claim, &mut block).await?;
     drop(recipients);
     let quiet_ends: Vec<_> = quiet_ends.lock().map(|e| e.iter().copied().collect()).unwrap_or_default();
     // Anonymous devices have no person to bind an enquiry's reply link to: enquiries reach
     // participants only.
-    if allowed.contains(Channel::Push) && msg.kind != "enquiry" {
+    if allowed.contains(Channel::Push) && msg.kind != "enquiry" && state.config.alerting.device_batches {
+        devices_in_batches(state, msg, claim, &device_plan).await?;
+    } else if allowed.contains(Channel::Push) && msg.kind != "enquiry" {
         let mut devices = targeting::anonymous_devices(&state.store, device_plan.clone());
         while let Some(id) = devices.try_next().await? {
             block.push((0, id, Channel::Push));
             if block.len() >= BLOCK {
-                write(state, msg, &mut block).await?;
+                write(state, msg, claim, &mut block).await?;
             }
         }
         drop(devices);
@@ -186,12 +245,49 @@ async fn from_area(state: &AppState, msg: &MessageRow) -> anyhow::Result<Option<
         for id in more {
             block.push((0, id, Channel::Push));
             if block.len() >= BLOCK {
-                write(state, msg, &mut block).await?;
+                write(state, msg, claim, &mut block).await?;
             }
         }
-        write(state, msg, &mut block).await?;
+        write(state, msg, claim, &mut block).await?;
     }
     Ok(Some(quiet_ends))
+}
+
+/// The anonymous devices of an area, written as batches (see `alerting.device_batches`): the
+/// devices with a fixed place in the area, those with a further place in it, and "where I am"
+/// devices whose coarse cell overlaps it, each once. Everywhere (a national alert) the devices
+/// come in order of id and are written as they come, so that the first batches go out while
+/// the rest of the country is still being read; an area's devices are gathered and sorted first.
+async fn devices_in_batches(state: &AppState, msg: &MessageRow, claim: &Claim, plan: &Arc<Plan>) -> anyhow::Result<()> {
+    let mut skip = already_written(state, msg.id).await?;
+    let mut more = targeting::devices_by_further_places(&state.store, plan).await?;
+    more.extend(targeting::coarse_devices(&state.store, plan, state.now_ms()).await?);
+    let more: HashSet<i64> = more.into_iter().filter(|id| !skip.contains(id)).collect();
+    skip.extend(more.iter().copied());
+    let in_order = targeting::everywhere_only(plan);
+    let first = usize::try_from(state.config.alerting.worker.batch).unwrap_or(1).max(1);
+    let mut size = first;
+    let mut ids: Vec<i64> = Vec::new();
+    let mut devices = targeting::anonymous_devices(&state.store, plan.clone());
+    while let Some(id) = devices.try_next().await? {
+        if skip.contains(&id) {
+            continue;
+        }
+        ids.push(id);
+        if in_order && ids.len() >= size {
+            ids.sort_unstable();
+            write_batches(state, msg, claim, &mut ids).await?;
+            size = (size * 2).min(first * 16);
+            if action_ended(state, msg).await? {
+                return Ok(());
+            }
+        }
+    }
+    drop(devices);
+    ids.extend(more);
+    ids.sort_unstable();
+    ids.dedup();
+    write_batches(state, msg, claim, &mut ids).await
 }
 
 /// Push for a person is one delivery per device of theirs.
@@ -208,7 +304,7 @@ async fn expand_push(state: &AppState, people: &mut Vec<i64>, block: &mut Vec<Ta
 
 /// An update, closing or cancellation goes to exactly the people and devices the action's
 /// first message reached, on the channel that reached them — once that fan-out is complete.
-async fn from_first_message(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
+async fn from_first_message(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow::Result<bool> {
     let Some(action) = msg.action_id else { return Ok(true) };
     let Some(first) = state.store.action(action).await?.and_then(|a| a.first_message_id) else {
         return Ok(true);
@@ -226,7 +322,21 @@ async fn from_first_message(state: &AppState, msg: &MessageRow) -> anyhow::Resul
         // A person reached on several devices or channels keeps each.
         let mut block: Vec<Target> = page.into_iter().map(|(_, t)| t).collect();
         dedup(&mut block);
-        write(state, msg, &mut block).await?;
+        write(state, msg, claim, &mut block).await?;
+    }
+    // The devices the first message reached in batches, but for those with a row of their own
+    // there (reached one by one above, or not reached at all).
+    let rows_there: HashSet<i64> = state.store.devices_with_rows(first).await?.into_iter().collect();
+    let done = already_written(state, msg.id).await?;
+    let mut after = 0i64;
+    loop {
+        let page = state.store.reached_batches(first, after, 16).await?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        let mut ids: Vec<i64> =
+            page.into_iter().flat_map(|(_, d)| d).filter(|id| !rows_there.contains(id) && !done.contains(id)).collect();
+        ids.sort_unstable();
+        write_batches(state, msg, claim, &mut ids).await?;
     }
     Ok(true)
 }

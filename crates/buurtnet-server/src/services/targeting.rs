@@ -663,6 +663,12 @@ pub fn anonymous_devices<'a>(store: &'a Store, plan: Arc<Plan>) -> BoxStream<'a,
     all.try_filter(move |id| futures::future::ready(seen.insert(*id))).boxed()
 }
 
+/// Whether the plan's area is the whole country and nothing else: its anonymous devices then
+/// come in order of id (see [`anonymous_devices`]).
+pub fn everywhere_only(plan: &Plan) -> bool {
+    matches!(plan.members.as_slice(), [Planned::All])
+}
+
 /// The coarse cells ("where I am") that overlap the plan's area: the cells holding any part of
 /// its cover (a cover range of full-resolution Z-order ids maps onto coarse ids by a shift);
 /// `None` when the area is everywhere. A superset near the border, never a subset: the device
