@@ -534,3 +534,63 @@ async fn device_batches_survive_a_dead_worker_and_carry_updates_to_whom_they_rea
     assert_eq!(v["messages"][2]["deliveries"]["push"], json!({"expired": 1199}), "{}", v["messages"][2]);
     assert_eq!(v["messages"][3]["deliveries"]["push"], json!({"sent": 1199}), "the closing message: {}", v["messages"][3]);
 }
+
+on_both_backends!(finishing_a_claim_records_each_outcome_and_ignores_a_stale_claim);
+
+/// What a worker reports for a claimed batch is written per delivery — state, next try,
+/// given-back tries, error and the provider's id — and a report from a claim that was taken
+/// over (another `attempts`) changes nothing.
+async fn finishing_a_claim_records_each_outcome_and_ignores_a_stale_claim(backend: Backend) {
+    use buurtnet_store::deliveries::Finished;
+    let (app, _) = manual(backend).await;
+    let now = app.clock_ms();
+    let targets: Vec<_> = (1..=6).map(|pid| (pid, 0, buurtnet_domain::Channel::Sms)).collect();
+    assert_eq!(app.store.insert_deliveries(99, 3, now, &targets).await.unwrap(), 6);
+    let mut claimed = app.store.claim_deliveries(now, now + 60_000, 10).await.unwrap();
+    claimed.sort_by_key(|d| d.id);
+    assert_eq!(claimed.len(), 6);
+    let f = |i: usize,
+             state: &'static str,
+             next_at: i64,
+             provider: Option<&str>,
+             error: Option<&str>,
+             untried: bool,
+             attempts: i64| Finished {
+        id: claimed[i].id,
+        attempts,
+        state,
+        next_at,
+        provider_id: provider.map(str::to_string),
+        error: error.map(str::to_string),
+        untried,
+    };
+    let done = vec![
+        f(0, "sent", now, Some("cm-1"), None, false, 1),
+        f(1, "sent", now, Some("cm-\"2\""), None, false, 1),
+        f(2, "sent", now, None, None, false, 1),
+        f(3, "pending", now + 4000, None, Some("503 from the gateway"), false, 1),
+        f(4, "pending", now + 2000, None, Some("sms paused"), true, 1),
+        // A stale report: this claim's attempts were 1, not 7.
+        f(5, "failed", now, None, Some("stale"), false, 7),
+    ];
+    app.store.finish_deliveries(now + 10, &done).await.unwrap();
+    let rows = app
+        .store
+        .admin_strings(
+            "SELECT state || '|' || CAST(next_at - (SELECT MIN(next_at) FROM deliveries WHERE state = 'sent') AS TEXT) || '|' || CAST(attempts AS TEXT)
+                    || '|' || COALESCE(provider_id, '-') || '|' || COALESCE(last_error, '-') FROM deliveries ORDER BY id",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            "sent|0|1|cm-1|-".to_string(),
+            "sent|0|1|cm-\"2\"|-".into(),
+            "sent|0|1|-|-".into(),
+            "pending|4000|1|-|503 from the gateway".into(),
+            "pending|2000|0|-|sms paused".into(),
+            "sending|60000|1|-|-".into(),
+        ]
+    );
+}

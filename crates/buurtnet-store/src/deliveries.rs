@@ -11,6 +11,7 @@ use buurtnet_domain::Channel;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use sqlx::{FromRow, QueryBuilder};
+use std::collections::HashMap;
 
 /// Rows per INSERT statement.
 const INSERT_CHUNK: usize = 4000;
@@ -208,8 +209,44 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records what became of claimed deliveries, in one statement.
+    /// Records what became of claimed deliveries: in one statement on PostgreSQL; on SQLite one
+    /// statement per kind of outcome (usually one: all sent), picking the rows by id through
+    /// `json_each` (SQLite's planner, without statistics on a fresh table, may join a `VALUES`
+    /// list by scanning the whole table: a cost that grows with every message sent).
     pub async fn finish_deliveries(&self, now: i64, done: &[Finished]) -> Result<(), StoreError> {
+        if let Pool::Sqlite(p) = &self.pool {
+            type Outcome<'a> = (&'static str, i64, Option<&'a str>, bool, i64);
+            let mut groups: HashMap<Outcome<'_>, (Vec<i64>, serde_json::Map<String, serde_json::Value>)> = HashMap::new();
+            for f in done {
+                let g = groups.entry((f.state, f.next_at, f.error.as_deref(), f.untried, f.attempts)).or_default();
+                g.0.push(f.id);
+                if let Some(pid) = &f.provider_id {
+                    g.1.insert(f.id.to_string(), pid.clone().into());
+                }
+            }
+            let mut tx = p.begin().await?;
+            for ((state, next_at, error, untried, attempts), (ids, provider_ids)) in groups {
+                let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
+                let provider_ids = serde_json::Value::Object(provider_ids).to_string();
+                sqlx::query(
+                    "UPDATE deliveries SET state = $1, next_at = $2, attempts = attempts - $3, last_error = $4, updated_at = $5,
+                        provider_id = COALESCE(json_extract($6, '$.\"' || id || '\"'), provider_id)
+                     WHERE id IN (SELECT value FROM json_each($7)) AND attempts = $8 AND state = 'sending'",
+                )
+                .bind(state)
+                .bind(next_at)
+                .bind(i64::from(untried))
+                .bind(error)
+                .bind(now)
+                .bind(provider_ids)
+                .bind(ids)
+                .bind(attempts)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            return Ok(());
+        }
         for chunk in done.chunks(1000) {
             with_pool!(self, |p| {
                 let mut qb = QueryBuilder::new(

@@ -194,8 +194,19 @@ impl Store {
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(lease_until).fetch_optional(p).await?
             }
             Pool::Sqlite(p) => {
-                let sql = format!("{update} WHERE id = ({pick}) RETURNING id, message_id, first_id, devices, attempts");
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(lease_until).fetch_optional(p).await?
+                // Looked for first with a read (readers run beside SQLite's one writer), so that
+                // a worker finding nothing does not queue for the write lock.
+                let due: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(pick)).bind(now).fetch_optional(p).await?;
+                match due {
+                    None => None,
+                    Some(id) => {
+                        let sql = format!(
+                            "{update} WHERE id = $3 AND state IN ('pending', 'sending') AND next_at <= $1
+                             RETURNING id, message_id, first_id, devices, attempts"
+                        );
+                        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(now).bind(lease_until).bind(id).fetch_optional(p).await?
+                    }
+                }
             }
         };
         Ok(row.map(|(id, message_id, first_id, devices, attempts)| ClaimedBatch {

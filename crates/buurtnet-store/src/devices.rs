@@ -366,7 +366,7 @@ impl Store {
             *e = (*e).max(delivery);
         }
         let mut all: Vec<(i64, i64)> = latest.into_iter().collect();
-        all.sort_by(|a, b| b.1.cmp(&a.1));
+        all.sort_by_key(|a| std::cmp::Reverse(a.1));
         all.truncate(usize::try_from(limit).unwrap_or(0));
         Ok(all)
     }

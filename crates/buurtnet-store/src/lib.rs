@@ -122,6 +122,10 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .pragma("cache_size", "-65536")
+                // Reads of the database file straight from the operating system's page cache,
+                // shared by the pool's connections (each connection's own cache is emptied
+                // whenever another one commits).
+                .pragma("mmap_size", "1073741824")
                 .pragma("temp_store", "memory");
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)

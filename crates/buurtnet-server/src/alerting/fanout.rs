@@ -259,11 +259,7 @@ async fn from_area(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow:
 /// come in order of id and are written as they come, so that the first batches go out while
 /// the rest of the country is still being read; an area's devices are gathered and sorted first.
 async fn devices_in_batches(state: &AppState, msg: &MessageRow, claim: &Claim, plan: &Arc<Plan>) -> anyhow::Result<()> {
-    let mut skip = already_written(state, msg.id).await?;
-    let mut more = targeting::devices_by_further_places(&state.store, plan).await?;
-    more.extend(targeting::coarse_devices(&state.store, plan, state.now_ms()).await?);
-    let more: HashSet<i64> = more.into_iter().filter(|id| !skip.contains(id)).collect();
-    skip.extend(more.iter().copied());
+    let skip = already_written(state, msg.id).await?;
     let in_order = targeting::everywhere_only(plan);
     let first = usize::try_from(state.config.alerting.worker.batch).unwrap_or(1).max(1);
     let mut size = first;
@@ -284,7 +280,12 @@ async fn devices_in_batches(state: &AppState, msg: &MessageRow, claim: &Claim, p
         }
     }
     drop(devices);
-    ids.extend(more);
+    // The devices reached through a further place or their coarse cell, but for those already
+    // written above (read back when they were written as they came).
+    let mut more = targeting::devices_by_further_places(&state.store, plan).await?;
+    more.extend(targeting::coarse_devices(&state.store, plan, state.now_ms()).await?);
+    let written = if in_order && !more.is_empty() { already_written(state, msg.id).await? } else { skip };
+    ids.extend(more.into_iter().filter(|id| !written.contains(id)));
     ids.sort_unstable();
     ids.dedup();
     write_batches(state, msg, claim, &mut ids).await
