@@ -350,25 +350,29 @@ async fn the_sms_rate_limit_holds_for_all_processes_together(backend: Backend) {
     assert_eq!(cm.sms().len(), 40, "each once");
 }
 
+/// An anonymous device (pushed through the sandbox, which names it by id).
+fn anonymous_device(i: usize, at: (f64, f64), topics: &[Topic], language: &str) -> buurtnet_store::NewDevice {
+    buurtnet_store::NewDevice {
+        endpoint: Some(format!("https://push.example.org/d{i}")),
+        p256dh: Some("k".into()),
+        auth: Some("a".into()),
+        token_hash: format!("t{i}"),
+        language: language.into(),
+        topics: topics.iter().copied().collect::<buurtnet_domain::TopicSet>().bits(),
+        place: buurtnet_store::DevicePlace::point(at.0, at.1),
+        extra_places: Vec::new(),
+    }
+}
+
 on_both_backends!(an_amber_alert_reaches_every_anonymous_device_in_the_country);
 
 /// A national AMBER Alert goes to every anonymous device that wants urgent messages, wherever
 /// it is, once each — read page by page over more than one page of device ids.
 async fn an_amber_alert_reaches_every_anonymous_device_in_the_country(backend: Backend) {
-    use buurtnet_domain::TopicSet;
     use buurtnet_store::NewDevice;
     let (app, worker) = manual(backend).await;
     let token = app.staff_token("dispatcher", "NL").await;
-    let device = |i: usize, at: (f64, f64), topics: &[Topic]| NewDevice {
-        endpoint: Some(format!("https://push.example.org/d{i}")),
-        p256dh: Some("k".into()),
-        auth: Some("a".into()),
-        token_hash: format!("t{i}"),
-        language: "nl".into(),
-        topics: topics.iter().copied().collect::<TopicSet>().bits(),
-        place: buurtnet_store::DevicePlace::point(at.0, at.1),
-        extra_places: Vec::new(),
-    };
+    let device = |i: usize, at: (f64, f64), topics: &[Topic]| anonymous_device(i, at, topics, "nl");
     // 20,000 devices in Amersfoort and Utrecht (more than one page), 100 that want no urgent
     // messages.
     let urgent: Vec<NewDevice> =
@@ -422,22 +426,11 @@ on_both_backends!(device_batches_survive_a_dead_worker_and_carry_updates_to_whom
 /// since the send gets a failed delivery row of its own (and no update), and the action page
 /// and a device's recent actions find a batched delivery by its id.
 async fn device_batches_survive_a_dead_worker_and_carry_updates_to_whom_they_reached(backend: Backend) {
-    use buurtnet_domain::TopicSet;
     use buurtnet_store::NewDevice;
     let (app, worker) = manual(backend).await;
     let token = app.staff_token("dispatcher", "NL").await;
-    let devices: Vec<NewDevice> = (0..1200)
-        .map(|i| NewDevice {
-            endpoint: Some(format!("https://push.example.org/b{i}")),
-            p256dh: Some("k".into()),
-            auth: Some("a".into()),
-            token_hash: format!("b{i}"),
-            language: if i % 2 == 0 { "nl".into() } else { "en".into() },
-            topics: [Topic::Urgent].into_iter().collect::<TopicSet>().bits(),
-            place: buurtnet_store::DevicePlace::point(AMERSFOORT.0, AMERSFOORT.1),
-            extra_places: Vec::new(),
-        })
-        .collect();
+    let devices: Vec<NewDevice> =
+        (0..1200).map(|i| anonymous_device(i, AMERSFOORT, &[Topic::Urgent], if i % 2 == 0 { "nl" } else { "en" })).collect();
     app.store.register_anonymous_devices(&devices, 0).await.unwrap();
     let (s, v) = post(
         &app,

@@ -243,24 +243,15 @@ impl Store {
                     .bind(step.action_id)
                     .execute(&mut *tx)
                     .await?;
-                    sqlx::query(
-                        "UPDATE deliveries SET state = 'expired', last_error = 'action ended', updated_at = $1
-                         WHERE state = 'pending' AND message_id IN
-                           (SELECT id FROM messages WHERE action_id = $2 AND kind IN ('start', 'update'))",
-                    )
-                    .bind(step.now)
-                    .bind(step.action_id)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "UPDATE device_batches SET state = 'expired', updated_at = $1
-                         WHERE state = 'pending' AND message_id IN
-                           (SELECT id FROM messages WHERE action_id = $2 AND kind IN ('start', 'update'))",
-                    )
-                    .bind(step.now)
-                    .bind(step.action_id)
-                    .execute(&mut *tx)
-                    .await?;
+                    // What of its start and updates has not left yet: single deliveries and
+                    // device batches.
+                    for set in ["deliveries SET last_error = 'action ended',", "device_batches SET"] {
+                        let sql = format!(
+                            "UPDATE {set} state = 'expired', updated_at = $1 WHERE state = 'pending' AND message_id IN
+                               (SELECT id FROM messages WHERE action_id = $2 AND kind IN ('start', 'update'))"
+                        );
+                        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(step.now).bind(step.action_id).execute(&mut *tx).await?;
+                    }
                 }
                 tx.commit().await?;
             }

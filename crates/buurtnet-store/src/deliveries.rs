@@ -209,67 +209,66 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Records what became of claimed deliveries: in one statement on PostgreSQL; on SQLite one
-    /// statement per kind of outcome (usually one: all sent), picking the rows by id through
-    /// `json_each` (SQLite's planner, without statistics on a fresh table, may join a `VALUES`
-    /// list by scanning the whole table: a cost that grows with every message sent).
+    /// Records what became of claimed deliveries, in one transaction: one statement per kind of
+    /// outcome (usually one: all sent), picking its rows by id (an array on PostgreSQL,
+    /// `json_each` on SQLite) with each row's provider id looked up in a JSON object. (A join
+    /// with a `VALUES` list was planned by SQLite, without statistics on a fresh table, as a
+    /// scan of the whole table: a cost that grew with every message sent.) A result whose claim
+    /// was taken over by another worker (other `attempts`) changes nothing.
     pub async fn finish_deliveries(&self, now: i64, done: &[Finished]) -> Result<(), StoreError> {
-        if let Pool::Sqlite(p) = &self.pool {
-            type Outcome<'a> = (&'static str, i64, Option<&'a str>, bool, i64);
-            let mut groups: HashMap<Outcome<'_>, (Vec<i64>, serde_json::Map<String, serde_json::Value>)> = HashMap::new();
-            for f in done {
-                let g = groups.entry((f.state, f.next_at, f.error.as_deref(), f.untried, f.attempts)).or_default();
-                g.0.push(f.id);
-                if let Some(pid) = &f.provider_id {
-                    g.1.insert(f.id.to_string(), pid.clone().into());
-                }
+        type Outcome<'a> = (&'static str, i64, Option<&'a str>, bool, i64);
+        let mut groups: HashMap<Outcome<'_>, (Vec<i64>, serde_json::Map<String, serde_json::Value>)> = HashMap::new();
+        for f in done {
+            let g = groups.entry((f.state, f.next_at, f.error.as_deref(), f.untried, f.attempts)).or_default();
+            g.0.push(f.id);
+            if let Some(pid) = &f.provider_id {
+                g.1.insert(f.id.to_string(), pid.clone().into());
             }
-            let mut tx = p.begin().await?;
-            for ((state, next_at, error, untried, attempts), (ids, provider_ids)) in groups {
-                let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
-                let provider_ids = serde_json::Value::Object(provider_ids).to_string();
-                sqlx::query(
-                    "UPDATE deliveries SET state = $1, next_at = $2, attempts = attempts - $3, last_error = $4, updated_at = $5,
-                        provider_id = COALESCE(json_extract($6, '$.\"' || id || '\"'), provider_id)
-                     WHERE id IN (SELECT value FROM json_each($7)) AND attempts = $8 AND state = 'sending'",
-                )
-                .bind(state)
-                .bind(next_at)
-                .bind(i64::from(untried))
-                .bind(error)
-                .bind(now)
-                .bind(provider_ids)
-                .bind(ids)
-                .bind(attempts)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            return Ok(());
         }
-        for chunk in done.chunks(1000) {
-            with_pool!(self, |p| {
-                let mut qb = QueryBuilder::new(
-                    "UPDATE deliveries SET state = v.column2, next_at = v.column3, attempts = deliveries.attempts - v.column7, ",
-                );
-                qb.push("provider_id = COALESCE(v.column4, deliveries.provider_id), last_error = v.column5, updated_at = ");
-                qb.push_bind(now);
-                qb.push(" FROM (");
-                for (i, f) in chunk.iter().enumerate() {
-                    qb.push(if i == 0 { "VALUES (" } else { ", (" });
-                    qb.push("CAST(").push_bind(f.id).push(" AS BIGINT), CAST(").push_bind(f.state).push(" AS TEXT), CAST(");
-                    qb.push_bind(f.next_at)
-                        .push(" AS BIGINT), CAST(")
-                        .push_bind(f.provider_id.as_deref())
-                        .push(" AS TEXT), CAST(");
-                    qb.push_bind(f.error.as_deref()).push(" AS TEXT), CAST(").push_bind(f.attempts).push(" AS BIGINT), CAST(");
-                    qb.push_bind(i64::from(f.untried)).push(" AS BIGINT))");
+        let set = "UPDATE deliveries SET state = $1, next_at = $2, attempts = attempts - $3, last_error = $4, updated_at = $5,";
+        match &self.pool {
+            Pool::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                for ((state, next_at, error, untried, attempts), (ids, provider_ids)) in groups {
+                    let sql = format!(
+                        "{set} provider_id = COALESCE($6::jsonb ->> CAST(id AS TEXT), provider_id)
+                         WHERE id = ANY($7) AND attempts = $8 AND state = 'sending'"
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(state)
+                        .bind(next_at)
+                        .bind(i64::from(untried))
+                        .bind(error)
+                        .bind(now)
+                        .bind(serde_json::Value::Object(provider_ids).to_string())
+                        .bind(ids)
+                        .bind(attempts)
+                        .execute(&mut *tx)
+                        .await?;
                 }
-                qb.push(
-                    ") AS v WHERE deliveries.id = v.column1 AND deliveries.attempts = v.column6 AND deliveries.state = 'sending'",
-                );
-                qb.build().execute(p).await.map(|r| r.rows_affected())
-            })?;
+                tx.commit().await?;
+            }
+            Pool::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                for ((state, next_at, error, untried, attempts), (ids, provider_ids)) in groups {
+                    let sql = format!(
+                        "{set} provider_id = COALESCE(json_extract($6, '$.\"' || id || '\"'), provider_id)
+                         WHERE id IN (SELECT value FROM json_each($7)) AND attempts = $8 AND state = 'sending'"
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(state)
+                        .bind(next_at)
+                        .bind(i64::from(untried))
+                        .bind(error)
+                        .bind(now)
+                        .bind(serde_json::Value::Object(provider_ids).to_string())
+                        .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
+                        .bind(attempts)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
         }
         Ok(())
     }
