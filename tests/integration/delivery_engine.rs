@@ -364,6 +364,25 @@ fn anonymous_device(i: usize, at: (f64, f64), topics: &[Topic], language: &str) 
     }
 }
 
+/// Creates and sends a national AMBER Alert (an exercise) and runs its fan-out: (action id,
+/// start message id).
+async fn send_national_amber(app: &TestApp, token: &str, kind: &str, body: &str) -> (i64, i64) {
+    let (s, v) = post(
+        app,
+        token,
+        "/api/v1/actions",
+        &json!({"kind": kind, "level": "national", "status": "exercise", "title": "AMBER Alert", "body": body,
+                "consent": {"by": "ouder"}}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = post(app, token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+    assert_eq!(s, 200, "{v}");
+    while fanout::fanout_once(&app.state).await.unwrap() {}
+    (id, v["message_id"].as_i64().unwrap())
+}
+
 on_both_backends!(an_amber_alert_reaches_every_anonymous_device_in_the_country);
 
 /// A national AMBER Alert goes to every anonymous device that wants urgent messages, wherever
@@ -382,19 +401,7 @@ async fn an_amber_alert_reaches_every_anonymous_device_in_the_country(backend: B
     }
     let quiet: Vec<NewDevice> = (20_000..20_100).map(|i| device(i, AMERSFOORT, &[Topic::Information])).collect();
     app.store.register_anonymous_devices(&quiet, 0).await.unwrap();
-    let (s, v) = post(
-        &app,
-        &token,
-        "/api/v1/actions",
-        &json!({"kind": "missing_person", "level": "national", "status": "exercise", "title": "AMBER Alert",
-                "body": "Vermist: meisje, 8 jaar.", "consent": {"by": "moeder"}}),
-    )
-    .await;
-    assert_eq!(s, 201, "{v}");
-    let id = v["id"].as_i64().unwrap();
-    let (s, v) = post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
-    assert_eq!(s, 200, "{v}");
-    while fanout::fanout_once(&app.state).await.unwrap() {}
+    let (id, _) = send_national_amber(&app, &token, "missing_person", "Vermist: meisje, 8 jaar.").await;
     let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
     assert_eq!(v["messages"][0]["recipients"], 20_000, "{}", v["messages"]);
     // In batches (the default): every device once, and no delivery row per device.
@@ -432,20 +439,7 @@ async fn device_batches_survive_a_dead_worker_and_carry_updates_to_whom_they_rea
     let devices: Vec<NewDevice> =
         (0..1200).map(|i| anonymous_device(i, AMERSFOORT, &[Topic::Urgent], if i % 2 == 0 { "nl" } else { "en" })).collect();
     app.store.register_anonymous_devices(&devices, 0).await.unwrap();
-    let (s, v) = post(
-        &app,
-        &token,
-        "/api/v1/actions",
-        &json!({"kind": "runaway_child", "level": "national", "status": "exercise", "title": "AMBER Alert",
-                "body": "Vermist: jongen, 12 jaar.", "consent": {"by": "vader"}}),
-    )
-    .await;
-    assert_eq!(s, 201, "{v}");
-    let id = v["id"].as_i64().unwrap();
-    let (s, v) = post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
-    assert_eq!(s, 200, "{v}");
-    let start = v["message_id"].as_i64().unwrap();
-    while fanout::fanout_once(&app.state).await.unwrap() {}
+    let (id, start) = send_national_amber(&app, &token, "runaway_child", "Vermist: jongen, 12 jaar.").await;
     let batched = app.store.batched_devices(start).await.unwrap();
     assert_eq!(batched.len(), 1200);
     // One device is deleted before its push leaves.

@@ -56,6 +56,14 @@ impl Language {
         }
     }
 
+    /// The other language (for a page's language switch).
+    pub fn other(self) -> Language {
+        match self {
+            Language::Nl => Language::En,
+            Language::En => Language::Nl,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Language> {
         match s.trim().to_ascii_lowercase().as_str() {
             "nl" | "nl-nl" | "dutch" | "nederlands" => Some(Language::Nl),

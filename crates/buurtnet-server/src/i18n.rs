@@ -20,10 +20,7 @@ impl T {
 
     /// The other language's code, for the language switch.
     pub fn other(&self) -> &'static str {
-        match self.lang {
-            Language::Nl => "en",
-            Language::En => "nl",
-        }
+        self.lang.other().as_str()
     }
 
     pub fn get(&self, key: &str) -> &'static str {

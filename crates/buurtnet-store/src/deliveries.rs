@@ -210,11 +210,11 @@ impl Store {
     }
 
     /// Records what became of claimed deliveries, in one transaction: one statement per kind of
-    /// outcome (usually one: all sent), picking its rows by id (an array on PostgreSQL,
-    /// `json_each` on SQLite) with each row's provider id looked up in a JSON object. (A join
-    /// with a `VALUES` list was planned by SQLite, without statistics on a fresh table, as a
-    /// scan of the whole table: a cost that grew with every message sent.) A result whose claim
-    /// was taken over by another worker (other `attempts`) changes nothing.
+    /// outcome (usually one: all sent), picking its rows by id from a JSON list and each row's
+    /// provider id from a JSON object. (A join with a `VALUES` list was planned by SQLite,
+    /// without statistics on a fresh table, as a scan of the whole table: a cost that grew with
+    /// every message sent.) A result whose claim was taken over by another worker (other
+    /// `attempts`) changes nothing.
     pub async fn finish_deliveries(&self, now: i64, done: &[Finished]) -> Result<(), StoreError> {
         type Outcome<'a> = (&'static str, i64, Option<&'a str>, bool, i64);
         let mut groups: HashMap<Outcome<'_>, (Vec<i64>, serde_json::Map<String, serde_json::Value>)> = HashMap::new();
@@ -225,51 +225,36 @@ impl Store {
                 g.1.insert(f.id.to_string(), pid.clone().into());
             }
         }
-        let set = "UPDATE deliveries SET state = $1, next_at = $2, attempts = attempts - $3, last_error = $4, updated_at = $5,";
-        match &self.pool {
-            Pool::Postgres(p) => {
-                let mut tx = p.begin().await?;
-                for ((state, next_at, error, untried, attempts), (ids, provider_ids)) in groups {
-                    let sql = format!(
-                        "{set} provider_id = COALESCE($6::jsonb ->> CAST(id AS TEXT), provider_id)
-                         WHERE id = ANY($7) AND attempts = $8 AND state = 'sending'"
-                    );
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(state)
-                        .bind(next_at)
-                        .bind(i64::from(untried))
-                        .bind(error)
-                        .bind(now)
-                        .bind(serde_json::Value::Object(provider_ids).to_string())
-                        .bind(ids)
-                        .bind(attempts)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
+        // The rows by id, and each row's provider id, from JSON in both dialects.
+        let (rows, provider) = match &self.pool {
+            Pool::Postgres(_) => (
+                "id = ANY(ARRAY(SELECT CAST(jsonb_array_elements_text(CAST($7 AS jsonb)) AS BIGINT)))",
+                "CAST($6 AS jsonb) ->> CAST(id AS TEXT)",
+            ),
+            Pool::Sqlite(_) => ("id IN (SELECT value FROM json_each($7))", "json_extract($6, '$.\"' || id || '\"')"),
+        };
+        let sql = format!(
+            "UPDATE deliveries SET state = $1, next_at = $2, attempts = attempts - $3, last_error = $4, updated_at = $5,
+                provider_id = COALESCE({provider}, provider_id)
+             WHERE {rows} AND attempts = $8 AND state = 'sending'"
+        );
+        with_pool!(self, |p| {
+            let mut tx = p.begin().await?;
+            for ((state, next_at, error, untried, attempts), (ids, provider_ids)) in &groups {
+                sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(*state)
+                    .bind(*next_at)
+                    .bind(i64::from(*untried))
+                    .bind(*error)
+                    .bind(now)
+                    .bind(serde_json::Value::Object(provider_ids.clone()).to_string())
+                    .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
+                    .bind(*attempts)
+                    .execute(&mut *tx)
+                    .await?;
             }
-            Pool::Sqlite(p) => {
-                let mut tx = p.begin().await?;
-                for ((state, next_at, error, untried, attempts), (ids, provider_ids)) in groups {
-                    let sql = format!(
-                        "{set} provider_id = COALESCE(json_extract($6, '$.\"' || id || '\"'), provider_id)
-                         WHERE id IN (SELECT value FROM json_each($7)) AND attempts = $8 AND state = 'sending'"
-                    );
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(state)
-                        .bind(next_at)
-                        .bind(i64::from(untried))
-                        .bind(error)
-                        .bind(now)
-                        .bind(serde_json::Value::Object(provider_ids).to_string())
-                        .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
-                        .bind(attempts)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-            }
-        }
+            tx.commit().await
+        })?;
         Ok(())
     }
 

@@ -15,11 +15,9 @@ impl Ct {
         self.lang.as_str()
     }
 
+    /// The other language's code, for the language switch.
     pub fn other(&self) -> &'static str {
-        match self.lang {
-            Language::Nl => "en",
-            Language::En => "nl",
-        }
+        self.lang.other().as_str()
     }
 
     pub fn get(&self, key: &str) -> &'static str {
