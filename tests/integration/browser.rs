@@ -1,7 +1,7 @@
 //! The resident's pages in a real headless Chromium (Debian's `chromium` and `chromedriver`):
 //! sign up through the Dutch form, see the mail in the sandbox, open the confirmation link.
 
-use crate::browser_kit::{accessibility_problems, browser, screenshot};
+use crate::browser_kit::{accessibility_problems, browser, heading_is, screenshot, text_when};
 use crate::common::{Backend, TestApp};
 use fantoccini::Locator;
 
@@ -26,8 +26,7 @@ async fn sign_up_and_confirm_in_a_real_browser() {
         c.find(Locator::Id(id)).await.unwrap().click().await.unwrap();
     }
     c.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
-    let h1 = c.wait().for_element(Locator::Css("h1")).await.unwrap().text().await.unwrap();
-    assert_eq!(h1, "Bijna klaar", "{}", c.source().await.unwrap());
+    heading_is(&c, "Bijna klaar").await;
     let contact = app.store.contact("email", "browser@example.org").await.unwrap().expect("registered");
     assert!(contact.verified_at.is_none());
 
@@ -46,14 +45,12 @@ async fn sign_up_and_confirm_in_a_real_browser() {
         "opening the link confirms nothing"
     );
     c.find(Locator::Id("confirm")).await.unwrap().click().await.unwrap();
-    let body = c.wait().for_element(Locator::Css("p.ok")).await.unwrap().text().await.unwrap();
-    assert!(body.contains("Je e-mailadres is bevestigd"), "{body}");
+    text_when(&c, "p.ok", |t| t.contains("Je e-mailadres is bevestigd")).await;
     assert!(app.store.contact("email", "browser@example.org").await.unwrap().unwrap().verified_at.is_some());
 
     // English is one click away.
     c.goto(&app.at("/aanmelden")).await.unwrap();
     c.find(Locator::LinkText("English")).await.unwrap().click().await.unwrap();
-    let h1 = c.wait().for_element(Locator::Css("h1")).await.unwrap().text().await.unwrap();
-    assert_eq!(h1, "Sign up");
+    heading_is(&c, "Sign up").await;
     c.close().await.unwrap();
 }

@@ -60,8 +60,21 @@ pub async fn browser_sized(width: u32, height: u32) -> Client {
                      format!("--window-size={width},{height}")]
         }),
     );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    ClientBuilder::new(connector).capabilities(caps).connect(driver_url().await).await.expect("chromium starts")
+    // On a loaded 2-core machine Chromium can miss chromedriver's start-up deadline; a new
+    // session is cheap, so try a few times before calling it a failure.
+    let mut last = None;
+    for attempt in 0..3 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector).capabilities(caps.clone()).connect(driver_url().await).await {
+            Ok(client) => return client,
+            Err(e) => {
+                eprintln!("chromium session attempt {attempt} failed: {e}");
+                last = Some(e);
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
+    panic!("chromium did not start: {last:?}")
 }
 
 /// A desktop-sized session.
@@ -96,4 +109,29 @@ pub async fn screenshot(c: &Client, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&dir).expect("target/screenshots");
     std::fs::write(dir.join(format!("{name}.png")), &png).expect("screenshot written");
+}
+
+/// Waits (up to 15 s) until the first `css` element's text satisfies `ok`, and returns it.
+/// After a click the old page stays in place until the new one arrives, so a plain
+/// `find` can read the old page's element or one that goes stale while it is read.
+pub async fn text_when<F: Fn(&str) -> bool>(c: &Client, css: &str, ok: F) -> String {
+    let mut last = String::new();
+    for _ in 0..150 {
+        if let Ok(el) = c.find(fantoccini::Locator::Css(css)).await
+            && let Ok(text) = el.text().await
+        {
+            if ok(&text) {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let source = c.source().await.unwrap_or_default();
+    panic!("{css} never got the expected text; last seen {last:?}; page: {source}");
+}
+
+/// Waits until the page's `h1` reads `expected`.
+pub async fn heading_is(c: &Client, expected: &str) {
+    text_when(c, "h1", |t| t == expected).await;
 }
