@@ -48,18 +48,25 @@ pub async fn driver_url() -> &'static str {
 /// A new headless Chromium session (its own temporary profile), Dutch by default, with a
 /// window of `width` × `height` CSS pixels.
 pub async fn browser_sized(width: u32, height: u32) -> Client {
+    session(serde_json::json!({}), &format!("--window-size={width},{height}")).await
+}
+
+/// A new headless Chromium session with `extra` merged into its `goog:chromeOptions` and one
+/// more command-line argument (the window size).
+pub async fn session(extra: serde_json::Value, window: &str) -> Client {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut options = serde_json::json!({
+        "binary": chromium,
+        "prefs": {"intl.accept_languages": "nl-NL,nl"},
+        "args": ["--headless=new", "--no-sandbox", "--lang=nl-NL", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 window]
+    });
+    if let (Some(options), serde_json::Value::Object(extra)) = (options.as_object_mut(), extra) {
+        options.extend(extra);
+    }
     let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": chromium,
-            "prefs": {"intl.accept_languages": "nl-NL,nl"},
-            "args": ["--headless=new", "--no-sandbox", "--lang=nl-NL", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     format!("--window-size={width},{height}")]
-        }),
-    );
+    caps.insert("goog:chromeOptions".into(), options);
     // On a loaded 2-core machine Chromium can miss chromedriver's start-up deadline; a new
     // session is cheap, so try a few times before calling it a failure.
     let mut last = None;
@@ -111,12 +118,12 @@ pub async fn screenshot(c: &Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), &png).expect("screenshot written");
 }
 
-/// Waits (up to 15 s) until the first `css` element's text satisfies `ok`, and returns it.
+/// Waits (up to 20 s) until the first `css` element's text satisfies `ok`, and returns it.
 /// After a click the old page stays in place until the new one arrives, so a plain
 /// `find` can read the old page's element or one that goes stale while it is read.
 pub async fn text_when<F: Fn(&str) -> bool>(c: &Client, css: &str, ok: F) -> String {
     let mut last = String::new();
-    for _ in 0..150 {
+    for _ in 0..200 {
         if let Ok(el) = c.find(fantoccini::Locator::Css(css)).await
             && let Ok(text) = el.text().await
         {
@@ -134,4 +141,9 @@ pub async fn text_when<F: Fn(&str) -> bool>(c: &Client, css: &str, ok: F) -> Str
 /// Waits until the page's `h1` reads `expected`.
 pub async fn heading_is(c: &Client, expected: &str) {
     text_when(c, "h1", |t| t == expected).await;
+}
+
+/// Waits until the first `css` element's text contains `needle`, and returns the text.
+pub async fn text_containing(c: &Client, css: &str, needle: &str) -> String {
+    text_when(c, css, |t| t.contains(needle)).await
 }

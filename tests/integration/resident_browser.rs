@@ -7,31 +7,18 @@
 //! `target/screenshots/` and checked with axe-core (no serious or critical violations).
 
 use crate::alerting::post;
-use crate::browser_kit::{accessibility_problems, driver_url, screenshot};
+use crate::browser_kit::{accessibility_problems, screenshot, session, text_containing};
 use crate::common::{Backend, TestApp};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// A headless Chromium session as a phone of 360 × 800 CSS pixels (Chromium's windows do not
 /// get narrower than 500 pixels, so the phone is emulated), Dutch by default.
 async fn phone() -> Client {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": chromium,
-            "prefs": {"intl.accept_languages": "nl-NL,nl"},
-            "mobileEmulation": {"deviceMetrics": {"width": 360, "height": 800, "pixelRatio": 1.0, "touch": true}},
-            "args": ["--headless=new", "--no-sandbox", "--lang=nl-NL", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--window-size=600,900"]
-        }),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    fantoccini::ClientBuilder::new(connector).capabilities(caps).connect(driver_url().await).await.expect("chromium starts")
+    let emulation =
+        json!({"mobileEmulation": {"deviceMetrics": {"width": 360, "height": 800, "pixelRatio": 1.0, "touch": true}}});
+    session(emulation, "--window-size=600,900").await
 }
 
 /// Saves a screenshot as `target/screenshots/resident-{name}.png` (the phone's width).
@@ -45,19 +32,6 @@ async fn shot(c: &Client, name: &str) {
 async fn axe(c: &Client, name: &str) {
     let problems = accessibility_problems(c).await;
     assert!(problems.is_empty(), "{name}: {problems:#?}");
-}
-
-async fn wait_for_text(c: &Client, css: &str, needle: &str) -> String {
-    for _ in 0..200 {
-        if let Ok(e) = c.find(Locator::Css(css)).await
-            && let Ok(t) = e.text().await
-            && t.contains(needle)
-        {
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{css} never showed {needle:?}: {}", c.source().await.unwrap_or_default());
 }
 
 fn jpeg_file() -> tempfile::NamedTempFile {
@@ -88,14 +62,14 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     c.find(Locator::Id("postcode2")).await.unwrap().send_keys("ABC").await.unwrap();
     c.find(Locator::Id("house_number2")).await.unwrap().send_keys("1").await.unwrap();
     c.find(Locator::Id("join-submit")).await.unwrap().click().await.unwrap();
-    let error = wait_for_text(&c, "#postcode2-error", "postcode").await;
+    let error = text_containing(&c, "#postcode2-error", "postcode").await;
     assert_eq!(error, "Vul een Nederlandse postcode in, zoals 3811 AB.", "in Dutch");
     shot(&c, "02-take-part-error").await;
     axe(&c, "take part, with an error").await;
     c.find(Locator::Id("postcode2")).await.unwrap().clear().await.unwrap();
     c.find(Locator::Id("house_number2")).await.unwrap().clear().await.unwrap();
     c.find(Locator::Id("join-submit")).await.unwrap().click().await.unwrap();
-    wait_for_text(&c, "#live-status", "Verbonden").await;
+    text_containing(&c, "#live-status", "Verbonden").await;
     let summary = c.find(Locator::Id("place-summary")).await.unwrap().text().await.unwrap();
     assert!(summary.contains("vaste plek (3522 HG 70)"), "{summary}");
     shot(&c, "03-home-taking-part").await;
@@ -132,12 +106,12 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     let action = v["id"].as_i64().unwrap();
     let (s, v) = post(&app, &dispatcher, &format!("/api/v1/actions/{action}/send"), &json!({})).await;
     assert_eq!(s, 200, "{v}");
-    wait_for_text(&c, "#incoming-list", "Meisje (8) vermist").await;
+    text_containing(&c, "#incoming-list", "Meisje (8) vermist").await;
     let label = c.find(Locator::Css("#incoming-list .bn-card-label")).await.unwrap().text().await.unwrap();
     assert_eq!(label, "AMBER ALERT", "an AMBER Alert looks like one on the live feed too");
     shot(&c, "04-home-new-action").await;
     c.find(Locator::Css("#incoming-list button")).await.unwrap().click().await.unwrap();
-    let h1 = wait_for_text(&c, "h1#title", "Meisje").await;
+    let h1 = text_containing(&c, "h1#title", "Meisje").await;
     assert_eq!(h1, "Meisje (8) vermist");
     assert!(c.current_url().await.unwrap().path().starts_with("/app/actie/"));
     assert_eq!(c.find(Locator::Id("severity")).await.unwrap().text().await.unwrap(), "AMBER ALERT");
@@ -156,7 +130,7 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     c.find(Locator::Id("tip-photos")).await.unwrap().send_keys(&photo.path().display().to_string()).await.unwrap();
     shot(&c, "06-tip-form").await;
     c.find(Locator::Css("#tip-form button[type=submit]")).await.unwrap().click().await.unwrap();
-    wait_for_text(&c, "#tip-ok", "Dank je wel").await;
+    text_containing(&c, "#tip-ok", "Dank je wel").await;
     let (s, tips) = crate::alerting::get(&app, &dispatcher, &format!("/api/v1/actions/{action}/tips")).await;
     assert_eq!(s, 200);
     assert_eq!(tips["tips"].as_array().unwrap().len(), 1, "{tips}");
@@ -172,26 +146,26 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     )
     .await;
     assert_eq!(s, 200, "{v}");
-    wait_for_text(&c, "#messages", "Noor is gevonden").await;
-    wait_for_text(&c, "#state", "afgesloten").await;
+    text_containing(&c, "#messages", "Noor is gevonden").await;
+    text_containing(&c, "#state", "afgesloten").await;
     shot(&c, "07-action-closed").await;
 
     // Self-service: pause, export, delete — each one tap away; and the privacy page.
     c.goto(&app.at("/app/instellingen")).await.unwrap();
-    wait_for_text(&c, "#device-summary", "vaste plek").await;
+    text_containing(&c, "#device-summary", "vaste plek").await;
     shot(&c, "08-settings").await;
     axe(&c, "settings").await;
     c.find(Locator::Id("pause")).await.unwrap().click().await.unwrap();
-    wait_for_text(&c, "#settings-status", "pauze").await;
+    text_containing(&c, "#settings-status", "pauze").await;
     assert!(app.store.device(id).await.unwrap().unwrap().paused);
     c.goto(&app.at("/app/privacy")).await.unwrap();
     shot(&c, "09-privacy").await;
     axe(&c, "privacy").await;
     c.goto(&app.at("/app/instellingen")).await.unwrap();
-    wait_for_text(&c, "#device-summary", "pauze").await;
+    text_containing(&c, "#device-summary", "pauze").await;
     c.find(Locator::Id("delete")).await.unwrap().click().await.unwrap();
     c.accept_alert().await.unwrap();
-    wait_for_text(&c, "#device-none", "gewist").await;
+    text_containing(&c, "#device-none", "gewist").await;
     assert!(app.store.device(id).await.unwrap().is_none(), "deleted");
     // Offline, the shell still opens (from the service worker's cache).
     let offline = |on: bool| {
@@ -215,7 +189,7 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     shot(&c, "10-home-en").await;
     axe(&c, "home (English)").await;
     c.goto(&app.at("/app/koppelen/some-token?lang=nl")).await.unwrap();
-    wait_for_text(&c, "#link-none", "doet nog niet mee").await;
+    text_containing(&c, "#link-none", "doet nog niet mee").await;
     shot(&c, "10-link-device").await;
     axe(&c, "link this device").await;
     c.close().await.unwrap();
@@ -295,7 +269,7 @@ async fn where_i_am_never_sends_the_precise_position() {
     c.find(Locator::Css("label[for=mode-here]")).await.unwrap().click().await.unwrap();
     shot(&c, "11-take-part-where-i-am").await;
     c.find(Locator::Id("join-submit")).await.unwrap().click().await.unwrap();
-    wait_for_text(&c, "#live-status", "Verbonden").await;
+    text_containing(&c, "#live-status", "Verbonden").await;
     let summary = c.find(Locator::Id("place-summary")).await.unwrap().text().await.unwrap();
     assert!(summary.contains("de buurt waar je nu bent"), "{summary}");
     shot(&c, "12-home-where-i-am").await;
@@ -316,12 +290,12 @@ async fn where_i_am_never_sends_the_precise_position() {
     assert_eq!(s, 201, "{v}");
     let action = v["id"].as_i64().unwrap();
     assert_eq!(post(&app, &dispatcher, &format!("/api/v1/actions/{action}/send"), &json!({})).await.0, 200);
-    wait_for_text(&c, "#incoming-list", "Oefening gaslek").await;
+    text_containing(&c, "#incoming-list", "Oefening gaslek").await;
     c.find(Locator::Css("#incoming-list button")).await.unwrap().click().await.unwrap();
-    wait_for_text(&c, "h1#title", "Oefening gaslek").await;
+    text_containing(&c, "h1#title", "Oefening gaslek").await;
     let severity = c.find(Locator::Id("severity")).await.unwrap().text().await.unwrap();
     assert!(severity.contains("OEFENING"), "an exercise looks like one: {severity}");
-    wait_for_text(&c, "#inside", "binnen het gebied").await;
+    text_containing(&c, "#inside", "binnen het gebied").await;
     let map = c
         .execute("const r = document.querySelector('#map svg').getBoundingClientRect(); return [r.width, r.height]", vec![])
         .await
