@@ -522,6 +522,49 @@ async fn device_batches_survive_a_dead_worker_and_carry_updates_to_whom_they_rea
     assert_eq!(v["messages"][3]["deliveries"]["push"], json!({"sent": 1199}), "the closing message: {}", v["messages"][3]);
 }
 
+on_both_backends!(a_device_row_sends_nothing_to_a_device_deleted_or_paused_since);
+
+/// With device batches switched off every device has a delivery row, and a row read when its
+/// push is due sends nothing to a device deleted or paused since the send (not even to the
+/// sandbox, which needs no subscription): the row fails with "no destination".
+async fn a_device_row_sends_nothing_to_a_device_deleted_or_paused_since(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.alerting.workers = 0;
+        c.alerting.device_batches = false;
+    })
+    .await;
+    let providers = Providers::all(Arc::new(Sandbox::new(app.store.clone(), app.clock.clone())));
+    let worker =
+        Worker::new(app.store.clone(), app.clock.clone(), providers, Arc::new(NoLinks), WorkerConfig::default(), Arc::default());
+    let token = app.staff_token("dispatcher", "NL").await;
+    let devices: Vec<_> = (0..20).map(|i| anonymous_device(i, AMERSFOORT, &[Topic::Urgent], "nl")).collect();
+    app.store.register_anonymous_devices(&devices, 0).await.unwrap();
+    let (id, start) = send_national_amber(&app, &token, "runaway_child", "Vermist: meisje, 9 jaar.").await;
+    assert!(app.store.batched_devices(start).await.unwrap().is_empty(), "no batches when switched off");
+    let rows = app.store.admin_strings("SELECT CAST(device_id AS TEXT) FROM deliveries ORDER BY device_id").await.unwrap();
+    assert_eq!(rows.len(), 20, "a row per device");
+    let (gone, paused): (i64, i64) = (rows[3].parse().unwrap(), rows[11].parse().unwrap());
+    assert!(app.store.remove_device(gone, app.clock_ms()).await.unwrap());
+    let pause = buurtnet_store::DeviceChange { paused: Some(true), ..Default::default() };
+    assert!(app.store.update_device(paused, &pause, app.clock_ms()).await.unwrap());
+    assert_eq!(drain(&worker).await, 20);
+    let pushed = app.store.admin_strings("SELECT recipient FROM sandbox_messages WHERE channel = 'push'").await.unwrap();
+    assert_eq!(pushed.len(), 18, "{pushed:?}");
+    for device in [gone, paused] {
+        assert!(!pushed.contains(&format!("device:{device}")), "nothing for device {device}");
+    }
+    let failed = app
+        .store
+        .admin_strings("SELECT CAST(device_id AS TEXT) || ' ' || COALESCE(last_error, '') FROM deliveries WHERE state = 'failed' ORDER BY device_id")
+        .await
+        .unwrap();
+    let mut expected = vec![(gone, "no destination"), (paused, "no destination")];
+    expected.sort_unstable();
+    assert_eq!(failed, expected.iter().map(|(d, e)| format!("{d} {e}")).collect::<Vec<_>>());
+    let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
+    assert_eq!(v["messages"][0]["deliveries"]["push"], json!({"sent": 18, "failed": 2}), "{}", v["messages"][0]);
+}
+
 on_both_backends!(finishing_a_claim_records_each_outcome_and_ignores_a_stale_claim);
 
 /// What a worker reports for a claimed batch is written per delivery — state, next try,

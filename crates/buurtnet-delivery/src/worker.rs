@@ -430,6 +430,7 @@ impl Worker {
                     endpoint: to.and_then(|d| d.endpoint.clone()),
                     p256dh: to.and_then(|d| d.p256dh.clone()),
                     auth: to.and_then(|d| d.auth.clone()),
+                    device_live: true,
                 })
             })
             .collect();
@@ -583,7 +584,7 @@ impl Worker {
             (Channel::Sms | Channel::Voice, Some(phone), ..) => Some(Destination::Phone(phone.clone())),
             (Channel::Email, Some(email), ..) => Some(Destination::Email(email.clone())),
             // The sandbox shows pushes per device (the demo's devices have no subscription).
-            (Channel::Push, ..) if d.device_id != 0 && self.providers.push.name() == "sandbox" => Some(Destination::Push {
+            (Channel::Push, ..) if d.device_live && self.providers.push.name() == "sandbox" => Some(Destination::Push {
                 endpoint: format!("device:{}", d.device_id),
                 p256dh: String::new(),
                 auth: String::new(),

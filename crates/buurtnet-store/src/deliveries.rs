@@ -32,6 +32,9 @@ pub struct ClaimedDelivery {
     pub endpoint: Option<String>,
     pub p256dh: Option<String>,
     pub auth: Option<String>,
+    /// For a device's delivery: the device still exists and is not paused. A device deleted or
+    /// paused since the message was sent gets nothing.
+    pub device_live: bool,
 }
 
 impl ClaimedDelivery {
@@ -93,10 +96,10 @@ fn claimed_select(source: &str) -> String {
         AND c.verified_at IS NOT NULL AND c.kind = (CASE WHEN d.channel = 'email' THEN 'email' ELSE 'phone' END)
         AND (d.channel <> 'sms' OR c.mobile)
       ORDER BY c.id LIMIT 1) AS contact,
-    dv.endpoint, dv.p256dh, dv.auth
+    dv.endpoint, dv.p256dh, dv.auth, (dv.id IS NOT NULL) AS device_live
   FROM {source} d
   LEFT JOIN participants p ON p.id = d.participant_id AND d.participant_id <> 0
-  LEFT JOIN devices dv ON dv.id = d.device_id AND d.device_id <> 0"
+  LEFT JOIN devices dv ON dv.id = d.device_id AND d.device_id <> 0 AND NOT dv.paused"
     )
 }
 
