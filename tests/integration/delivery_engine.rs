@@ -558,7 +558,7 @@ async fn a_device_row_sends_nothing_to_a_device_deleted_or_paused_since(backend:
         .admin_strings("SELECT CAST(device_id AS TEXT) || ' ' || COALESCE(last_error, '') FROM deliveries WHERE state = 'failed' ORDER BY device_id")
         .await
         .unwrap();
-    let mut expected = vec![(gone, "no destination"), (paused, "no destination")];
+    let mut expected = [(gone, "no destination"), (paused, "no destination")];
     expected.sort_unstable();
     assert_eq!(failed, expected.iter().map(|(d, e)| format!("{d} {e}")).collect::<Vec<_>>());
     let (_, v) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;
