@@ -34,7 +34,8 @@ pub async fn driver_url() -> &'static str {
                 .expect("sh starts");
             let url = format!("http://127.0.0.1:{port}");
             let probe = reqwest::Client::new();
-            for _ in 0..200 {
+            // Up to a minute: the first browser test starts while every other test is busy.
+            for _ in 0..1200 {
                 if probe.get(format!("{url}/status")).send().await.is_ok_and(|r| r.status().is_success()) {
                     return url;
                 }
