@@ -604,6 +604,10 @@ async fn finishing_a_claim_records_each_outcome_and_ignores_a_stale_claim(backen
         f(5, "failed", now, None, Some("stale"), false, 7),
     ];
     app.store.finish_deliveries(now + 10, &done).await.unwrap();
+    // A finished delivery's next try is none: it records the time of its result.
+    let finished_at =
+        app.store.admin_strings("SELECT DISTINCT CAST(next_at AS TEXT) FROM deliveries WHERE state = 'sent'").await.unwrap();
+    assert_eq!(finished_at, vec![(now + 10).to_string()]);
     let rows = app
         .store
         .admin_strings(
@@ -618,9 +622,9 @@ async fn finishing_a_claim_records_each_outcome_and_ignores_a_stale_claim(backen
             "sent|0|1|cm-1|-".to_string(),
             "sent|0|1|cm-\"2\"|-".into(),
             "sent|0|1|-|-".into(),
-            "pending|4000|1|-|503 from the gateway".into(),
-            "pending|2000|0|-|sms paused".into(),
-            "sending|60000|1|-|-".into(),
+            "pending|3990|1|-|503 from the gateway".into(),
+            "pending|1990|0|-|sms paused".into(),
+            "sending|59990|1|-|-".into(),
         ]
     );
 }

@@ -213,7 +213,7 @@ impl Store {
     }
 
     /// Records what became of claimed deliveries, in one transaction: one statement per kind of
-    /// outcome (usually one: all sent), picking its rows by id from a JSON list and each row's
+    /// outcome (usually one: all sent; a finished delivery's `next_at` becomes `now`), picking its rows by id from a JSON list and each row's
     /// provider id from a JSON object. (A join with a `VALUES` list was planned by SQLite,
     /// without statistics on a fresh table, as a scan of the whole table: a cost that grew with
     /// every message sent.) A result whose claim was taken over by another worker (other
@@ -222,7 +222,11 @@ impl Store {
         type Outcome<'a> = (&'static str, i64, Option<&'a str>, bool, i64);
         let mut groups: HashMap<Outcome<'_>, (Vec<i64>, serde_json::Map<String, serde_json::Value>)> = HashMap::new();
         for f in done {
-            let g = groups.entry((f.state, f.next_at, f.error.as_deref(), f.untried, f.attempts)).or_default();
+            // Only a delivery that waits for another try needs its own time; a finished one
+            // records the time of its result, so that one batch's results form one group
+            // (their own millisecond clocks would split it into dozens of statements).
+            let next_at = if f.state == "pending" { f.next_at } else { now };
+            let g = groups.entry((f.state, next_at, f.error.as_deref(), f.untried, f.attempts)).or_default();
             g.0.push(f.id);
             if let Some(pid) = &f.provider_id {
                 g.1.insert(f.id.to_string(), pid.clone().into());
