@@ -14,15 +14,9 @@ use std::time::Duration;
 
 /// The text of the first element matching `css`, waiting for it (and trying again when the
 /// page is replaced meanwhile).
+/// The text of the first `css` element, once there.
 async fn text_of(c: &Client, css: &str) -> String {
-    for _ in 0..50 {
-        let el = c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await.unwrap();
-        match el.text().await {
-            Ok(t) => return t,
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    panic!("{css} kept going stale");
+    text_when(c, css, |_| true).await
 }
 
 async fn type_into(c: &Client, id: &str, text: &str) {

@@ -14,7 +14,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 async fn manual(backend: Backend) -> (TestApp, Worker) {
-    let app = TestApp::spawn_with(backend, |c| c.alerting.workers = 0).await;
+    manual_with(backend, |_| {}).await
+}
+
+/// [`manual`] with more configuration.
+async fn manual_with(backend: Backend, configure: impl FnOnce(&mut buurtnet_server::Config)) -> (TestApp, Worker) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.alerting.workers = 0;
+        configure(c);
+    })
+    .await;
     let providers = Providers::all(Arc::new(Sandbox::new(app.store.clone(), app.clock.clone())));
     let worker =
         Worker::new(app.store.clone(), app.clock.clone(), providers, Arc::new(NoLinks), WorkerConfig::default(), Arc::default());
@@ -528,14 +537,7 @@ on_both_backends!(a_device_row_sends_nothing_to_a_device_deleted_or_paused_since
 /// push is due sends nothing to a device deleted or paused since the send (not even to the
 /// sandbox, which needs no subscription): the row fails with "no destination".
 async fn a_device_row_sends_nothing_to_a_device_deleted_or_paused_since(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| {
-        c.alerting.workers = 0;
-        c.alerting.device_batches = false;
-    })
-    .await;
-    let providers = Providers::all(Arc::new(Sandbox::new(app.store.clone(), app.clock.clone())));
-    let worker =
-        Worker::new(app.store.clone(), app.clock.clone(), providers, Arc::new(NoLinks), WorkerConfig::default(), Arc::default());
+    let (app, worker) = manual_with(backend, |c| c.alerting.device_batches = false).await;
     let token = app.staff_token("dispatcher", "NL").await;
     let devices: Vec<_> = (0..20).map(|i| anonymous_device(i, AMERSFOORT, &[Topic::Urgent], "nl")).collect();
     app.store.register_anonymous_devices(&devices, 0).await.unwrap();

@@ -245,9 +245,9 @@ impl Store {
                     .await?;
                     // What of its start and updates has not left yet: single deliveries and
                     // device batches.
-                    for set in ["deliveries SET last_error = 'action ended',", "device_batches SET"] {
+                    for (table, note) in [("deliveries", ", last_error = 'action ended'"), ("device_batches", "")] {
                         let sql = format!(
-                            "UPDATE {set} state = 'expired', updated_at = $1 WHERE state = 'pending' AND message_id IN
+                            "UPDATE {table} SET state = 'expired', updated_at = $1{note} WHERE state = 'pending' AND message_id IN
                                (SELECT id FROM messages WHERE action_id = $2 AND kind IN ('start', 'update'))"
                         );
                         sqlx::query(sqlx::AssertSqlSafe(sql)).bind(step.now).bind(step.action_id).execute(&mut *tx).await?;

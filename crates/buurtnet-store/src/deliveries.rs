@@ -213,8 +213,8 @@ impl Store {
     }
 
     /// Records what became of claimed deliveries, in one transaction: one statement per kind of
-    /// outcome (usually one: all sent; a finished delivery's `next_at` becomes `now`), picking its rows by id from a JSON list and each row's
-    /// provider id from a JSON object. (A join with a `VALUES` list was planned by SQLite,
+    /// outcome (usually one: all sent; a finished delivery's `next_at` becomes `now`), picking
+    /// its rows by id from a JSON list and each row's provider id from a JSON object. (A join with a `VALUES` list was planned by SQLite,
     /// without statistics on a fresh table, as a scan of the whole table: a cost that grew with
     /// every message sent.) A result whose claim was taken over by another worker (other
     /// `attempts`) changes nothing.
