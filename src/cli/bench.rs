@@ -7,9 +7,10 @@ use buurtnet_domain::staff::Scope;
 use buurtnet_domain::{Clock, SystemClock, Topic};
 use buurtnet_geo::AreaIndex;
 use buurtnet_server::services::demo::Population;
-use buurtnet_server::services::live_index::{LiveIndex, LoadSource};
-use buurtnet_server::services::{geography, import, targeting};
+use buurtnet_server::services::import;
 use buurtnet_store::{ConnectOptions, Store};
+use buurtnet_targeting::replica::{LiveIndex, LoadSource};
+use buurtnet_targeting::{geography, reach};
 use clap::Subcommand;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
@@ -500,10 +501,10 @@ async fn bench_targeting(
         let mut row = json!({"area": case.name});
         let mut ours_best_count = f64::MAX;
         for (b, live) in backends.iter().zip(&replicas) {
-            let plan = || -> anyhow::Result<targeting::Plan> {
+            let plan = || -> anyhow::Result<reach::Plan> {
                 let body = json!({"area": case.body, "topic": "urgent", "override_time_windows": true});
-                let req = targeting::parse_request(&body, &index, now).map_err(|e| anyhow::anyhow!("{e}"))?;
-                Ok(targeting::Plan::new(req, Scope::National, &index))
+                let req = reach::parse_request(&body, &index, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(reach::Plan::new(req, Scope::National, &index))
             };
             let big = matches!(case.postgis, PostgisQuery::Area("RE03" | "NL"));
             let n = if big { runs.clamp(1, 5) } else { runs.max(1) };
@@ -515,7 +516,7 @@ async fn bench_targeting(
                 let t = Instant::now();
                 let (snap, plan) = tokio::join!(live.catch_up(&b.store), async { plan() });
                 let (snap, plan) = (snap?, plan?);
-                let c = targeting::count_live(&snap, &plan);
+                let c = reach::count_live(&snap, &plan);
                 count_ms.push(t.elapsed().as_secs_f64() * 1000.0);
                 people = c.people;
             }
@@ -523,7 +524,7 @@ async fn bench_targeting(
             let mut db_ms = Vec::new();
             for _ in 0..n.min(if big { 1 } else { 5 }) {
                 let t = Instant::now();
-                let c = targeting::count(&b.store, plan()?).await?;
+                let c = reach::count(&b.store, plan()?).await?;
                 db_ms.push(t.elapsed().as_secs_f64() * 1000.0);
                 anyhow::ensure!(c.people == people, "database and replica disagree on {}", case.name);
             }
@@ -534,14 +535,14 @@ async fn bench_targeting(
             for _ in 0..n.min(if big { 3 } else { 7 }) {
                 let t = Instant::now();
                 let snap = live.catch_up(&b.store).await?;
-                recipients = targeting::recipients_live(snap, plan()?).fold(0u64, |n, _| async move { n + 1 }).await;
+                recipients = reach::recipients_live(snap, plan()?).fold(0u64, |n, _| async move { n + 1 }).await;
                 resolve_ms.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             // The same stream read from the database instead of the replica.
             let mut db_resolve_ms = Vec::new();
             for _ in 0..if big { 1 } else { 3 } {
                 let t = Instant::now();
-                let n = targeting::recipients(&b.store, plan()?).try_fold(0u64, |n, _| async move { Ok(n + 1) }).await?;
+                let n = reach::recipients(&b.store, plan()?).try_fold(0u64, |n, _| async move { Ok(n + 1) }).await?;
                 db_resolve_ms.push(t.elapsed().as_secs_f64() * 1000.0);
                 anyhow::ensure!(n == recipients, "database and replica streams disagree on {}", case.name);
             }

@@ -3,9 +3,10 @@
 use super::Command;
 use anyhow::Context;
 use buurtnet_domain::{Clock, SystemClock};
-use buurtnet_server::services::{demo, geography, import};
+use buurtnet_server::services::{demo, import};
 use buurtnet_server::{App, AppState, Config};
 use buurtnet_store::{ConnectOptions, Store};
+use buurtnet_targeting::geography;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 
@@ -82,7 +83,7 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 let year = year.context("--download needs --year")?;
                 super::import_gpkg::download(pdok_url.as_deref(), year, &dir).await?
             } else {
-                gpkg.into_iter().map(|path| buurtnet_server::area_import::ImportFile { path, source_url: None }).collect()
+                gpkg.into_iter().map(|path| buurtnet_targeting::area_import::ImportFile { path, source_url: None }).collect()
             };
             let store = open(&config).await?;
             super::import_gpkg::run(&store, &files, year).await?;
@@ -127,7 +128,7 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             // The copy is a database of its own from now on: replica snapshot files of the source
             // must never be taken for it.
             target.execute_admin("DELETE FROM meta WHERE key = 'database_id'").await?;
-            buurtnet_server::services::live_index::snapshot_identity(&target).await?;
+            buurtnet_targeting::replica::snapshot_identity(&target).await?;
             println!("copied {} tables from {} to {}", report.len(), source.backend().as_str(), target.backend().as_str());
         }
         Command::Bench { command } => {

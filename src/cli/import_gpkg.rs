@@ -3,8 +3,8 @@
 use anyhow::Context;
 use buurtnet_domain::{Clock, SystemClock};
 use buurtnet_geo::pdok::{Dataset, FileLink, PDOK_URL, Pdok};
-use buurtnet_server::area_import::{self, ImportFile};
 use buurtnet_store::Store;
+use buurtnet_targeting::area_import::{self, ImportFile};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 

@@ -2,9 +2,9 @@
 //! geography), a real server, a real HTTP client and a clock the test controls.
 
 use buurtnet_domain::ManualClock;
-use buurtnet_server::services::geography;
 use buurtnet_server::{App, AppState, Config};
 use buurtnet_store::{AreaRow, ConnectOptions, Store};
+use buurtnet_targeting::geography;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 

@@ -6,9 +6,10 @@ use crate::on_both_backends;
 use crate::targeting::insert;
 use buurtnet_domain::staff::Scope;
 use buurtnet_domain::{Channel, Clock};
-use buurtnet_server::services::live_index::{self, LiveIndex, LiveRow, LoadSource, Snapshot};
-use buurtnet_server::services::{participants, targeting};
+use buurtnet_server::services::participants;
 use buurtnet_store::Store;
+use buurtnet_targeting::reach as targeting;
+use buurtnet_targeting::replica::{self as live_index, LiveIndex, LiveRow, LoadSource, Snapshot};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -64,19 +65,30 @@ async fn pruning_removes_old_changes_and_a_lagging_replica_reloads(b: Backend) {
     let last = app.store.last_change().await.unwrap();
     assert!(last > behind);
     // Nothing is old enough yet.
-    let (_, deleted) = live_index::prune_change_feed(&app.state).await.unwrap();
+    let (_, deleted) =
+        live_index::prune_change_feed(&app.store, app.state.now_ms(), app.state.config.replica.change_retention_minutes)
+            .await
+            .unwrap();
     let kept = app.store.changes_since(0).await.unwrap();
     assert!(kept.iter().any(|c| c.seq > behind), "recent changes are kept");
     let _ = deleted;
     // Two hours later everything is past the retention bound.
     app.clock.advance(chrono::Duration::hours(2));
-    let (through, deleted) = live_index::prune_change_feed(&app.state).await.unwrap();
+    let (through, deleted) =
+        live_index::prune_change_feed(&app.store, app.state.now_ms(), app.state.config.replica.change_retention_minutes)
+            .await
+            .unwrap();
     assert_eq!(through, last);
     assert!(deleted > 0);
     assert!(app.store.changes_since(0).await.unwrap().is_empty());
     assert_eq!(app.store.get_meta("changes_pruned_through").await.unwrap(), Some(last.to_string()));
     // Pruning again is harmless; the feed position survives an empty table.
-    assert_eq!(live_index::prune_change_feed(&app.state).await.unwrap(), (last, 0));
+    assert_eq!(
+        live_index::prune_change_feed(&app.store, app.state.now_ms(), app.state.config.replica.change_retention_minutes)
+            .await
+            .unwrap(),
+        (last, 0)
+    );
     assert_eq!(app.store.last_change().await.unwrap(), last);
     // A request never reloads: it is told to use the database, and the replica is not ready.
     assert!(lagging_request.current(&app.store).await.unwrap().is_none());
@@ -120,17 +132,26 @@ async fn deleting_records_the_real_time(b: Backend) {
     let people = insert(&app.store, &index, 3, 71).await;
     // Older changes are pruned away, so that only the deletion is left.
     app.clock.advance(chrono::Duration::hours(2));
-    live_index::prune_change_feed(&app.state).await.unwrap();
+    live_index::prune_change_feed(&app.store, app.state.now_ms(), app.state.config.replica.change_retention_minutes)
+        .await
+        .unwrap();
     let record = app.store.participant(people[0].id).await.unwrap().unwrap();
     participants::delete(&app.state, &record).await.unwrap();
     let deletion = app.store.last_change().await.unwrap();
     // Pruning what is older than the retention bound keeps it: its time is now, not 0.
-    live_index::prune_change_feed(&app.state).await.unwrap();
+    live_index::prune_change_feed(&app.store, app.state.now_ms(), app.state.config.replica.change_retention_minutes)
+        .await
+        .unwrap();
     let kept = app.store.changes_since(0).await.unwrap();
     assert_eq!(kept.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![deletion]);
     // It ages like any other change.
     app.clock.advance(chrono::Duration::minutes(61));
-    assert_eq!(live_index::prune_change_feed(&app.state).await.unwrap(), (deletion, 1));
+    assert_eq!(
+        live_index::prune_change_feed(&app.store, app.state.now_ms(), app.state.config.replica.change_retention_minutes)
+            .await
+            .unwrap(),
+        (deletion, 1)
+    );
 }
 
 async fn a_burst_of_changes_is_applied_in_a_few_queries(b: Backend) {
@@ -286,7 +307,7 @@ async fn a_snapshot_of_another_database_or_a_damaged_one_is_ignored(b: Backend) 
     assert!(first.state.live.save().await.unwrap());
     let file = data.join("replica.snapshot");
     let good = std::fs::read(&file).unwrap();
-    let first_id = buurtnet_server::services::live_index::snapshot_identity(&first.store).await.unwrap();
+    let first_id = buurtnet_targeting::replica::snapshot_identity(&first.store).await.unwrap();
 
     // Another database with the same data folder: its own id, so the file is not used.
     let d = data.clone();
@@ -295,7 +316,7 @@ async fn a_snapshot_of_another_database_or_a_damaged_one_is_ignored(b: Backend) 
         c.replica.load = false;
     })
     .await;
-    assert_ne!(buurtnet_server::services::live_index::snapshot_identity(&other.store).await.unwrap(), first_id);
+    assert_ne!(buurtnet_targeting::replica::snapshot_identity(&other.store).await.unwrap(), first_id);
     insert(&other.store, &other.state.areas.current(), 40, 112).await;
     let snap = other.state.live.catch_up(&other.store).await.unwrap();
     assert_eq!(other.state.live.loaded_from(), Some(LoadSource::Database));

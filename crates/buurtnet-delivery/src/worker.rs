@@ -7,6 +7,7 @@
 //! claimed again with the same delivery id (the provider sees the same reference).
 
 use crate::provider::{Content, Destination, Outcome, Outgoing, Provider, Urgency};
+use buurtnet_domain::action::MessageKind;
 use buurtnet_domain::{Channel, ChannelSet, Clock};
 use buurtnet_store::deliveries::{ClaimedDelivery, Finished};
 use buurtnet_store::device_batches::{BatchLeftover, DeviceDestination};
@@ -605,8 +606,7 @@ impl Worker {
         };
         // A message that asks for replies carries the recipient's own link, made for the whole
         // batch before sending (see `with_links`).
-        let needs_link = d.participant_id != 0
-            && (msg.kind == "enquiry" || (msg.kind == "start" && matches!(channel, Channel::Email | Channel::Push)));
+        let needs_link = d.participant_id != 0 && MessageKind::parse(&msg.kind).is_some_and(|k| k.carries_personal_link(channel));
         let out = self.outgoing(&d, channel, &msg, to, None);
         Prepared::Send(Box::new(ToSend { d, channel, msg, out, needs_link }))
     }
@@ -885,7 +885,7 @@ pub async fn fail_over_reported(store: &Store, id: i64, now: i64) -> Result<bool
         return Ok(false);
     }
     if let Some(a) = msg.action_id
-        && matches!(msg.kind.as_str(), "start" | "update")
+        && MessageKind::parse(&msg.kind).is_some_and(MessageKind::moot_once_action_ends)
         && store.action(a).await?.is_some_and(|a| a.state == "closed" || a.state == "cancelled")
     {
         return Ok(false);

@@ -73,6 +73,31 @@ words! {
         Close = "close",
         Cancel = "cancel",
         Information = "information",
+        Enquiry = "enquiry",
+    }
+}
+
+impl MessageKind {
+    /// Whether a message of this kind carries each recipient's own reply link on `channel`:
+    /// an enquiry on every channel, an action's first message by e-mail and push (where a tip
+    /// can be typed).
+    pub fn carries_personal_link(self, channel: crate::Channel) -> bool {
+        match self {
+            MessageKind::Enquiry => true,
+            MessageKind::Start => matches!(channel, crate::Channel::Email | crate::Channel::Push),
+            _ => false,
+        }
+    }
+
+    /// Whether anonymous devices (a location, no account) receive this kind: everything but
+    /// enquiries, which go to people who opted in to them.
+    pub fn reaches_anonymous_devices(self) -> bool {
+        self != MessageKind::Enquiry
+    }
+
+    /// Whether this kind is moot once its action has ended (no failover to another channel then).
+    pub fn moot_once_action_ends(self) -> bool {
+        matches!(self, MessageKind::Start | MessageKind::Update)
     }
 }
 

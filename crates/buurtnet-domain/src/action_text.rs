@@ -243,7 +243,7 @@ pub fn render(
     let label = kind_label(kind, lang);
     let extra = extra.map(str::trim).filter(|s| !s.is_empty());
     let (head, sentences): (String, Vec<String>) = match message {
-        MessageKind::Start | MessageKind::Information => {
+        MessageKind::Start | MessageKind::Information | MessageKind::Enquiry => {
             let mut s = vec![body.to_string()];
             s.extend(description_sentences(kind, &content.description, lang));
             s.push(call_to_action(kind, non_empty(&content.callback_phone), lang));

@@ -2,6 +2,50 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Whether a phone number takes text messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhoneKind {
+    Mobile,
+    FixedLine,
+}
+
+impl PhoneKind {
+    pub fn of(mobile: bool) -> PhoneKind {
+        if mobile { PhoneKind::Mobile } else { PhoneKind::FixedLine }
+    }
+}
+
+/// The contact point a chosen channel lacks ([`Channel::missing_contact`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MissingContact {
+    Email,
+    Phone,
+    MobilePhone,
+    MobileNotFixedLine,
+}
+
+impl MissingContact {
+    /// A stable error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            MissingContact::Email => "email_channel_without_email",
+            MissingContact::Phone => "voice_channel_without_phone",
+            MissingContact::MobilePhone => "sms_channel_without_phone",
+            MissingContact::MobileNotFixedLine => "sms_needs_mobile",
+        }
+    }
+
+    /// What a person reads.
+    pub fn message(self) -> &'static str {
+        match self {
+            MissingContact::Email => "The e-mail channel needs an e-mail address.",
+            MissingContact::Phone => "The voice channel needs a phone number.",
+            MissingContact::MobilePhone => "The SMS channel needs a mobile phone number.",
+            MissingContact::MobileNotFixedLine => "SMS needs a mobile number; this number is a fixed line.",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
@@ -29,6 +73,19 @@ impl Channel {
             "sms" => Some(Channel::Sms),
             "voice" | "spraak" | "call" => Some(Channel::Voice),
             "email" | "e-mail" | "mail" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+
+    /// Why a person with these contact points cannot be reached on this channel (`None`: they
+    /// can): the one rule that ties channels to contact points. `phone`: whether a phone number
+    /// is known, and whether it is a mobile one. Push needs a device, not a contact point.
+    pub fn missing_contact(self, has_email: bool, phone: Option<PhoneKind>) -> Option<MissingContact> {
+        match (self, phone) {
+            (Channel::Email, _) if !has_email => Some(MissingContact::Email),
+            (Channel::Voice, None) => Some(MissingContact::Phone),
+            (Channel::Sms, None) => Some(MissingContact::MobilePhone),
+            (Channel::Sms, Some(PhoneKind::FixedLine)) => Some(MissingContact::MobileNotFixedLine),
             _ => None,
         }
     }

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod contact;
 pub mod enquiry;
 pub mod field_error;
+pub mod policy;
 pub mod postcode;
 pub mod quiet_hours;
 pub mod registration;
@@ -20,6 +21,7 @@ pub use area_level::AreaLevel;
 pub use channel::{Channel, ChannelSet, Topic, TopicSet};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use field_error::{FieldError, FieldErrors};
+pub use policy::Operation;
 
 /// A rough box around the Netherlands (WGS84). Used before the precise
 /// "inside a Dutch municipality" test, and when no geodata is loaded.

@@ -4,7 +4,7 @@
 //! Geocoding and finding the areas an address lies in happen later, in the service layer;
 //! this module only checks what can be checked without I/O.
 
-use crate::channel::{Channel, ChannelSet, Topic, TopicSet};
+use crate::channel::{Channel, ChannelSet, PhoneKind, Topic, TopicSet};
 use crate::contact::{Email, Phone};
 use crate::field_error::FieldErrors;
 use crate::postcode::{HouseNumber, Postcode};
@@ -115,23 +115,18 @@ pub fn check_contact_rules(draft: &ParticipantDraft, errors: &mut FieldErrors, e
     if draft.email.is_none() && draft.phone.is_none() && !email_given && !phone_given {
         errors.add("email", "no_contact", "Give an e-mail address or a phone number.");
     }
+    // A contact point that was given but is invalid has its own error already.
+    let has_email = draft.email.is_some() || email_given;
+    let phone = match &draft.phone {
+        Some(p) => Some(PhoneKind::of(p.is_mobile())),
+        None if phone_given => Some(PhoneKind::Mobile),
+        None => None,
+    };
     for (i, a) in draft.addresses.iter().enumerate() {
         let field = format!("addresses[{i}].channels");
-        if a.channels.contains(Channel::Email) && draft.email.is_none() && !email_given {
-            errors.add(&field, "email_channel_without_email", "The e-mail channel needs an e-mail address.");
-        }
-        if a.channels.contains(Channel::Voice) && draft.phone.is_none() && !phone_given {
-            errors.add(&field, "voice_channel_without_phone", "The voice channel needs a phone number.");
-        }
-        if a.channels.contains(Channel::Sms) {
-            match &draft.phone {
-                Some(p) if !p.is_mobile() => {
-                    errors.add(&field, "sms_needs_mobile", "SMS needs a mobile number; this number is a fixed line.")
-                }
-                None if !phone_given => {
-                    errors.add(&field, "sms_channel_without_phone", "The SMS channel needs a mobile phone number.")
-                }
-                _ => {}
+        for channel in a.channels.iter() {
+            if let Some(missing) = channel.missing_contact(has_email, phone) {
+                errors.add(&field, missing.code(), missing.message());
             }
         }
     }

@@ -73,14 +73,51 @@ impl Scope {
         }
     }
 
-    /// Whether a municipality (given with the police unit it belongs to) lies inside this scope.
-    pub fn covers_municipality(&self, municipality: &str, police_unit: Option<&str>) -> bool {
+    pub fn is_national(&self) -> bool {
+        matches!(self, Scope::National)
+    }
+
+    /// Whether a place (an area, an address, an incident) lies inside this scope: the one scope
+    /// rule of the project. The caller says where the place lies in the administrative tree.
+    pub fn covers(&self, place: &Place<'_>) -> bool {
         match self {
             Scope::National => true,
-            Scope::PoliceUnit(re) => police_unit == Some(re.as_str()),
-            Scope::Municipality(gm) => gm == municipality,
+            Scope::PoliceUnit(re) => place.code == re || place.police_unit == Some(re.as_str()),
+            Scope::Municipality(gm) => place.municipality == Some(gm.as_str()),
         }
     }
+
+    /// Whether a municipality (given with the police unit it belongs to) lies inside this scope.
+    pub fn covers_municipality(&self, municipality: &str, police_unit: Option<&str>) -> bool {
+        self.covers(&Place { code: municipality, municipality: Some(municipality), police_unit })
+    }
+
+    /// Whether a record made within a scope (an action, a message: they carry the scope code
+    /// of the staff member who made them) is visible within this scope.
+    pub fn sees_record_of(&self, record_scope: &str) -> bool {
+        self.is_national() || self.code() == record_scope
+    }
+
+    /// Whether another scope lies wholly within this one (`inner_police_unit`: the police unit
+    /// the inner scope lies in, for a municipality).
+    pub fn contains(&self, inner: &Scope, inner_police_unit: Option<&str>) -> bool {
+        match (self, inner) {
+            (Scope::National, _) => true,
+            (Scope::PoliceUnit(re), Scope::PoliceUnit(other)) => re == other,
+            (Scope::PoliceUnit(re), Scope::Municipality(_)) => inner_police_unit == Some(re.as_str()),
+            (Scope::Municipality(gm), Scope::Municipality(other)) => gm == other,
+            _ => false,
+        }
+    }
+}
+
+/// Where a place lies in the administrative tree, as far as scopes care: its own area code, and
+/// the municipality and police unit it lies in (unknown: `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place<'a> {
+    pub code: &'a str,
+    pub municipality: Option<&'a str>,
+    pub police_unit: Option<&'a str>,
 }
 
 impl From<Scope> for String {
@@ -111,5 +148,15 @@ mod tests {
         let re = Scope::PoliceUnit("RE03".into());
         assert!(re.covers_municipality("GM0307", Some("RE03")));
         assert!(!re.covers_municipality("GM0363", Some("RE04")));
+        let safety_region = Place { code: "VR09", municipality: None, police_unit: Some("RE03") };
+        assert!(re.covers(&safety_region));
+        assert!(!Scope::Municipality("GM0307".into()).covers(&safety_region));
+        assert!(re.covers(&Place { code: "RE03", municipality: None, police_unit: Some("RE03") }));
+        assert!(!re.covers(&Place { code: "NL", municipality: None, police_unit: None }));
+        assert!(Scope::National.covers(&Place { code: "NL", municipality: None, police_unit: None }));
+        assert!(re.contains(&Scope::Municipality("GM0307".into()), Some("RE03")));
+        assert!(!re.contains(&Scope::Municipality("GM0363".into()), Some("RE04")));
+        assert!(!Scope::Municipality("GM0307".into()).contains(&re, None));
+        assert!(Scope::National.sees_record_of("GM0307") && re.sees_record_of("RE03") && !re.sees_record_of("GM0307"));
     }
 }

@@ -116,6 +116,30 @@ impl AreaIndex {
         &self.areas
     }
 
+    /// Where an area lies in the administrative tree, for scope decisions
+    /// ([`buurtnet_domain::staff::Scope::covers`]): the municipality it lies in (itself, or up to
+    /// four levels up) and the police unit above that municipality or safety region.
+    pub fn place_of<'a>(&'a self, code: &'a str) -> buurtnet_domain::staff::Place<'a> {
+        let parent = |c: &str| self.get(c).and_then(|a| a.parent_code.as_deref());
+        let mut municipality = None;
+        let mut cur = self.get(code);
+        for _ in 0..5 {
+            let Some(area) = cur else { break };
+            if area.level == AreaLevel::Municipality {
+                municipality = Some(area.code.as_str());
+                break;
+            }
+            cur = area.parent_code.as_deref().and_then(|p| self.get(p));
+        }
+        let police_unit = match (municipality, AreaLevel::of_code(code)) {
+            (Some(gm), _) => parent(gm).and_then(parent),
+            (None, Some(AreaLevel::SafetyRegion)) => parent(code),
+            (None, Some(AreaLevel::PoliceUnit)) => self.get(code).map(|a| a.code.as_str()),
+            _ => None,
+        };
+        buurtnet_domain::staff::Place { code, municipality, police_unit }
+    }
+
     /// Areas of one level that contain the point (boundary included), sorted by code.
     pub fn containing(&self, level: AreaLevel, lat: f64, lon: f64) -> Vec<&AreaRecord> {
         let Some(tree) = self.trees.get(&level) else { return Vec::new() };

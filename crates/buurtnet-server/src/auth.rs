@@ -10,6 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use buurtnet_domain::Operation;
 use buurtnet_domain::staff::{Role, Scope};
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -56,12 +57,20 @@ pub struct StaffUser {
 }
 
 impl StaffUser {
-    pub fn require_role(&self, allowed: &[Role]) -> Result<(), AppError> {
-        if allowed.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!("Your role ({}) may not do this.", self.role.as_str())))
+    /// Refuses (403) unless the domain's policy lets this role (and scope) perform `op`.
+    pub fn require(&self, op: Operation) -> Result<(), AppError> {
+        if !op.allows(self.role) {
+            return Err(AppError::Forbidden(format!("Your role ({}) may not do this.", self.role.as_str())));
         }
+        if op.needs_national_scope() && !self.scope.is_national() {
+            return Err(AppError::Forbidden("This is only for staff with a national scope.".into()));
+        }
+        Ok(())
+    }
+
+    /// Whether the policy lets this role perform `op` (for what a page shows).
+    pub fn may(&self, op: Operation) -> bool {
+        self.require(op).is_ok()
     }
 
     /// Audit-log actor name: never an e-mail address.

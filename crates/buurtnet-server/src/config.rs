@@ -1,6 +1,7 @@
 //! The one typed configuration, built once at start-up (defaults → TOML file → `BUURTNET_…`
 //! environment → command-line flags, in the binary) and passed in. Secrets are redacted in `Debug`.
 
+pub use buurtnet_targeting::geocode::GeocoderConfig;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -202,18 +203,6 @@ pub struct ReplicaConfig {
     /// Save the replica to `{data_dir}/replica.snapshot` so that a restart loads it in a second
     /// or two and catches up through the change feed. Default true.
     pub snapshot_file: bool,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GeocoderConfig {
-    /// `offline` (address table, PC4 centroid fallback) or `pdok` (PDOK Locatieserver first,
-    /// then offline).
-    pub kind: String,
-    /// Base URL of the PDOK Locatieserver.
-    pub pdok_url: String,
-    /// Time-out for one geocoding request, in milliseconds.
-    pub timeout_ms: u64,
 }
 
 /// Urgent actions, information messages and their delivery.
@@ -582,16 +571,6 @@ impl Config {
 impl Default for ReplicaConfig {
     fn default() -> Self {
         ReplicaConfig { change_retention_minutes: 60, load: true, snapshot_file: true }
-    }
-}
-
-impl Default for GeocoderConfig {
-    fn default() -> Self {
-        GeocoderConfig {
-            kind: "offline".into(),
-            pdok_url: "https://api.pdok.nl/bzk/locatieserver/search/v3_1".into(),
-            timeout_ms: 3000,
-        }
     }
 }
 

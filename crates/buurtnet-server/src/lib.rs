@@ -3,7 +3,6 @@
 
 pub mod abuse;
 pub mod alerting;
-pub mod area_import;
 pub mod auth;
 pub mod config;
 pub mod console;
@@ -117,7 +116,13 @@ async fn housekeeping(state: AppState) {
             tracing::warn!(error = %format!("{e:#}"), "alerting upkeep failed");
         }
         if n.is_multiple_of(60) {
-            if let Err(e) = services::live_index::prune_change_feed(&state).await {
+            if let Err(e) = buurtnet_targeting::replica::prune_change_feed(
+                &state.store,
+                state.now_ms(),
+                state.config.replica.change_retention_minutes,
+            )
+            .await
+            {
                 tracing::warn!(error = %e, "pruning the change feed failed");
             }
             if let Err(e) = abuse::prune(&state).await {

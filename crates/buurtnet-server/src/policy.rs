@@ -1,67 +1,91 @@
-//! Who may call which staff endpoint of the JSON API: one table, by route template and method,
-//! enforced for every route by one middleware ([`enforce`]) before any handler runs. The role
-//! lists are the services' own constants, so the table and the services cannot drift apart; the
-//! services still check role and scope (data-dependent) themselves. Routes not in the table are
+//! Which operation each staff endpoint of the JSON API needs: one table, by route template and
+//! method, enforced for every route by one middleware ([`enforce`]) before any handler runs. Who
+//! may perform an operation is the domain's rule (`buurtnet_domain::policy`), which the services
+//! ask again with the data's scope. Routes not in the table are
 //! public (residents, devices, providers' webhooks, areas). The role × scope test matrix walks
 //! this table and every route of `http::api_routes()`.
 
-use crate::alerting::{actions, information};
 use crate::auth::StaffUser;
-use crate::enquiries::{replies, requests};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use buurtnet_domain::staff::Role;
+use buurtnet_domain::Operation;
 
-const EVERYONE: &[Role] = &Role::ALL;
-const ADMIN: &[Role] = &[Role::Admin];
-const COUNT: &[Role] = &[Role::Dispatcher, Role::MunicipalityOfficer, Role::Admin];
-const LIVE: &[Role] = &[Role::Dispatcher, Role::Admin, Role::MunicipalityOfficer, Role::RegionalCoordinator];
-const STATS: &[Role] = &[Role::MunicipalityOfficer, Role::RegionalCoordinator, Role::Admin, Role::Dispatcher];
-/// Reply photos: of tips (dispatchers) or of enquiries (handlers, approvers); the service
-/// narrows it down by the photo's kind.
-const PHOTO: &[Role] = &[Role::Dispatcher, Role::Handler, Role::Approver, Role::Admin];
-
-/// (method, route template under `/api/v1`, roles).
-pub const API_RULES: &[(&str, &str, &[Role])] = &[
-    ("GET", "/admin/area-imports", ADMIN),
-    ("GET", "/staff/me", EVERYONE),
-    ("POST", "/targeting/count", COUNT),
-    ("GET", "/stats/participants", STATS),
-    ("GET", "/actions", actions::ROLES),
-    ("POST", "/actions", actions::ROLES),
-    ("GET", "/actions/live", LIVE),
-    ("GET", "/actions/{id}", actions::ROLES),
-    ("POST", "/actions/{id}/send", actions::ROLES),
-    ("POST", "/actions/{id}/update", actions::ROLES),
-    ("POST", "/actions/{id}/close", actions::ROLES),
-    ("POST", "/actions/{id}/cancel", actions::ROLES),
-    ("GET", "/actions/{id}/tips", replies::TIP_ROLES),
-    ("POST", "/actions/{id}/photos", actions::ROLES),
-    ("POST", "/messages", information::ROLES),
-    ("GET", "/messages/{id}", information::ROLES),
-    ("GET", "/deliveries/dead", ADMIN),
-    ("POST", "/deliveries/{id}/retry", ADMIN),
-    ("POST", "/messages/{id}/retry-dead", ADMIN),
-    ("GET", "/enquiries", requests::READ_ROLES),
-    ("POST", "/enquiries", requests::REQUEST_ROLES),
-    ("GET", "/enquiries/monthly", requests::READ_ROLES),
-    ("GET", "/enquiries/{id}", requests::READ_ROLES),
-    ("POST", "/enquiries/{id}/photo", requests::REQUEST_ROLES),
-    ("POST", "/enquiries/{id}/approve", requests::APPROVE_ROLES),
-    ("POST", "/enquiries/{id}/return", requests::APPROVE_ROLES),
-    ("POST", "/enquiries/{id}/close", requests::CLOSE_ROLES),
-    ("GET", "/enquiries/{id}/replies", replies::READ_ROLES),
-    ("POST", "/replies/{id}/classify", replies::HANDLER_ROLES),
-    ("POST", "/replies/{id}/forward", replies::HANDLER_ROLES),
-    ("POST", "/replies/{id}/answer", replies::HANDLER_ROLES),
-    ("GET", "/reply-photos/{id}", PHOTO),
+/// (method, route template under `/api/v1`, the operation it needs).
+pub const API_RULES: &[(&str, &str, Operation)] = &[
+    ("GET", "/admin/area-imports", Operation::ReadAreaImports),
+    ("GET", "/staff/me", Operation::ReadOwnAccount),
+    ("POST", "/targeting/count", Operation::CountReach),
+    ("GET", "/stats/participants", Operation::ReadParticipantStats),
+    ("GET", "/actions", Operation::ManageActions),
+    ("POST", "/actions", Operation::ManageActions),
+    ("GET", "/actions/live", Operation::FollowLiveActions),
+    ("GET", "/actions/{id}", Operation::ManageActions),
+    ("POST", "/actions/{id}/send", Operation::ManageActions),
+    ("POST", "/actions/{id}/update", Operation::ManageActions),
+    ("POST", "/actions/{id}/close", Operation::ManageActions),
+    ("POST", "/actions/{id}/cancel", Operation::ManageActions),
+    ("GET", "/actions/{id}/tips", Operation::ReadTips),
+    ("POST", "/actions/{id}/photos", Operation::ManageActions),
+    ("POST", "/messages", Operation::SendInformation),
+    ("GET", "/messages/{id}", Operation::SendInformation),
+    ("GET", "/deliveries/dead", Operation::ManageDeliveries),
+    ("POST", "/deliveries/{id}/retry", Operation::ManageDeliveries),
+    ("POST", "/messages/{id}/retry-dead", Operation::ManageDeliveries),
+    ("GET", "/enquiries", Operation::ReadEnquiries),
+    ("POST", "/enquiries", Operation::RequestEnquiry),
+    ("GET", "/enquiries/monthly", Operation::ReadEnquiries),
+    ("GET", "/enquiries/{id}", Operation::ReadEnquiries),
+    ("POST", "/enquiries/{id}/photo", Operation::RequestEnquiry),
+    ("POST", "/enquiries/{id}/approve", Operation::ApproveEnquiry),
+    ("POST", "/enquiries/{id}/return", Operation::ApproveEnquiry),
+    ("POST", "/enquiries/{id}/close", Operation::CloseEnquiry),
+    ("GET", "/enquiries/{id}/replies", Operation::ReadReplies),
+    ("POST", "/replies/{id}/classify", Operation::HandleReplies),
+    ("POST", "/replies/{id}/forward", Operation::HandleReplies),
+    ("POST", "/replies/{id}/answer", Operation::HandleReplies),
+    ("GET", "/reply-photos/{id}", Operation::ReadReplyPhotos),
 ];
 
-/// The roles allowed on a staff route (`None`: a public route).
-pub fn api_roles(method: &str, template: &str) -> Option<&'static [Role]> {
-    API_RULES.iter().find(|(m, t, _)| *m == method && *t == template).map(|(_, _, roles)| *roles)
+/// The routes of the API that need no staff member, and why: residents (with their own link or
+/// device token, checked by the handler), providers' webhooks (signed), and public facts.
+pub const PUBLIC_API: &[(&str, &str, &str)] = &[
+    ("GET", "/openapi.json", "the API's description"),
+    ("GET", "/areas", "public geography"),
+    ("GET", "/areas/at", "public geography"),
+    ("GET", "/areas/{code}", "public geography"),
+    ("POST", "/participants", "a resident signs up"),
+    ("POST", "/participants/verify-email", "a resident's e-mail link"),
+    ("POST", "/participants/verify-phone", "a resident's SMS code"),
+    ("POST", "/participants/resend-code", "a resident's SMS code"),
+    ("POST", "/participants/self-service-link", "a resident asks for their link"),
+    ("GET", "/self-service/{token}", "a resident's signed link"),
+    ("PATCH", "/self-service/{token}", "a resident's signed link"),
+    ("DELETE", "/self-service/{token}", "a resident's signed link"),
+    ("GET", "/live", "the public live feed of published actions"),
+    ("POST", "/providers/sms/reports", "the SMS gateway's signed delivery reports"),
+    ("GET", "/push/public-key", "the VAPID public key"),
+    ("POST", "/devices", "a device registers itself"),
+    ("PATCH", "/devices/{id}", "the device's own token"),
+    ("DELETE", "/devices/{id}", "the device's own token"),
+    ("GET", "/app/config", "the resident app's settings"),
+    ("GET", "/app/devices/{id}", "the device's own token"),
+    ("GET", "/app/devices/{id}/actions", "the device's own token"),
+    ("GET", "/app/devices/{id}/open/{action}", "the device's own token"),
+    ("POST", "/app/devices/{id}/link", "the device's own token and a self-service link"),
+    ("GET", "/app/actions/{link}", "a signed action-page link"),
+    ("POST", "/app/actions/{link}/tips", "a signed action-page link"),
+];
+
+/// The operation a staff route needs (`None`: a public route).
+pub fn api_operation(method: &str, template: &str) -> Option<Operation> {
+    API_RULES.iter().find(|(m, t, _)| *m == method && *t == template).map(|(_, _, op)| *op)
+}
+
+/// The roles allowed on a staff route (`None`: a public route), as the policy says.
+pub fn api_roles(method: &str, template: &str) -> Option<&'static [buurtnet_domain::staff::Role]> {
+    api_operation(method, template).map(Operation::roles)
 }
 
 /// The middleware (a route layer of the API router, so the matched route is known): signs the
@@ -70,7 +94,7 @@ pub fn api_roles(method: &str, template: &str) -> Option<&'static [Role]> {
 pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let template = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
     let template = template.strip_prefix("/api/v1").unwrap_or(&template);
-    let Some(roles) = api_roles(req.method().as_str(), template) else {
+    let Some(op) = api_operation(req.method().as_str(), template) else {
         return next.run(req).await;
     };
     // A console session (the map's and live page's scripts) with its CSRF rules.
@@ -83,7 +107,7 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = user.require_role(roles) {
+    if let Err(e) = user.require(op) {
         return e.into_response();
     }
     parts.extensions.insert(user);
@@ -93,6 +117,50 @@ pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A route added to the API must say what it needs: an operation of the policy, or a
+    /// place in the list of public routes. Never both, never neither.
+    #[test]
+    fn every_route_has_its_operation_or_is_listed_public() {
+        let mut missing = Vec::new();
+        for r in crate::http::api_routes() {
+            for m in r.methods {
+                let staff = api_operation(m, r.path).is_some();
+                let public = PUBLIC_API.iter().any(|(pm, pp, _)| pm == m && *pp == r.path);
+                if staff == public {
+                    missing.push(format!("{m} {} (operation: {staff}, public: {public})", r.path));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "routes without exactly one of an operation or a public reason: {missing:#?}");
+        for (m, t, _) in PUBLIC_API {
+            assert!(crate::http::api_routes().iter().any(|r| r.path == *t && r.methods.contains(m)), "{m} {t} is not a route");
+        }
+    }
+
+    /// A console page says who it is for; only the sign-in steps are open to anyone, and only
+    /// the overview and one's own session pages to every signed-in role.
+    #[test]
+    fn every_console_page_has_its_access() {
+        use crate::console::Access;
+        for page in crate::console::pages() {
+            match page.access {
+                Access::Anyone => assert!(
+                    ["/console/aanmelden", "/console/tweede-stap", "/console/wachtwoord", "/console/afmelden"]
+                        .iter()
+                        .any(|p| page.path.starts_with(p)),
+                    "{} is open to anyone",
+                    page.path
+                ),
+                Access::SignedIn => assert!(
+                    ["/console", "/console/tweede-stap/aanzetten", "/console/overal-afmelden"].contains(&page.path),
+                    "{} is open to every role: give it an operation",
+                    page.path
+                ),
+                Access::Needs(_) => {}
+            }
+        }
+    }
 
     #[test]
     fn every_rule_names_a_route_of_the_table() {

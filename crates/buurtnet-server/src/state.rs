@@ -1,13 +1,13 @@
 //! Shared application state, handed to every handler as `State<AppState>`.
 
 use crate::config::Config;
-use crate::services::geocode::Geocoder;
-use crate::services::geography::AreaCache;
-use crate::services::live_index::LiveIndex;
 use crate::services::notify::Notifier;
 use crate::signing::Signer;
 use buurtnet_domain::Clock;
 use buurtnet_store::Store;
+use buurtnet_targeting::geocode::Geocoder;
+use buurtnet_targeting::geography::AreaCache;
+use buurtnet_targeting::replica::LiveIndex;
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -59,7 +59,7 @@ impl App {
             );
         }
         let live = if config.replica.snapshot_file {
-            let identity = crate::services::live_index::snapshot_identity(&store).await?;
+            let identity = buurtnet_targeting::replica::snapshot_identity(&store).await?;
             LiveIndex::with_file(config.data_dir.join("replica.snapshot"), identity)
         } else {
             LiveIndex::default()

@@ -5,25 +5,21 @@
 use super::content;
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
-use crate::services::targeting::{self, Plan, Request};
 use crate::state::AppState;
 use buurtnet_domain::action::{
     self, ActionKind, ActionState, Level, MessageKind, MessageStatus, Outcome, Step, overrides_quiet_hours, priority,
 };
 use buurtnet_domain::action_text::{self, ActionContent, Description};
-use buurtnet_domain::staff::{Role, Scope};
 use buurtnet_domain::{ChannelSet, FieldErrors, Language, Topic};
 use buurtnet_geo::AreaIndex;
 use buurtnet_geo::target_area::{Member, parse_area};
 use buurtnet_store::actions::{ActionRow, ActionStep, NewAction, NewMessage};
+use buurtnet_targeting::reach::{Plan, Request};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 pub const MAX_TITLE: usize = 120;
 pub const MAX_BODY: usize = 1000;
-
-/// Who may run actions.
-pub const ROLES: &[Role] = &[Role::Dispatcher, Role::Admin];
 
 /// A checked request to create an action.
 pub struct NewActionRequest {
@@ -152,7 +148,7 @@ pub fn parse_new(body: &Value, index: &AreaIndex, user: &StaffUser, at: DateTime
     // A national action (AMBER Alert) is for the whole country, and only for national staff.
     let area = match (level, body.get("area")) {
         (Some(Level::National), _) => {
-            if user.scope != Scope::National {
+            if !user.scope.is_national() {
                 errors.add("level", "outside_scope", "Only staff with a national scope can send a national (AMBER) alert.");
             }
             Some(json!({"areas": ["NL"]}))
@@ -222,7 +218,7 @@ fn check_scope(
 ) {
     for (i, m) in area.members.iter().enumerate() {
         if let Member::Code { code, .. } = m
-            && !targeting::code_within_scope(index, code, &user.scope)
+            && !user.scope.covers(&index.place_of(code))
         {
             errors.add(
                 "area",
@@ -271,7 +267,7 @@ pub async fn create(state: &AppState, user: &StaffUser, req: NewActionRequest) -
 /// An action the caller may see (their own scope's, or any for national staff), else 404.
 pub async fn visible(state: &AppState, user: &StaffUser, id: i64) -> AppResult<ActionRow> {
     let a = state.store.action(id).await?.ok_or_else(|| AppError::NotFound(format!("There is no action {id}.")))?;
-    if user.scope != Scope::National && a.scope != user.scope.code() {
+    if !user.scope.sees_record_of(&a.scope) {
         return Err(AppError::NotFound(format!("There is no action {id}.")));
     }
     Ok(a)
@@ -545,7 +541,7 @@ pub async fn list(state: &AppState, user: &StaffUser, wanted: Option<&str>) -> A
             format!("Unknown state '{w}': use open, {}.", ActionState::choices()),
         ));
     }
-    let scope = (user.scope != Scope::National).then(|| user.scope.code());
+    let scope = (!user.scope.is_national()).then(|| user.scope.code());
     let rows = state.store.actions(wanted, scope, 200).await?;
     let now = state.now_ms();
     let reminder_ms = i64::from(state.config.alerting.reminder_minutes) * 60_000;

@@ -7,13 +7,14 @@
 //! leaves it to be claimed again, and the rerun skips every delivery already written (they are
 //! unique per message, person, device and channel).
 
-use crate::services::targeting::{self, Plan, Request};
 use crate::state::AppState;
+use buurtnet_domain::action::MessageKind;
 use buurtnet_domain::staff::Scope;
 use buurtnet_domain::{Channel, ChannelSet, Topic};
 use buurtnet_geo::target_area::parse_area;
 use buurtnet_store::actions::MessageRow;
 use buurtnet_store::deliveries::Target;
+use buurtnet_targeting::reach::{self, Plan, Request};
 use futures::TryStreamExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -196,7 +197,7 @@ async fn from_area(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow:
     let allowed = ChannelSet::from_bits(msg.channels);
 
     let quiet_ends = plan.quiet_ends();
-    let mut recipients = targeting::resolve(&state.store, &state.live, plan).await?;
+    let mut recipients = reach::resolve(&state.store, &state.live, plan).await?;
     let mut block: Vec<Target> = Vec::with_capacity(BLOCK);
     let mut push_people: Vec<i64> = Vec::new();
     let mut blocks = 0u64;
@@ -226,10 +227,11 @@ async fn from_area(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow:
     let quiet_ends: Vec<_> = quiet_ends.lock().map(|e| e.iter().copied().collect()).unwrap_or_default();
     // Anonymous devices have no person to bind an enquiry's reply link to: enquiries reach
     // participants only.
-    if allowed.contains(Channel::Push) && msg.kind != "enquiry" && state.config.alerting.device_batches {
+    let to_devices = MessageKind::parse(&msg.kind).is_some_and(MessageKind::reaches_anonymous_devices);
+    if allowed.contains(Channel::Push) && to_devices && state.config.alerting.device_batches {
         devices_in_batches(state, msg, claim, &device_plan).await?;
-    } else if allowed.contains(Channel::Push) && msg.kind != "enquiry" {
-        let mut devices = targeting::anonymous_devices(&state.store, device_plan.clone());
+    } else if allowed.contains(Channel::Push) && to_devices {
+        let mut devices = reach::anonymous_devices(&state.store, device_plan.clone());
         while let Some(id) = devices.try_next().await? {
             block.push((0, id, Channel::Push));
             if block.len() >= BLOCK {
@@ -240,8 +242,8 @@ async fn from_area(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow:
         // Devices with further fixed places in the area (a device already reached is skipped
         // when written: one delivery per message, device and channel), and "where I am" devices
         // whose coarse cell overlaps the area.
-        let mut more = targeting::devices_by_further_places(&state.store, &device_plan).await?;
-        more.extend(targeting::coarse_devices(&state.store, &device_plan, state.now_ms()).await?);
+        let mut more = reach::devices_by_further_places(&state.store, &device_plan).await?;
+        more.extend(reach::coarse_devices(&state.store, &device_plan, state.now_ms()).await?);
         for id in more {
             block.push((0, id, Channel::Push));
             if block.len() >= BLOCK {
@@ -260,11 +262,11 @@ async fn from_area(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow:
 /// the rest of the country is still being read; an area's devices are gathered and sorted first.
 async fn devices_in_batches(state: &AppState, msg: &MessageRow, claim: &Claim, plan: &Arc<Plan>) -> anyhow::Result<()> {
     let skip = already_written(state, msg.id).await?;
-    let in_order = targeting::everywhere_only(plan);
+    let in_order = reach::everywhere_only(plan);
     let first = usize::try_from(state.config.alerting.worker.batch).unwrap_or(1).max(1);
     let mut size = first;
     let mut ids: Vec<i64> = Vec::new();
-    let mut devices = targeting::anonymous_devices(&state.store, plan.clone());
+    let mut devices = reach::anonymous_devices(&state.store, plan.clone());
     while let Some(id) = devices.try_next().await? {
         if skip.contains(&id) {
             continue;
@@ -282,8 +284,8 @@ async fn devices_in_batches(state: &AppState, msg: &MessageRow, claim: &Claim, p
     drop(devices);
     // The devices reached through a further place or their coarse cell, but for those already
     // written above (read back when they were written as they came).
-    let mut more = targeting::devices_by_further_places(&state.store, plan).await?;
-    more.extend(targeting::coarse_devices(&state.store, plan, state.now_ms()).await?);
+    let mut more = reach::devices_by_further_places(&state.store, plan).await?;
+    more.extend(reach::coarse_devices(&state.store, plan, state.now_ms()).await?);
     let written = if in_order && !more.is_empty() { already_written(state, msg.id).await? } else { skip };
     ids.extend(more.into_iter().filter(|id| !written.contains(id)));
     ids.sort_unstable();

@@ -6,18 +6,15 @@ use super::actions::{MAX_BODY, MAX_TITLE, millis, text_field};
 use super::content;
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
-use crate::services::targeting::{self, Plan, Request};
 use crate::state::AppState;
 use buurtnet_domain::action::{MessageKind, MessageStatus, priority};
 use buurtnet_domain::action_text::render_information;
-use buurtnet_domain::staff::{Role, Scope};
 use buurtnet_domain::{Channel, ChannelSet, FieldErrors, Language, Topic};
 use buurtnet_geo::target_area::{Member, parse_area};
 use buurtnet_store::actions::NewMessage;
+use buurtnet_targeting::reach::{Plan, Request};
 use chrono::DateTime;
 use serde_json::{Map, Value, json};
-
-pub const ROLES: &[Role] = &[Role::MunicipalityOfficer, Role::Admin];
 
 /// How far ahead a message may be planned.
 const MAX_AHEAD_MS: i64 = 90 * 24 * 3600 * 1000;
@@ -66,7 +63,7 @@ pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResu
                 let outside = parsed
                     .members
                     .iter()
-                    .any(|m| matches!(m, Member::Code { code, .. } if !targeting::code_within_scope(&index, code, &user.scope)));
+                    .any(|m| matches!(m, Member::Code { code, .. } if !user.scope.covers(&index.place_of(code))));
                 let plan = Plan::new(
                     Request { area: parsed, topic: Topic::Information, at: now, override_time_windows: false },
                     user.scope.clone(),
@@ -126,7 +123,7 @@ pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResu
 pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
     let not_found = || AppError::NotFound(format!("There is no message {id}."));
     let m = state.store.message(id).await?.ok_or_else(not_found)?;
-    if m.action_id.is_some() || (user.scope != Scope::National && m.scope != user.scope.code()) {
+    if m.action_id.is_some() || !user.scope.sees_record_of(&m.scope) {
         return Err(not_found());
     }
     let mut by_channel: Map<String, Value> = Map::new();

@@ -101,7 +101,7 @@ pub async fn poll(state: AppState) {
             let area_value = area_json.and_then(|a| serde_json::from_str::<Value>(&a).ok());
             let area = area_value.as_ref().and_then(|v| parse_area(v, &index).ok());
             let coarse = match area_value.as_ref().and_then(|v| parse_area(v, &index).ok()) {
-                Some(a) => crate::services::targeting::area_coarse_cells(a),
+                Some(a) => buurtnet_targeting::reach::area_coarse_cells(a),
                 None => Some(Default::default()),
             };
             let event = LiveEvent {
@@ -213,9 +213,7 @@ pub fn stream(state: AppState, filter: Filter) -> Option<Sse<impl Stream<Item = 
             match rx.recv().await {
                 Ok(ev) => {
                     let keep = match &filter {
-                        Filter::Staff { scope, tips, .. } => {
-                            (ev.event != "tip" || *tips) && (*scope == Scope::National || ev.scope == scope.code())
-                        }
+                        Filter::Staff { scope, tips, .. } => (ev.event != "tip" || *tips) && scope.sees_record_of(&ev.scope),
                         Filter::Point(lat, lon) => {
                             ev.event == "message"
                                 && ev.status != "test"

@@ -25,60 +25,115 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use buurtnet_domain::Operation;
 use buurtnet_domain::staff::Role;
 use session::{SessionAuth, Stage};
 use texts::Ct;
 
 pub const SIGN_IN: &str = "/console/aanmelden";
 
-/// Which roles each signed-in console page is for: the one table every page's [`Console`]
-/// extractor consults (first matching prefix wins; a page not listed is for every role, e.g.
-/// the overview). The services behind the pages check role and scope again, as for the API.
-pub const PAGE_RULES: &[(&str, &[Role])] = &[
-    ("/console/kaart", crate::alerting::actions::ROLES),
-    ("/console/acties/", crate::alerting::actions::ROLES),
-    ("/console/buurtonderzoek", crate::enquiries::requests::READ_ROLES),
-    ("/console/antwoorden/", crate::enquiries::replies::HANDLER_ROLES),
-    ("/console/deelnemers", pages_participants::ROLES),
-    ("/console/beheer/", &[Role::Admin]),
-];
+/// Who a console page is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Before signing in: the sign-in steps and the password reset.
+    Anyone,
+    /// Every signed-in role (the overview, signing out).
+    SignedIn,
+    /// Staff whose role (and scope) the policy allows this operation.
+    Needs(Operation),
+}
 
-/// The roles a console path is for (`None`: every signed-in role).
+/// One console page: its path template, methods and who it is for. The router and the page
+/// policy are both made from [`page_table`], so a page cannot be added without its access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub path: &'static str,
+    pub methods: &'static [&'static str],
+    pub access: Access,
+}
+
+fn page_table() -> Vec<(Page, MethodRouter<AppState>)> {
+    use Access::{Anyone, Needs, SignedIn};
+    let p = |path, methods, access| Page { path, methods, access };
+    const G: &[&str] = &["GET"];
+    const P: &[&str] = &["POST"];
+    const GP: &[&str] = &["GET", "POST"];
+    vec![
+        (p("/console", G, SignedIn), get(pages_home::dashboard)),
+        (p("/console/aanmelden", GP, Anyone), get(pages_auth::sign_in_form).post(pages_auth::sign_in_submit)),
+        (p("/console/tweede-stap", GP, Anyone), get(pages_auth::second_factor_form).post(pages_auth::second_factor_submit)),
+        (p("/console/tweede-stap/instellen", GP, Anyone), get(pages_auth::enrol_form).post(pages_auth::second_factor_submit)),
+        (p("/console/tweede-stap/aanzetten", GP, SignedIn), get(pages_auth::voluntary_form).post(pages_auth::voluntary_submit)),
+        (p("/console/afmelden", P, Anyone), post(pages_auth::sign_out)),
+        (p("/console/overal-afmelden", P, SignedIn), post(pages_auth::sign_out_everywhere)),
+        (
+            p("/console/wachtwoord-vergeten", GP, Anyone),
+            get(pages_auth::reset_request_form).post(pages_auth::reset_request_submit),
+        ),
+        (p("/console/wachtwoord/{token}", GP, Anyone), get(pages_auth::reset_form).post(pages_auth::reset_submit)),
+        (
+            p("/console/beheer/medewerkers", GP, Needs(Operation::ManageStaff)),
+            get(pages_admin::staff_list).post(pages_admin::staff_create),
+        ),
+        (p("/console/beheer/medewerkers/{id}", P, Needs(Operation::ManageStaff)), post(pages_admin::staff_change)),
+        (p("/console/beheer/audit", G, Needs(Operation::ManageStaff)), get(pages_admin::audit_page)),
+        (p("/console/beheer/audit.csv", G, Needs(Operation::ManageStaff)), get(pages_admin::audit_csv)),
+        (
+            p("/console/buurtonderzoek", GP, Needs(Operation::ReadEnquiries)),
+            get(pages_enquiries::queue).post(pages_enquiries::create),
+        ),
+        (p("/console/buurtonderzoek/maandoverzicht", G, Needs(Operation::ReadEnquiries)), get(pages_enquiries::monthly)),
+        (p("/console/buurtonderzoek/{id}", G, Needs(Operation::ReadEnquiries)), get(pages_enquiries::detail)),
+        (p("/console/buurtonderzoek/{id}/goedkeuren", P, Needs(Operation::ReadEnquiries)), post(pages_enquiries::approve)),
+        (p("/console/buurtonderzoek/{id}/teruggeven", P, Needs(Operation::ReadEnquiries)), post(pages_enquiries::give_back)),
+        (p("/console/buurtonderzoek/{id}/sluiten", P, Needs(Operation::ReadEnquiries)), post(pages_enquiries::close)),
+        (p("/console/antwoorden/{id}", P, Needs(Operation::HandleReplies)), post(pages_enquiries::reply_step)),
+        (p("/console/deelnemers", G, Needs(Operation::ReadCoverage)), get(pages_participants::coverage)),
+        (p("/console/kaart", G, Needs(Operation::ManageActions)), get(pages_actions::map_page)),
+        (p("/console/kaart/gebieden", G, Needs(Operation::ManageActions)), get(pages_actions::map_areas)),
+        (p("/console/acties/{id}", G, Needs(Operation::ManageActions)), get(pages_actions::action_page)),
+        (p("/console/acties/{id}/afsluiten", P, Needs(Operation::ManageActions)), post(pages_actions::close)),
+        (p("/console/acties/{id}/bijwerken", P, Needs(Operation::ManageActions)), post(pages_actions::update)),
+    ]
+}
+
+/// Every console page with its access (for the policy and its tests).
+pub fn pages() -> Vec<Page> {
+    page_table().into_iter().map(|(page, _)| page).collect()
+}
+
+/// The page a concrete path is (its template's segments match, `{…}` matching any one).
+pub fn page_of(path: &str) -> Option<Page> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    pages().into_iter().find(|page| {
+        let template: Vec<&str> = page.path.split('/').collect();
+        template.len() == segments.len()
+            && template.iter().zip(&segments).all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
+    })
+}
+
+/// The operation a console path needs (`None`: no operation, e.g. the overview).
+pub fn page_operation(path: &str) -> Option<Operation> {
+    match page_of(path)?.access {
+        Access::Needs(op) => Some(op),
+        Access::Anyone | Access::SignedIn => None,
+    }
+}
+
+/// The roles a console path is for (`None`: every signed-in role), as the policy says.
 pub fn page_roles(path: &str) -> Option<&'static [Role]> {
-    PAGE_RULES.iter().find(|(prefix, _)| path.starts_with(prefix)).map(|(_, roles)| *roles)
+    page_operation(path).map(Operation::roles)
 }
 
 /// The console's routes, merged into the application's router.
 pub fn routes(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route("/console", get(pages_home::dashboard))
-        .route("/console/aanmelden", get(pages_auth::sign_in_form).post(pages_auth::sign_in_submit))
-        .route("/console/tweede-stap", get(pages_auth::second_factor_form).post(pages_auth::second_factor_submit))
-        .route("/console/tweede-stap/instellen", get(pages_auth::enrol_form).post(pages_auth::second_factor_submit))
-        .route("/console/tweede-stap/aanzetten", get(pages_auth::voluntary_form).post(pages_auth::voluntary_submit))
-        .route("/console/afmelden", post(pages_auth::sign_out))
-        .route("/console/overal-afmelden", post(pages_auth::sign_out_everywhere))
-        .route("/console/wachtwoord-vergeten", get(pages_auth::reset_request_form).post(pages_auth::reset_request_submit))
-        .route("/console/wachtwoord/{token}", get(pages_auth::reset_form).post(pages_auth::reset_submit))
-        .route("/console/beheer/medewerkers", get(pages_admin::staff_list).post(pages_admin::staff_create))
-        .route("/console/beheer/medewerkers/{id}", post(pages_admin::staff_change))
-        .route("/console/beheer/audit", get(pages_admin::audit_page))
-        .route("/console/beheer/audit.csv", get(pages_admin::audit_csv))
-        .route("/console/buurtonderzoek", get(pages_enquiries::queue).post(pages_enquiries::create))
-        .route("/console/buurtonderzoek/maandoverzicht", get(pages_enquiries::monthly))
-        .route("/console/buurtonderzoek/{id}", get(pages_enquiries::detail))
-        .route("/console/buurtonderzoek/{id}/goedkeuren", post(pages_enquiries::approve))
-        .route("/console/buurtonderzoek/{id}/teruggeven", post(pages_enquiries::give_back))
-        .route("/console/buurtonderzoek/{id}/sluiten", post(pages_enquiries::close))
-        .route("/console/antwoorden/{id}", post(pages_enquiries::reply_step))
-        .route("/console/deelnemers", get(pages_participants::coverage))
-        .route("/console/kaart", get(pages_actions::map_page))
-        .route("/console/kaart/gebieden", get(pages_actions::map_areas))
-        .route("/console/acties/{id}", get(pages_actions::action_page))
-        .route("/console/acties/{id}/afsluiten", post(pages_actions::close))
-        .route("/console/acties/{id}/bijwerken", post(pages_actions::update))
+    let mut router = Router::new();
+    for (page, handler) in page_table() {
+        router = router.route(page.path, handler);
+    }
+    router
         .layer(middleware::from_fn_with_state(state.clone(), session::resolve))
         .layer(middleware::from_fn_with_state(state.clone(), strict_headers))
 }
@@ -170,18 +225,18 @@ impl FromRequestParts<AppState> for Console {
             None => return Err(Redirect::to(SIGN_IN).into_response()),
         };
         let user = StaffUser::from_row(&session.user).map_err(|e| error_page(t, e, parts))?;
-        if let Some(roles) = page_roles(parts.uri.path()) {
-            user.require_role(roles).map_err(|e| error_page(t, e, parts))?;
+        if let Some(op) = page_operation(parts.uri.path()) {
+            user.require(op).map_err(|e| error_page(t, e, parts))?;
         }
         let shell = Shell {
             email: session.user.email.clone(),
             role: session.user.role.clone(),
             scope: session.user.scope.clone(),
             csrf: session.csrf.clone(),
-            is_admin: user.role == Role::Admin,
-            can_dispatch: crate::alerting::actions::ROLES.contains(&user.role),
+            is_admin: user.may(Operation::ManageStaff),
+            can_dispatch: user.may(Operation::ManageActions),
             can_enquire: pages_enquiries::may_see_enquiries(user.role),
-            can_count: pages_participants::ROLES.contains(&user.role),
+            can_count: user.may(Operation::ReadCoverage),
             has_second_factor: session.user.totp_enabled_at.is_some() || session.user.skip_second_factor,
         };
         Ok(Console { session, user, t, jar, shell })

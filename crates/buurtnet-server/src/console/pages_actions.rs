@@ -8,7 +8,6 @@ use super::{Console, Shell, render_error};
 use crate::alerting::actions;
 use crate::error::AppError;
 use crate::http::RequestId;
-use crate::services::targeting::code_within_scope;
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -17,6 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
 use buurtnet_domain::AreaLevel;
+use buurtnet_domain::Operation;
 use buurtnet_domain::action::{ActionKind, Outcome, Step};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,7 +40,7 @@ struct MapPage {
 }
 
 pub async fn map_page(State(state): State<AppState>, c: Console, rid: RequestId) -> Response {
-    if let Err(e) = c.user.require_role(actions::ROLES) {
+    if let Err(e) = c.user.require(Operation::ManageActions) {
         return render_error(c.t, e, rid.0);
     }
     let tile_url = state.config.console.tile_url.clone().unwrap_or_default();
@@ -56,19 +56,19 @@ pub struct AreasQuery {
 /// outlines): without a parent the municipalities of the caller's scope, with one its districts
 /// or neighbourhoods (only within the scope).
 pub async fn map_areas(State(state): State<AppState>, c: Console, Query(q): Query<AreasQuery>) -> Result<Json<Value>, AppError> {
-    c.user.require_role(actions::ROLES)?;
+    c.user.require(Operation::ManageActions)?;
     let index = state.areas.current();
     let rows = match q.parent.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => state.store.list_areas(Some(AreaLevel::Municipality.as_str()), None).await?,
         Some(parent) => {
-            if !code_within_scope(&index, parent, &c.user.scope) {
+            if !c.user.scope.covers(&index.place_of(parent)) {
                 return Err(AppError::NotFound("No such area in your scope.".into()));
             }
             state.store.list_areas(None, Some(parent)).await?
         }
     };
     let mut features = Vec::new();
-    for a in rows.iter().filter(|a| code_within_scope(&index, &a.code, &c.user.scope)).take(2000) {
+    for a in rows.iter().filter(|a| c.user.scope.covers(&index.place_of(&a.code))).take(2000) {
         let Some(area) = state.store.get_area(&a.code).await? else { continue };
         let geometry: Value = serde_json::from_str(&area.geometry_simplified).unwrap_or(Value::Null);
         features.push(json!({"type": "Feature", "geometry": geometry,
@@ -124,7 +124,7 @@ pub async fn action_page(State(state): State<AppState>, c: Console, rid: Request
 
 async fn render_action(state: &AppState, c: Console, rid: RequestId, id: i64, error: String) -> Response {
     let t = c.t;
-    if let Err(e) = c.user.require_role(actions::ROLES) {
+    if let Err(e) = c.user.require(Operation::ManageActions) {
         return render_error(t, e, rid.0);
     }
     let v = match actions::view(state, &c.user, id).await {

@@ -12,6 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
+use buurtnet_domain::Operation;
 use buurtnet_domain::staff::Role;
 use buurtnet_store::{AuditEntry, AuditFilter, StaffUserRow};
 use serde::Deserialize;
@@ -244,9 +245,9 @@ fn time_of(ms: i64) -> String {
 /// Only admins read the audit log: those with a national scope all of it, others the entries
 /// of the staff accounts within their scope.
 async fn searchable(state: &AppState, c: &Console, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
-    c.user.require_role(&[Role::Admin])?;
+    c.user.require(Operation::ManageStaff)?;
     let entries = state.store.audit_search(filter, limit).await?;
-    if c.user.scope == buurtnet_domain::staff::Scope::National {
+    if c.user.scope.is_national() {
         return Ok(entries);
     }
     let own: std::collections::HashSet<String> =

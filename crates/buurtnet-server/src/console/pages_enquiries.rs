@@ -14,6 +14,7 @@ use askama_web::WebTemplate;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
+use buurtnet_domain::Operation;
 use buurtnet_domain::enquiry::{Classification, IncidentType};
 use buurtnet_domain::staff::Role;
 use serde::Deserialize;
@@ -104,7 +105,7 @@ async fn render_queue(
         shell: c.shell,
         lines,
         wanted: wanted.unwrap_or_default(),
-        may_request: requests::REQUEST_ROLES.contains(&c.user.role),
+        may_request: c.user.may(Operation::RequestEnquiry),
         types: incident_types(t),
         error,
         form,
@@ -223,7 +224,7 @@ async fn render_detail(state: &AppState, c: Console, rid: RequestId, id: i64, er
         Ok(v) => v,
         Err(e) => return render_error(t, e, rid.0),
     };
-    let may_handle = replies::READ_ROLES.contains(&c.user.role);
+    let may_handle = c.user.may(Operation::ReadReplies);
     let mut lines = Vec::new();
     if may_handle {
         match replies::list(state, &c.user, id, None).await {
@@ -266,9 +267,9 @@ async fn render_detail(state: &AppState, c: Console, rid: RequestId, id: i64, er
         t,
         shell: c.shell,
         id,
-        may_decide: requests::APPROVE_ROLES.contains(&c.user.role) && matches!(e.state.as_str(), "requested" | "returned"),
-        may_add_photo: requests::REQUEST_ROLES.contains(&c.user.role) && e.state == "requested",
-        may_handle: replies::HANDLER_ROLES.contains(&c.user.role),
+        may_decide: c.user.may(Operation::ApproveEnquiry) && matches!(e.state.as_str(), "requested" | "returned"),
+        may_add_photo: c.user.may(Operation::RequestEnquiry) && e.state == "requested",
+        may_handle: c.user.may(Operation::HandleReplies),
         e,
         replies: lines,
         classifications: Classification::ALL.iter().map(|k| Choice { value: k.as_str(), label: t.get(k.as_str()) }).collect(),
@@ -409,5 +410,5 @@ pub async fn monthly(State(state): State<AppState>, c: Console, rid: RequestId) 
 }
 
 pub fn may_see_enquiries(role: Role) -> bool {
-    requests::READ_ROLES.contains(&role)
+    Operation::ReadEnquiries.allows(role)
 }

@@ -11,6 +11,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use buurtnet_domain::Operation;
 use serde_json::Value;
 
 pub struct ActionLine {
@@ -55,7 +56,7 @@ fn when(v: &Value, k: &str) -> String {
 
 pub async fn dashboard(State(state): State<AppState>, c: Console, rid: RequestId) -> Response {
     let t = c.t;
-    let show_actions = actions::ROLES.contains(&c.user.role);
+    let show_actions = c.user.may(Operation::ManageActions);
     let mut action_lines = Vec::new();
     if show_actions {
         match actions::list(&state, &c.user, None).await {
@@ -74,7 +75,7 @@ pub async fn dashboard(State(state): State<AppState>, c: Console, rid: RequestId
             Err(e) => return render_error(t, e, rid.0),
         }
     }
-    let show_enquiries = requests::READ_ROLES.contains(&c.user.role);
+    let show_enquiries = c.user.may(Operation::ReadEnquiries);
     let mut enquiry_lines = Vec::new();
     if show_enquiries {
         match requests::list(&state, &c.user, None).await {

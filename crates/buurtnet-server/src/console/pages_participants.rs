@@ -6,18 +6,16 @@ use super::texts::Ct;
 use super::{Console, Shell, render_error};
 use crate::error::AppError;
 use crate::http::RequestId;
-use crate::services::targeting::code_within_scope;
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use buurtnet_domain::AreaLevel;
-use buurtnet_domain::staff::{Role, Scope};
+use buurtnet_domain::Operation;
+use buurtnet_domain::staff::Scope;
 use serde::Deserialize;
 use std::collections::HashMap;
-
-pub const ROLES: &[Role] = &[Role::MunicipalityOfficer, Role::RegionalCoordinator, Role::Admin];
 
 pub struct Row {
     pub code: String,
@@ -45,7 +43,7 @@ pub struct CoverageQuery {
 
 pub async fn coverage(State(state): State<AppState>, c: Console, rid: RequestId, Query(q): Query<CoverageQuery>) -> Response {
     let t = c.t;
-    if let Err(e) = c.user.require_role(ROLES) {
+    if let Err(e) = c.user.require(Operation::ReadCoverage) {
         return render_error(t, e, rid.0);
     }
     let index = state.areas.current();
@@ -54,7 +52,7 @@ pub async fn coverage(State(state): State<AppState>, c: Console, rid: RequestId,
         Scope::Municipality(gm) => vec![(gm.clone(), index.get(gm).map(|a| a.name.clone()).unwrap_or_default())],
         _ => match state.store.list_areas(Some(AreaLevel::Municipality.as_str()), None).await {
             Ok(all) => {
-                all.into_iter().filter(|a| code_within_scope(&index, &a.code, &c.user.scope)).map(|a| (a.code, a.name)).collect()
+                all.into_iter().filter(|a| c.user.scope.covers(&index.place_of(&a.code))).map(|a| (a.code, a.name)).collect()
             }
             Err(e) => return render_error(t, e.into(), rid.0),
         },

@@ -32,7 +32,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// The roles that must give a second factor (others may enrol one; then it is asked too).
 pub fn second_factor_required(role: Role) -> bool {
-    matches!(role, Role::Dispatcher | Role::Approver | Role::Admin)
+    role.requires_second_factor()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,27 +7,16 @@ use crate::auth::{StaffUser, generate_password, hash_password};
 use crate::error::{AppError, AppResult};
 use crate::state::App;
 use buurtnet_domain::Language;
+use buurtnet_domain::Operation;
 use buurtnet_domain::staff::{Role, Scope};
 use buurtnet_store::StaffUserRow;
 use serde_json::json;
 
-/// The police unit a municipality belongs to (municipality → safety region → police unit in
+/// Whether `inner` lies within `outer` (the domain's rule, with the police unit of `inner` from
 /// the area index).
-pub fn police_unit_of(app: &App, municipality: &str) -> Option<String> {
-    let index = app.areas.current();
-    let vr = index.get(municipality)?.parent_code.clone()?;
-    index.get(&vr)?.parent_code.clone()
-}
-
-/// Whether `inner` lies within `outer`.
 pub fn scope_within(app: &App, outer: &Scope, inner: &Scope) -> bool {
-    match (outer, inner) {
-        (Scope::National, _) => true,
-        (Scope::PoliceUnit(re), Scope::PoliceUnit(other)) => re == other,
-        (Scope::PoliceUnit(re), Scope::Municipality(gm)) => police_unit_of(app, gm).as_deref() == Some(re.as_str()),
-        (Scope::Municipality(gm), Scope::Municipality(other)) => gm == other,
-        _ => false,
-    }
+    let index = app.areas.current();
+    outer.contains(inner, index.place_of(inner.code()).police_unit)
 }
 
 /// A staff e-mail address as stored (normalised like `buurtnet admin create-user` does).
@@ -36,7 +25,7 @@ pub fn normalised_email(email: &str) -> Option<String> {
 }
 
 fn require_admin(user: &StaffUser) -> AppResult<()> {
-    user.require_role(&[Role::Admin])
+    user.require(Operation::ManageStaff)
 }
 
 /// The accounts an admin may see and manage.
@@ -102,7 +91,7 @@ pub async fn create(app: &App, admin: &StaffUser, email: &str, role: &str, scope
 pub async fn change(app: &App, admin: &StaffUser, id: i64, role: &str, scope: &str) -> AppResult<()> {
     let user = managed(app, admin, id).await?;
     let (role, scope) = parse_role_scope(app, admin, role, scope)?;
-    if id == admin.id && role != Role::Admin {
+    if id == admin.id && !Operation::ManageStaff.allows(role) {
         return Err(AppError::invalid("role", "own_role", "You cannot take the admin role from yourself."));
     }
     app.store.set_staff_role(id, role.as_str(), scope.code(), app.now_ms()).await?;

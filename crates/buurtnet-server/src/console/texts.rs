@@ -29,21 +29,7 @@ impl Ct {
     }
 
     pub fn role(&self, role: &str) -> &'static str {
-        let (nl, en) = match Role::parse(role) {
-            Some(Role::Dispatcher) => ("Centralist", "Dispatcher"),
-            Some(Role::Requester) => ("Aanvrager", "Requester"),
-            Some(Role::Approver) => ("Verzender", "Approver"),
-            Some(Role::Handler) => ("Afhandelaar", "Handler"),
-            Some(Role::NeighbourhoodOfficer) => ("Wijkagent", "Neighbourhood officer"),
-            Some(Role::MunicipalityOfficer) => ("Gemeente", "Municipality officer"),
-            Some(Role::RegionalCoordinator) => ("Regiocoördinator", "Regional coordinator"),
-            Some(Role::Admin) => ("Beheerder", "Administrator"),
-            None => ("?", "?"),
-        };
-        match self.lang {
-            Language::Nl => nl,
-            Language::En => en,
-        }
+        Role::parse(role).map_or("?", |r| r.label(self.lang))
     }
 }
 

@@ -13,7 +13,6 @@ pub mod texts;
 
 use crate::auth::StaffUser;
 use crate::state::AppState;
-use buurtnet_domain::staff::Scope;
 use buurtnet_store::enquiries::EnquiryRow;
 
 /// Whether a staff member may see an enquiry (and its replies): its municipality lies within
@@ -23,11 +22,5 @@ pub fn visible(state: &AppState, user: &StaffUser, e: &EnquiryRow) -> bool {
         // An action's tips are its control room's, seen through the action (`replies::tips`).
         return false;
     }
-    match &user.scope {
-        Scope::National => true,
-        Scope::Municipality(gm) => gm == &e.municipality,
-        Scope::PoliceUnit(_) => {
-            crate::services::targeting::code_within_scope(&state.areas.current(), &e.municipality, &user.scope)
-        }
-    }
+    user.scope.covers(&state.areas.current().place_of(&e.municipality))
 }

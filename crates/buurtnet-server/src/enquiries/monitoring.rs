@@ -8,6 +8,7 @@ use super::visible;
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use buurtnet_domain::Operation;
 use buurtnet_store::enquiries::EnquiryRow;
 use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
@@ -37,7 +38,7 @@ fn round1(x: f64) -> f64 {
 
 /// The table for the months `from ..= to` (`YYYY-MM`; default the last twelve months).
 pub async fn monthly(state: &AppState, user: &StaffUser, from: Option<&str>, to: Option<&str>) -> AppResult<Vec<MonthRow>> {
-    user.require_role(super::requests::READ_ROLES)?;
+    user.require(Operation::ReadEnquiries)?;
     let parse = |field: &str, s: &str| -> AppResult<NaiveDate> {
         NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d")
             .map_err(|_| AppError::invalid(field, "invalid_month", format!("Give '{field}' as a month, e.g. 2026-11.")))

@@ -11,8 +11,8 @@ use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use buurtnet_delivery::provider::{Attachment, Content, Destination, Outcome, Outgoing, Urgency};
+use buurtnet_domain::Operation;
 use buurtnet_domain::enquiry::{Classification, MAX_REPLY_PHOTOS, MAX_REPLY_TEXT, is_overdue};
-use buurtnet_domain::staff::Role;
 use buurtnet_domain::{Channel, ChannelSet, FieldErrors, Language, Topic};
 use buurtnet_store::actions::NewMessage;
 use buurtnet_store::enquiries::{DirectMessage, EnquiryRow, NewReply, ReplyPhotoRow, ReplyRow, ReplyTokenRow};
@@ -20,9 +20,6 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-pub const HANDLER_ROLES: &[Role] = &[Role::Handler, Role::Admin];
-/// Who may look at replies and their photos.
-pub const READ_ROLES: &[Role] = &[Role::Handler, Role::Approver, Role::Admin];
 const MAX_ANSWER: usize = 5000;
 
 /// Why a reply link does not open the form.
@@ -310,7 +307,7 @@ pub(crate) async fn reply_json(state: &AppState, r: &ReplyRow) -> AppResult<Valu
 
 /// `GET /api/v1/enquiries/{id}/replies?status=new|classified|answered|overdue`.
 pub async fn list(state: &AppState, user: &StaffUser, enquiry: i64, filter: Option<&str>) -> AppResult<Value> {
-    user.require_role(READ_ROLES)?;
+    user.require(Operation::ReadReplies)?;
     if let Some(f) = filter
         && !matches!(f, "new" | "classified" | "answered" | "overdue")
     {
@@ -334,7 +331,7 @@ pub async fn list(state: &AppState, user: &StaffUser, enquiry: i64, filter: Opti
 
 /// `POST /api/v1/replies/{id}/classify` (`classification`).
 pub async fn classify(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
-    user.require_role(HANDLER_ROLES)?;
+    user.require(Operation::HandleReplies)?;
     let (r, _) = visible_reply(state, user, id).await?;
     let c = body.get("classification").and_then(Value::as_str).and_then(Classification::parse).ok_or_else(|| {
         AppError::invalid("classification", "invalid_value", format!("Use one of {}.", Classification::choices()))
@@ -353,7 +350,7 @@ pub async fn classify(state: &AppState, user: &StaffUser, id: i64, body: &Value)
 /// investigating team's configured address. Sent at once; when the mail server does not take
 /// it, the handler is told and nothing is recorded (they try again).
 pub async fn forward(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
-    user.require_role(HANDLER_ROLES)?;
+    user.require(Operation::HandleReplies)?;
     let (r, e) = visible_reply(state, user, id).await?;
     let addresses = &state.config.enquiries.forward_addresses;
     let to = addresses.get(&e.municipality).or_else(|| addresses.get(&e.scope)).cloned().ok_or_else(|| {
@@ -410,7 +407,7 @@ pub async fn forward(state: &AppState, user: &StaffUser, id: i64) -> AppResult<V
 /// `POST /api/v1/replies/{id}/answer` (`body`, and/or `template`: used, other_case,
 /// not_relevant): the final answer, e-mailed to the resident; the reply is then handled.
 pub async fn answer(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
-    user.require_role(HANDLER_ROLES)?;
+    user.require(Operation::HandleReplies)?;
     let (r, e) = visible_reply(state, user, id).await?;
     if r.status == "answered" {
         return Err(AppError::WrongState("This reply has been answered already.".into()));
@@ -456,13 +453,10 @@ pub async fn answer(state: &AppState, user: &StaffUser, id: i64, body: &Value) -
     reply_json(state, &r).await
 }
 
-/// Who sees tips sent during an urgent action: its control room.
-pub const TIP_ROLES: &[Role] = &[Role::Dispatcher, Role::Admin];
-
 /// `GET /api/v1/actions/{id}/tips`: the tips residents reached by the action sent, newest
 /// last, for the dispatchers of the action's control room only.
 pub async fn tips(state: &AppState, user: &StaffUser, action_id: i64) -> AppResult<Value> {
-    user.require_role(TIP_ROLES)?;
+    user.require(Operation::ReadTips)?;
     let action = crate::alerting::actions::visible(state, user, action_id).await?;
     let mut out = Vec::new();
     if let Some(channel) = state.store.tips_of_action(action.id).await? {
@@ -483,11 +477,11 @@ pub async fn photo(state: &AppState, user: &StaffUser, id: &str) -> AppResult<Ve
     let e = state.store.enquiry(r.enquiry_id).await?.ok_or_else(not_found)?;
     match e.action_id {
         Some(action) => {
-            user.require_role(TIP_ROLES)?;
+            user.require(Operation::ReadTips)?;
             crate::alerting::actions::visible(state, user, action).await.map_err(|_| not_found())?;
         }
         None => {
-            user.require_role(READ_ROLES)?;
+            user.require(Operation::ReadReplies)?;
             visible_reply(state, user, p.reply_id).await.map_err(|_| not_found())?;
         }
     }

@@ -9,6 +9,7 @@ use crate::alerting::actions::{millis, text_field};
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use buurtnet_domain::Operation;
 use buurtnet_domain::enquiry::{DEFAULT_RADIUS_M, DecisionRefused, EnquiryState, IncidentType, MAX_RADIUS_M, may_decide};
 use buurtnet_domain::staff::{Role, Scope};
 use buurtnet_domain::{Channel, ChannelSet, FieldErrors, NL_BOUNDS, Topic};
@@ -16,13 +17,6 @@ use buurtnet_store::actions::NewMessage;
 use buurtnet_store::enquiries::{EnquiryRow, NewEnquiry};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-
-/// Who may ask: requesters, and approvers (who then need another approver: four eyes).
-pub const REQUEST_ROLES: &[Role] = &[Role::Requester, Role::Approver, Role::Admin];
-pub const APPROVE_ROLES: &[Role] = &[Role::Approver, Role::Admin];
-/// Who may read enquiries (the queue, one enquiry, its monitoring).
-pub const READ_ROLES: &[Role] = &[Role::Requester, Role::Approver, Role::Handler, Role::Admin];
-pub const CLOSE_ROLES: &[Role] = &[Role::Approver, Role::Handler, Role::Admin];
 
 const MAX_DESCRIPTION: usize = 2000;
 const MAX_QUESTIONS: usize = 2000;
@@ -32,7 +26,7 @@ pub const PRIORITY: i64 = 6;
 
 /// `POST /api/v1/enquiries`.
 pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResult<Value> {
-    user.require_role(REQUEST_ROLES)?;
+    user.require(Operation::RequestEnquiry)?;
     let now = state.clock.now();
     let mut errors = FieldErrors::new();
     let incident = match body.get("incident_type").and_then(Value::as_str) {
@@ -79,13 +73,7 @@ pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResu
                 let located = state.areas.current().locate(lat, lon);
                 match located.municipality {
                     Some(gm) => {
-                        let inside = match &user.scope {
-                            Scope::National => true,
-                            Scope::Municipality(own) => own == &gm,
-                            Scope::PoliceUnit(_) => {
-                                crate::services::targeting::code_within_scope(&state.areas.current(), &gm, &user.scope)
-                            }
-                        };
+                        let inside = user.scope.covers(&state.areas.current().place_of(&gm));
                         if inside {
                             Some((lat, lon, gm))
                         } else {
@@ -223,7 +211,7 @@ async fn decide_or_audit(state: &AppState, user: &StaffUser, e: &EnquiryRow, act
 
 /// `POST /api/v1/enquiries/{id}/approve`: optionally edits the texts, then sends.
 pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
-    user.require_role(APPROVE_ROLES)?;
+    user.require(Operation::ApproveEnquiry)?;
     let e = visible_enquiry(state, user, id).await?;
     decide_or_audit(state, user, &e, "enquiry.approve_refused").await?;
     let mut errors = FieldErrors::new();
@@ -290,7 +278,7 @@ pub async fn photo_of(state: &AppState, id: i64) -> AppResult<Option<(String, i6
 /// `image/webp`): the request's optional photo, shown to the residents; set or replaced while
 /// the request waits for approval, by its team's requesters and approvers. Re-encoded (no EXIF).
 pub async fn add_photo(state: &AppState, user: &StaffUser, id: i64, content_type: &str, bytes: Vec<u8>) -> AppResult<Value> {
-    user.require_role(REQUEST_ROLES)?;
+    user.require(Operation::RequestEnquiry)?;
     let e = visible_enquiry(state, user, id).await?;
     if state_of(&e)? != EnquiryState::Requested {
         return Err(AppError::WrongState(format!("A photo is added before the enquiry is sent; this one is {}.", e.state)));
@@ -320,7 +308,7 @@ pub async fn add_photo(state: &AppState, user: &StaffUser, id: i64, content_type
 
 /// `POST /api/v1/enquiries/{id}/return`: back to the requester with a comment; never sent.
 pub async fn give_back(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
-    user.require_role(APPROVE_ROLES)?;
+    user.require(Operation::ApproveEnquiry)?;
     let e = visible_enquiry(state, user, id).await?;
     decide_or_audit(state, user, &e, "enquiry.return_refused").await?;
     let mut errors = FieldErrors::new();
@@ -337,7 +325,7 @@ pub async fn give_back(state: &AppState, user: &StaffUser, id: i64, body: &Value
 
 /// `POST /api/v1/enquiries/{id}/close`: no more replies; the photo retention period starts.
 pub async fn close(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
-    user.require_role(CLOSE_ROLES)?;
+    user.require(Operation::CloseEnquiry)?;
     let e = visible_enquiry(state, user, id).await?;
     let now = state.now_ms();
     if !state.store.close_enquiry(id, now).await? {
@@ -349,7 +337,7 @@ pub async fn close(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Val
 
 /// `GET /api/v1/enquiries/{id}`: the enquiry, its state and its figures.
 pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
-    user.require_role(READ_ROLES)?;
+    user.require(Operation::ReadEnquiries)?;
     let e = visible_enquiry(state, user, id).await?;
     let replies = state.store.replies(id).await?;
     let (mut recipients, mut deliveries) = (Value::Null, Map::new());
@@ -391,7 +379,7 @@ pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Valu
 /// `GET /api/v1/enquiries?state=requested`: the team's shared queue (or any state), newest
 /// first, within the user's scope.
 pub async fn list(state: &AppState, user: &StaffUser, wanted: Option<&str>) -> AppResult<Value> {
-    user.require_role(READ_ROLES)?;
+    user.require(Operation::ReadEnquiries)?;
     if let Some(s) = wanted
         && EnquiryState::parse(s).is_none()
     {

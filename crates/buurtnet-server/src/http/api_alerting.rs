@@ -10,8 +10,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use buurtnet_domain::Operation;
 use buurtnet_domain::action::Step;
-use buurtnet_domain::staff::Role;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -90,7 +90,7 @@ pub async fn create_action(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    user.require_role(actions::ROLES)?;
+    user.require(Operation::ManageActions)?;
     let st = state.clone();
     let u = user.clone();
     let b = body.clone();
@@ -110,7 +110,7 @@ async fn lifecycle(
     body: Option<Value>,
     step: Step,
 ) -> AppResult<Response> {
-    user.require_role(actions::ROLES)?;
+    user.require(Operation::ManageActions)?;
     let id = id_of(&raw, "action")?;
     let body = body.unwrap_or_else(|| json!({}));
     let what = format!("POST /actions/{id}/{}", step.as_str());
@@ -183,7 +183,7 @@ pub async fn cancel_action(
 }
 
 pub async fn get_action(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
-    user.require_role(actions::ROLES)?;
+    user.require(Operation::ManageActions)?;
     Ok(Json(actions::view(&state, &user, id_of(&raw, "action")?).await?))
 }
 
@@ -193,14 +193,14 @@ pub struct ListQuery {
 }
 
 pub async fn list_actions(State(state): State<AppState>, user: StaffUser, Query(q): Query<ListQuery>) -> AppResult<Json<Value>> {
-    user.require_role(actions::ROLES)?;
+    user.require(Operation::ManageActions)?;
     Ok(Json(actions::list(&state, &user, q.state.as_deref()).await?))
 }
 
 /// `GET /api/v1/actions/live`: Server-Sent Events of action messages within the caller's scope.
 pub async fn staff_live(State(state): State<AppState>, user: StaffUser) -> AppResult<Response> {
-    user.require_role(&[Role::Dispatcher, Role::Admin, Role::MunicipalityOfficer, Role::RegionalCoordinator])?;
-    let tips = crate::enquiries::replies::TIP_ROLES.contains(&user.role);
+    user.require(Operation::FollowLiveActions)?;
+    let tips = user.may(Operation::ReadTips);
     live::stream(state, live::Filter::Staff { actor: user.actor(), scope: user.scope, tips })
         .map(IntoResponse::into_response)
         .ok_or_else(|| AppError::Unavailable("Too many live feeds are open; try again shortly.".into()))
@@ -241,7 +241,7 @@ pub async fn create_message(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    user.require_role(information::ROLES)?;
+    user.require(Operation::SendInformation)?;
     let st = state.clone();
     let u = user.clone();
     let b = body.clone();
@@ -252,17 +252,13 @@ pub async fn create_message(
 }
 
 pub async fn get_message(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
-    user.require_role(information::ROLES)?;
+    user.require(Operation::SendInformation)?;
     Ok(Json(information::view(&state, &user, id_of(&raw, "message")?).await?))
 }
 
 /// Dead letters span every municipality: for admins with a national scope.
 fn national_admin(user: &StaffUser) -> AppResult<()> {
-    user.require_role(&[Role::Admin])?;
-    if user.scope != buurtnet_domain::staff::Scope::National {
-        return Err(AppError::Forbidden("Dead letters are for admins with a national scope.".into()));
-    }
-    Ok(())
+    user.require(Operation::ManageDeliveries)
 }
 
 /// `GET /api/v1/deliveries/dead`: dead letters (admins).
@@ -384,7 +380,7 @@ pub async fn add_photo(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> AppResult<(StatusCode, Json<Value>)> {
-    user.require_role(actions::ROLES)?;
+    user.require(Operation::ManageActions)?;
     let id = id_of(&raw, "action")?;
     let action = actions::visible(&state, &user, id).await?;
     let refuse = AppError::invalid;

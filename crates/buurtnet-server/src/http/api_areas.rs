@@ -1,14 +1,14 @@
 //! `GET /api/v1/areas`, `/areas/{code}`, `/areas/at`.
 
-use crate::area_import;
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use buurtnet_domain::AreaLevel;
-use buurtnet_domain::staff::{Role, Scope};
+use buurtnet_domain::Operation;
 use buurtnet_store::AreaSummary;
+use buurtnet_targeting::area_import;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -50,10 +50,7 @@ pub async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> 
 /// `GET /api/v1/admin/area-imports`: the imported official files, and staff accounts whose scope
 /// names a code that no longer exists (national admins).
 pub async fn imports(State(state): State<AppState>, user: StaffUser) -> AppResult<Json<Value>> {
-    user.require_role(&[Role::Admin])?;
-    if user.scope != Scope::National {
-        return Err(AppError::Forbidden("Area imports are for admins with a national scope.".into()));
-    }
+    user.require(Operation::ReadAreaImports)?;
     let imports = state.store.area_imports().await?;
     let stale = area_import::stale_scopes(&state.store).await.map_err(|e| AppError::Internal(format!("{e:#}")))?;
     Ok(Json(json!({"imports": imports, "stale_scopes": stale})))

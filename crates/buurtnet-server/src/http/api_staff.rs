@@ -5,7 +5,8 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Query, State};
-use buurtnet_domain::staff::{Role, Scope};
+use buurtnet_domain::Operation;
+use buurtnet_domain::staff::Scope;
 use buurtnet_store::AreaFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,7 +28,7 @@ pub async fn participant_stats(
     user: StaffUser,
     Query(q): Query<StatsQuery>,
 ) -> AppResult<Json<Value>> {
-    user.require_role(&[Role::MunicipalityOfficer, Role::RegionalCoordinator, Role::Admin, Role::Dispatcher])?;
+    user.require(Operation::ReadParticipantStats)?;
     let index = state.areas.current();
     let filter = match (q.municipality.as_deref(), q.police_unit.as_deref()) {
         (Some(gm), None) => {
@@ -42,12 +43,8 @@ pub async fn participant_stats(
             AreaFilter::Municipality(gm.to_string())
         }
         (None, Some(re)) => {
-            let ok = match &user.scope {
-                Scope::National => true,
-                Scope::PoliceUnit(own) => own == re,
-                Scope::Municipality(_) => false,
-            };
-            if !ok {
+            let place = buurtnet_domain::staff::Place { code: re, municipality: None, police_unit: Some(re) };
+            if !user.scope.covers(&place) {
                 return Err(AppError::Forbidden(format!("{re} is outside your scope ({}).", user.scope.code())));
             }
             AreaFilter::PoliceUnit(re.to_string())

@@ -1,25 +1,27 @@
 //! `POST /api/v1/targeting/count`: how many people an area reaches, per channel and per
-//! neighbourhood, at a send time — for the dispatcher's map while drawing.
+//! neighbourhood, at a send time — for the dispatcher's map while drawing. Dispatchers and admins
+//! see exact counts; other roles see counts under 5 as "< 5".
 
 use super::extract::JsonBody;
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
-use crate::services::targeting::{self, Plan};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use buurtnet_domain::staff::Role;
+use buurtnet_domain::Operation;
+use buurtnet_domain::policy::ShownCount;
 use buurtnet_geo::target_area::Member;
+use buurtnet_targeting::reach::{self, Plan};
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 
 pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body): JsonBody) -> AppResult<Json<Value>> {
-    user.require_role(&[Role::Dispatcher, Role::MunicipalityOfficer, Role::Admin])?;
+    user.require(Operation::CountReach)?;
     let index = state.areas.current();
-    let req = targeting::parse_request(&body, &index, state.clock.now())?;
+    let req = reach::parse_request(&body, &index, state.clock.now())?;
     for m in &req.area.members {
         if let Member::Code { code, .. } = m
-            && !targeting::code_within_scope(&index, code, &user.scope)
+            && !user.scope.covers(&index.place_of(code))
         {
             return Err(AppError::Forbidden(format!("{code} is outside your scope ({}).", user.scope.code())));
         }
@@ -29,31 +31,37 @@ pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body
     // While the replica loads (after a start), the database counts: slower, never failing.
     let scope = user.scope.clone();
     // Anonymous push devices (no account, a location of their own) are counted apart.
-    let device_plan = targeting::parse_request(&body, &index, state.clock.now()).map(|r| Plan::new(r, scope.clone(), &index))?;
+    let device_plan = reach::parse_request(&body, &index, state.clock.now()).map(|r| Plan::new(r, scope.clone(), &index))?;
     let (snapshot, plan) = tokio::join!(state.live.current(&state.store), async { Plan::new(req, scope, &index) });
     if plan.wholly_outside_scope() {
         return Err(AppError::Forbidden(format!("This area lies wholly outside your scope ({}).", user.scope.code())));
     }
     let counts = match snapshot? {
-        Some(snapshot) => tokio::task::spawn_blocking(move || targeting::count_live(&snapshot, &plan))
+        Some(snapshot) => tokio::task::spawn_blocking(move || reach::count_live(&snapshot, &plan))
             .await
             .map_err(|e| AppError::Internal(format!("count task failed: {e}")))?,
-        None => targeting::count(&state.store, plan).await?,
+        None => reach::count(&state.store, plan).await?,
     };
-    let devices = targeting::anonymous_devices(&state.store, std::sync::Arc::new(device_plan))
+    let devices = reach::anonymous_devices(&state.store, std::sync::Arc::new(device_plan))
         .try_fold(0u64, |n, _| async move { Ok(n + 1) })
         .await?;
     metrics::histogram!("buurtnet_targeting_count_seconds").record(started.elapsed().as_secs_f64());
+    // Small counts single out a household: most roles see them as "< 5" (the domain's rule).
+    let shown = |n: u64| ShownCount::of(n, user.role).to_json();
     let by_area: Vec<Value> = counts
         .by_area
         .iter()
-        .map(|a| json!({"code": a.code, "level": a.level, "name": index.get(&a.code).map(|x| x.name.as_str()), "people": a.people}))
+        .map(|a| {
+            json!({"code": a.code, "level": a.level, "name": index.get(&a.code).map(|x| x.name.as_str()), "people": shown(a.people)})
+        })
         .collect();
+    let c = &counts.by_channel;
+    let by_channel = json!({"push": shown(c.push), "sms": shown(c.sms), "voice": shown(c.voice), "email": shown(c.email)});
     Ok(Json(json!({
-        "people": counts.people,
-        "addresses": counts.addresses,
-        "by_channel": counts.by_channel,
-        "anonymous_devices": devices,
+        "people": shown(counts.people),
+        "addresses": shown(counts.addresses),
+        "by_channel": by_channel,
+        "anonymous_devices": shown(devices),
         "by_area": by_area,
         "clipped_to_scope": counts.clipped_to_scope,
     })))

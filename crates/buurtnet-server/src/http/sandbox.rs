@@ -11,7 +11,7 @@ use askama_web::WebTemplate;
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use buurtnet_domain::staff::Role;
+use buurtnet_domain::Operation;
 use buurtnet_store::SandboxMessage;
 use serde::Deserialize;
 
@@ -45,7 +45,7 @@ impl FromRequestParts<AppState> for OperatorAccess {
             return Ok(OperatorAccess);
         }
         match StaffUser::from_request_parts(parts, state).await {
-            Ok(user) if user.role == Role::Admin => Ok(OperatorAccess),
+            Ok(user) if user.may(Operation::OperateSystem) => Ok(OperatorAccess),
             _ => Err(axum::http::StatusCode::NOT_FOUND),
         }
     }

@@ -78,7 +78,7 @@ async fn place_overlaps(state: &AppState, d: &DeviceRecord, area_json: &str) -> 
                     .any(|(lat, lon)| crate::alerting::live::area_holds(&area, *lat, *lon))
         }
         (_, _, Some(cell)) if d.coarse_until.is_some_and(|u| u > state.now_ms()) => {
-            crate::services::targeting::area_coarse_cells(area).is_none_or(|cells| cells.contains(&cell))
+            buurtnet_targeting::reach::area_coarse_cells(area).is_none_or(|cells| cells.contains(&cell))
         }
         _ => false,
     })

@@ -3,13 +3,13 @@
 //! against the database) and any bad line aborts the import naming its line and field.
 //! `skip_invalid` imports the good participants and reports the bad lines.
 
-use crate::services::geocode::pc4_point;
 use crate::services::participants::new_address;
 use buurtnet_domain::contact::{Email, Phone};
 use buurtnet_domain::registration::{AddressDraft, AddressLocation, ParticipantDraft, location_from_parts};
 use buurtnet_domain::{AddressKind, Channel, ChannelSet, FieldErrors, Language, Topic, TopicSet};
 use buurtnet_geo::AreaIndex;
 use buurtnet_store::{NewContact, NewParticipant, Store};
+use buurtnet_targeting::geocode::pc4_point;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -334,15 +334,8 @@ pub async fn import_csv<R: Read + Send + 'static>(
         }
         for (a, line) in p.addresses.iter().zip(lines) {
             let ch = ChannelSet::from_bits(a.channels);
-            let problem = if ch.contains(Channel::Email) && !email {
-                Some("The e-mail channel needs an e-mail address.")
-            } else if ch.contains(Channel::Voice) && phone.is_none() {
-                Some("The voice channel needs a phone number.")
-            } else if ch.contains(Channel::Sms) && !phone.is_some_and(|p| p.mobile) {
-                Some("The SMS channel needs a mobile phone number.")
-            } else {
-                None
-            };
+            let phone_kind = phone.map(|p| buurtnet_domain::channel::PhoneKind::of(p.mobile));
+            let problem = ch.iter().find_map(|c| c.missing_contact(email, phone_kind)).map(|m| m.message());
             if let Some(message) = problem {
                 rejected.push(LineError { line: *line, field: "channels".into(), message: message.into() });
                 bad_people.insert(i);

@@ -455,22 +455,11 @@ pub async fn update(app: &App, record: &ParticipantRecord, body: &Value) -> AppR
                 if channels.is_empty() {
                     errors.add(format!("{path}.channels"), "no_channels", "Choose at least one channel for this address.");
                 }
-                if channels.contains(buurtnet_domain::Channel::Email) && !has_email {
-                    errors.add(
-                        format!("{path}.channels"),
-                        "email_channel_without_email",
-                        "The e-mail channel needs an e-mail address.",
-                    );
-                }
-                if channels.contains(buurtnet_domain::Channel::Voice) && phone.is_none() {
-                    errors.add(
-                        format!("{path}.channels"),
-                        "voice_channel_without_phone",
-                        "The voice channel needs a phone number.",
-                    );
-                }
-                if channels.contains(buurtnet_domain::Channel::Sms) && !phone.is_some_and(|p| p.mobile) {
-                    errors.add(format!("{path}.channels"), "sms_needs_mobile", "SMS needs a mobile number.");
+                let phone_kind = phone.map(|p| buurtnet_domain::channel::PhoneKind::of(p.mobile));
+                for channel in channels.iter() {
+                    if let Some(missing) = channel.missing_contact(has_email, phone_kind) {
+                        errors.add(format!("{path}.channels"), missing.code(), missing.message());
+                    }
                 }
             }
             let quiet = match a.get("quiet_hours") {

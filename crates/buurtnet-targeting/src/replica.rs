@@ -108,7 +108,7 @@ impl Snapshot {
         } else if let Some(id) = self.quiet_ids.get(&r.quiet_hours) {
             *id
         } else {
-            let parsed = crate::services::targeting::read_quiet_hours(r.address_id, &r.quiet_hours);
+            let parsed = crate::reach::read_quiet_hours(r.address_id, &r.quiet_hours);
             self.quiet.push(parsed);
             let id = self.quiet.len() as u32;
             self.quiet_ids.insert(r.quiet_hours.clone(), id);
@@ -214,7 +214,7 @@ impl Snapshot {
 /// random `database_id` made once) and its schema, since a migration may change what stored
 /// rows mean without a change-feed entry.
 pub async fn snapshot_identity(store: &Store) -> Result<String, StoreError> {
-    let database_id = store.get_or_init_meta("database_id", &crate::secrets::random_hex(16)).await?;
+    let database_id = store.get_or_init_meta("database_id", &random_id()).await?;
     let schema = store.applied_migrations().await?;
     Ok(format!("{database_id}/schema-{schema}"))
 }
@@ -568,13 +568,19 @@ impl LiveRow {
     }
 }
 
-/// Deletes change-feed rows older than `replica.change_retention_minutes` (by the injectable
-/// clock). Any process may run it; returns the pruned point and the rows deleted.
-pub async fn prune_change_feed(app: &crate::state::App) -> Result<(i64, u64), StoreError> {
-    let before = app.now_ms() - app.config.replica.change_retention_minutes.max(1) * 60_000;
-    let (through, deleted) = app.store.prune_changes(before).await?;
+/// Deletes change-feed rows older than `retention_minutes` before `now_ms` (the caller's
+/// injectable clock). Any process may run it; returns the pruned point and the rows deleted.
+pub async fn prune_change_feed(store: &Store, now_ms: i64, retention_minutes: i64) -> Result<(i64, u64), StoreError> {
+    let before = now_ms - retention_minutes.max(1) * 60_000;
+    let (through, deleted) = store.prune_changes(before).await?;
     if deleted > 0 {
         tracing::info!(change.pruned_through = through, change.deleted = deleted, "change feed pruned");
     }
     Ok((through, deleted))
+}
+
+/// A random id for this database (16 bytes, hex).
+fn random_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    hex::encode(bytes)
 }

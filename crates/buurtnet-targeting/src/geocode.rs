@@ -2,11 +2,11 @@
 //! address points (with the PC4 area's interior point as an approximate fallback), optionally
 //! preceded by the PDOK Locatieserver (the national geocoder).
 
-use crate::config::GeocoderConfig;
 use buurtnet_domain::postcode::{HouseNumber, Postcode};
 use buurtnet_geo::AreaIndex;
 use buurtnet_store::Store;
 use geo::InteriorPoint;
+use serde::Deserialize;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,6 +93,28 @@ fn parse_wkt_point(s: &str) -> Option<(f64, f64)> {
     let lon = parts.next()?.parse().ok()?;
     let lat = parts.next()?.parse().ok()?;
     Some((lon, lat))
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeocoderConfig {
+    /// `offline` (address table, PC4 centroid fallback) or `pdok` (PDOK Locatieserver first,
+    /// then offline).
+    pub kind: String,
+    /// Base URL of the PDOK Locatieserver.
+    pub pdok_url: String,
+    /// Time-out for one geocoding request, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for GeocoderConfig {
+    fn default() -> Self {
+        GeocoderConfig {
+            kind: "offline".into(),
+            pdok_url: "https://api.pdok.nl/bzk/locatieserver/search/v3_1".into(),
+            timeout_ms: 3000,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //!    replicas follow without a restart;
 //! 4. staff accounts whose scope names a code that no longer exists are reported.
 
-use crate::services::geography::{area_row, records_from_rows};
+use crate::geography::{area_row, records_from_rows};
 use anyhow::Context;
 use buurtnet_domain::AreaLevel;
 use buurtnet_geo::official::{OfficialFile, read_official};

@@ -8,10 +8,10 @@
 //! exact test), not through the one code per level stored with each address, so that an area
 //! selects everyone inside the outline the dispatcher sees. Only `NL` is "every address".
 
-use super::live_index::{LiveRow, Snapshot};
+use crate::replica::{LiveRow, Snapshot};
 use buurtnet_domain::quiet_hours::{QuietHours, dutch_local_time};
 use buurtnet_domain::staff::Scope;
-use buurtnet_domain::{AreaLevel, Channel, ChannelSet, FieldErrors, Topic};
+use buurtnet_domain::{Channel, ChannelSet, FieldErrors, Topic};
 use buurtnet_geo::AreaIndex;
 use buurtnet_geo::target_area::{Covered, Member, Overlap, Shape, TargetArea, parse_area};
 use buurtnet_store::targeting::{CandidateFilter, TargetRow};
@@ -591,7 +591,7 @@ pub fn scope_overlap(index: &AreaIndex, area: &TargetArea, scope: &Scope) -> Ove
 /// straight from the database (while the replica loads after a start). Sending code calls this.
 pub async fn resolve<'a>(
     store: &'a Store,
-    live: &super::live_index::LiveIndex,
+    live: &crate::replica::LiveIndex,
     plan: Plan,
 ) -> Result<BoxStream<'a, Result<Recipient, StoreError>>, StoreError> {
     Ok(match live.current(store).await? {
@@ -600,35 +600,10 @@ pub async fn resolve<'a>(
     })
 }
 
-/// Whether an area code lies within a staff scope.
+/// Whether an area code lies within a staff scope (the domain's rule on the code's place in
+/// the administrative tree).
 pub fn code_within_scope(index: &AreaIndex, code: &str, scope: &Scope) -> bool {
-    let municipality = |code: &str| -> Option<String> {
-        let mut cur = index.get(code)?;
-        for _ in 0..4 {
-            if cur.level == AreaLevel::Municipality {
-                return Some(cur.code.clone());
-            }
-            cur = index.get(cur.parent_code.as_deref()?)?;
-        }
-        None
-    };
-    let police_unit_of_gm = |gm: &str| -> Option<String> {
-        let vr = index.get(gm)?.parent_code.clone()?;
-        index.get(&vr)?.parent_code.clone()
-    };
-    match scope {
-        Scope::National => true,
-        Scope::Municipality(gm) => municipality(code).as_deref() == Some(gm.as_str()),
-        Scope::PoliceUnit(re) => {
-            if code == re {
-                return true;
-            }
-            match AreaLevel::of_code(code) {
-                Some(AreaLevel::SafetyRegion) => index.get(code).and_then(|v| v.parent_code.as_deref()) == Some(re.as_str()),
-                _ => municipality(code).and_then(|gm| police_unit_of_gm(&gm)).as_deref() == Some(re.as_str()),
-            }
-        }
-    }
+    scope.covers(&index.place_of(code))
 }
 
 /// Anonymous push devices (registered with a location of their own, no participant) in the

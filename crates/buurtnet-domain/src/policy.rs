@@ -1,0 +1,235 @@
+//! Who may do what: every staff operation and the roles that may perform it, in one table.
+//! Handlers, pages, services and CLI commands ask [`Operation::allows`]; no other place lists
+//! roles. Where an operation is allowed also depends on scope: [`crate::staff::Scope::covers`]
+//! decides that, on the place the data lies in.
+
+use crate::staff::Role;
+
+/// Something a staff member does. Each API route and console page names the operation it
+/// needs; the service behind it asks again (with the scope of the data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Read one's own account (`/staff/me`, the console overview).
+    ReadOwnAccount,
+    /// Count the people an area reaches before sending.
+    CountReach,
+    /// Follow the staff live feed of actions (and, for [`Operation::ReadTips`], their tips).
+    FollowLiveActions,
+    /// Read participant counts per area.
+    ReadParticipantStats,
+    /// Read the coverage page (participants per neighbourhood against inhabitants).
+    ReadCoverage,
+    /// Create, send, update, close and cancel urgent actions; add their photos.
+    ManageActions,
+    /// Read the tips residents send back to an action.
+    ReadTips,
+    /// Send information messages.
+    SendInformation,
+    /// Read dead letters and retry failed deliveries.
+    ManageDeliveries,
+    /// Read the history of area imports.
+    ReadAreaImports,
+    /// Manage staff accounts and read the audit log.
+    ManageStaff,
+    /// Read the sandbox providers' messages and the metrics without being on this machine.
+    OperateSystem,
+    /// Write a neighbourhood-enquiry request and add its photo.
+    RequestEnquiry,
+    /// Approve (send) or return a neighbourhood-enquiry request.
+    ApproveEnquiry,
+    /// Read neighbourhood enquiries and the monthly table.
+    ReadEnquiries,
+    /// Close a neighbourhood enquiry.
+    CloseEnquiry,
+    /// Read the replies to an enquiry.
+    ReadReplies,
+    /// Classify, forward and answer replies.
+    HandleReplies,
+    /// See the photos of replies and tips (the service narrows it to the photo's kind).
+    ReadReplyPhotos,
+    /// See exact reach counts, however small; everyone else sees small counts as "< 5".
+    SeeExactCounts,
+}
+
+use Role::*;
+
+impl Operation {
+    pub const ALL: [Operation; 20] = [
+        Operation::ReadOwnAccount,
+        Operation::CountReach,
+        Operation::FollowLiveActions,
+        Operation::ReadParticipantStats,
+        Operation::ReadCoverage,
+        Operation::ManageActions,
+        Operation::ReadTips,
+        Operation::SendInformation,
+        Operation::ManageDeliveries,
+        Operation::ReadAreaImports,
+        Operation::ManageStaff,
+        Operation::OperateSystem,
+        Operation::RequestEnquiry,
+        Operation::ApproveEnquiry,
+        Operation::ReadEnquiries,
+        Operation::CloseEnquiry,
+        Operation::ReadReplies,
+        Operation::HandleReplies,
+        Operation::ReadReplyPhotos,
+        Operation::SeeExactCounts,
+    ];
+
+    /// The roles that may perform this operation: the one table of the project.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Operation::ReadOwnAccount => &Role::ALL,
+            Operation::CountReach => &[Dispatcher, MunicipalityOfficer, Admin],
+            Operation::FollowLiveActions => &[Dispatcher, Admin, MunicipalityOfficer, RegionalCoordinator],
+            Operation::ReadParticipantStats => &[MunicipalityOfficer, RegionalCoordinator, Admin, Dispatcher],
+            Operation::ReadCoverage => &[MunicipalityOfficer, RegionalCoordinator, Admin],
+            Operation::ManageActions => &[Dispatcher, Admin],
+            Operation::ReadTips => &[Dispatcher, Admin],
+            Operation::SendInformation => &[MunicipalityOfficer, Admin],
+            Operation::ManageDeliveries => &[Admin],
+            Operation::ReadAreaImports => &[Admin],
+            Operation::ManageStaff => &[Admin],
+            Operation::OperateSystem => &[Admin],
+            Operation::RequestEnquiry => &[Requester, Approver, Admin],
+            Operation::ApproveEnquiry => &[Approver, Admin],
+            Operation::ReadEnquiries => &[Requester, Approver, Handler, Admin],
+            Operation::CloseEnquiry => &[Approver, Handler, Admin],
+            Operation::ReadReplies => &[Handler, Approver, Admin],
+            Operation::HandleReplies => &[Handler, Admin],
+            Operation::ReadReplyPhotos => &[Dispatcher, Handler, Approver, Admin],
+            Operation::SeeExactCounts => &[Dispatcher, Admin],
+        }
+    }
+
+    pub fn allows(self, role: Role) -> bool {
+        self.roles().contains(&role)
+    }
+
+    /// Operations over every municipality's data at once, for national staff only.
+    pub fn needs_national_scope(self) -> bool {
+        matches!(self, Operation::ManageDeliveries | Operation::ReadAreaImports)
+    }
+
+    /// A stable name (for the OpenAPI document and error messages).
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::ReadOwnAccount => "read-own-account",
+            Operation::CountReach => "count-reach",
+            Operation::FollowLiveActions => "follow-live-actions",
+            Operation::ReadParticipantStats => "read-participant-stats",
+            Operation::ReadCoverage => "read-coverage",
+            Operation::ManageActions => "manage-actions",
+            Operation::ReadTips => "read-tips",
+            Operation::SendInformation => "send-information",
+            Operation::ManageDeliveries => "manage-deliveries",
+            Operation::ReadAreaImports => "read-area-imports",
+            Operation::ManageStaff => "manage-staff",
+            Operation::OperateSystem => "operate-system",
+            Operation::RequestEnquiry => "request-enquiry",
+            Operation::ApproveEnquiry => "approve-enquiry",
+            Operation::ReadEnquiries => "read-enquiries",
+            Operation::CloseEnquiry => "close-enquiry",
+            Operation::ReadReplies => "read-replies",
+            Operation::HandleReplies => "handle-replies",
+            Operation::ReadReplyPhotos => "read-reply-photos",
+            Operation::SeeExactCounts => "see-exact-counts",
+        }
+    }
+}
+
+impl Role {
+    /// Whether this role must pass a second factor (TOTP) at every sign-in: the roles that send
+    /// to residents or manage accounts.
+    pub fn requires_second_factor(self) -> bool {
+        matches!(self, Dispatcher | Approver | Admin)
+    }
+
+    /// The role's name as people read it.
+    pub fn label(self, lang: crate::Language) -> &'static str {
+        let (nl, en) = match self {
+            Dispatcher => ("Centralist", "Dispatcher"),
+            Requester => ("Aanvrager", "Requester"),
+            Approver => ("Verzender", "Approver"),
+            Handler => ("Afhandelaar", "Handler"),
+            NeighbourhoodOfficer => ("Wijkagent", "Neighbourhood officer"),
+            MunicipalityOfficer => ("Gemeente", "Municipality officer"),
+            RegionalCoordinator => ("Regiocoördinator", "Regional coordinator"),
+            Admin => ("Beheerder", "Administrator"),
+        };
+        match lang {
+            crate::Language::Nl => nl,
+            crate::Language::En => en,
+        }
+    }
+}
+
+/// Below this many, a count is shown as "< 5" to roles without [`Operation::SeeExactCounts`]:
+/// a tiny circle must not single out a household.
+pub const SMALL_COUNT: u64 = 5;
+
+/// A count as a role may see it: exact, or "fewer than 5".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownCount {
+    Exact(u64),
+    FewerThan(u64),
+}
+
+impl ShownCount {
+    /// The count `n` as `role` may see it.
+    pub fn of(n: u64, role: Role) -> ShownCount {
+        if n < SMALL_COUNT && !Operation::SeeExactCounts.allows(role) {
+            ShownCount::FewerThan(SMALL_COUNT)
+        } else {
+            ShownCount::Exact(n)
+        }
+    }
+
+    /// As JSON: a number, or the string "< 5".
+    pub fn to_json(self) -> serde_json::Value {
+        match self {
+            ShownCount::Exact(n) => serde_json::Value::from(n),
+            ShownCount::FewerThan(k) => serde_json::Value::from(format!("< {k}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_is_listed_once_and_has_a_role() {
+        let mut names: Vec<&str> = Operation::ALL.iter().map(|o| o.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Operation::ALL.len());
+        for op in Operation::ALL {
+            assert!(!op.roles().is_empty(), "{op:?}");
+            assert!(op.allows(Admin) || op == Operation::ReadOwnAccount, "admins may do {op:?}");
+        }
+    }
+
+    #[test]
+    fn four_eyes_roles() {
+        assert!(Operation::RequestEnquiry.allows(Requester));
+        assert!(!Operation::ApproveEnquiry.allows(Requester));
+        assert!(!Operation::ReadEnquiries.allows(Dispatcher));
+        assert!(!Operation::ManageActions.allows(MunicipalityOfficer));
+        assert!(Operation::SendInformation.allows(MunicipalityOfficer));
+    }
+
+    #[test]
+    fn small_counts_are_hidden_from_all_but_dispatchers_and_admins() {
+        for role in Role::ALL {
+            let exact = matches!(role, Dispatcher | Admin);
+            assert_eq!(ShownCount::of(1, role) == ShownCount::Exact(1), exact, "{role:?}");
+            assert_eq!(ShownCount::of(4, role) == ShownCount::Exact(4), exact, "{role:?}");
+            assert_eq!(ShownCount::of(0, role) == ShownCount::Exact(0), exact, "{role:?}");
+            assert_eq!(ShownCount::of(5, role), ShownCount::Exact(5));
+        }
+        assert_eq!(ShownCount::of(3, MunicipalityOfficer).to_json(), serde_json::json!("< 5"));
+        assert_eq!(ShownCount::of(3, Dispatcher).to_json(), serde_json::json!(3));
+    }
+}
