@@ -31,6 +31,7 @@ mod push;
 mod resident_app;
 mod resident_browser;
 mod role_scope_matrix;
+mod small_counts;
 mod staff;
 mod targeting;
 mod targeting_replica;
