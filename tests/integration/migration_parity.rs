@@ -198,6 +198,19 @@ async fn sqlite_and_postgres_migrations_build_the_same_schema() {
     }
     let (sqlite, postgres) = (&schemas[0], &schemas[1]);
     assert!(sqlite.len() > 50 && sqlite.iter().any(|l| l.starts_with("table deliveries")), "the catalogue was read: {sqlite:?}");
+    // Each kind of object is read on both sides (a reader that saw nothing would agree too).
+    for line in [
+        "table contacts",
+        "column contacts.mobile boolean not null",
+        "column contacts.verified_at integer null",
+        "primary key contacts (id)",
+        "unique index contacts (kind, value)",
+        "index contacts (participant_id, kind)",
+        "foreign key contacts (participant_id) -> participants",
+    ] {
+        assert!(sqlite.contains(line), "SQLite's catalogue lacks '{line}': {sqlite:#?}");
+        assert!(postgres.contains(line), "PostgreSQL's catalogue lacks '{line}': {postgres:#?}");
+    }
     let intended: BTreeSet<&str> = INTENDED.iter().map(|(line, _)| *line).collect();
     let mut differences = Vec::new();
     for line in sqlite.difference(postgres) {
