@@ -164,6 +164,7 @@ pub const TABLES: &[TableSpec] = &[
             ("paused", Bool),
         ],
     },
+    TableSpec { name: "spent_links", key: &["token_hash"], columns: &[("token_hash", Text), ("expires_at", Int)] },
     TableSpec {
         name: "device_places",
         key: &["device_id", "position"],

@@ -4,6 +4,7 @@ pub mod demo;
 pub mod geocode;
 pub mod geography;
 pub mod import;
+pub mod linked_devices;
 pub mod live_index;
 pub mod notify;
 pub mod participants;
