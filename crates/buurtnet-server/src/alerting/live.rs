@@ -43,8 +43,11 @@ pub struct Feed {
     open_public: Arc<AtomicUsize>,
     /// Open resident feeds per client address (IPv6 per /64): one address cannot take every
     /// slot of the process.
-    open_by_client: Arc<Mutex<HashMap<String, usize>>>,
+    open_by_client: ClientCounts,
 }
+
+/// Open resident feeds per client address key.
+type ClientCounts = Arc<Mutex<HashMap<String, usize>>>;
 
 impl Default for Feed {
     fn default() -> Self {
@@ -62,7 +65,7 @@ impl Feed {
 /// released when the stream ends.
 struct Slot {
     open: Arc<AtomicUsize>,
-    client: Option<(Arc<Mutex<HashMap<String, usize>>>, String)>,
+    client: Option<(ClientCounts, String)>,
 }
 
 impl Drop for Slot {
