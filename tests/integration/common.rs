@@ -214,6 +214,7 @@ impl TestApp {
     }
 
     pub async fn spawn_configured(database_url: &str, configure: impl FnOnce(&mut Config)) -> TestApp {
+        capture_logs();
         let store =
             Store::connect(database_url, &ConnectOptions { max_connections: 5, ..ConnectOptions::default() }).await.unwrap();
         store.migrate().await.unwrap();
@@ -368,4 +369,38 @@ pub async fn sse_named(mut resp: reqwest::Response, name: &str, n: usize, wait: 
         }
     }
     out
+}
+
+/// Every log line the test servers of this process wrote (all tests: one global subscriber),
+/// as the server prints them by default (info and above).
+fn log_buffer() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: OnceLock<std::sync::Mutex<Vec<u8>>> = OnceLock::new();
+    LOGS.get_or_init(|| std::sync::Mutex::new(Vec::new()))
+}
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        log_buffer().lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the capturing subscriber once per test process.
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::new("info");
+        let _ = tracing_subscriber::fmt().with_ansi(false).with_env_filter(filter).with_writer(|| LogWriter).try_init();
+    });
+}
+
+/// The log lines captured so far.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
 }

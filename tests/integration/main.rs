@@ -6,6 +6,7 @@
 mod common;
 mod console;
 mod console_browser;
+mod console_map_browser;
 mod fakes;
 
 mod alerting;
@@ -30,6 +31,8 @@ mod participants;
 mod push;
 mod resident_app;
 mod resident_browser;
+mod resident_logs;
+mod resident_security;
 mod role_scope_matrix;
 mod small_counts;
 mod staff;

@@ -20,7 +20,7 @@ pub struct ClientIp(pub Option<IpAddr>);
 
 impl ClientIp {
     /// IPv6 clients are counted per /64 (one household or device usually has a whole /64).
-    fn key(&self) -> String {
+    pub fn key(&self) -> String {
         let ip = match self.0 {
             Some(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4).or(self.0),
             other => other,
@@ -135,7 +135,8 @@ pub async fn check_staff(app: &App, staff_id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Drops counters of windows that ended long ago (run now and then by every process).
+/// Drops counters of windows that ended long ago, and spent links that expired (run now and
+/// then by every process).
 pub async fn prune(app: &App) -> AppResult<u64> {
     let longest = [
         &app.config.abuse_limits.register,
@@ -155,7 +156,9 @@ pub async fn prune(app: &App) -> AppResult<u64> {
     .max()
     .unwrap_or(3600)
     .max(86_400) as i64;
-    Ok(app.store.prune_counters(app.now_ms() - 2 * longest * 1000).await?)
+    // Spent links (a self-service link links one device) are kept only while they verify.
+    let spent = app.store.prune_spent_links(app.now_ms()).await?;
+    Ok(app.store.prune_counters(app.now_ms() - 2 * longest * 1000).await? + spent)
 }
 
 #[cfg(test)]

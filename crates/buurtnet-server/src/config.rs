@@ -28,6 +28,13 @@ pub struct Config {
     /// present. Off by default (a reverse proxy on the same host makes every request local);
     /// `buurtnet demo` turns it on.
     pub local_operator_access: bool,
+    /// The host names (`Host` header, any port) this server answers to; any other gets `421`
+    /// (against DNS rebinding). Default `localhost`, `127.0.0.1`, `[::1]`; the host of
+    /// `public_url` and a specific (not `0.0.0.0`/`::`) bind address are always added. `*`
+    /// answers any host name (behind a proxy that checks it), but local operator access still
+    /// needs a listed one. A list or one comma-separated text (`BUURTNET_ALLOWED_HOSTS`).
+    #[serde(deserialize_with = "host_list")]
+    pub allowed_hosts: Option<Vec<String>>,
     /// Mark cookies `Secure` (serve over HTTPS). Default true; the demo turns it off for
     /// plain http on loopback.
     pub secure_cookies: bool,
@@ -233,6 +240,9 @@ pub struct AlertingConfig {
     pub device_batches: bool,
     /// The delivery workers: batch size, concurrency, lease, retries and backoff.
     pub worker: buurtnet_delivery::worker::WorkerConfig,
+    /// Resident live feeds (`/api/v1/live`) one client address (IPv6 per /64) may hold open
+    /// in one process at once (0 = no limit per address). Default 10.
+    pub public_feeds_per_address: usize,
 }
 
 impl Default for AlertingConfig {
@@ -247,6 +257,7 @@ impl Default for AlertingConfig {
             delivery_retention_days: 90,
             device_batches: true,
             worker: buurtnet_delivery::worker::WorkerConfig::default(),
+            public_feeds_per_address: 10,
         }
     }
 }
@@ -516,6 +527,7 @@ impl Default for Config {
             database_max_connections: 10,
             secure_cookies: true,
             local_operator_access: false,
+            allowed_hosts: None,
             data_dir: PathBuf::from("buurtnet-data"),
             secrets_file: None,
             replica: ReplicaConfig::default(),
@@ -547,6 +559,9 @@ pub struct EnquiriesConfig {
     /// Where a handler forwards a reply: the investigating team's address per scope code
     /// (`GM0307`, `RE09`, `NL`); the enquiry's municipality first, then its requester's scope.
     pub forward_addresses: std::collections::BTreeMap<String, String>,
+    /// Replies and tips with photos (up to 52 MB each) read at once per process; more get 503
+    /// until one is done. Default 4.
+    pub max_concurrent_uploads: usize,
 }
 
 impl Default for EnquiriesConfig {
@@ -557,6 +572,7 @@ impl Default for EnquiriesConfig {
             photo_dir: None,
             photo_retention_days: 90,
             forward_addresses: std::collections::BTreeMap::new(),
+            max_concurrent_uploads: 4,
         }
     }
 }
@@ -617,6 +633,14 @@ impl Config {
         format!("mailto:webpush@{}", host.trim_start_matches('[').trim_end_matches(']'))
     }
 
+    /// The host names of `allowed_hosts`, or its default.
+    pub fn allowed_host_names(&self) -> Vec<&str> {
+        match &self.allowed_hosts {
+            Some(list) => list.iter().map(String::as_str).collect(),
+            None => DEFAULT_ALLOWED_HOSTS.to_vec(),
+        }
+    }
+
     /// The secrets file (link-signing keys).
     pub fn secrets_path(&self) -> PathBuf {
         self.secrets_file.clone().unwrap_or_else(|| self.data_dir.join("secrets.json"))
@@ -665,12 +689,23 @@ impl Config {
         if !(100..=120_000).contains(&self.push.timeout_ms) {
             return Err("push.timeout_ms must be between 100 and 120000".into());
         }
+        if self.enquiries.max_concurrent_uploads == 0 {
+            return Err("enquiries.max_concurrent_uploads must be at least 1".into());
+        }
+        for h in self.allowed_host_names() {
+            if h.trim() != "*" && crate::http::host_check::host_name(h).is_none() {
+                return Err(format!("allowed_hosts: '{h}' is not a host name"));
+            }
+        }
         if self.replica.change_retention_minutes < 1 {
             return Err("replica.change_retention_minutes must be at least 1".into());
         }
         Ok(())
     }
 }
+
+/// The host names a server answers to unless `allowed_hosts` says otherwise.
+pub const DEFAULT_ALLOWED_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 
 /// The database URL with any password replaced by `***`.
 pub fn redact_url(url: &str) -> String {
@@ -697,6 +732,7 @@ impl std::fmt::Debug for Config {
             .field("database_max_connections", &self.database_max_connections)
             .field("secure_cookies", &self.secure_cookies)
             .field("local_operator_access", &self.local_operator_access)
+            .field("allowed_hosts", &self.allowed_hosts)
             .field("data_dir", &self.data_dir)
             .field("secrets_file", &self.secrets_file)
             .field("replica", &self.replica)

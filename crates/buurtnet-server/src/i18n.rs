@@ -117,6 +117,18 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "deleted" => {
             ("Je aanmelding en al je gegevens zijn verwijderd.", "Your registration and all your data have been deleted.")
         }
+        "linked_devices" => ("Gekoppelde apparaten", "Linked devices"),
+        "linked_devices_intro" => (
+            "Deze apparaten krijgen dezelfde meldingen als jij. Ken je er een niet, ontkoppel het dan.",
+            "These devices get the same alerts as you. If you do not know one, unlink it.",
+        ),
+        "no_linked_devices" => ("Er is geen apparaat gekoppeld.", "No device is linked."),
+        "device" => ("Apparaat", "Device"),
+        "device_push" => ("pushmeldingen via", "push notifications through"),
+        "device_no_push" => ("alleen meldingen terwijl de app open is", "alerts only while the app is open"),
+        "linked_since" => ("aangemeld op", "registered on"),
+        "unlink" => ("Ontkoppelen", "Unlink"),
+        "unlinked" => ("Het apparaat is ontkoppeld.", "The device has been unlinked."),
         "verified" => ("bevestigd", "confirmed"),
         "unverified" => ("nog niet bevestigd", "not yet confirmed"),
         "approximate" => ("locatie bij benadering (postcodegebied)", "approximate location (postcode area)"),

@@ -63,6 +63,7 @@ pub const PUBLIC_API: &[(&str, &str, &str)] = &[
     ("GET", "/self-service/{token}", "a resident's signed link"),
     ("PATCH", "/self-service/{token}", "a resident's signed link"),
     ("DELETE", "/self-service/{token}", "a resident's signed link"),
+    ("DELETE", "/self-service/{token}/devices/{id}", "a resident's signed link"),
     ("GET", "/live", "the public live feed of published actions"),
     ("POST", "/providers/sms/reports", "the SMS gateway's signed delivery reports"),
     ("GET", "/push/public-key", "the VAPID public key"),

@@ -34,6 +34,10 @@ pub struct App {
     /// Photos decoded at once in this process (one per core): a burst of uploads queues
     /// instead of holding many decoded images in memory.
     pub photo_slots: Arc<tokio::sync::Semaphore>,
+    /// Forms with photos read at once in this process (`enquiries.max_concurrent_uploads`).
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
+    /// The host names requests may name (see `http::host_check`).
+    pub allowed_hosts: crate::http::host_check::AllowedHosts,
 }
 
 impl App {
@@ -73,7 +77,11 @@ impl App {
         let live_feed = crate::alerting::live::Feed::default();
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let photo_slots = Arc::new(tokio::sync::Semaphore::new(cores));
+        let allowed_hosts = crate::http::host_check::AllowedHosts::from_config(&config);
+        let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.enquiries.max_concurrent_uploads.max(1)));
         Ok(App {
+            allowed_hosts,
+            upload_slots,
             config,
             store,
             clock,

@@ -78,3 +78,30 @@ pub fn self_service_sms(lang: Language, link: &str) -> String {
         Language::En => format!("Your buurtnet details: {link}"),
     }
 }
+
+/// To a participant when a device was linked to their account (a forwarded self-service link
+/// must not link a stranger's phone silently): what happened and where to undo it.
+pub fn device_linked_email(lang: Language, link: &str, hours: i64) -> Mail {
+    match lang {
+        Language::Nl => Mail {
+            subject: "Er is een apparaat gekoppeld aan je buurtnet-aanmelding".into(),
+            body: format!(
+                "Hallo,\n\nZojuist is een apparaat (telefoon of browser) gekoppeld aan je aanmelding bij buurtnet. Het krijgt nu dezelfde meldingen als jij.\n\nWas jij dit niet? Ontkoppel het apparaat dan met deze link (geldig {hours} uur), onder 'Gekoppelde apparaten':\n\n{link}\n\nbuurtnet"
+            ),
+        },
+        Language::En => Mail {
+            subject: "A device was linked to your buurtnet registration".into(),
+            body: format!(
+                "Hello,\n\nA device (phone or browser) has just been linked to your buurtnet registration. It now gets the same alerts as you.\n\nWas this not you? Then unlink the device with this link (valid for {hours} hours), under 'Linked devices':\n\n{link}\n\nbuurtnet"
+            ),
+        },
+    }
+}
+
+/// As [`device_linked_email`], by SMS (for participants without an e-mail address).
+pub fn device_linked_sms(lang: Language, link: &str) -> String {
+    match lang {
+        Language::Nl => format!("Er is een apparaat gekoppeld aan je buurtnet-aanmelding. Niet jij? Ontkoppel het: {link}"),
+        Language::En => format!("A device was linked to your buurtnet registration. Not you? Unlink it: {link}"),
+    }
+}

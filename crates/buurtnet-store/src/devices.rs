@@ -101,7 +101,7 @@ pub struct DeviceChange {
     pub extra_places: Vec<(f64, f64, i64)>,
 }
 
-const DEVICE_COLUMNS: &str = "id, participant_id, endpoint, p256dh, auth, language, topics, lat, lon, cell, coarse_cell, coarse_until, paused, created_at, updated_at";
+pub(crate) const DEVICE_COLUMNS: &str = "id, participant_id, endpoint, p256dh, auth, language, topics, lat, lon, cell, coarse_cell, coarse_until, paused, created_at, updated_at";
 
 /// Replaces a device's further places inside a transaction (`$tx`).
 macro_rules! replace_places {

@@ -34,6 +34,7 @@ pub mod device_batches;
 mod devices;
 pub mod enquiries;
 mod error;
+mod linked_devices;
 pub mod models;
 mod participants;
 mod postgis;

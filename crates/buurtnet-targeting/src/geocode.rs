@@ -75,9 +75,11 @@ impl Pdok {
             .get(format!("{}/free", self.base))
             .query(&[("q", q.as_str()), ("fq", "type:adres"), ("rows", "1"), ("fl", "centroide_ll,postcode,huisnummer")])
             .send()
-            .await?
-            .error_for_status()?;
-        let body: serde_json::Value = resp.json().await?;
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            // The request URL holds the postcode and house number: never in an error (or a log).
+            .map_err(reqwest::Error::without_url)?;
+        let body: serde_json::Value = resp.json().await.map_err(reqwest::Error::without_url)?;
         let doc = body.pointer("/response/docs/0");
         let Some(point) = doc.and_then(|d| d.get("centroide_ll")).and_then(|v| v.as_str()) else {
             return Ok(None);

@@ -12,6 +12,13 @@ const STYLE = {
   selected: { color: '#a90061', weight: 2, fillOpacity: 0.35 },
 };
 
+/** A tooltip's content that shows `text` as text (a string would be rendered as HTML). */
+export function textNode(text) {
+  const span = document.createElement('span');
+  span.textContent = text == null ? '' : String(text);
+  return span;
+}
+
 export function startMap(root) {
   const $ = (id) => document.getElementById(id);
   const map = L.map($('map'), { keyboard: true, zoomControl: true }).setView([52.1561, 5.3878], 11);
@@ -32,7 +39,9 @@ export function startMap(root) {
   let draft = null;
 
   function onArea(feature, layer) {
-    layer.bindTooltip(feature.properties.name);
+    // An area's name comes from an imported file: text, never markup (Leaflet renders a
+    // string as HTML).
+    layer.bindTooltip(textNode(feature.properties.name));
     layer.on('click', (e) => {
       if (mode !== 'areas' || feature.properties.level === 'municipality') return;
       L.DomEvent.stopPropagation(e);

@@ -11,8 +11,8 @@ use buurtnet_geo::target_area::{Member, TargetArea, parse_area};
 use futures::Stream;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::broadcast;
 
@@ -41,11 +41,17 @@ const MAX_PUBLIC_FEEDS: usize = 10_000;
 pub struct Feed {
     tx: broadcast::Sender<Arc<LiveEvent>>,
     open_public: Arc<AtomicUsize>,
+    /// Open resident feeds per client address (IPv6 per /64): one address cannot take every
+    /// slot of the process.
+    open_by_client: ClientCounts,
 }
+
+/// Open resident feeds per client address key.
+type ClientCounts = Arc<Mutex<HashMap<String, usize>>>;
 
 impl Default for Feed {
     fn default() -> Self {
-        Feed { tx: broadcast::channel(1024).0, open_public: Arc::default() }
+        Feed { tx: broadcast::channel(1024).0, open_public: Arc::default(), open_by_client: Arc::default() }
     }
 }
 
@@ -55,13 +61,58 @@ impl Feed {
     }
 }
 
-/// Counts an open resident feed; released when the stream ends.
-struct Slot(Arc<AtomicUsize>);
+/// Counts an open resident feed (in the process, and for its client address when known);
+/// released when the stream ends.
+struct Slot {
+    open: Arc<AtomicUsize>,
+    client: Option<(ClientCounts, String)>,
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.open.fetch_sub(1, Ordering::Relaxed);
+        if let Some((map, key)) = &self.client {
+            let mut m = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(n) = m.get_mut(key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    m.remove(key);
+                }
+            }
+        }
     }
+}
+
+/// Why a resident feed was not opened.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The process has as many resident feeds open as it takes.
+    Full,
+    /// This client address has as many feeds open as one address may.
+    ClientFull,
+}
+
+/// Takes a resident feed's slot: one of the process's, and one of `client`'s (at most
+/// `per_client`, 0 = no limit per address).
+fn public_slot(feed: &Feed, client: Option<String>, per_client: usize) -> Result<Slot, Refused> {
+    let client = match client {
+        Some(key) => {
+            let mut m = feed.open_by_client.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let n = m.entry(key.clone()).or_insert(0);
+            if per_client > 0 && *n >= per_client {
+                return Err(Refused::ClientFull);
+            }
+            *n += 1;
+            Some((feed.open_by_client.clone(), key))
+        }
+        None => None,
+    };
+    // From here on the slot releases what it took, also when the process is full.
+    let slot = Slot { open: feed.open_public.clone(), client };
+    if feed.open_public.fetch_add(1, Ordering::Relaxed) >= MAX_PUBLIC_FEEDS {
+        return Err(Refused::Full);
+    }
+    Ok(slot)
 }
 
 /// How far back each poll looks: ids are taken before their transaction commits, so a
@@ -197,16 +248,25 @@ pub enum Filter {
 /// `None` when the process has as many resident feeds open as it takes.
 pub fn stream(state: AppState, filter: Filter) -> Option<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>> {
     let slot = match filter {
-        Filter::Point(..) | Filter::Coarse(_) => {
-            let open = state.live_feed.open_public.clone();
-            if open.fetch_add(1, Ordering::Relaxed) >= MAX_PUBLIC_FEEDS {
-                open.fetch_sub(1, Ordering::Relaxed);
-                return None;
-            }
-            Some(Slot(open))
-        }
+        Filter::Point(..) | Filter::Coarse(_) => Some(public_slot(&state.live_feed, None, 0).ok()?),
         Filter::Staff { .. } => None,
     };
+    Some(sse(state, filter, slot))
+}
+
+/// A resident feed for one client address (its key as the abuse limits count it): refused
+/// when the process, or this address (`alerting.public_feeds_per_address`), has as many open
+/// as it may.
+pub fn public_stream(
+    state: AppState,
+    filter: Filter,
+    client: String,
+) -> Result<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>, Refused> {
+    let slot = public_slot(&state.live_feed, Some(client), state.config.alerting.public_feeds_per_address)?;
+    Ok(sse(state, filter, Some(slot)))
+}
+
+fn sse(state: AppState, filter: Filter, slot: Option<Slot>) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
     let rx = state.live_feed.subscribe();
     let s = futures::stream::unfold((rx, filter, slot, state), |(mut rx, filter, slot, state)| async move {
         loop {
@@ -241,5 +301,23 @@ pub fn stream(state: AppState, filter: Filter) -> Option<Sse<impl Stream<Item = 
             }
         }
     });
-    Some(Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_address_takes_only_its_share_of_the_slots() {
+        let feed = Feed::default();
+        let a: Vec<Slot> = (0..3).filter_map(|_| public_slot(&feed, Some("192.0.2.7".into()), 3).ok()).collect();
+        assert_eq!(a.len(), 3);
+        assert_eq!(public_slot(&feed, Some("192.0.2.7".into()), 3).err(), Some(Refused::ClientFull));
+        assert!(public_slot(&feed, Some("192.0.2.8".into()), 3).is_ok(), "another address still gets one");
+        drop(a);
+        assert_eq!(feed.open_public.load(Ordering::Relaxed), 0);
+        assert!(feed.open_by_client.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty());
+        assert!(public_slot(&feed, Some("192.0.2.7".into()), 3).is_ok());
+    }
 }

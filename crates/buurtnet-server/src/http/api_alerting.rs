@@ -215,7 +215,13 @@ pub struct PointQuery {
 
 /// `GET /api/v1/live?lat=&lon=`: Server-Sent Events of the action messages whose area holds the
 /// point, for an open resident page (texts only; tests are not shown).
-pub async fn public_live(State(state): State<AppState>, Query(q): Query<PointQuery>) -> AppResult<Response> {
+pub async fn public_live(
+    State(state): State<AppState>,
+    client: crate::abuse::ClientIp,
+    Query(q): Query<PointQuery>,
+) -> AppResult<Response> {
+    // The resident app's rule, per client address; and a share of the process's feeds.
+    crate::abuse::check(&state, "app", &state.config.abuse_limits.app, &client, &[]).await?;
     let filter = match (q.lat.as_deref().map(str::parse::<f64>), q.lon.as_deref().map(str::parse::<f64>), q.cell.as_deref()) {
         (None, None, Some(cell)) => match cell.parse::<i64>().ok().filter(|c| buurtnet_domain::cell::coarse(*c).is_some()) {
             Some(c) => live::Filter::Coarse(c),
@@ -229,9 +235,14 @@ pub async fn public_live(State(state): State<AppState>, Query(q): Query<PointQue
             ));
         }
     };
-    live::stream(state, filter)
-        .map(IntoResponse::into_response)
-        .ok_or_else(|| AppError::Unavailable("Too many live feeds are open; try again shortly.".into()))
+    match live::public_stream(state, filter, client.key()) {
+        Ok(sse) => Ok(sse.into_response()),
+        Err(live::Refused::Full) => Err(AppError::Unavailable("Too many live feeds are open; try again shortly.".into())),
+        Err(live::Refused::ClientFull) => Err(AppError::TooManyRequests {
+            message: "Too many live feeds are open from your address; close one and try again.".into(),
+            retry_after_secs: 30,
+        }),
+    }
 }
 
 /// `POST /api/v1/messages`: an information message (now or at `send_at`).

@@ -342,10 +342,14 @@ pub fn view(d: &DeviceRecord) -> Value {
 /// subscription, location, topics or language; answers the device (without its keys).
 pub async fn update(
     State(state): State<AppState>,
+    client: ClientIp,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> AppResult<Json<Value>> {
+    // Counted before the token is checked (guessing is limited too); each change may cost
+    // geocoder calls.
+    abuse::check(&state, "app", &state.config.abuse_limits.app, &client, &[]).await?;
     let device = authorised_device(&state, &id, &headers).await?;
     let mut errors = FieldErrors::new();
     let obj = body_object(&body, &mut errors).unwrap_or_default();
@@ -382,7 +386,13 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/devices/{id}` (`Authorization: Bearer <device token>`): 204.
-pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> AppResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    client: ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
+    abuse::check(&state, "app", &state.config.abuse_limits.app, &client, &[]).await?;
     let device = authorised_device(&state, &id, &headers).await?;
     state.store.remove_device(device.id, state.now_ms()).await?;
     tracing::info!(device.id = device.id, "deleted a push device at its own request");

@@ -3,6 +3,7 @@
 use super::extract::JsonBody;
 use crate::abuse::ClientIp;
 use crate::error::{AppError, AppResult};
+use crate::services::linked_devices;
 use crate::services::participants as svc;
 use crate::state::AppState;
 use axum::Json;
@@ -64,10 +65,10 @@ pub async fn self_service_link(
     Ok(accepted("If this address or number is registered, a link is on its way."))
 }
 
-/// `GET /api/v1/self-service/{token}`: everything stored about me.
+/// `GET /api/v1/self-service/{token}`: everything stored about me, with my linked devices.
 pub async fn export(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Json<Value>> {
     let record = svc::self_service_record(&state, &token).await?;
-    Ok(Json(svc::export(&record)))
+    Ok(Json(linked_devices::export(&state, &record).await?))
 }
 
 pub async fn update(
@@ -78,7 +79,14 @@ pub async fn update(
     let record = svc::self_service_record(&state, &token).await?;
     svc::update(&state, &record, &body).await?;
     let record = svc::self_service_record(&state, &token).await?;
-    Ok(Json(svc::export(&record)))
+    Ok(Json(linked_devices::export(&state, &record).await?))
+}
+
+/// `DELETE /api/v1/self-service/{token}/devices/{id}`: unlinks one of my linked devices.
+pub async fn unlink_device(State(state): State<AppState>, Path((token, id)): Path<(String, String)>) -> AppResult<StatusCode> {
+    let record = svc::self_service_record(&state, &token).await?;
+    linked_devices::unlink(&state, &record, linked_devices::device_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn delete(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<StatusCode> {

@@ -10,6 +10,7 @@ mod api_staff;
 mod api_targeting;
 mod assets;
 pub(crate) mod extract;
+pub mod host_check;
 pub mod openapi;
 mod ops;
 pub(crate) mod pages;
@@ -58,6 +59,7 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
             r("/self-service/{token}", &["GET", "PATCH", "DELETE"]),
             get(api_participants::export).patch(api_participants::update).delete(api_participants::delete),
         ),
+        (r("/self-service/{token}/devices/{id}", &["DELETE"]), axum::routing::delete(api_participants::unlink_device)),
         (r("/staff/me", &["GET"]), get(api_staff::me)),
         (r("/targeting/count", &["POST"]), post(api_targeting::count)),
         (r("/stats/participants", &["GET"]), get(api_staff::participant_stats)),
@@ -161,6 +163,8 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", http.method = %req.method(), http.route = %route, request.id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        // Before anything else: a request naming a host that is not ours (DNS rebinding).
+        .layer(middleware::from_fn_with_state(state.clone(), host_check::check))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(api_errors_as_json))
         .with_state(state)
@@ -220,6 +224,12 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // Most answers carry someone's data (self-service, device exports, reply pages, the
+    // console): no browser or proxy keeps them, unless a handler says what may be cached
+    // (static assets, icons, public action photos).
+    if !h.contains_key(axum::http::header::CACHE_CONTROL) {
+        h.insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     // Pages that set a policy of their own (the console: its map's tile origin) keep it.
     if !h.contains_key("content-security-policy") {
         h.insert(

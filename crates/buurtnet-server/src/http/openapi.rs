@@ -129,6 +129,9 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
         ("/self-service/{token}", "DELETE") => {
             op("Delete everything about me", "self-service", false, None, &[], (204, "Deleted"), &[404])
         }
+        ("/self-service/{token}/devices/{id}", "DELETE") => {
+            op("Unlink one of my linked devices", "self-service", false, None, &[], (204, "Unlinked"), &[404])
+        }
         ("/staff/me", "GET") => op("The signed-in staff account", "staff", true, None, &[], (200, "id, role, scope"), &[401]),
         ("/targeting/count", "POST") => op(
             "How many people and addresses an area reaches, per channel and neighbourhood",

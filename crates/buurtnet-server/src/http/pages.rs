@@ -394,6 +394,8 @@ struct SelfServicePage {
     contacts: Vec<(String, String, bool)>,
     /// (kind, where, approximate, channels)
     addresses: Vec<(String, String, bool, String)>,
+    /// Linked devices: (id, push service host or empty, registered on)
+    devices: Vec<(i64, String, String)>,
 }
 
 async fn render_self_service(
@@ -404,6 +406,7 @@ async fn render_self_service(
     notice: String,
 ) -> Result<Response, AppError> {
     let record = svc::self_service_record(state, &token).await?;
+    let devices = crate::services::linked_devices::linked(state, record.participant.id).await?;
     let (jar, csrf) = csrf_token(jar, state.config.secure_cookies);
     let p = &record.participant;
     let page = SelfServicePage {
@@ -424,6 +427,16 @@ async fn render_self_service(
                     _ => format!("{:.5}, {:.5}", a.lat, a.lon),
                 };
                 (a.kind.clone(), place, a.approximate, ChannelSet::from_bits(a.channels).names().join(", "))
+            })
+            .collect(),
+        devices: devices
+            .iter()
+            .map(|d| {
+                let v = crate::services::linked_devices::device_json(d);
+                let on = chrono::DateTime::from_timestamp_millis(d.created_at)
+                    .map(|t| t.format("%d-%m-%Y").to_string())
+                    .unwrap_or_default();
+                (d.id, v["push_service"].as_str().unwrap_or_default().to_string(), on)
             })
             .collect(),
     };
@@ -453,6 +466,9 @@ struct SelfServiceForm {
     action: String,
     #[serde(default)]
     topics: Vec<String>,
+    /// The device to unlink (`action=unlink`).
+    #[serde(default)]
+    device: String,
     language: Option<String>,
     lang: Option<String>,
 }
@@ -476,6 +492,11 @@ async fn self_service_submit(
                 svc::delete(&state, &record).await?;
                 return Ok(None);
             }
+            "unlink" => {
+                let id = crate::services::linked_devices::device_id(&form.device)?;
+                crate::services::linked_devices::unlink(&state, &record, id).await?;
+                return Ok(Some("unlinked"));
+            }
             "pause" => svc::update(&state, &record, &json!({"paused": true})).await?,
             "resume" => svc::update(&state, &record, &json!({"paused": false})).await?,
             _ => {
@@ -483,13 +504,13 @@ async fn self_service_submit(
                 svc::update(&state, &record, &json!({"topics": form.topics, "language": lang.as_str()})).await?
             }
         }
-        Ok::<_, AppError>(Some(()))
+        Ok::<_, AppError>(Some("saved"))
     }
     .await;
     match result {
         Ok(None) => (jar, message(t, StatusCode::OK, t.get("my_details"), t.get("deleted").to_string(), "ok", String::new()))
             .into_response(),
-        Ok(Some(())) => match render_self_service(&state, t, jar.clone(), token, t.get("saved").to_string()).await {
+        Ok(Some(notice)) => match render_self_service(&state, t, jar.clone(), token, t.get(notice).to_string()).await {
             Ok(r) => r,
             Err(e) => (jar, error_page(t, e, rid)).into_response(),
         },

@@ -181,6 +181,16 @@ async fn reply_form(
     }
 }
 
+/// One of the process's upload slots (`enquiries.max_concurrent_uploads`): a form with photos
+/// is read into memory only while it holds one; without a free one the answer is 503, so a
+/// burst of large posts cannot take the process's memory.
+pub(crate) fn upload_slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+    state.upload_slots.clone().try_acquire_owned().map_err(|_| {
+        metrics::counter!("buurtnet_uploads_refused_total").increment(1);
+        AppError::Unavailable("every upload slot of this process is taken".into())
+    })
+}
+
 /// Reads the multipart form: `text`, `phone`, `lang` and any number of `photos` files.
 pub(crate) async fn read_form(mut mp: Multipart) -> Result<(ReplyForm, Option<String>), AppError> {
     let mut form = ReplyForm::default();
@@ -236,6 +246,20 @@ async fn reply_submit(
     if let Err(e) = crate::abuse::check(&state, "reply", &state.config.abuse_limits.reply, &client, &[]).await {
         return e.into_response();
     }
+    // The link first: a post to a made-up or spent link is refused before its body is read
+    // (up to 52 MB of photos).
+    match replies::open_link(&state, &token).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(p)) => {
+            let (jar, t) = language(jar, None, &headers, state.config.secure_cookies);
+            return (jar, link_problem(t, p, json, rid)).into_response();
+        }
+        Err(e) => return e.into_response(),
+    }
+    let _slot = match upload_slot(&state) {
+        Ok(slot) => slot,
+        Err(e) => return e.into_response(),
+    };
     let (mut form, lang) = match read_form(mp).await {
         Ok(f) => f,
         Err(e) => return e.into_response(),

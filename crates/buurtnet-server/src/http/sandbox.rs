@@ -24,7 +24,8 @@ pub struct MessagesQuery {
 
 /// Proof that the caller may read operator pages (the sandbox, metrics): a request from this
 /// machine when `local_operator_access` is on, the server listens on loopback, the peer is
-/// loopback and no proxy header says it was forwarded; or an admin token. Anyone else gets a
+/// loopback, no proxy header says it was forwarded and its `Host` is a listed name (loopback's
+/// or the `public_url`'s, not a rebound one: see `host_check`); or an admin token. Anyone else gets a
 /// bare 404, as if there were nothing.
 pub struct OperatorAccess;
 
@@ -36,10 +37,13 @@ impl FromRequestParts<AppState> for OperatorAccess {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let peer_is_local = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().is_some_and(|c| c.0.ip().is_loopback());
         let forwarded = PROXY_HEADERS.iter().any(|h| parts.headers.contains_key(*h));
+        let host_listed =
+            super::host_check::request_host(&parts.headers, &parts.uri).is_some_and(|h| state.allowed_hosts.listed(&h));
         if state.config.local_operator_access
             && state.config.bind.ip().is_loopback()
             && peer_is_local
             && !forwarded
+            && host_listed
             && !state.config.abuse_limits.trust_x_forwarded_for
         {
             return Ok(OperatorAccess);

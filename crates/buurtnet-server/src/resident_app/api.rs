@@ -182,7 +182,9 @@ pub async fn open_action(
 
 /// `POST /api/v1/app/devices/{id}/link` (`Authorization: Bearer <device token>`, body
 /// `{"token": "<self-service token>"}` from a sign-in link): the device now gets what the
-/// participant's addresses get. 200 with the device.
+/// participant's addresses get. A link links one device (then 422 `link_invalid`); the
+/// participant is told by e-mail or SMS and sees the device on their own page. 200 with the
+/// device.
 pub async fn link_device(
     State(state): State<AppState>,
     client: ClientIp,
@@ -193,27 +195,7 @@ pub async fn link_device(
     abuse::check(&state, "register_device", &state.config.abuse_limits.register_device, &client, &[]).await?;
     let device = authorised_device(&state, &id, &headers).await?;
     let token = body.get("token").and_then(Value::as_str).unwrap_or_default();
-    let invalid = || {
-        let mut e = buurtnet_domain::FieldErrors::new();
-        e.add("token", "link_invalid", "This sign-in link is not valid or has expired; ask for a new one.");
-        AppError::Validation(e)
-    };
-    let claims =
-        state.signer.verify(token, crate::services::participants::SELF_SERVICE, state.now_ms()).map_err(|_| invalid())?;
-    if state.store.participant(claims.id).await?.is_none() {
-        return Err(invalid());
-    }
-    state.store.link_device(device.id, claims.id, state.now_ms()).await?;
-    state
-        .store
-        .audit(
-            state.now_ms(),
-            "resident",
-            "device.link",
-            Some(&format!("participant:{}", claims.id)),
-            &json!({"device": device.id}),
-        )
-        .await?;
+    crate::services::linked_devices::link(&state, &device, token).await?;
     let device = state.store.device(device.id).await?.ok_or_else(|| AppError::NotFound("The device was deleted.".into()))?;
     Ok(Json(crate::http::api_devices::view_full(&state, &device).await?))
 }
@@ -320,6 +302,7 @@ pub async fn send_tip(
     let target = format!("tip-link:{}", crate::auth::token_hash(link.trim()));
     abuse::check(&state, "tip", &state.config.abuse_limits.tip, &client, &[&target]).await?;
     let (participant_id, a) = linked_action(&state, &link).await?;
+    let _slot = crate::http::pages_reply::upload_slot(&state)?;
     let (mut form, lang) = crate::http::pages_reply::read_form(mp).await?;
     form.language = lang.as_deref().and_then(Language::parse).unwrap_or(Language::Nl);
     let closed = || AppError::WrongState("Tips for this action are closed. Call 112 in an emergency.".into());

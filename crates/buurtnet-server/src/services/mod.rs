@@ -2,5 +2,6 @@
 
 pub mod demo;
 pub mod import;
+pub mod linked_devices;
 pub mod notify;
 pub mod participants;

@@ -84,7 +84,7 @@ async fn resolve_addresses(app: &App, draft: &ParticipantDraft) -> AppResult<Vec
 
 /// Sends an account SMS (code, link, notice) unless the number's daily cap over every endpoint
 /// is reached; then silently nothing (the caller's answer never depends on it).
-async fn send_sms(app: &App, to: &str, body: &str) -> AppResult<()> {
+pub(crate) async fn send_sms(app: &App, to: &str, body: &str) -> AppResult<()> {
     if abuse::may_send_to(app, to).await? {
         app.notifier.send_sms(to, body).await?;
     }
@@ -92,7 +92,7 @@ async fn send_sms(app: &App, to: &str, body: &str) -> AppResult<()> {
 }
 
 /// As [`send_sms`], for e-mail.
-async fn send_email(app: &App, to: &str, subject: &str, body: &str) -> AppResult<()> {
+pub(crate) async fn send_email(app: &App, to: &str, subject: &str, body: &str) -> AppResult<()> {
     if abuse::may_send_to(app, to).await? {
         app.notifier.send_email(to, subject, body).await?;
     }
