@@ -1,6 +1,7 @@
 //! Web page texts: Dutch by default, English available (`?lang=en`, a `lang` cookie, or the
 //! browser's Accept-Language).
 
+use crate::texts::table::text_table;
 use buurtnet_domain::Language;
 
 /// Texts for one language, handed to templates as `t`.
@@ -23,12 +24,9 @@ impl T {
         self.lang.other().as_str()
     }
 
-    pub fn get(&self, key: &str) -> &'static str {
-        let (nl, en) = lookup(key);
-        match self.lang {
-            Language::Nl => nl,
-            Language::En => en,
-        }
+    /// The text of `key` in this language (tests check that every key used exists).
+    pub fn get<'a>(&self, key: &'a str) -> &'a str {
+        RESIDENT.get(self.lang, key)
     }
 
     /// A field error in this language, by its stable code (English message as fallback).
@@ -40,8 +38,9 @@ impl T {
     }
 }
 
-fn lookup(key: &str) -> (&'static str, &'static str) {
-    match key {
+text_table! {
+    /// The resident pages' texts (`t.get("key")` in the templates outside `console/`).
+    pub static RESIDENT = "resident" {
         "app" => ("buurtnet", "buurtnet"),
         "switch" => ("English", "Nederlands"),
         "tagline" => ("Samen alert in je buurt", "Looking out for each other in your neighbourhood"),
@@ -116,7 +115,7 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "delete" => ("Verwijder mijn aanmelding en al mijn gegevens", "Delete my registration and all my data"),
         "deleted" => {
             ("Je aanmelding en al je gegevens zijn verwijderd.", "Your registration and all your data have been deleted.")
-        }
+        },
         "linked_devices" => ("Gekoppelde apparaten", "Linked devices"),
         "linked_devices_intro" => (
             "Deze apparaten krijgen dezelfde meldingen als jij. Ken je er een niet, ontkoppel het dan.",
@@ -135,7 +134,6 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "error_title" => ("Er ging iets mis", "Something went wrong"),
         "request_id" => ("Verzoek-ID", "Request ID"),
         "sandbox" => ("Sandbox: verstuurde berichten", "Sandbox: messages sent"),
-        _ => ("", ""),
     }
 }
 

@@ -1,4 +1,13 @@
-//! Message texts sent to residents (SMS, e-mail), in Dutch with an English variant.
+//! Message texts sent to residents (SMS, e-mail), in Dutch with an English variant; the one
+//! shape of page texts ([`table`]) and the tests that check texts (every key a page uses
+//! exists, and every message reads as its snapshot).
+
+pub mod table;
+
+#[cfg(test)]
+mod checks;
+#[cfg(test)]
+mod message_snapshots;
 
 use buurtnet_domain::Language;
 

@@ -1,6 +1,7 @@
 //! The console's texts: Dutch by default, English switchable (`?lang=en`, the `lang` cookie or
 //! the browser's Accept-Language), as the resident pages do (`crate::i18n`).
 
+use crate::texts::table::text_table;
 use buurtnet_domain::Language;
 use buurtnet_domain::staff::Role;
 
@@ -20,12 +21,9 @@ impl Ct {
         self.lang.other().as_str()
     }
 
-    pub fn get(&self, key: &str) -> &'static str {
-        let (nl, en) = lookup(key);
-        match self.lang {
-            Language::Nl => nl,
-            Language::En => en,
-        }
+    /// The text of `key` in this language (tests check that every key used exists).
+    pub fn get<'a>(&self, key: &'a str) -> &'a str {
+        CONSOLE.get(self.lang, key)
     }
 
     pub fn role(&self, role: &str) -> &'static str {
@@ -33,8 +31,9 @@ impl Ct {
     }
 }
 
-fn lookup(key: &str) -> (&'static str, &'static str) {
-    match key {
+text_table! {
+    /// The console's texts (`t.get("key")` in `templates/console/`).
+    pub static CONSOLE = "console" {
         "console" => ("buurtnet – medewerkers", "buurtnet – staff"),
         "switch" => ("English", "Nederlands"),
         "skip" => ("Naar de inhoud", "Skip to content"),
@@ -49,7 +48,7 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "second_factor" => ("Tweede stap", "Second step"),
         "second_factor_intro" => {
             ("Vul de code van 6 cijfers uit je authenticator-app in.", "Enter the 6-digit code from your authenticator app.")
-        }
+        },
         "code" => ("Code (6 cijfers)", "Code (6 digits)"),
         "confirm" => ("Bevestigen", "Confirm"),
         "enrol" => ("Tweede stap instellen", "Set up the second step"),
@@ -153,7 +152,7 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         "st_test" => ("Test", "Test"),
         "description" => {
             ("Beschrijving (wat moeten mensen zoeken, \"niet benaderen\")", "Description (what to look for, \"do not approach\")")
-        }
+        },
         "consent" => ("Toestemming familie (bij vermissing): van wie", "Family consent (missing person): given by"),
         "preview" => ("Voorbeeld per kanaal", "Preview per channel"),
         "make_preview" => ("Voorbeeld maken", "Make the preview"),
@@ -224,7 +223,7 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
         ),
         "choose_photo" => {
             ("Kies een foto (JPEG, PNG of WebP, hoogstens 10 MB)", "Choose a photo (JPEG, PNG or WebP, at most 10 MB)")
-        }
+        },
         "upload_photo" => ("Foto toevoegen", "Add photo"),
         "give_back" => ("Teruggeven aan de aanvrager", "Return to the requester"),
         "comment" => ("Opmerking", "Comment"),
@@ -263,6 +262,5 @@ fn lookup(key: &str) -> (&'static str, &'static str) {
             "Aantallen deelnemers (geen personen) per buurt van je gemeente; buurten onder 10% van de inwoners zijn gemarkeerd om te werven.",
             "Numbers of participants (never people) per neighbourhood of your municipality; neighbourhoods under 10% of their inhabitants are marked for recruitment.",
         ),
-        _ => ("", ""),
     }
 }
