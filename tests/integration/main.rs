@@ -23,6 +23,7 @@ mod fuzz;
 mod gpkg_import;
 mod hardening;
 mod import;
+mod jobs;
 mod ops;
 mod pages;
 mod participants;

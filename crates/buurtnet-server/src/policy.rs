@@ -26,6 +26,7 @@ const PHOTO: &[Role] = &[Role::Dispatcher, Role::Handler, Role::Approver, Role::
 /// (method, route template under `/api/v1`, roles).
 pub const API_RULES: &[(&str, &str, &[Role])] = &[
     ("GET", "/admin/area-imports", ADMIN),
+    ("GET", "/admin/jobs", ADMIN),
     ("GET", "/staff/me", EVERYONE),
     ("POST", "/targeting/count", COUNT),
     ("GET", "/stats/participants", STATS),

@@ -34,6 +34,7 @@ pub mod device_batches;
 mod devices;
 pub mod enquiries;
 mod error;
+pub mod jobs;
 pub mod models;
 mod participants;
 mod postgis;
