@@ -1,4 +1,4 @@
-//! `buurtnet admin …`: staff accounts and API tokens.
+//! `buurtnet admin …`: staff accounts and API tokens, link keys, and the jobs table.
 
 use anyhow::Context;
 use buurtnet_domain::staff::{Role, Scope};
@@ -62,6 +62,12 @@ pub enum AdminCommand {
     /// Put a new link-signing key in the secrets file; the old one keeps verifying links it
     /// signed until they expire. Running servers pick the new key up within seconds.
     RotateLinkKey,
+    /// List the periodic and deferred jobs: state, due time, attempts, runs, last error.
+    Jobs {
+        /// Only jobs whose last run failed (and deferred jobs that were given up).
+        #[arg(long)]
+        failed: bool,
+    },
 }
 
 /// E-mail addresses of staff are stored as `Email::parse` normalises them.
@@ -195,6 +201,13 @@ pub async fn run(store: &Store, config: &buurtnet_server::Config, cmd: AdminComm
                 path.display(),
                 file.link_keys.len() - 1
             );
+        }
+        AdminCommand::Jobs { failed } => {
+            let jobs = store.jobs(failed).await?;
+            print!("{}", buurtnet_server::jobs::admin::table(&jobs, now));
+            if jobs.is_empty() {
+                println!("(no {}jobs)", if failed { "failed " } else { "" });
+            }
         }
     }
     Ok(())

@@ -153,14 +153,18 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `buurtnet worker`: fan-outs and delivery workers only, until Ctrl-C (or SIGTERM); the
-/// current batch is finished first.
+/// `buurtnet worker`: fan-outs, delivery workers and the job runner (unless `jobs.enabled` is
+/// off), until Ctrl-C (or SIGTERM); the current batch and job are finished first.
 async fn worker(config: Config, store: Store) -> anyhow::Result<()> {
     let app = AppState(Arc::new(App::new(config, store, Arc::new(SystemClock), None).await?));
     let running = buurtnet_server::alerting::engine::start(&app, app.config.alerting.workers);
+    let jobs = buurtnet_server::jobs::runner::start(&app);
     println!("buurtnet worker running with {} delivery workers", app.config.alerting.workers);
     shutdown_signal().await;
     running.stop().await;
+    if let Some(jobs) = jobs {
+        jobs.stop().await;
+    }
     Ok(())
 }
 

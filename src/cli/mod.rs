@@ -49,7 +49,7 @@ pub enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
-    /// Run delivery workers (and fan-outs) only, no HTTP server: more processes, one database.
+    /// Run delivery workers (and fan-outs) and the job runner, no HTTP server: more processes, one database.
     Worker {
         /// Delivery workers in this process. Default: `alerting.workers` (2).
         #[arg(long)]

@@ -28,6 +28,7 @@ fn every_command_has_help() {
         &["admin", "disable-user", "--help"],
         &["admin", "enable-user", "--help"],
         &["admin", "reset-second-factor", "--help"],
+        &["admin", "jobs", "--help"],
     ] {
         let (ok, stdout, _) = buurtnet(cmd);
         assert!(ok && stdout.contains("Usage"), "{cmd:?}");

@@ -228,6 +228,9 @@ impl TestApp {
             secure_cookies: false,
             local_operator_access: true,
             data_dir,
+            // Tests run the jobs when they mean to (`run_jobs`, after moving the clock): a
+            // runner polling in the background would race their checks.
+            jobs: buurtnet_server::jobs::JobsConfig { enabled: false, ..Default::default() },
             ..Config::default()
         };
         configure(&mut config);
@@ -264,6 +267,29 @@ impl TestApp {
     pub fn clock_ms(&self) -> i64 {
         use buurtnet_domain::Clock;
         self.clock.now().timestamp_millis()
+    }
+
+    /// Runs the due jobs through the job runner, as this process's runner would after the
+    /// clock moved, until no job is due or running (here or in another app on the database).
+    pub async fn run_jobs(&self) {
+        use buurtnet_server::jobs::runner;
+        runner::schedule(&self.state).await.unwrap();
+        for _ in 0..1000 {
+            runner::run_due(&self.state).await.unwrap();
+            let now = self.clock_ms();
+            let busy = self
+                .store
+                .jobs(false)
+                .await
+                .unwrap()
+                .iter()
+                .any(|j| j.failed_at.is_none() && (j.due_at <= now || j.lease_until.is_some_and(|l| l >= now)));
+            if !busy {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("jobs are still due or running after 10 s");
     }
 
     pub fn at(&self, path: &str) -> String {

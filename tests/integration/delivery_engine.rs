@@ -8,7 +8,7 @@ use crate::on_both_backends;
 use buurtnet_delivery::sandbox::Sandbox;
 use buurtnet_delivery::worker::{NoLinks, Providers, Worker, WorkerConfig};
 use buurtnet_domain::{Channel, Topic};
-use buurtnet_server::alerting::{engine, fanout};
+use buurtnet_server::alerting::fanout;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -146,11 +146,11 @@ async fn open_actions_remind_their_dispatcher_once(backend: Backend) {
     let token = app.staff_token("dispatcher", "NL").await;
     let id = new_action(&app, &token).await;
     post(&app, &token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
-    engine::upkeep(&app.state, 1).await.unwrap();
+    app.run_jobs().await;
     assert_eq!(counts(&app, &token, id).await["reminder_due"], false);
     app.clock.advance(chrono::Duration::minutes(31));
-    engine::upkeep(&app.state, 1).await.unwrap();
-    engine::upkeep(&app.state, 2).await.unwrap();
+    app.run_jobs().await;
+    app.run_jobs().await;
     assert_eq!(counts(&app, &token, id).await["reminder_due"], true);
     let (_, list) = get(&app, &token, "/api/v1/actions?state=open").await;
     assert_eq!(list["actions"][0]["reminder_due"], true, "{list}");
@@ -294,10 +294,10 @@ async fn old_delivery_rows_are_deleted_but_their_counts_stay(backend: Backend) {
     assert_eq!(rows(&app).await, "18");
     // Within the retention nothing goes.
     app.clock.advance(chrono::Duration::days(30));
-    engine::upkeep(&app.state, 60).await.unwrap();
+    app.run_jobs().await;
     assert_eq!(rows(&app).await, "18");
     app.clock.advance(chrono::Duration::days(62));
-    engine::upkeep(&app.state, 60).await.unwrap();
+    app.run_jobs().await;
     assert_eq!(rows(&app).await, "6", "only the open action's rows are left");
     let after = counts(&app, &token, closed).await;
     assert_eq!(after["deliveries"], before["deliveries"], "the counts stay");

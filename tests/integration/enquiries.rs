@@ -350,14 +350,14 @@ async fn an_enquiry_goes_from_request_to_answer_and_is_counted(backend: Backend)
     let p = app.store.participant(b.id).await.unwrap().unwrap().participant;
     assert_eq!(p.topics, buurtnet_domain::TopicSet::from_iter([Topic::Urgent]).bits());
 
-    // Closing starts the retention period; upkeep deletes the photo after 90 days.
+    // Closing starts the retention period; the retention job deletes the photo after 90 days.
     let (s, _) = post(&app, &handler, &format!("/api/v1/enquiries/{id}/close"), &json!({})).await;
     assert_eq!(s, 200);
     app.clock.advance(chrono::Duration::days(89));
-    buurtnet_server::alerting::engine::upkeep(&app.state, 0).await.unwrap();
+    app.run_jobs().await;
     assert_eq!(photo_files(&app).len(), 1, "kept for 90 days");
     app.clock.advance(chrono::Duration::days(2));
-    buurtnet_server::alerting::engine::upkeep(&app.state, 0).await.unwrap();
+    app.run_jobs().await;
     assert_eq!(photo_files(&app).len(), 0, "deleted after 90 days");
     let (_, v) = get(&app, &handler, &format!("/api/v1/enquiries/{id}/replies")).await;
     assert_eq!(v["replies"][0]["photos"].as_array().unwrap().len(), 0);

@@ -24,6 +24,7 @@ mod fuzz;
 mod gpkg_import;
 mod hardening;
 mod import;
+mod jobs;
 mod migration_parity;
 mod ops;
 mod pages;

@@ -29,6 +29,8 @@ pub enum Operation {
     ManageDeliveries,
     /// Read the history of area imports.
     ReadAreaImports,
+    /// Read the jobs table (periodic and deferred work), failed jobs included.
+    ReadJobs,
     /// Manage staff accounts and read the audit log.
     ManageStaff,
     /// Read the sandbox providers' messages and the metrics without being on this machine.
@@ -54,7 +56,7 @@ pub enum Operation {
 use Role::*;
 
 impl Operation {
-    pub const ALL: [Operation; 20] = [
+    pub const ALL: [Operation; 21] = [
         Operation::ReadOwnAccount,
         Operation::CountReach,
         Operation::FollowLiveActions,
@@ -65,6 +67,7 @@ impl Operation {
         Operation::SendInformation,
         Operation::ManageDeliveries,
         Operation::ReadAreaImports,
+        Operation::ReadJobs,
         Operation::ManageStaff,
         Operation::OperateSystem,
         Operation::RequestEnquiry,
@@ -90,6 +93,7 @@ impl Operation {
             Operation::SendInformation => &[MunicipalityOfficer, Admin],
             Operation::ManageDeliveries => &[Admin],
             Operation::ReadAreaImports => &[Admin],
+            Operation::ReadJobs => &[Admin],
             Operation::ManageStaff => &[Admin],
             Operation::OperateSystem => &[Admin],
             Operation::RequestEnquiry => &[Requester, Approver, Admin],
@@ -109,7 +113,7 @@ impl Operation {
 
     /// Operations over every municipality's data at once, for national staff only.
     pub fn needs_national_scope(self) -> bool {
-        matches!(self, Operation::ManageDeliveries | Operation::ReadAreaImports)
+        matches!(self, Operation::ManageDeliveries | Operation::ReadAreaImports | Operation::ReadJobs)
     }
 
     /// A stable name (for the OpenAPI document and error messages).
@@ -125,6 +129,7 @@ impl Operation {
             Operation::SendInformation => "send-information",
             Operation::ManageDeliveries => "manage-deliveries",
             Operation::ReadAreaImports => "read-area-imports",
+            Operation::ReadJobs => "read-jobs",
             Operation::ManageStaff => "manage-staff",
             Operation::OperateSystem => "operate-system",
             Operation::RequestEnquiry => "request-enquiry",

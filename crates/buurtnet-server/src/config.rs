@@ -61,6 +61,8 @@ pub struct Config {
     pub abuse_limits: AbuseLimits,
     /// The staff console: sessions, password-reset links, the map's optional tile layer.
     pub console: ConsoleConfig,
+    /// The job runner (reminders, retention, pruning): on or off, how often it looks, its lease.
+    pub jobs: crate::jobs::JobsConfig,
 }
 
 /// The staff console.
@@ -539,6 +541,7 @@ impl Default for Config {
             push: PushConfig::default(),
             abuse_limits: AbuseLimits::default(),
             console: ConsoleConfig::default(),
+            jobs: crate::jobs::JobsConfig::default(),
         }
     }
 }
@@ -658,6 +661,7 @@ impl Config {
             return Err(format!("geocoder.kind must be 'offline' or 'pdok', not '{}'", self.geocoder.kind));
         }
         self.providers.validate()?;
+        self.jobs.validate()?;
         for (name, limit) in [
             ("register", &self.abuse_limits.register),
             ("resend_code", &self.abuse_limits.resend_code),
@@ -742,6 +746,7 @@ impl std::fmt::Debug for Config {
             .field("push", &self.push)
             .field("abuse_limits", &self.abuse_limits)
             .field("console", &self.console)
+            .field("jobs", &self.jobs)
             .finish()
     }
 }

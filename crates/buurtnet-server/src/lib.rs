@@ -10,6 +10,7 @@ pub mod enquiries;
 pub mod error;
 pub mod http;
 pub mod i18n;
+pub mod jobs;
 pub mod media;
 pub mod policy;
 pub mod push;
@@ -25,7 +26,9 @@ pub use config::Config;
 pub use state::{App, AppState};
 
 /// Serves HTTP on `listener` until `shutdown` completes. Also loads the targeting replica in the
-/// background and keeps it in step, and runs the [`housekeeping`] of every process.
+/// background and keeps it in step, runs this process's job runner ([`jobs`]: reminders,
+/// retention, pruning; shared by every process through the jobs table) and the
+/// [`housekeeping`] that belongs to this process alone.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
@@ -33,6 +36,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // The targeting replica: loaded here, never inside a request (counts read the database until
     // it is ready), then kept warm (it also catches up before every count) and saved now and then.
+    // Not a job: the replica is this process's own memory and its snapshot file lies in this
+    // process's own data folder, so every process catches up and saves its own.
     let replica = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -54,6 +59,7 @@ pub async fn serve(
     };
     announce_sandbox(&state);
     let engine = alerting::engine::start(&state, state.config.alerting.workers);
+    let job_runner = jobs::runner::start(&state);
     let router = http::router(state.clone());
     let live_feed = tokio::spawn(alerting::live::poll(state.clone()));
     let housekeeping = tokio::spawn(housekeeping(state));
@@ -64,6 +70,9 @@ pub async fn serve(
     live_feed.abort();
     replica.abort();
     engine.stop().await;
+    if let Some(runner) = job_runner {
+        runner.stop().await;
+    }
     result
 }
 
@@ -86,10 +95,10 @@ fn announce_sandbox(state: &AppState) {
     }
 }
 
-/// Background upkeep of every process, all safe to run in several processes at once: pick up a
-/// changed secrets file (key rotation) every 5 s, keep the area index in step (another process
-/// may have imported new areas) every 30 s, and prune the change feed and old abuse counters
-/// every minute.
+/// Background upkeep of this process alone (shared upkeep is in the jobs table, see [`jobs`]):
+/// pick up a changed secrets file (key rotation) every 5 s, keep the area index in memory in
+/// step (another process may have imported new areas) every 30 s, and set this process's
+/// delivery queue gauges (its own `/metrics`) every 15 s.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     let mut n: u64 = 0;
@@ -110,24 +119,10 @@ async fn housekeeping(state: AppState) {
         {
             tracing::warn!(error = %e, "area index refresh failed");
         }
-        if n.is_multiple_of(5)
-            && let Err(e) = alerting::engine::upkeep(&state, n / 5).await
+        if n.is_multiple_of(15)
+            && let Err(e) = alerting::engine::queue_metrics(&state).await
         {
-            tracing::warn!(error = %format!("{e:#}"), "alerting upkeep failed");
-        }
-        if n.is_multiple_of(60) {
-            if let Err(e) = buurtnet_targeting::replica::prune_change_feed(
-                &state.store,
-                state.now_ms(),
-                state.config.replica.change_retention_minutes,
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "pruning the change feed failed");
-            }
-            if let Err(e) = abuse::prune(&state).await {
-                tracing::warn!(error = %e, "pruning abuse counters failed");
-            }
+            tracing::warn!(error = %format!("{e:#}"), "reading the delivery queue for its metrics failed");
         }
     }
 }

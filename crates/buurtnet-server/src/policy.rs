@@ -15,6 +15,7 @@ use buurtnet_domain::Operation;
 /// (method, route template under `/api/v1`, the operation it needs).
 pub const API_RULES: &[(&str, &str, Operation)] = &[
     ("GET", "/admin/area-imports", Operation::ReadAreaImports),
+    ("GET", "/admin/jobs", Operation::ReadJobs),
     ("GET", "/staff/me", Operation::ReadOwnAccount),
     ("POST", "/targeting/count", Operation::CountReach),
     ("GET", "/stats/participants", Operation::ReadParticipantStats),

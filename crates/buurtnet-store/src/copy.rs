@@ -22,7 +22,7 @@ use ColType::{Bool, Int, Real, Text};
 
 /// Every table, parents before children (not `abuse_counters`: short-lived counters that a
 /// new deployment starts afresh; nor `staff_sessions` and `staff_password_resets`: staff sign
-/// in again on the copy; nor `spent_links`, kept only while a link lives, a day by default).
+/// in again on the copy; nor `spent_links`, kept only while a link lives, a day by default; nor `jobs`: the copy's job runners schedule their periodic jobs anew).
 pub const TABLES: &[TableSpec] = &[
     TableSpec { name: "meta", key: &["key"], columns: &[("key", Text), ("value", Text)] },
     TableSpec { name: "id_sequences", key: &["name"], columns: &[("name", Text), ("next_id", Int)] },

@@ -34,6 +34,7 @@ pub mod device_batches;
 mod devices;
 pub mod enquiries;
 mod error;
+pub mod jobs;
 mod linked_devices;
 pub mod models;
 mod participants;

@@ -5,6 +5,7 @@ mod api_alerting;
 mod api_areas;
 pub(crate) mod api_devices;
 mod api_enquiries;
+mod api_jobs;
 mod api_participants;
 mod api_staff;
 mod api_targeting;
@@ -50,6 +51,7 @@ fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
         (r("/areas/at", &["GET"]), get(api_areas::at)),
         (r("/areas/{code}", &["GET"]), get(api_areas::one)),
         (r("/admin/area-imports", &["GET"]), get(api_areas::imports)),
+        (r("/admin/jobs", &["GET"]), get(api_jobs::list)),
         (r("/participants", &["POST"]), post(api_participants::register)),
         (r("/participants/verify-email", &["POST"]), post(api_participants::verify_email)),
         (r("/participants/verify-phone", &["POST"]), post(api_participants::verify_phone)),

@@ -68,6 +68,15 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             (200, "{\"imports\": [...], \"stale_scopes\": [...]}"),
             &[401, 403],
         ),
+        ("/admin/jobs", "GET") => op(
+            "Periodic and deferred jobs with their state, due time, attempts and last error (national admins)",
+            "admin",
+            true,
+            None,
+            &[("failed", false, "true: only jobs whose last run failed or that were given up")],
+            (200, "{\"jobs\": [{\"kind\", \"key\", \"state\", \"due_at\", \"attempts\", \"runs\", \"last_error\", ...}]}"),
+            &[401, 403],
+        ),
         ("/participants", "POST") => op(
             "Register as a resident (the same answer whether or not the e-mail or phone is known)",
             "participants",
