@@ -10,6 +10,7 @@ mod fakes;
 
 mod alerting;
 mod alerting_live;
+mod approval;
 mod areas;
 mod browser;
 mod browser_kit;

@@ -5,7 +5,7 @@
 //! public (residents, devices, providers' webhooks, areas). The role × scope test matrix walks
 //! this table and every route of `http::api_routes()`.
 
-use crate::alerting::{actions, information};
+use crate::alerting::{actions, approval, information};
 use crate::auth::StaffUser;
 use crate::enquiries::{replies, requests};
 use crate::state::AppState;
@@ -33,6 +33,7 @@ pub const API_RULES: &[(&str, &str, &[Role])] = &[
     ("POST", "/actions", actions::ROLES),
     ("GET", "/actions/live", LIVE),
     ("GET", "/actions/{id}", actions::ROLES),
+    ("POST", "/actions/{id}/approve", approval::APPROVE_ROLES),
     ("POST", "/actions/{id}/send", actions::ROLES),
     ("POST", "/actions/{id}/update", actions::ROLES),
     ("POST", "/actions/{id}/close", actions::ROLES),
@@ -41,6 +42,7 @@ pub const API_RULES: &[(&str, &str, &[Role])] = &[
     ("POST", "/actions/{id}/photos", actions::ROLES),
     ("POST", "/messages", information::ROLES),
     ("GET", "/messages/{id}", information::ROLES),
+    ("POST", "/messages/{id}/approve", approval::MESSAGE_APPROVE_ROLES),
     ("GET", "/deliveries/dead", ADMIN),
     ("POST", "/deliveries/{id}/retry", ADMIN),
     ("POST", "/messages/{id}/retry-dead", ADMIN),

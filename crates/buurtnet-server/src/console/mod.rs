@@ -77,6 +77,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/kaart", get(pages_actions::map_page))
         .route("/console/kaart/gebieden", get(pages_actions::map_areas))
         .route("/console/acties/{id}", get(pages_actions::action_page))
+        .route("/console/acties/{id}/goedkeuren", post(pages_actions::approve))
         .route("/console/acties/{id}/afsluiten", post(pages_actions::close))
         .route("/console/acties/{id}/bijwerken", post(pages_actions::update))
         .layer(middleware::from_fn_with_state(state.clone(), session::resolve))
