@@ -546,6 +546,13 @@ async fn bench_national(state: &AppState, loopback: &Loopback, args: &FanoutArgs
                       "body": "Dit is een test van buurtnet.", "consent": {"by": "benchmark"}});
     let req = actions::parse_new(&body, &index, &user, state.clock.now()).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let id = actions::create(state, &user, req).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    // A national action needs a second person's approval (`approval.second_person`), before
+    // the clock starts.
+    let second = StaffUser { id: user.id + 1, ..user.clone() };
+    let version = state.store.action(id).await?.context("the benchmark action is gone")?.version;
+    buurtnet_server::alerting::approval::approve(state, &second, id, &json!({"version": version}))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let t0 = Instant::now();
     let v = actions::step(state, &user, id, Step::Send, &json!({})).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let message_id = v["message_id"].as_i64().context("no message id")?;

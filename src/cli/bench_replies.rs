@@ -99,7 +99,8 @@ pub async fn bench_replies(args: &RepliesArgs) -> anyhow::Result<()> {
         send_at: now,
         valid_until: now + 60_000,
     };
-    store.approve_enquiry(enquiry, -2, "Benchmark", "Benchmark", &message, now).await?;
+    // A new request is at its first version.
+    store.approve_enquiry(enquiry, -2, 1, "Benchmark", "Benchmark", &message, now).await?;
     let mut tokens = Vec::with_capacity(args.replies);
     for i in 0..args.replies {
         let (token, hash) = buurtnet_server::enquiries::links::new_token();

@@ -446,6 +446,7 @@ async fn every_alerting_route_refuses_strangers_and_other_scopes(backend: Backen
     let message = v["id"].as_i64().unwrap();
     let staff_posts = [
         "/api/v1/actions".to_string(),
+        format!("/api/v1/actions/{id}/approve"),
         format!("/api/v1/actions/{id}/send"),
         format!("/api/v1/actions/{id}/update"),
         format!("/api/v1/actions/{id}/close"),
@@ -472,8 +473,10 @@ async fn every_alerting_route_refuses_strangers_and_other_scopes(backend: Backen
         assert_eq!(app.client.get(app.at(path)).send().await.unwrap().status(), 401, "GET {path} without a token");
     }
     // Another municipality's dispatcher: the action does not exist for them, in every step.
-    for step in ["send", "update", "close", "cancel"] {
-        let (s, v) = post(&app, &other, &format!("/api/v1/actions/{id}/{step}"), &json!({"body": "x", "outcome": "none"})).await;
+    for step in ["approve", "send", "update", "close", "cancel"] {
+        let (s, v) =
+            post(&app, &other, &format!("/api/v1/actions/{id}/{step}"), &json!({"body": "x", "outcome": "none", "version": 1}))
+                .await;
         assert_eq!(s, 404, "{step}: {v}");
         assert!(!v.to_string().contains("GM0307"), "nothing of the other scope: {v}");
     }

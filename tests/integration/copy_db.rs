@@ -48,6 +48,18 @@ async fn sqlite_to_postgres_and_back() {
     let action = v["id"].as_i64().unwrap();
     crate::alerting::post(&app, &dispatcher, &format!("/api/v1/actions/{action}/send"), &serde_json::json!({})).await;
     crate::alerting::settle(&app, &dispatcher, action).await;
+    // A national draft a second person approved: the approval (and the version) are copied.
+    let amber = serde_json::json!({"kind": "missing_person", "level": "national", "status": "test", "title": "Kopie",
+                                   "body": "Test.", "consent": {"by": "ouder"}});
+    let (s, v) = crate::alerting::post(&app, &dispatcher, "/api/v1/actions", &amber).await;
+    assert_eq!(s, 201, "{v}");
+    let approved = v["id"].as_i64().unwrap();
+    let second = app.staff_token("dispatcher", "NL").await;
+    let approve = format!("/api/v1/actions/{approved}/approve");
+    let (s, v) = crate::alerting::post(&app, &second, &approve, &serde_json::json!({"version": v["version"]})).await;
+    assert_eq!(s, 200, "{v}");
+    let approved_by = app.store.action(approved).await.unwrap().unwrap().approved_by;
+    assert!(approved_by.is_some());
     app.post_json("/api/v1/participants/self-service-link", &serde_json::json!({"email": "c1@example.org"})).await;
     let token = link_token(app.sandbox("c1@example.org").await.last().unwrap()["body"].as_str().unwrap(), "/mijn/");
     let (_, original) = app.get_json(&format!("/api/v1/self-service/{token}")).await;
@@ -66,6 +78,7 @@ async fn sqlite_to_postgres_and_back() {
     let secrets = app_secrets.clone();
     let on_pg = TestApp::spawn_configured(&pg, |c| c.secrets_file = Some(secrets)).await;
     assert_eq!(table_counts(&on_pg).await, counts);
+    assert_eq!(on_pg.store.action(approved).await.unwrap().unwrap().approved_by, approved_by, "the approval is copied");
     let id = |s: &buurtnet_store::Store| {
         let s = s.clone();
         async move { s.get_meta("database_id").await.unwrap() }

@@ -386,6 +386,10 @@ async fn send_national_amber(app: &TestApp, token: &str, kind: &str, body: &str)
     .await;
     assert_eq!(s, 201, "{v}");
     let id = v["id"].as_i64().unwrap();
+    // A national action goes out once a second person approved it (`approval.second_person`).
+    let second = app.staff_token("dispatcher", "NL").await;
+    let (s, v) = post(app, &second, &format!("/api/v1/actions/{id}/approve"), &json!({"version": v["version"]})).await;
+    assert_eq!(s, 200, "{v}");
     let (s, v) = post(app, token, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
     assert_eq!(s, 200, "{v}");
     while fanout::fanout_once(&app.state).await.unwrap() {}

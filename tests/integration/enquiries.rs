@@ -184,8 +184,8 @@ async fn an_enquiry_goes_from_request_to_answer_and_is_counted(backend: Backend)
     assert!(v["message"].as_str().unwrap().contains("four-eyes"), "{v}");
     let (_, queue) = get(&app, &approver, "/api/v1/enquiries?state=requested").await;
     assert_eq!(queue["enquiries"].as_array().unwrap().len(), 2, "the team's shared queue: {queue}");
-    // Another person approves: it is sent.
-    let (s, v) = post(&app, &approver, &format!("/api/v1/enquiries/{id}/approve"), &json!({})).await;
+    // Another person approves what they reviewed: it is sent.
+    let (s, v) = post(&app, &approver, &format!("/api/v1/enquiries/{id}/approve"), &json!({"version": e["version"]})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["state"], "sent");
     assert_eq!(v["minutes_incident_to_sending"], 120);
@@ -419,8 +419,13 @@ async fn bad_links_requests_and_replies_are_refused_and_nothing_is_stored(backen
     assert!(v["message"].as_str().unwrap().contains("returned"), "{v}");
     let (_, e2) = post(&app, &requester, "/api/v1/enquiries", &burglary()).await;
     let id = e2["id"].as_i64().unwrap();
-    let (s, _) =
-        post(&app, &approver, &format!("/api/v1/enquiries/{id}/approve"), &json!({"questions": "Heeft u iets gezien?"})).await;
+    let (s, _) = post(
+        &app,
+        &approver,
+        &format!("/api/v1/enquiries/{id}/approve"),
+        &json!({"version": e2["version"], "questions": "Heeft u iets gezien?"}),
+    )
+    .await;
     assert_eq!(s, 200);
     let (s, v) = post(&app, &approver, &format!("/api/v1/enquiries/{id}/approve"), &json!({})).await;
     assert_eq!(s, 409, "{v}");
@@ -724,7 +729,7 @@ async fn a_request_carries_an_optional_photo_to_the_residents(backend: Backend) 
     assert_eq!(app.store.admin_strings("SELECT CAST(COUNT(*) AS TEXT) FROM enquiry_photos").await.unwrap()[0], "1");
 
     // Sent: the resident's e-mail shows it, and so does their reply page.
-    let (s, v) = post(&app, &approver, &format!("/api/v1/enquiries/{id}/approve"), &json!({})).await;
+    let (s, v) = post(&app, &approver, &format!("/api/v1/enquiries/{id}/approve"), &json!({"version": v["version"]})).await;
     assert_eq!(s, 200, "{v}");
     let mail = wait_mail(&smtp, |m| m.rcpt_to.contains(&a.email)).await;
     let photo_path = &url[app.url.len()..];

@@ -11,6 +11,7 @@ mod fakes;
 
 mod alerting;
 mod alerting_live;
+mod approval;
 mod areas;
 mod browser;
 mod browser_kit;

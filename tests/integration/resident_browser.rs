@@ -104,6 +104,10 @@ async fn take_part_get_an_action_send_a_tip_and_see_the_close_in_a_real_browser(
     .await;
     assert_eq!(s, 201, "{v}");
     let action = v["id"].as_i64().unwrap();
+    // A national action goes out once a second person approved it (`approval.second_person`).
+    let second = app.staff_token("dispatcher", "NL").await;
+    let (s, v) = post(&app, &second, &format!("/api/v1/actions/{action}/approve"), &json!({"version": v["version"]})).await;
+    assert_eq!(s, 200, "{v}");
     let (s, v) = post(&app, &dispatcher, &format!("/api/v1/actions/{action}/send"), &json!({})).await;
     assert_eq!(s, 200, "{v}");
     text_containing(&c, "#incoming-list", "Meisje (8) vermist").await;

@@ -21,6 +21,11 @@ pub enum Operation {
     ReadCoverage,
     /// Create, send, update, close and cancel urgent actions; add their photos.
     ManageActions,
+    /// Approve, as the second person, an action that needs two (`approval.second_person`); the
+    /// action's scope decides whose it is, and never its creator.
+    ApproveAction,
+    /// Release, as the second officer, an information message held for approval.
+    ApproveInformation,
     /// Read the tips residents send back to an action.
     ReadTips,
     /// Send information messages.
@@ -56,13 +61,15 @@ pub enum Operation {
 use Role::*;
 
 impl Operation {
-    pub const ALL: [Operation; 21] = [
+    pub const ALL: [Operation; 23] = [
         Operation::ReadOwnAccount,
         Operation::CountReach,
         Operation::FollowLiveActions,
         Operation::ReadParticipantStats,
         Operation::ReadCoverage,
         Operation::ManageActions,
+        Operation::ApproveAction,
+        Operation::ApproveInformation,
         Operation::ReadTips,
         Operation::SendInformation,
         Operation::ManageDeliveries,
@@ -89,6 +96,8 @@ impl Operation {
             Operation::ReadParticipantStats => &[MunicipalityOfficer, RegionalCoordinator, Admin, Dispatcher],
             Operation::ReadCoverage => &[MunicipalityOfficer, RegionalCoordinator, Admin],
             Operation::ManageActions => &[Dispatcher, Admin],
+            Operation::ApproveAction => &[Dispatcher, Admin],
+            Operation::ApproveInformation => &[MunicipalityOfficer, Admin],
             Operation::ReadTips => &[Dispatcher, Admin],
             Operation::SendInformation => &[MunicipalityOfficer, Admin],
             Operation::ManageDeliveries => &[Admin],
@@ -125,6 +134,8 @@ impl Operation {
             Operation::ReadParticipantStats => "read-participant-stats",
             Operation::ReadCoverage => "read-coverage",
             Operation::ManageActions => "manage-actions",
+            Operation::ApproveAction => "approve-action",
+            Operation::ApproveInformation => "approve-information",
             Operation::ReadTips => "read-tips",
             Operation::SendInformation => "send-information",
             Operation::ManageDeliveries => "manage-deliveries",

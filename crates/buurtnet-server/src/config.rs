@@ -1,6 +1,10 @@
 //! The one typed configuration, built once at start-up (defaults → TOML file → `BUURTNET_…`
 //! environment → command-line flags, in the binary) and passed in. Secrets are redacted in `Debug`.
 
+mod approval;
+
+pub use approval::ApprovalConfig;
+
 pub use buurtnet_targeting::geocode::GeocoderConfig;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -50,6 +54,8 @@ pub struct Config {
     pub geocoder: GeocoderConfig,
     pub providers: ProvidersConfig,
     pub alerting: AlertingConfig,
+    /// Two-person approval: which actions need a second person before they are sent.
+    pub approval: ApprovalConfig,
     pub links: LinksConfig,
     /// Neighbourhood enquiries: reply links, the photo folder and its retention, the teams'
     /// forwarding addresses.
@@ -536,6 +542,7 @@ impl Default for Config {
             geocoder: GeocoderConfig::default(),
             providers: ProvidersConfig::default(),
             alerting: AlertingConfig::default(),
+            approval: ApprovalConfig::default(),
             links: LinksConfig::default(),
             enquiries: EnquiriesConfig::default(),
             push: PushConfig::default(),
@@ -742,6 +749,7 @@ impl std::fmt::Debug for Config {
             .field("replica", &self.replica)
             .field("geocoder", &self.geocoder)
             .field("providers", &self.providers)
+            .field("approval", &self.approval)
             .field("links", &self.links)
             .field("push", &self.push)
             .field("abuse_limits", &self.abuse_limits)

@@ -27,6 +27,12 @@ pub struct ActionRow {
     pub closed_at: Option<i64>,
     pub reminded_at: Option<i64>,
     pub first_message_id: Option<i64>,
+    /// Goes up with every change to the draft (a photo added): an approval names the version
+    /// its approver reviewed.
+    pub version: i64,
+    /// The second person who approved the draft (`approval.second_person`), and when.
+    pub approved_by: Option<i64>,
+    pub approved_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +76,11 @@ pub struct MessageRow {
     #[sqlx(default)]
     pub delivery_summary: Option<String>,
     pub recipients: i64,
+    /// The second person who approved a held information message, and when.
+    #[sqlx(default)]
+    pub approved_by: Option<i64>,
+    #[sqlx(default)]
+    pub approved_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +116,9 @@ pub struct ActionStep {
     /// action, shown to its control room's dispatchers); this is what the tip page says.
     /// Closing or cancelling closes the channel.
     pub open_tips: Option<String>,
+    /// The action needs a second person's approval (`approval.second_person`): the step only
+    /// takes when it has one (checked in the update itself, so no race slips past it).
+    pub needs_approval: bool,
     pub now: i64,
 }
 
@@ -205,7 +219,7 @@ impl Store {
                     sent_at = CASE WHEN sent_at IS NULL AND $1 = 'active' THEN $2 ELSE sent_at END,
                     closed_at = CASE WHEN $1 IN ('closed', 'cancelled') THEN $2 ELSE closed_at END,
                     first_message_id = COALESCE(first_message_id, $4)
-                 WHERE id = $5 AND state = $6",
+                 WHERE id = $5 AND state = $6 AND ($7 = 0 OR approved_by IS NOT NULL)",
             )
             .bind(&step.to_state)
             .bind(step.now)
@@ -213,6 +227,7 @@ impl Store {
             .bind(if step.from_state == "draft" { message_id } else { None })
             .bind(step.action_id)
             .bind(&step.from_state)
+            .bind(i64::from(step.needs_approval))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -483,118 +498,4 @@ impl Store {
     }
 }
 
-/// A stored photo of an action (without its bytes).
-#[derive(Debug, Clone, FromRow)]
-pub struct PhotoRow {
-    pub id: String,
-    pub action_id: i64,
-    pub position: i64,
-    pub width: i64,
-    pub height: i64,
-}
-
-impl Store {
-    /// Adds a photo as the action's next one, unless it has `max` already (then `false`).
-    pub async fn add_action_photo(
-        &self,
-        id: &str,
-        action_id: i64,
-        (width, height): (i64, i64),
-        jpeg_base64: &str,
-        max: i64,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        let n = with_pool!(self, |p| {
-            sqlx::query(
-                "INSERT INTO action_photos (id, action_id, position, width, height, jpeg_base64, created_at)
-                 SELECT $1, $2, COUNT(*), $3, $4, $5, $6 FROM action_photos WHERE action_id = $2 HAVING COUNT(*) < $7",
-            )
-            .bind(id)
-            .bind(action_id)
-            .bind(width)
-            .bind(height)
-            .bind(jpeg_base64)
-            .bind(now)
-            .bind(max)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(n == 1)
-    }
-
-    /// An action's photos, in the order they were added.
-    pub async fn action_photos(&self, action_id: i64) -> Result<Vec<PhotoRow>, StoreError> {
-        Ok(with_pool!(self, |p| {
-            sqlx::query_as(
-                "SELECT id, action_id, position, width, height FROM action_photos WHERE action_id = $1 ORDER BY position",
-            )
-            .bind(action_id)
-            .fetch_all(p)
-            .await
-        })?)
-    }
-
-    /// A public photo's JPEG (base64): an action's, or an enquiry request's.
-    pub async fn photo_jpeg(&self, id: &str) -> Result<Option<String>, StoreError> {
-        Ok(with_pool!(self, |p| {
-            sqlx::query_scalar(
-                "SELECT jpeg_base64 FROM action_photos WHERE id = $1
-                 UNION ALL SELECT jpeg_base64 FROM enquiry_photos WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(p)
-            .await
-        })?)
-    }
-
-    /// Sets (or replaces) the photo of an enquiry request, only while it waits for approval.
-    /// Returns false when the enquiry is past that.
-    pub async fn set_enquiry_photo(
-        &self,
-        id: &str,
-        enquiry_id: i64,
-        size: (i64, i64),
-        jpeg_base64: &str,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        Ok(with_pool!(self, |p| {
-            async {
-                // A write first: on SQLite a transaction that reads and then writes can be
-                // refused (busy) when another writer committed in between.
-                let mut tx = p.begin().await?;
-                sqlx::query("DELETE FROM enquiry_photos WHERE enquiry_id = $1").bind(enquiry_id).execute(&mut *tx).await?;
-                let added = sqlx::query(
-                    "INSERT INTO enquiry_photos (id, enquiry_id, width, height, jpeg_base64, created_at)
-                     SELECT $1, id, $3, $4, $5, $6 FROM enquiries WHERE id = $2 AND state = 'requested'",
-                )
-                .bind(id)
-                .bind(enquiry_id)
-                .bind(size.0)
-                .bind(size.1)
-                .bind(jpeg_base64)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if added == 0 {
-                    // Past approval: nothing changes (the delete is rolled back).
-                    return Ok(false);
-                }
-                tx.commit().await?;
-                Ok::<bool, sqlx::Error>(true)
-            }
-            .await
-        })?)
-    }
-
-    /// The photo of an enquiry request: (id, width, height).
-    pub async fn enquiry_photo(&self, enquiry_id: i64) -> Result<Option<(String, i64, i64)>, StoreError> {
-        Ok(with_pool!(self, |p| {
-            sqlx::query_as("SELECT id, width, height FROM enquiry_photos WHERE enquiry_id = $1")
-                .bind(enquiry_id)
-                .fetch_optional(p)
-                .await
-        })?)
-    }
-}
+pub use crate::photos::PhotoRow;

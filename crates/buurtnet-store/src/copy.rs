@@ -213,6 +213,9 @@ pub const TABLES: &[TableSpec] = &[
             ("closed_at", Int),
             ("reminded_at", Int),
             ("first_message_id", Int),
+            ("version", Int),
+            ("approved_by", Int),
+            ("approved_at", Int),
         ],
     },
     TableSpec {
@@ -240,6 +243,8 @@ pub const TABLES: &[TableSpec] = &[
             ("recipients", Int),
             ("fanout_again_at", Int),
             ("delivery_summary", Text),
+            ("approved_by", Int),
+            ("approved_at", Int),
         ],
     },
     TableSpec {
@@ -321,6 +326,7 @@ pub const TABLES: &[TableSpec] = &[
             ("updated_at", Int),
             ("sent_at", Int),
             ("closed_at", Int),
+            ("version", Int),
         ],
     },
     TableSpec {

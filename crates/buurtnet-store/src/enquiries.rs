@@ -30,6 +30,9 @@ pub struct EnquiryRow {
     pub updated_at: i64,
     pub sent_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// Goes up with every change to the request (its texts, its photo): an approval names the
+    /// version its approver reviewed and takes only that one.
+    pub version: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -206,12 +209,15 @@ impl Store {
     }
 
     /// Approves a request: it becomes `sent` with its message (edited texts included), in one
-    /// transaction. `false` when it was no longer a request, or `approver` made it (four eyes,
-    /// checked here too so that no race can slip past it).
+    /// transaction. `None` when it was no longer a request, `approver` made it (four eyes,
+    /// checked here too so that no race can slip past it), or it is no longer at `version` —
+    /// the version its approver reviewed (a photo or text changed since).
+    #[allow(clippy::too_many_arguments)]
     pub async fn approve_enquiry(
         &self,
         id: i64,
         approver: i64,
+        version: i64,
         description: &str,
         questions: &str,
         message: &NewMessage,
@@ -222,8 +228,8 @@ impl Store {
             let mut tx = p.begin().await?;
             let n = sqlx::query(
                 "UPDATE enquiries SET state = 'sent', decided_by = $1, message_id = $2, sent_at = $3, updated_at = $3,
-                    description = $4, questions = $5
-                 WHERE id = $6 AND state = 'requested' AND requested_by <> $1",
+                    description = $4, questions = $5, version = version + 1
+                 WHERE id = $6 AND state = 'requested' AND requested_by <> $1 AND version = $7",
             )
             .bind(approver)
             .bind(message_id)
@@ -231,6 +237,7 @@ impl Store {
             .bind(description)
             .bind(questions)
             .bind(id)
+            .bind(version)
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -27,6 +27,7 @@ macro_rules! record_change {
 
 mod abuse;
 pub mod actions;
+pub mod approvals;
 mod areas;
 pub mod copy;
 pub mod deliveries;
@@ -38,6 +39,7 @@ pub mod jobs;
 mod linked_devices;
 pub mod models;
 mod participants;
+mod photos;
 mod postgis;
 mod sandbox;
 mod staff;

@@ -319,6 +319,11 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
     let p = parsed(&a)?;
     let (to_state, message_kind) =
         action::transition(p.state, step).map_err(|e| AppError::invalid("state", "not_allowed", e.0))?;
+    // Two-person approval (`approval.second_person`): no send without the second person.
+    let needs_approval = step == Step::Send && super::approval::needed(state, &a);
+    if needs_approval && a.approved_by.is_none() {
+        return Err(super::approval::send_refusal(&a));
+    }
     let mut errors = FieldErrors::new();
     let now = state.now_ms();
     let mut consent = (a.consent_by.clone(), a.consent_at);
@@ -387,10 +392,15 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
             message,
             expire_pending: matches!(step, Step::Close | Step::Cancel),
             open_tips: (step == Step::Send).then(|| p.content.title.clone()),
+            needs_approval,
             now,
         })
         .await?;
     let Some(message_id) = written else {
+        if needs_approval && state.store.action(id).await?.is_some_and(|a| a.approved_by.is_none()) {
+            // The draft changed (a photo added) and its approval lapsed meanwhile.
+            return Err(super::approval::send_refusal(&a));
+        }
         return Err(AppError::Conflict("This action was changed at the same moment by someone else; reload it.".into()));
     };
     state.engine.wake_fanout.notify_waiters();
@@ -510,6 +520,9 @@ pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Valu
         "sent_at": a.sent_at.map(millis),
         "closed_at": a.closed_at.map(millis),
         "reminder_due": reminder_due,
+        "created_by": a.created_by,
+        "version": a.version,
+        "approval": super::approval::describe(state, &a),
         "preview": {
             "nl": {"title": nl.title, "text": nl.text, "sms": sms_preview(&nl.sms), "voice": nl.voice, "voice_characters": nl.voice.chars().count()},
             "en": {"title": en.title, "text": en.text, "sms": sms_preview(&en.sms), "voice": en.voice, "voice_characters": en.voice.chars().count()},

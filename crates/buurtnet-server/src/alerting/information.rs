@@ -11,7 +11,7 @@ use buurtnet_domain::action::{MessageKind, MessageStatus, priority};
 use buurtnet_domain::action_text::render_information;
 use buurtnet_domain::{Channel, ChannelSet, FieldErrors, Language, Topic};
 use buurtnet_geo::target_area::{Member, parse_area};
-use buurtnet_store::actions::NewMessage;
+use buurtnet_store::actions::{MessageRow, NewMessage};
 use buurtnet_targeting::reach::{Plan, Request};
 use chrono::DateTime;
 use serde_json::{Map, Value, json};
@@ -110,22 +110,42 @@ pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResu
         send_at,
         valid_until: send_at + i64::from(state.config.alerting.information_validity_minutes) * 60_000,
     };
-    let id = state.store.insert_message(&message, now_ms).await?;
-    state.engine.wake_fanout.notify_waiters();
+    // A municipality in `approval.information_municipalities`: held for a second officer.
+    let held = state.config.approval.information_needs_second_person(&user.scope);
+    let id = if held {
+        state.store.insert_held_message(&message, now_ms).await?
+    } else {
+        let id = state.store.insert_message(&message, now_ms).await?;
+        state.engine.wake_fanout.notify_waiters();
+        id
+    };
     state
         .store
-        .audit(now_ms, &user.actor(), "message.create", Some(&format!("message:{id}")), &json!({"send_at": millis(send_at)}))
+        .audit(
+            now_ms,
+            &user.actor(),
+            "message.create",
+            Some(&format!("message:{id}")),
+            &json!({"send_at": millis(send_at), "held_for_approval": held}),
+        )
         .await?;
     view(state, user, id).await
 }
 
-/// `GET /api/v1/messages/{id}`: an information message with its deliveries per channel and state.
-pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
+/// An information message the caller may see (their own scope's, or any for national staff),
+/// else 404.
+pub async fn visible(state: &AppState, user: &StaffUser, id: i64) -> AppResult<MessageRow> {
     let not_found = || AppError::NotFound(format!("There is no message {id}."));
     let m = state.store.message(id).await?.ok_or_else(not_found)?;
     if m.action_id.is_some() || !user.scope.sees_record_of(&m.scope) {
         return Err(not_found());
     }
+    Ok(m)
+}
+
+/// `GET /api/v1/messages/{id}`: an information message with its deliveries per channel and state.
+pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
+    let m = visible(state, user, id).await?;
     let mut by_channel: Map<String, Value> = Map::new();
     for (channel, st, n) in state.store.delivery_counts(id).await? {
         by_channel.entry(channel).or_insert_with(|| json!({}))[st.as_str()] = json!(n);
@@ -141,6 +161,11 @@ pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Valu
         "area": m.area.as_deref().and_then(|a| serde_json::from_str::<Value>(a).ok()),
         "send_at": millis(m.send_at),
         "fanout": m.fanout_state,
+        "approval": {
+            "second_person_required": m.fanout_state == "held" || m.approved_by.is_some(),
+            "approved_by": m.approved_by,
+            "approved_at": m.approved_at.map(millis),
+        },
         "recipients": m.recipients,
         "deliveries": by_channel,
     }))

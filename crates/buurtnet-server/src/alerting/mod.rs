@@ -8,6 +8,7 @@
 //! them through the channel adapters of `buurtnet-delivery`.
 
 pub mod actions;
+pub mod approval;
 pub mod content;
 pub mod engine;
 pub mod fanout;

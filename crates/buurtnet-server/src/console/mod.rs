@@ -94,6 +94,7 @@ fn page_table() -> Vec<(Page, MethodRouter<AppState>)> {
         (p("/console/kaart", G, Needs(Operation::ManageActions)), get(pages_actions::map_page)),
         (p("/console/kaart/gebieden", G, Needs(Operation::ManageActions)), get(pages_actions::map_areas)),
         (p("/console/acties/{id}", G, Needs(Operation::ManageActions)), get(pages_actions::action_page)),
+        (p("/console/acties/{id}/goedkeuren", P, Needs(Operation::ApproveAction)), post(pages_actions::approve)),
         (p("/console/acties/{id}/afsluiten", P, Needs(Operation::ManageActions)), post(pages_actions::close)),
         (p("/console/acties/{id}/bijwerken", P, Needs(Operation::ManageActions)), post(pages_actions::update)),
     ]

@@ -111,6 +111,19 @@ struct ActionPage {
     preview_sms: String,
     preview_sms_segments: i64,
     preview_voice: String,
+    approval: ApprovalLine,
+}
+
+/// The draft's two-person approval, as the page shows it.
+pub struct ApprovalLine {
+    /// The draft waits for a second person (`approval.second_person`).
+    pub waiting: bool,
+    /// A second person approved it (by this staff id).
+    pub approved_by: String,
+    /// The viewer may approve it: they did not make it.
+    pub may_approve: bool,
+    /// The version shown: the approval form sends it back.
+    pub version: i64,
 }
 
 fn text(v: &Value) -> String {
@@ -159,6 +172,14 @@ async fn render_action(state: &AppState, c: Console, rid: RequestId, id: i64, er
         })
         .collect();
     let state_word = text(&v["state"]);
+    let required = v["approval"]["second_person_required"].as_bool().unwrap_or(false) && state_word == "draft";
+    let approved_by = v["approval"]["approved_by"].as_i64();
+    let approval = ApprovalLine {
+        waiting: required && approved_by.is_none(),
+        approved_by: approved_by.map(|id| id.to_string()).unwrap_or_default(),
+        may_approve: required && approved_by.is_none() && v["created_by"].as_i64() != Some(c.user.id),
+        version: v["version"].as_i64().unwrap_or_default(),
+    };
     let page = ActionPage {
         t,
         shell: c.shell,
@@ -179,6 +200,7 @@ async fn render_action(state: &AppState, c: Console, rid: RequestId, id: i64, er
         preview_sms_segments: v["preview"]["nl"]["sms"]["segments"].as_i64().unwrap_or(0),
         preview_voice: text(&v["preview"]["nl"]["voice"]),
         state: state_word,
+        approval,
     };
     (c.jar, page).into_response()
 }
@@ -234,4 +256,44 @@ pub async fn update(
     Form(f): Form<StepForm>,
 ) -> Response {
     step_form(state, c, rid, id, Step::Update, f).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct ApproveForm {
+    /// The version of the draft the page showed.
+    #[serde(default)]
+    version: String,
+}
+
+/// `POST /console/acties/{id}/goedkeuren`: the second person's approval of a draft (as the
+/// page showed it). A refusal (own action, changed since, not needed) is said on the page.
+pub async fn approve(
+    State(state): State<AppState>,
+    c: Console,
+    rid: RequestId,
+    Path(id): Path<i64>,
+    Form(f): Form<ApproveForm>,
+) -> Response {
+    let body = match f.version.trim().parse::<i64>() {
+        Ok(v) => json!({"version": v}),
+        Err(_) => json!({}),
+    };
+    match crate::alerting::approval::approve(&state, &c.user, id, &body).await {
+        Ok(_) => Redirect::to(&format!("/console/acties/{id}")).into_response(),
+        Err(e @ (AppError::Validation(_) | AppError::WrongState(_) | AppError::Forbidden(_))) => {
+            let error = match &e {
+                AppError::Validation(f) => {
+                    f.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+                }
+                other => format!("{} ({})", c.t.get("refused"), other.public_message()),
+            };
+            let status = e.status();
+            let mut resp = render_action(&state, c, rid, id, error).await;
+            if resp.status().is_success() {
+                *resp.status_mut() = status;
+            }
+            resp
+        }
+        Err(e) => render_error(c.t, e, rid.0),
+    }
 }

@@ -212,6 +212,8 @@ pub struct EnquiryView {
     pub open_replies: String,
     /// The request's photo (a path on this site), or empty.
     pub photo: String,
+    /// The version shown: the approval form sends it back, so what is approved is what was seen.
+    pub version: i64,
 }
 
 pub async fn detail(State(state): State<AppState>, c: Console, rid: RequestId, Path(id): Path<i64>) -> Response {
@@ -262,6 +264,7 @@ async fn render_detail(state: &AppState, c: Console, rid: RequestId, id: i64, er
         replies: s(&v, "replies"),
         open_replies: s(&v, "open_replies"),
         photo: v["photo"]["url"].as_str().and_then(|u| u.find("/media/").map(|i| u[i..].to_string())).unwrap_or_default(),
+        version: v["version"].as_i64().unwrap_or_default(),
     };
     let page = EnquiryPage {
         t,
@@ -307,8 +310,25 @@ pub struct DecideForm {
     comment: String,
 }
 
-pub async fn approve(State(state): State<AppState>, c: Console, rid: RequestId, Path(id): Path<i64>) -> Response {
-    let result = requests::approve(&state, &c.user, id, &json!({})).await;
+#[derive(Deserialize, Default)]
+pub struct ApproveForm {
+    /// The version of the request the page showed (empty: none, which the service refuses).
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    c: Console,
+    rid: RequestId,
+    Path(id): Path<i64>,
+    Form(f): Form<ApproveForm>,
+) -> Response {
+    let body = match f.version.trim().parse::<i64>() {
+        Ok(v) => json!({"version": v}),
+        Err(_) => json!({}),
+    };
+    let result = requests::approve(&state, &c.user, id, &body).await;
     outcome(&state, c, rid, id, result).await
 }
 

@@ -229,6 +229,13 @@ text_table! {
         "comment" => ("Opmerking", "Comment"),
         "return_comment" => ("Opmerking bij teruggeven", "Comment on return"),
         "refused" => ("Geweigerd", "Refused"),
+        "second_person" => ("Goedkeuring door een tweede persoon", "Approval by a second person"),
+        "second_person_waiting" => (
+            "Deze actie wordt pas verstuurd als een tweede centralist of een landelijk beheerder haar heeft goedgekeurd.",
+            "This action is sent only once a second dispatcher or a national administrator has approved it.",
+        ),
+        "second_person_approve" => ("Goedkeuren als tweede persoon", "Approve as the second person"),
+        "second_person_approved" => ("Goedgekeurd door een tweede persoon", "Approved by a second person"),
         "recipients" => ("Ontvangers", "Recipients"),
         "replies" => ("Reacties", "Replies"),
         "open_replies" => ("open", "open"),

@@ -86,6 +86,7 @@ pub async fn monthly(state: &AppState, user: &StaffUser, from: Option<&str>, to:
             updated_at: 0,
             sent_at: Some(s.sent_at),
             closed_at: None,
+            version: 0,
         };
         if !visible(state, user, &probe) {
             continue;

@@ -209,11 +209,42 @@ async fn decide_or_audit(state: &AppState, user: &StaffUser, e: &EnquiryRow, act
     Ok(())
 }
 
-/// `POST /api/v1/enquiries/{id}/approve`: optionally edits the texts, then sends.
+/// The refusal of an approval of a request that changed after its approver looked at it.
+fn changed(e: &EnquiryRow) -> AppError {
+    AppError::WrongState(format!(
+        "This request changed after you opened it (its text or photo; it is now version {}): look at it again and approve what it says now.",
+        e.version
+    ))
+}
+
+/// `POST /api/v1/enquiries/{id}/approve` `{"version": n, …}`: optionally edits the texts, then
+/// sends — the request as it was at version `n`, the one its approver reviewed (a photo
+/// swapped since is refused with 409, never sent unseen).
 pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
     user.require(Operation::ApproveEnquiry)?;
     let e = visible_enquiry(state, user, id).await?;
     decide_or_audit(state, user, &e, "enquiry.approve_refused").await?;
+    let Some(reviewed) = body.get("version").and_then(Value::as_i64) else {
+        return Err(AppError::invalid(
+            "version",
+            "missing_version",
+            format!("Give the version of the request you reviewed ('version' of GET /api/v1/enquiries/{id}, now {}).", e.version),
+        ));
+    };
+    if reviewed != e.version {
+        let err = changed(&e);
+        state
+            .store
+            .audit(
+                state.now_ms(),
+                &user.actor(),
+                "enquiry.approve_refused",
+                Some(&format!("enquiry:{id}")),
+                &json!({"reason": "changed"}),
+            )
+            .await?;
+        return Err(err);
+    }
     let mut errors = FieldErrors::new();
     let description = text_field(body, "description", MAX_DESCRIPTION, false, &mut errors).unwrap_or(e.description.clone());
     let questions = text_field(body, "questions", MAX_QUESTIONS, false, &mut errors).unwrap_or(e.questions.clone());
@@ -249,10 +280,13 @@ pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) 
         send_at: now,
         valid_until: now + state.config.enquiries.validity_hours.max(1) * 3_600_000,
     };
-    let sent = state.store.approve_enquiry(id, user.id, &description, &questions, &message, now).await?;
+    let sent = state.store.approve_enquiry(id, user.id, reviewed, &description, &questions, &message, now).await?;
     if sent.is_none() {
-        // Someone else decided first: say what happened.
+        // Someone else decided first, or the request changed meanwhile: say what happened.
         let e = visible_enquiry(state, user, id).await?;
+        if e.state == EnquiryState::Requested.as_str() && e.version != reviewed {
+            return Err(changed(&e));
+        }
         return Err(refused(
             may_decide(state_of(&e)?, e.requested_by, user.id)
                 .err()
@@ -353,6 +387,7 @@ pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Valu
     Ok(json!({
         "id": e.id,
         "state": e.state,
+        "version": e.version,
         "incident_type": e.incident_type,
         "occurred_at": millis(e.occurred_at),
         "location": {"lat": e.lat, "lon": e.lon},

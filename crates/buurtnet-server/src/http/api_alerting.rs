@@ -142,6 +142,23 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for OptionalJson {
     }
 }
 
+/// `POST /api/v1/actions/{id}/approve`: the second person's approval of a draft.
+pub async fn approve_action(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody,
+) -> AppResult<Json<Value>> {
+    let id = id_of(&raw, "action")?;
+    Ok(Json(crate::alerting::approval::approve(&state, &user, id, &body).await?))
+}
+
+/// `POST /api/v1/messages/{id}/approve`: a second officer releases a held information message.
+pub async fn approve_message(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
+    let id = id_of(&raw, "message")?;
+    Ok(Json(crate::alerting::approval::approve_message(&state, &user, id).await?))
+}
+
 pub async fn send_action(
     State(s): State<AppState>,
     u: StaffUser,
@@ -412,6 +429,9 @@ pub async fn add_photo(
     let now = state.now_ms();
     let size = (i64::from(photo.width), i64::from(photo.height));
     if !state.store.add_action_photo(&photo_id, id, size, &encoded, crate::media::MAX_PHOTOS, now).await? {
+        if actions::visible(&state, &user, id).await?.state != "draft" {
+            return Err(refuse("state", "not_allowed", "Photos are added before the action is sent.".into()));
+        }
         return Err(refuse("photo", "too_many_photos", format!("An action has at most {} photos.", crate::media::MAX_PHOTOS)));
     }
     state.store.audit(now, &user.actor(), "action.photo", Some(&format!("action:{id}")), &json!({"photo": photo_id})).await?;

@@ -192,7 +192,7 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             &[401, 403],
         ),
         ("/actions/{id}", "GET") => op(
-            "One action: fields, texts, messages and deliveries per channel and state",
+            "One action: fields, texts, messages and deliveries per channel and state; its 'version' and 'approval' (whether a second person must approve it, who did)",
             "actions",
             true,
             None,
@@ -200,8 +200,17 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             (200, "The action"),
             &[401, 403, 404],
         ),
+        ("/actions/{id}/approve", "POST") => op(
+            "Approve a draft as a second person (approval.second_person, by default national actions): another dispatcher of its scope or a national administrator, never its creator (403); 'version' is the version looked at (409 when the draft changed since, when it needs no approval or has one)",
+            "actions",
+            true,
+            Some(json!({"type": "object", "required": ["version"], "properties": {"version": {"type": "integer"}}})),
+            &[],
+            (200, "The action, approved"),
+            &[401, 403, 404, 409, 422],
+        ),
         ("/actions/{id}/send", "POST") => op(
-            "Send a draft: the recipients are fixed now (Idempotency-Key honoured)",
+            "Send a draft: the recipients are fixed now (Idempotency-Key honoured); 409 while it waits for a second person's approval",
             "actions",
             true,
             Some(json!({"type": "object", "properties": {"consent": {"$ref": "#/components/schemas/Consent"}}})),
@@ -250,7 +259,7 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             &[401, 403, 404, 422],
         ),
         ("/messages", "POST") => op(
-            "An information message to the municipality's participants (e-mail and push; now or at send_at)",
+            "An information message to the municipality's participants (e-mail and push; now or at send_at; held for a second person's approval in the municipalities of approval.information_municipalities)",
             "messages",
             true,
             Some(json!({"type": "object", "required": ["area", "title", "body"], "properties": {
@@ -266,13 +275,22 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             &[401, 403, 409, 422],
         ),
         ("/messages/{id}", "GET") => op(
-            "An information message with its deliveries per channel and state",
+            "An information message with its deliveries per channel and state, and its 'approval'",
             "messages",
             true,
             None,
             &[],
             (200, "The message"),
             &[401, 403, 404],
+        ),
+        ("/messages/{id}/approve", "POST") => op(
+            "Approve an information message held for a second person (approval.information_municipalities): another officer of its municipality or an administrator of its scope, never its writer (403); 409 when it is not held",
+            "messages",
+            true,
+            None,
+            &[],
+            (200, "The message, released for its fan-out"),
+            &[401, 403, 404, 409],
         ),
         ("/deliveries/dead", "GET") => op(
             "Dead letters: deliveries whose tries are used up (admins)",
@@ -368,10 +386,12 @@ fn describe(path: &str, method: &str) -> Option<Operation> {
             &[401, 403, 404],
         ),
         ("/enquiries/{id}/approve", "POST") => op(
-            "Approve and send (approvers; never the request's own requester: 403), optionally with edited texts",
+            "Approve and send (approvers; never the request's own requester: 403), optionally with edited texts; 'version' is the version of the request reviewed (409 when its texts or photo changed since)",
             "enquiries",
             true,
-            Some(json!({"type": "object", "properties": {"description": {"type": "string"}, "questions": {"type": "string"}}})),
+            Some(
+                json!({"type": "object", "required": ["version"], "properties": {"version": {"type": "integer"}, "description": {"type": "string"}, "questions": {"type": "string"}}}),
+            ),
             &[],
             (200, "The enquiry, now sent"),
             &[401, 403, 404, 409, 422],
