@@ -31,6 +31,7 @@ mod resident_app;
 mod resident_browser;
 mod role_scope_matrix;
 mod staff;
+mod staff_second_factor;
 mod targeting;
 mod targeting_replica;
 mod webpush_decrypt;

@@ -83,6 +83,15 @@ impl Scope {
     }
 }
 
+/// The one normalisation of a staff account's e-mail address, used wherever one is stored or
+/// looked up (sign-in, password reset, the admin pages, every `buurtnet admin` command): a valid
+/// address (as [`crate::contact::Email::parse`] takes it), trimmed and lower-cased as a whole.
+/// Mail servers treat the local part case-insensitively in practice, and two staff accounts
+/// that differ only in case would be a mistake. `None` when it is no e-mail address.
+pub fn normalise_email(input: &str) -> Option<String> {
+    crate::contact::Email::parse(input.trim()).map(|e| e.as_str().to_lowercase())
+}
+
 impl From<Scope> for String {
     fn from(s: Scope) -> String {
         s.code().to_string()
@@ -111,5 +120,14 @@ mod tests {
         let re = Scope::PoliceUnit("RE03".into());
         assert!(re.covers_municipality("GM0307", Some("RE03")));
         assert!(!re.covers_municipality("GM0363", Some("RE04")));
+    }
+
+    #[test]
+    fn staff_addresses_normalise_as_a_whole() {
+        for typed in ["Admin.Hard@EXAMPLE.ORG", "admin.hard@example.org", "  ADMIN.HARD@Example.Org "] {
+            assert_eq!(normalise_email(typed).as_deref(), Some("admin.hard@example.org"), "{typed}");
+        }
+        assert_eq!(normalise_email("not an address"), None);
+        assert_eq!(normalise_email("a@localhost"), None);
     }
 }

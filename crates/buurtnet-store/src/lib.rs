@@ -39,6 +39,7 @@ mod participants;
 mod postgis;
 mod sandbox;
 mod staff;
+pub mod staff_second_factor;
 pub mod staff_sessions;
 pub mod targeting;
 

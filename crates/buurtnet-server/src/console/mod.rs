@@ -9,10 +9,14 @@ pub mod pages_auth;
 pub mod pages_enquiries;
 pub mod pages_home;
 pub mod pages_participants;
+pub mod pages_second_factor;
+pub mod second_factor;
 pub mod session;
 pub mod staff_admin;
+pub mod staff_mail;
 pub mod texts;
 pub mod totp;
+pub mod totp_seal;
 
 use crate::auth::StaffUser;
 use crate::error::AppError;
@@ -55,9 +59,18 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/console", get(pages_home::dashboard))
         .route("/console/aanmelden", get(pages_auth::sign_in_form).post(pages_auth::sign_in_submit))
-        .route("/console/tweede-stap", get(pages_auth::second_factor_form).post(pages_auth::second_factor_submit))
-        .route("/console/tweede-stap/instellen", get(pages_auth::enrol_form).post(pages_auth::second_factor_submit))
-        .route("/console/tweede-stap/aanzetten", get(pages_auth::voluntary_form).post(pages_auth::voluntary_submit))
+        .route(
+            "/console/tweede-stap",
+            get(pages_second_factor::second_factor_form).post(pages_second_factor::second_factor_submit),
+        )
+        .route(
+            "/console/tweede-stap/instellen",
+            get(pages_second_factor::enrol_form).post(pages_second_factor::second_factor_submit),
+        )
+        .route(
+            "/console/tweede-stap/aanzetten",
+            get(pages_second_factor::voluntary_form).post(pages_second_factor::voluntary_submit),
+        )
         .route("/console/afmelden", post(pages_auth::sign_out))
         .route("/console/overal-afmelden", post(pages_auth::sign_out_everywhere))
         .route("/console/wachtwoord-vergeten", get(pages_auth::reset_request_form).post(pages_auth::reset_request_submit))
