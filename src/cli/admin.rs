@@ -70,12 +70,10 @@ pub enum AdminCommand {
     },
 }
 
-/// E-mail addresses of staff are stored as `Email::parse` normalises them.
+/// E-mail addresses of staff are stored and looked up as the domain normalises them (the same
+/// rule as at sign-in, password reset and on the admin pages).
 fn staff_email(email: &str) -> anyhow::Result<String> {
-    Ok(buurtnet_domain::contact::Email::parse(email)
-        .with_context(|| format!("--email '{email}' is not an e-mail address"))?
-        .as_str()
-        .to_string())
+    buurtnet_domain::staff::normalise_email(email).with_context(|| format!("--email '{email}' is not an e-mail address"))
 }
 
 fn time(ms: Option<i64>) -> String {

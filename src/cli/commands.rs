@@ -129,6 +129,7 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             // must never be taken for it.
             target.execute_admin("DELETE FROM meta WHERE key = 'database_id'").await?;
             buurtnet_targeting::replica::snapshot_identity(&target).await?;
+            seal_copied_totp_secrets(&config, &target).await?;
             println!("copied {} tables from {} to {}", report.len(), source.backend().as_str(), target.backend().as_str());
         }
         Command::Bench { command } => {
@@ -138,6 +139,36 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let store = open_existing(&config).await?;
             super::admin::run(&store, &config, command).await?;
         }
+    }
+    Ok(())
+}
+
+/// The copy must hold no staff TOTP secret in clear (a source no server of this version has
+/// started on may still have some): with the deployment's secrets file they are sealed with its
+/// TOTP key; without one they are removed (those accounts set up their second step again).
+async fn seal_copied_totp_secrets(config: &Config, target: &Store) -> anyhow::Result<()> {
+    use buurtnet_server::console::totp_seal::{TotpSeal, seal_clear_secrets};
+    let clear = target.staff_totp_secrets().await?.into_iter().filter(|(_, s)| !TotpSeal::is_sealed(s)).count();
+    if clear == 0 {
+        return Ok(());
+    }
+    let path = config.secrets_path();
+    if buurtnet_server::secrets::read(&path)?.is_some() {
+        let now = SystemClock.now().timestamp_millis();
+        let secrets = buurtnet_server::secrets::load_or_create(&path, now)?;
+        let n = seal_clear_secrets(target, &secrets.totp_seal()?).await?;
+        println!("encrypted {n} staff TOTP secret(s) on the copy with the key of {}", path.display());
+    } else {
+        target
+            .execute_admin(
+                "UPDATE staff_users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL
+                 WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE 'enc1:%'",
+            )
+            .await?;
+        println!(
+            "no secrets file at {}: {clear} staff TOTP secret(s) stored in clear were not copied (those accounts set up their second step again)",
+            path.display()
+        );
     }
     Ok(())
 }

@@ -38,6 +38,7 @@ mod resident_security;
 mod role_scope_matrix;
 mod small_counts;
 mod staff;
+mod staff_second_factor;
 mod targeting;
 mod targeting_replica;
 mod webpush_decrypt;

@@ -120,6 +120,15 @@ pub struct Place<'a> {
     pub police_unit: Option<&'a str>,
 }
 
+/// The one normalisation of a staff account's e-mail address, used wherever one is stored or
+/// looked up (sign-in, password reset, the admin pages, every `buurtnet admin` command): a valid
+/// address (as [`crate::contact::Email::parse`] takes it), trimmed and lower-cased as a whole.
+/// Mail servers treat the local part case-insensitively in practice, and two staff accounts
+/// that differ only in case would be a mistake. `None` when it is no e-mail address.
+pub fn normalise_email(input: &str) -> Option<String> {
+    crate::contact::Email::parse(input.trim()).map(|e| e.as_str().to_lowercase())
+}
+
 impl From<Scope> for String {
     fn from(s: Scope) -> String {
         s.code().to_string()
@@ -158,5 +167,14 @@ mod tests {
         assert!(!re.contains(&Scope::Municipality("GM0363".into()), Some("RE04")));
         assert!(!Scope::Municipality("GM0307".into()).contains(&re, None));
         assert!(Scope::National.sees_record_of("GM0307") && re.sees_record_of("RE03") && !re.sees_record_of("GM0307"));
+    }
+
+    #[test]
+    fn staff_addresses_normalise_as_a_whole() {
+        for typed in ["Admin.Hard@EXAMPLE.ORG", "admin.hard@example.org", "  ADMIN.HARD@Example.Org "] {
+            assert_eq!(normalise_email(typed).as_deref(), Some("admin.hard@example.org"), "{typed}");
+        }
+        assert_eq!(normalise_email("not an address"), None);
+        assert_eq!(normalise_email("a@localhost"), None);
     }
 }

@@ -7,6 +7,7 @@ use crate::state::AppState;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -114,6 +115,46 @@ impl FromRequestParts<AppState> for StaffUser {
         let user = StaffUser::from_row(&user)?;
         crate::abuse::check_staff(state, user.id).await?;
         Ok(user)
+    }
+}
+
+/// How the caller of a request signed in (only hashes are kept): what a long-lived response,
+/// the staff live feed, checks again while it runs.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// An API token (`Authorization: Bearer …`).
+    Token(String),
+    /// A console session (the `bn_staff` cookie).
+    Session(String),
+}
+
+impl Credential {
+    /// The credential of a request that signed in as a [`StaffUser`]: the bearer token when one
+    /// is sent (then the cookie is never read), else the session resolved for it.
+    pub fn of(headers: &HeaderMap, session: Option<&SessionAuth>) -> Option<Credential> {
+        if let Some(h) = headers.get(axum::http::header::AUTHORIZATION) {
+            let token = h.to_str().ok()?.strip_prefix("Bearer ")?.trim();
+            return Some(Credential::Token(token_hash(token)));
+        }
+        session.filter(|s| s.stage == Stage::Full).map(|s| Credential::Session(s.token_hash.clone()))
+    }
+
+    /// Whether it still signs in `user` with the same role and scope now: false once the token
+    /// or session was revoked or expired, the account disabled, or its role or scope changed.
+    /// Read from the database, so a change made by any process counts.
+    pub async fn still_grants(&self, app: &crate::state::App, user: &StaffUser) -> Result<bool, AppError> {
+        let row = match self {
+            Credential::Token(hash) => app.store.staff_user_by_token(hash, app.now_ms()).await?,
+            Credential::Session(hash) => {
+                crate::console::session::lookup_hash(app, hash.clone()).await?.filter(|s| s.stage == Stage::Full).map(|s| s.user)
+            }
+        };
+        Ok(row.is_some_and(|row| {
+            !row.disabled
+                && row.id == user.id
+                && Role::parse(&row.role) == Some(user.role)
+                && Scope::parse(&row.scope).as_ref() == Some(&user.scope)
+        }))
     }
 }
 

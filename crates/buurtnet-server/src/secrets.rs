@@ -8,8 +8,9 @@
 //! dropped at the next rotation. Running servers notice a changed file within a few seconds.
 //!
 //! The file also holds the VAPID private key of Web Push (never rotated: browsers subscribed
-//! with its public half). A file made before Web Push existed gets one added on the next start
-//! (rewritten atomically, still 0600).
+//! with its public half) and the key that encrypts staff TOTP secrets in the database (AES-256-GCM,
+//! see `crate::console::totp_seal`; never rotated). A file made before either existed gets the
+//! missing key added on the next start (rewritten atomically, still 0600).
 
 use anyhow::Context;
 use rand::Rng;
@@ -71,6 +72,10 @@ pub struct SecretsFile {
     /// subscribed with its public key and would have to subscribe again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vapid_private_key: Option<String>,
+    /// Encrypts staff TOTP secrets in the database (32 bytes, hex). Never rotated: the sealed
+    /// secrets would no longer open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_key: Option<String>,
 }
 
 impl std::fmt::Debug for SecretsFile {
@@ -88,6 +93,13 @@ impl SecretsFile {
             "{}: the counter key is not at least 16 bytes of hex",
             path.display()
         );
+        if let Some(k) = &self.totp_key {
+            anyhow::ensure!(
+                k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{}: the TOTP key is not 32 bytes of hex",
+                path.display()
+            );
+        }
         if let Some(v) = &self.vapid_private_key {
             buurtnet_delivery::VapidKey::from_private_base64url(v).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         }
@@ -107,8 +119,8 @@ impl SecretsFile {
 /// processes starting at once end up with the same file (the first writer wins).
 pub fn load_or_create(path: &Path, now_ms: i64) -> anyhow::Result<SecretsFile> {
     match read(path) {
-        Ok(Some(s)) if s.vapid_private_key.is_some() => return Ok(s),
-        Ok(Some(_)) => return add_vapid_key(path),
+        Ok(Some(s)) if s.complete() => return Ok(s),
+        Ok(Some(_)) => return add_missing_keys(path),
         Ok(None) => {}
         Err(e) => return Err(e),
     }
@@ -120,6 +132,7 @@ pub fn load_or_create(path: &Path, now_ms: i64) -> anyhow::Result<SecretsFile> {
         link_keys: vec![LinkKey::generate(now_ms)],
         counter_key: random_hex(32),
         vapid_private_key: Some(buurtnet_delivery::VapidKey::generate().private_base64url()),
+        totp_key: Some(random_hex(32)),
     };
     match write_new(path, &fresh) {
         Ok(()) => {
@@ -128,7 +141,7 @@ pub fn load_or_create(path: &Path, now_ms: i64) -> anyhow::Result<SecretsFile> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let file = read(path)?.with_context(|| format!("{} vanished while starting", path.display()))?;
-            if file.vapid_private_key.is_some() { Ok(file) } else { add_vapid_key(path) }
+            if file.complete() { Ok(file) } else { add_missing_keys(path) }
         }
         Err(e) => Err(e).with_context(|| format!("cannot create the secrets file {}", path.display())),
     }
@@ -170,20 +183,39 @@ impl Drop for FileLock {
     }
 }
 
-/// Adds a VAPID key pair to a secrets file made before Web Push (once: under a lock, read
-/// again, rewritten atomically with mode 0600).
-fn add_vapid_key(path: &Path) -> anyhow::Result<SecretsFile> {
+/// Adds the keys a secrets file made before Web Push (VAPID) or before TOTP encryption lacks
+/// (once: under a lock, read again, rewritten atomically with mode 0600).
+fn add_missing_keys(path: &Path) -> anyhow::Result<SecretsFile> {
     let _lock = FileLock::acquire(path)?;
     let mut file = read(path)?.with_context(|| format!("{} vanished while starting", path.display()))?;
+    if file.complete() {
+        return Ok(file);
+    }
     if file.vapid_private_key.is_none() {
         file.vapid_private_key = Some(buurtnet_delivery::VapidKey::generate().private_base64url());
-        replace(path, &file)?;
         tracing::info!(secrets.file = %path.display(), "added a VAPID key pair (Web Push) to the secrets file");
     }
+    if file.totp_key.is_none() {
+        file.totp_key = Some(random_hex(32));
+        tracing::info!(secrets.file = %path.display(), "added a TOTP encryption key to the secrets file");
+    }
+    replace(path, &file)?;
     Ok(file)
 }
 
 impl SecretsFile {
+    /// Whether every key that a start adds is there.
+    fn complete(&self) -> bool {
+        self.vapid_private_key.is_some() && self.totp_key.is_some()
+    }
+
+    /// The key that seals staff TOTP secrets (every file has one after [`load_or_create`]).
+    pub fn totp_seal(&self) -> anyhow::Result<crate::console::totp_seal::TotpSeal> {
+        let key = self.totp_key.as_deref().context("the secrets file holds no TOTP key")?;
+        let bytes = hex::decode(key).context("the TOTP key is not hex")?;
+        crate::console::totp_seal::TotpSeal::new(&bytes)
+    }
+
     /// The VAPID key pair of Web Push (every file has one after [`load_or_create`]).
     pub fn vapid_key(&self) -> anyhow::Result<buurtnet_delivery::VapidKey> {
         let key = self.vapid_private_key.as_deref().context("the secrets file holds no VAPID key")?;
@@ -353,8 +385,12 @@ mod tests {
         let rotated = rotate(&path, 10, 1).unwrap();
         assert_eq!(rotated.vapid_private_key, again.vapid_private_key, "rotation keeps the VAPID key");
         assert!(!format!("{rotated:?}").contains(again.vapid_private_key.as_deref().unwrap()));
+        assert_eq!(rotated.totp_key, again.totp_key, "rotation keeps the TOTP key");
+        assert!(again.totp_seal().is_ok(), "an old file gets a TOTP key too");
+        assert!(!format!("{rotated:?}").contains(again.totp_key.as_deref().unwrap()));
         let fresh = load_or_create(&dir.path().join("new.json"), 1).unwrap();
         assert!(fresh.vapid_key().is_ok(), "new files are made with one");
+        assert!(fresh.totp_seal().is_ok(), "and with a TOTP key");
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct App {
     pub geocoder: Geocoder,
     pub notifier: Notifier,
     pub signer: Signer,
+    /// Seals staff TOTP secrets in the database (key from the secrets file).
+    pub totp_seal: crate::console::totp_seal::TotpSeal,
     /// Web Push: the VAPID key pair, its contact and the push-service allow-list.
     pub push: crate::push::PushSetup,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
@@ -53,6 +55,12 @@ impl App {
         let now = clock.now().timestamp_millis();
         let secrets = tokio::task::spawn_blocking(move || crate::secrets::load_or_create(&secrets_path, now)).await??;
         let signer = secrets.signer();
+        let totp_seal = secrets.totp_seal()?;
+        // Secrets stored before encryption are sealed now (until then they still work in clear).
+        let sealed = crate::console::totp_seal::seal_clear_secrets(&store, &totp_seal).await?;
+        if sealed > 0 {
+            tracing::info!(totp.sealed = sealed, "encrypted staff TOTP secrets stored in clear");
+        }
         let push = crate::push::PushSetup::new(&config, secrets.vapid_key()?).map_err(anyhow::Error::msg)?;
         // Every process serving this database must sign alike: notice a different secrets file.
         let stored = store.get_or_init_meta("keys_fingerprint", &signer.fingerprint()).await?;
@@ -90,6 +98,7 @@ impl App {
             geocoder,
             notifier,
             signer,
+            totp_seal,
             push,
             metrics,
             providers,

@@ -140,6 +140,7 @@ pub const TABLES: &[TableSpec] = &[
             ("totp_enabled_at", Int),
             ("totp_last_step", Int),
             ("skip_second_factor", Bool),
+            ("totp_locked_at", Int),
         ],
     },
     TableSpec {

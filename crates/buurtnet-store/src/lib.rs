@@ -43,6 +43,7 @@ mod photos;
 mod postgis;
 mod sandbox;
 mod staff;
+pub mod staff_second_factor;
 pub mod staff_sessions;
 pub mod targeting;
 

@@ -165,12 +165,15 @@ pub struct StaffUserRow {
     pub scope: String,
     pub disabled: bool,
     pub created_at: i64,
-    /// Base32 TOTP secret (while enrolling and after).
+    /// The confirmed TOTP secret, sealed with the secrets file's TOTP key (`enc1:…`); rows
+    /// written before encryption hold it as base32 until the next start seals them.
     pub totp_secret: Option<String>,
     pub totp_enabled_at: Option<i64>,
     pub totp_last_step: Option<i64>,
     /// Demo accounts only: sign in without a second factor.
     pub skip_second_factor: bool,
+    /// Set when too many wrong codes locked the second factor (an admin resets it).
+    pub totp_locked_at: Option<i64>,
 }
 
 /// A staff session as the server sees it: the account it belongs to and its state.
@@ -183,6 +186,10 @@ pub struct StaffSessionRow {
     pub csrf_token: String,
     pub created_at: i64,
     pub last_seen_at: i64,
+    /// The sealed TOTP secret this session is enrolling (shown on its last enrolment page).
+    pub pending_totp_secret: Option<String>,
+    /// Wrong codes given in this session.
+    pub totp_failures: i64,
 }
 
 /// Filters of the audit log's browse and export (all optional, combined with AND).

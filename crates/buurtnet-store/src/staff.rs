@@ -51,9 +51,14 @@ impl Store {
         })?)
     }
 
+    /// The account of a normalised address (`buurtnet_domain::staff::normalise_email`). Rows
+    /// stored before that normalisation lower-cased the local part are found too.
     pub async fn staff_user_by_email(&self, email: &str) -> Result<Option<StaffUserRow>, StoreError> {
         let row = with_pool!(self, |p| {
-            sqlx::query_as("SELECT * FROM staff_users WHERE email = $1").bind(email).fetch_optional(p).await
+            sqlx::query_as("SELECT * FROM staff_users WHERE email = $1 OR LOWER(email) = $1 ORDER BY id LIMIT 1")
+                .bind(email)
+                .fetch_optional(p)
+                .await
         })?;
         Ok(row)
     }
@@ -98,7 +103,7 @@ impl Store {
             sqlx::query_as(
                 "SELECT t.id, t.user_id, u.email, t.created_at, t.expires_at, t.revoked_at
                  FROM api_tokens t JOIN staff_users u ON u.id = t.user_id
-                 WHERE $1 IS NULL OR u.email = $1 ORDER BY t.id DESC",
+                 WHERE $1 IS NULL OR u.email = $1 OR LOWER(u.email) = $1 ORDER BY t.id DESC",
             )
             .bind(email)
             .fetch_all(p)

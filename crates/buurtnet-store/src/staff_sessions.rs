@@ -52,7 +52,7 @@ impl Store {
                 "UPDATE staff_sessions SET last_seen_at = $2
                  WHERE token_hash = $1 AND revoked_at IS NULL AND last_seen_at > $3 AND created_at > $4
                    AND staff_id IN (SELECT id FROM staff_users WHERE disabled = $5)
-                 RETURNING token_hash, staff_id, stage, csrf_token, created_at, last_seen_at",
+                 RETURNING token_hash, staff_id, stage, csrf_token, created_at, last_seen_at, pending_totp_secret, totp_failures",
             )
             .bind(token_hash)
             .bind(now)
@@ -173,52 +173,6 @@ impl Store {
             .await
         })?;
         Ok(())
-    }
-
-    /// Stores a TOTP secret still to be confirmed (enrolment); a confirmed one is never replaced
-    /// this way. Returns whether it was stored.
-    pub async fn set_pending_totp_secret(&self, staff_id: i64, secret: &str) -> Result<bool, StoreError> {
-        let n = with_pool!(self, |p| {
-            sqlx::query(
-                "UPDATE staff_users SET totp_secret = $1, totp_last_step = NULL WHERE id = $2 AND totp_enabled_at IS NULL",
-            )
-            .bind(secret)
-            .bind(staff_id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(n == 1)
-    }
-
-    /// Uses a TOTP step: true only when `step` is later than the last step used (a code works
-    /// once, even across processes); the first use also confirms the enrolment.
-    pub async fn use_totp_step(&self, staff_id: i64, step: i64, now: i64) -> Result<bool, StoreError> {
-        let n = with_pool!(self, |p| {
-            sqlx::query(
-                "UPDATE staff_users SET totp_last_step = $1, totp_enabled_at = COALESCE(totp_enabled_at, $2)
-                 WHERE id = $3 AND totp_secret IS NOT NULL AND (totp_last_step IS NULL OR totp_last_step < $1)",
-            )
-            .bind(step)
-            .bind(now)
-            .bind(staff_id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        Ok(n == 1)
-    }
-
-    /// Removes an account's second factor (an admin resets it; the next sign-in enrols anew).
-    pub async fn reset_totp(&self, staff_id: i64) -> Result<bool, StoreError> {
-        let n = with_pool!(self, |p| {
-            sqlx::query("UPDATE staff_users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL WHERE id = $1")
-                .bind(staff_id)
-                .execute(p)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(n == 1)
     }
 
     /// Marks a (demo) account as signing in without a second factor.

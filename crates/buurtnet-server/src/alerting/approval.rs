@@ -8,9 +8,9 @@ use super::actions::{millis, visible};
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use buurtnet_domain::Operation;
 use buurtnet_domain::action::{ActionKind, ActionState, Level};
 use buurtnet_domain::approval::{ApprovalRefused, may_approve};
-use buurtnet_domain::Operation;
 use buurtnet_store::actions::ActionRow;
 use serde_json::{Value, json};
 

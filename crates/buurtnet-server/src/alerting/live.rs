@@ -4,9 +4,9 @@
 //! database for new action messages and tips, so what arrives through any process reaches every
 //! open page.
 
+use crate::auth::{Credential, StaffUser};
 use crate::state::AppState;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use buurtnet_domain::staff::Scope;
 use buurtnet_geo::target_area::{Member, TargetArea, parse_area};
 use futures::Stream;
 use serde_json::{Value, json};
@@ -222,6 +222,79 @@ async fn tips(state: &AppState, now: i64, seen: &mut HashMap<i64, i64>, first: b
     }
 }
 
+/// One open feed.
+struct Open {
+    rx: broadcast::Receiver<Arc<LiveEvent>>,
+    filter: Filter,
+    _slot: Option<Slot>,
+    state: AppState,
+    recheck: Duration,
+    next_check: tokio::time::Instant,
+}
+
+impl Open {
+    /// The next event to send; `None` ends the stream.
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            let received = match &self.filter {
+                Filter::Staff(staff) => {
+                    tokio::select! {
+                        biased;
+                        _ = tokio::time::sleep_until(self.next_check) => {
+                            if !staff.still_granted(&self.state).await {
+                                return None;
+                            }
+                            self.next_check = tokio::time::Instant::now() + self.recheck;
+                            continue;
+                        }
+                        r = self.rx.recv() => r,
+                    }
+                }
+                _ => self.rx.recv().await,
+            };
+            let ev = match received {
+                Ok(ev) => ev,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            if !self.keeps(&ev) {
+                continue;
+            }
+            if let (Filter::Staff(staff), "tip") = (&self.filter, ev.event) {
+                // A tip holds a resident's words (and maybe a phone number and photos): shown
+                // only to a credential that still grants it, checked now.
+                if !staff.still_granted(&self.state).await {
+                    return None;
+                }
+                self.next_check = tokio::time::Instant::now() + self.recheck;
+                let target = format!("reply:{}", ev.message_id);
+                let details = json!({"action": ev.action_id, "via": "live"});
+                let actor = staff.user.actor();
+                if let Err(e) = self.state.store.audit(self.state.now_ms(), &actor, "tip.view", Some(&target), &details).await {
+                    tracing::warn!(error = %e, "live feed: a tip view could not be audited; not shown");
+                    continue;
+                }
+            }
+            return Some(Event::default().event(ev.event).id(ev.message_id.to_string()).data(ev.json.to_string()));
+        }
+    }
+
+    fn keeps(&self, ev: &LiveEvent) -> bool {
+        match &self.filter {
+            Filter::Staff(staff) => {
+                let scope = &staff.user.scope;
+                (ev.event != "tip" || staff.tips) && scope.sees_record_of(&ev.scope)
+            }
+            Filter::Point(lat, lon) => {
+                ev.event == "message" && ev.status != "test" && ev.area.as_ref().is_some_and(|a| area_holds(a, *lat, *lon))
+            }
+            Filter::Coarse(cell) => {
+                ev.event == "message" && ev.status != "test" && ev.coarse.as_ref().is_none_or(|c| c.contains(cell))
+            }
+        }
+    }
+}
+
 /// Whether a point lies in an event's area.
 pub(crate) fn area_holds(area: &TargetArea, lat: f64, lon: f64) -> bool {
     let cell = buurtnet_domain::cell::cell_id(lat, lon);
@@ -232,11 +305,34 @@ pub(crate) fn area_holds(area: &TargetArea, lat: f64, lon: f64) -> bool {
     })
 }
 
+/// A staff member's feed: every message within their scope, and its tips when `tips`
+/// (dispatchers and admins only; each tip shown is audited as a view by them). The feed checks
+/// `credential` again at least every `console.live_recheck_ms` and before each tip, and ends
+/// once it no longer grants this user, role and scope (revoked, signed out everywhere,
+/// disabled, role or scope changed: by any process sharing the database).
+pub struct StaffFeed {
+    pub user: StaffUser,
+    pub tips: bool,
+    pub credential: Credential,
+}
+
+impl StaffFeed {
+    async fn still_granted(&self, state: &AppState) -> bool {
+        match self.credential.still_grants(state, &self.user).await {
+            Ok(granted) => granted,
+            Err(e) => {
+                // Fail closed: the page reconnects and signs in again.
+                tracing::warn!(error = %e, "live feed: checking the session or token failed; ending the feed");
+                false
+            }
+        }
+    }
+}
+
 /// Which events a subscriber gets.
 pub enum Filter {
-    /// Staff: every message within the scope, and its tips when `tips` (dispatchers and admins
-    /// only; each tip shown is audited as a view by `actor`).
-    Staff { scope: Scope, tips: bool, actor: String },
+    /// Staff: see [`StaffFeed`].
+    Staff(StaffFeed),
     /// A resident page: messages whose area holds the point (no tests).
     Point(f64, f64),
     /// A "where I am" page: messages whose area overlaps the coarse cell (no tests); the page
@@ -249,7 +345,7 @@ pub enum Filter {
 pub fn stream(state: AppState, filter: Filter) -> Option<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>> {
     let slot = match filter {
         Filter::Point(..) | Filter::Coarse(_) => Some(public_slot(&state.live_feed, None, 0).ok()?),
-        Filter::Staff { .. } => None,
+        Filter::Staff(_) => None,
     };
     Some(sse(state, filter, slot))
 }
@@ -268,38 +364,11 @@ pub fn public_stream(
 
 fn sse(state: AppState, filter: Filter, slot: Option<Slot>) -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
     let rx = state.live_feed.subscribe();
-    let s = futures::stream::unfold((rx, filter, slot, state), |(mut rx, filter, slot, state)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let keep = match &filter {
-                        Filter::Staff { scope, tips, .. } => (ev.event != "tip" || *tips) && scope.sees_record_of(&ev.scope),
-                        Filter::Point(lat, lon) => {
-                            ev.event == "message"
-                                && ev.status != "test"
-                                && ev.area.as_ref().is_some_and(|a| area_holds(a, *lat, *lon))
-                        }
-                        Filter::Coarse(cell) => {
-                            ev.event == "message" && ev.status != "test" && ev.coarse.as_ref().is_none_or(|c| c.contains(cell))
-                        }
-                    };
-                    if keep {
-                        if let (Filter::Staff { actor, .. }, "tip") = (&filter, ev.event) {
-                            let target = format!("reply:{}", ev.message_id);
-                            let details = json!({"action": ev.action_id, "via": "live"});
-                            if let Err(e) = state.store.audit(state.now_ms(), actor, "tip.view", Some(&target), &details).await {
-                                tracing::warn!(error = %e, "live feed: a tip view could not be audited; not shown");
-                                continue;
-                            }
-                        }
-                        let event = Event::default().event(ev.event).id(ev.message_id.to_string()).data(ev.json.to_string());
-                        return Some((Ok(event), (rx, filter, slot, state)));
-                    }
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
+    let recheck = Duration::from_millis(state.config.console.live_recheck_ms.max(100));
+    let feed = Open { rx, filter, _slot: slot, state, recheck, next_check: tokio::time::Instant::now() + recheck };
+    let s = futures::stream::unfold(feed, |mut feed| async move {
+        let event = feed.next().await?;
+        Some((Ok(event), feed))
     });
     Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -9,10 +9,14 @@ pub mod pages_auth;
 pub mod pages_enquiries;
 pub mod pages_home;
 pub mod pages_participants;
+pub mod pages_second_factor;
+pub mod second_factor;
 pub mod session;
 pub mod staff_admin;
+pub mod staff_mail;
 pub mod texts;
 pub mod totp;
+pub mod totp_seal;
 
 use crate::auth::StaffUser;
 use crate::error::AppError;
@@ -63,9 +67,18 @@ fn page_table() -> Vec<(Page, MethodRouter<AppState>)> {
     vec![
         (p("/console", G, SignedIn), get(pages_home::dashboard)),
         (p("/console/aanmelden", GP, Anyone), get(pages_auth::sign_in_form).post(pages_auth::sign_in_submit)),
-        (p("/console/tweede-stap", GP, Anyone), get(pages_auth::second_factor_form).post(pages_auth::second_factor_submit)),
-        (p("/console/tweede-stap/instellen", GP, Anyone), get(pages_auth::enrol_form).post(pages_auth::second_factor_submit)),
-        (p("/console/tweede-stap/aanzetten", GP, SignedIn), get(pages_auth::voluntary_form).post(pages_auth::voluntary_submit)),
+        (
+            p("/console/tweede-stap", GP, Anyone),
+            get(pages_second_factor::second_factor_form).post(pages_second_factor::second_factor_submit),
+        ),
+        (
+            p("/console/tweede-stap/instellen", GP, Anyone),
+            get(pages_second_factor::enrol_form).post(pages_second_factor::second_factor_submit),
+        ),
+        (
+            p("/console/tweede-stap/aanzetten", GP, SignedIn),
+            get(pages_second_factor::voluntary_form).post(pages_second_factor::voluntary_submit),
+        ),
         (p("/console/afmelden", P, Anyone), post(pages_auth::sign_out)),
         (p("/console/overal-afmelden", P, SignedIn), post(pages_auth::sign_out_everywhere)),
         (

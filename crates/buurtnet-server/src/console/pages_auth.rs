@@ -1,5 +1,5 @@
-//! Sign-in, the second step (TOTP) and its enrolment, signing out (here or everywhere) and the
-//! password reset by e-mail link.
+//! Sign-in, signing out (here or everywhere) and the password reset by e-mail link (the second
+//! step and its enrolment: [`super::pages_second_factor`]).
 //!
 //! Forms before a session exists carry a double-submit CSRF token (`bn_csrf` cookie, HttpOnly,
 //! SameSite=Strict); once a session exists, its own CSRF token (checked by
@@ -27,13 +27,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 const PRE_CSRF: &str = "bn_csrf";
-const STEP: &str = "/console/tweede-stap";
-const ENROL: &str = "/console/tweede-stap/instellen";
-const VOLUNTARY: &str = "/console/tweede-stap/aanzetten";
 
 #[derive(Deserialize, Default)]
 pub struct LangQuery {
-    lang: Option<String>,
+    pub(super) lang: Option<String>,
 }
 
 /// The CSRF token for a form: the session's, or (before sign-in) this browser's double-submit
@@ -163,130 +160,6 @@ pub async fn sign_in_submit(
     }
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "console/second_factor.html")]
-struct SecondFactorPage {
-    t: Ct,
-    csrf: String,
-    error: String,
-    /// Enrolment: the QR code (a `data:` URL of an SVG) and the key to type in.
-    qr: String,
-    key: String,
-    /// Where the form posts.
-    action: &'static str,
-}
-
-/// The session waiting for its second factor, or where to go instead.
-fn pending(session: Option<Extension<SessionAuth>>) -> Result<SessionAuth, Redirect> {
-    match session {
-        Some(Extension(s)) if s.stage == Stage::Password => Ok(s),
-        Some(_) => Err(Redirect::to("/console")),
-        None => Err(Redirect::to(SIGN_IN)),
-    }
-}
-
-pub async fn second_factor_form(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    session: Option<Extension<SessionAuth>>,
-    Query(q): Query<LangQuery>,
-) -> Response {
-    let s = match pending(session) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
-    if s.user.totp_enabled_at.is_none() {
-        return Redirect::to("/console/tweede-stap/instellen").into_response();
-    }
-    let (jar, t) = language(jar, q.lang.as_deref(), &headers, state.config.secure_cookies);
-    let page = SecondFactorPage { t, csrf: s.csrf, error: String::new(), qr: String::new(), key: String::new(), action: STEP };
-    (jar, page).into_response()
-}
-
-/// The enrolment page: a new secret (kept while enrolment is pending, so a reload shows the
-/// same code) as a QR code and as text.
-pub async fn enrol_form(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    headers: HeaderMap,
-    rid: RequestId,
-    session: Option<Extension<SessionAuth>>,
-    Query(q): Query<LangQuery>,
-) -> Response {
-    let s = match pending(session) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
-    let (jar, t) = language(jar, q.lang.as_deref(), &headers, state.config.secure_cookies);
-    if s.user.totp_enabled_at.is_some() {
-        return Redirect::to("/console/tweede-stap").into_response();
-    }
-    match enrolment(&state, &s).await {
-        Ok((qr, key)) => {
-            (jar, SecondFactorPage { t, csrf: s.csrf, error: String::new(), qr, key, action: ENROL }).into_response()
-        }
-        Err(e) => render_error(t, e, rid.0),
-    }
-}
-
-async fn enrolment(state: &AppState, s: &SessionAuth) -> Result<(String, String), AppError> {
-    let secret = match &s.user.totp_secret {
-        Some(secret) => secret.clone(),
-        None => {
-            let secret = super::totp::new_secret();
-            state.store.set_pending_totp_secret(s.user.id, &secret).await?;
-            secret
-        }
-    };
-    let url = super::totp::otpauth_url(&secret, &s.user.email).ok_or_else(|| AppError::Internal("otpauth url".into()))?;
-    let qr = super::totp::qr_data_url(&url).ok_or_else(|| AppError::Internal("qr code".into()))?;
-    Ok((qr, secret))
-}
-
-#[derive(Deserialize, Default)]
-pub struct CodeForm {
-    #[serde(default)]
-    code: String,
-}
-
-pub async fn second_factor_submit(
-    State(state): State<AppState>,
-    client: ClientIp,
-    jar: CookieJar,
-    headers: HeaderMap,
-    rid: RequestId,
-    session: Option<Extension<SessionAuth>>,
-    Form(form): Form<CodeForm>,
-) -> Response {
-    let s = match pending(session) {
-        Ok(s) => s,
-        Err(r) => return r.into_response(),
-    };
-    let (jar, t) = language(jar, None, &headers, state.config.secure_cookies);
-    match session::second_factor(&state, &client, &s, &form.code).await {
-        Ok(cookie) => (jar.add(cookie), Redirect::to("/console")).into_response(),
-        Err(AppError::Validation(_)) => {
-            let error = match t.lang {
-                buurtnet_domain::Language::Nl => "Deze code klopt niet (of is al gebruikt).",
-                buurtnet_domain::Language::En => "This code is not right (or was used already).",
-            };
-            let (qr, key) = if s.user.totp_enabled_at.is_none() {
-                match enrolment(&state, &s).await {
-                    Ok(v) => v,
-                    Err(e) => return render_error(t, e, rid.0),
-                }
-            } else {
-                (String::new(), String::new())
-            };
-            let action = if qr.is_empty() { STEP } else { ENROL };
-            (StatusCode::UNPROCESSABLE_ENTITY, jar, SecondFactorPage { t, csrf: s.csrf, error: error.into(), qr, key, action })
-                .into_response()
-        }
-        Err(e) => render_error(t, e, rid.0),
-    }
-}
-
 pub async fn sign_out(State(state): State<AppState>, rid: RequestId, session: Option<Extension<SessionAuth>>) -> Response {
     let jar = CookieJar::new().remove(Cookie::build(session::COOKIE).path("/"));
     if let Some(Extension(s)) = session
@@ -353,8 +226,7 @@ pub async fn reset_request_submit(
     if !pre_session_csrf_ok(&jar, session.as_ref().map(|e| &e.0), &form.csrf) {
         return expired_form(t, rid);
     }
-    let email = super::staff_admin::normalised_email(&form.email).unwrap_or_else(|| form.email.trim().to_lowercase());
-    if let Err(e) = super::staff_admin::send_reset_link(&state, &client, &email, t.lang).await {
+    if let Err(e) = super::staff_admin::send_reset_link(&state, &client, &form.email, t.lang).await {
         return render_error(t, e, rid.0);
     }
     (jar, ResetPage { t, csrf: String::new(), step: "sent", error: String::new() }).into_response()
@@ -428,71 +300,5 @@ pub async fn reset_submit(
         }
         Ok(None) => (StatusCode::NOT_FOUND, message_page(t, t.get("reset_title"), t.get("link_invalid"))).into_response(),
         Err(e) => render_error(t, e.into(), rid.0),
-    }
-}
-
-/// `GET /console/tweede-stap/aanzetten`: a signed-in account whose role does not require a
-/// second factor turns one on (from then on every sign-in asks for it).
-pub async fn voluntary_form(State(state): State<AppState>, c: Console, rid: RequestId) -> Response {
-    let t = c.t;
-    if c.session.user.totp_enabled_at.is_some() {
-        return message_page(t, t.get("second_factor"), t.get("second_factor_is_on"));
-    }
-    match enrolment(&state, &c.session).await {
-        Ok((qr, key)) => {
-            (c.jar, SecondFactorPage { t, csrf: c.session.csrf.clone(), error: String::new(), qr, key, action: VOLUNTARY })
-                .into_response()
-        }
-        Err(e) => render_error(t, e, rid.0),
-    }
-}
-
-/// `POST /console/tweede-stap/aanzetten`: the first code confirms the new second factor.
-pub async fn voluntary_submit(
-    State(state): State<AppState>,
-    client: ClientIp,
-    c: Console,
-    rid: RequestId,
-    Form(form): Form<CodeForm>,
-) -> Response {
-    let t = c.t;
-    let user = &c.session.user;
-    let result = async {
-        crate::abuse::check(
-            &state,
-            "staff_sign_in",
-            &state.config.abuse_limits.staff_sign_in,
-            &client,
-            &[&format!("staff:{}", user.id)],
-        )
-        .await?;
-        let secret = user.totp_secret.clone().ok_or_else(|| AppError::bad_request("no_second_factor", "Open the page again."))?;
-        let step = super::totp::matching_step(&secret, &form.code, state.now_ms().div_euclid(1000));
-        let used = match step {
-            Some(step) => state.store.use_totp_step(user.id, step, state.now_ms()).await?,
-            None => false,
-        };
-        if !used {
-            return Err(AppError::invalid("code", "wrong_code", "This code is not right (or was used already)."));
-        }
-        let actor = format!("staff:{}", user.id);
-        state.store.audit(state.now_ms(), &actor, "staff.second_factor_enrolled", Some(&actor), &json!({})).await?;
-        Ok(())
-    }
-    .await;
-    match result {
-        Ok(()) => message_page(t, t.get("second_factor"), t.get("second_factor_is_on")),
-        Err(AppError::Validation(_)) => match enrolment(&state, &c.session).await {
-            Ok((qr, key)) => {
-                let error = match t.lang {
-                    buurtnet_domain::Language::Nl => "Deze code klopt niet (of is al gebruikt).",
-                    buurtnet_domain::Language::En => "This code is not right (or was used already).",
-                };
-                let page = SecondFactorPage { t, csrf: c.session.csrf.clone(), error: error.into(), qr, key, action: VOLUNTARY };
-                (StatusCode::UNPROCESSABLE_ENTITY, c.jar, page).into_response()
-            }
-            Err(e) => render_error(t, e, rid.0),
-        },
-        Err(e) => render_error(t, e, rid.0),
     }
 }

@@ -49,6 +49,9 @@ pub struct SessionAuth {
     pub user: StaffUserRow,
     pub stage: Stage,
     pub csrf: String,
+    /// The sealed TOTP secret this session's enrolment page showed last (see
+    /// [`super::second_factor`]).
+    pub pending_totp: Option<String>,
 }
 
 fn random_token(bytes: usize) -> String {
@@ -76,15 +79,26 @@ pub async fn start(app: &App, user_id: i64, stage: Stage) -> AppResult<Cookie<'s
 
 /// The live session of a cookie value, if any (marks it used).
 pub async fn lookup(app: &App, token: &str) -> AppResult<Option<SessionAuth>> {
+    lookup_hash(app, token_hash(token)).await
+}
+
+/// The live session with this token hash, if any (marks it used): what an open live feed
+/// checks again while it runs.
+pub async fn lookup_hash(app: &App, hash: String) -> AppResult<Option<SessionAuth>> {
     let now = app.now_ms();
     let idle = app.config.console.session_idle_minutes.max(1) * 60_000;
     let max = app.config.console.session_max_hours.max(1) * 3_600_000;
-    let hash = token_hash(token);
     let Some(live) = app.store.live_staff_session(&hash, now, now - idle, now - max).await? else {
         return Ok(None);
     };
     let stage = if live.session.stage == "full" { Stage::Full } else { Stage::Password };
-    Ok(Some(SessionAuth { token_hash: hash, user: live.user, stage, csrf: live.session.csrf_token }))
+    Ok(Some(SessionAuth {
+        token_hash: hash,
+        user: live.user,
+        stage,
+        csrf: live.session.csrf_token,
+        pending_totp: live.session.pending_totp_secret,
+    }))
 }
 
 /// What a right password leads to.
@@ -154,34 +168,28 @@ pub async fn sign_in(app: &App, client: &ClientIp, email: &str, password: &str) 
 }
 
 /// Checks a TOTP code for a session at the `password` stage (also the first code of an
-/// enrolment). On success the session is replaced by a new, full one (a new token: nothing
-/// learnt before the second factor is worth anything after it). Throttled per client address
-/// and per account; failures audited.
-pub async fn second_factor(app: &App, client: &ClientIp, session: &SessionAuth, code: &str) -> AppResult<Cookie<'static>> {
+/// enrolment; see [`super::second_factor::check_code`] for the limits). On success the session
+/// is replaced by a new, full one (a new token: nothing learnt before the second factor is
+/// worth anything after it; an enrolment has ended every session of the account).
+pub async fn second_factor(
+    app: &App,
+    client: &ClientIp,
+    session: &SessionAuth,
+    code: &str,
+    lang: buurtnet_domain::Language,
+) -> AppResult<Cookie<'static>> {
     let user = &session.user;
-    crate::abuse::check(app, "staff_sign_in", &app.config.abuse_limits.staff_sign_in, client, &[&format!("staff:{}", user.id)])
-        .await?;
-    let secret =
-        user.totp_secret.clone().ok_or_else(|| AppError::bad_request("no_second_factor", "Set up the second factor first."))?;
-    let now_secs = app.now_ms().div_euclid(1000);
-    let step = super::totp::matching_step(&secret, code, now_secs);
-    let used = match step {
-        Some(step) => app.store.use_totp_step(user.id, step, app.now_ms()).await?,
-        None => false,
-    };
-    if !used {
-        let reason = if step.is_some() { "code_reused" } else { "code" };
-        audit_sign_in(app, "anonymous", "staff.sign_in_failed", Some(user.id), json!({"reason": reason})).await;
-        return Err(AppError::invalid("code", "wrong_code", "This code is not right (or was used already)."));
+    let accepted = super::second_factor::check_code(app, client, session, code, lang).await?;
+    if accepted == super::second_factor::Accepted::Code {
+        app.store.revoke_staff_session(&session.token_hash, app.now_ms()).await?;
     }
-    app.store.revoke_staff_session(&session.token_hash, app.now_ms()).await?;
-    let enrolled_now = user.totp_enabled_at.is_none();
+    let enrolled = accepted == super::second_factor::Accepted::Enrolled;
     audit_sign_in(
         app,
         &format!("staff:{}", user.id),
         "staff.sign_in",
         Some(user.id),
-        json!({"second_factor": "totp", "enrolled": enrolled_now}),
+        json!({"second_factor": "totp", "enrolled": enrolled}),
     )
     .await;
     start(app, user.id, Stage::Full).await

@@ -5,7 +5,7 @@
 use crate::abuse::ClientIp;
 use crate::auth::{StaffUser, generate_password, hash_password};
 use crate::error::{AppError, AppResult};
-use crate::state::App;
+use crate::state::{App, AppState};
 use buurtnet_domain::Language;
 use buurtnet_domain::Operation;
 use buurtnet_domain::staff::{Role, Scope};
@@ -19,9 +19,10 @@ pub fn scope_within(app: &App, outer: &Scope, inner: &Scope) -> bool {
     outer.contains(inner, index.place_of(inner.code()).police_unit)
 }
 
-/// A staff e-mail address as stored (normalised like `buurtnet admin create-user` does).
+/// A staff e-mail address as stored: the one normalisation of the domain crate
+/// ([`buurtnet_domain::staff::normalise_email`]), used by the CLI as well.
 pub fn normalised_email(email: &str) -> Option<String> {
-    buurtnet_domain::contact::Email::parse(email.trim()).map(|e| e.as_str().to_string())
+    buurtnet_domain::staff::normalise_email(email)
 }
 
 fn require_admin(user: &StaffUser) -> AppResult<()> {
@@ -150,11 +151,27 @@ async fn mail_reset_link(app: &App, id: i64, email: &str, lang: Language) -> App
     Ok(())
 }
 
-/// The "forgot your password" form: throttled per client address and address typed; a link
-/// only for an enabled account; the same answer either way.
-pub async fn send_reset_link(app: &App, client: &ClientIp, email: &str, lang: Language) -> AppResult<()> {
-    crate::abuse::check(app, "staff_sign_in", &app.config.abuse_limits.staff_sign_in, client, &[email]).await?;
-    let Some(user) = app.store.staff_user_by_email(email).await? else { return Ok(()) };
+/// The "forgot your password" form: throttled per client address and address typed (the
+/// normalised address, or the text as typed when it is none); a link only for an enabled
+/// account; the same answer either way. Everything that depends on whether the account exists
+/// (the look-up, the audit entry, the link, the mail) runs after the answer, in a task of its
+/// own, so the time to answer does not tell either.
+pub async fn send_reset_link(state: &AppState, client: &ClientIp, typed: &str, lang: Language) -> AppResult<()> {
+    let email = normalised_email(typed);
+    let counted = email.clone().unwrap_or_else(|| typed.trim().to_lowercase());
+    crate::abuse::check(state, "staff_sign_in", &state.config.abuse_limits.staff_sign_in, client, &[&counted]).await?;
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = reset_link_work(&state, email, lang).await {
+            tracing::error!(error = %e, "sending a password-reset link failed");
+        }
+    });
+    Ok(())
+}
+
+async fn reset_link_work(app: &App, email: Option<String>, lang: Language) -> AppResult<()> {
+    let Some(email) = email else { return Ok(()) };
+    let Some(user) = app.store.staff_user_by_email(&email).await? else { return Ok(()) };
     if user.disabled {
         return Ok(());
     }

@@ -64,6 +64,17 @@ text_table! {
             "De tweede stap staat aan: bij elke aanmelding vragen we de code uit je app.",
             "The second step is on: every sign-in asks for the code from your app.",
         ),
+        "confirm_password_intro" => (
+            "Vul eerst je wachtwoord nog eens in. Daarna tonen we de QR-code voor je authenticator-app.",
+            "First enter your password again. Then we show the QR code for your authenticator app.",
+        ),
+        "wrong_password" => ("Dit wachtwoord klopt niet.", "This password is not right."),
+        "wrong_code" => ("Deze code klopt niet (of is al gebruikt).", "This code is not right (or was used already)."),
+        "too_many_codes" => ("Te veel verkeerde codes. Log opnieuw in.", "Too many wrong codes. Sign in again."),
+        "second_factor_locked" => (
+            "De tweede stap van dit account is geblokkeerd na te veel verkeerde codes. Vraag een beheerder om hem opnieuw te laten instellen.",
+            "The second step of this account is locked after too many wrong codes. Ask an administrator to have it set up again.",
+        ),
         "sign_out_everywhere" => ("Overal uitloggen", "Sign out everywhere"),
         "signed_out_everywhere" => ("Je bent op alle apparaten uitgelogd.", "You have been signed out on every device."),
         "reset_title" => ("Wachtwoord opnieuw instellen", "Reset your password"),

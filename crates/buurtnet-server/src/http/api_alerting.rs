@@ -215,10 +215,19 @@ pub async fn list_actions(State(state): State<AppState>, user: StaffUser, Query(
 }
 
 /// `GET /api/v1/actions/live`: Server-Sent Events of action messages within the caller's scope.
-pub async fn staff_live(State(state): State<AppState>, user: StaffUser) -> AppResult<Response> {
+/// The stream checks its token or session again (see `console.live_recheck_ms`) and ends once
+/// it no longer grants this role and scope.
+pub async fn staff_live(
+    State(state): State<AppState>,
+    user: StaffUser,
+    headers: HeaderMap,
+    session: Option<axum::Extension<crate::console::session::SessionAuth>>,
+) -> AppResult<Response> {
     user.require(Operation::FollowLiveActions)?;
     let tips = user.may(Operation::ReadTips);
-    live::stream(state, live::Filter::Staff { actor: user.actor(), scope: user.scope, tips })
+    let credential = crate::auth::Credential::of(&headers, session.as_ref().map(|s| &s.0))
+        .ok_or_else(|| AppError::Unauthorized("Sign in: send 'Authorization: Bearer <token>'.".into()))?;
+    live::stream(state, live::Filter::Staff(live::StaffFeed { user, tips, credential }))
         .map(IntoResponse::into_response)
         .ok_or_else(|| AppError::Unavailable("Too many live feeds are open; try again shortly.".into()))
 }

@@ -23,8 +23,12 @@ pub async fn run(state: &AppState, kind: JobKind, _job: &JobRow) -> anyhow::Resu
             engine::prune_idempotency_keys(state).await?;
         }
         JobKind::ChangeFeedPruning => {
-            buurtnet_targeting::replica::prune_change_feed(&state.store, state.now_ms(), state.config.replica.change_retention_minutes)
-                .await?;
+            buurtnet_targeting::replica::prune_change_feed(
+                &state.store,
+                state.now_ms(),
+                state.config.replica.change_retention_minutes,
+            )
+            .await?;
         }
         JobKind::AbuseCounterPruning => {
             crate::abuse::prune(state).await?;
