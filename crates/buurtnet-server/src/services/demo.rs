@@ -183,25 +183,6 @@ pub async fn ensure_staff(store: &Store, index: &AreaIndex, now_ms: i64) -> anyh
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn synthetic_demo_places_everyone_in_their_neighbourhood() {
-        let index = AreaIndex::new(buurtnet_geo::synthetic::synthetic_town());
-        let people = generate_participants(&index, 0.01, 1, 0);
-        assert_eq!(people.len(), 9 * 33);
-        for p in &people {
-            assert!(!p.contacts.is_empty());
-            let a = &p.addresses[0];
-            assert!(a.neighbourhood_code.is_some(), "{a:?}");
-            assert_eq!(a.municipality_code.as_deref(), Some("GM9999"));
-            assert!(a.channels != 0);
-        }
-    }
-}
-
 /// Participants spread over the country by the inhabitants of every district (2024 figures),
 /// placed at random points inside their district, with about `second_share` of them having a
 /// second address (half next door, half elsewhere). Deterministic for a seed; generated in
@@ -321,4 +302,23 @@ pub fn app_users(people: &[NewParticipant], ids: &[i64]) -> Vec<i64> {
         .filter(|(p, _)| p.addresses.iter().any(|a| ChannelSet::from_bits(a.channels).contains(Channel::Push)))
         .map(|(_, id)| *id)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_demo_places_everyone_in_their_neighbourhood() {
+        let index = AreaIndex::new(buurtnet_geo::synthetic::synthetic_town());
+        let people = generate_participants(&index, 0.01, 1, 0);
+        assert_eq!(people.len(), 9 * 33);
+        for p in &people {
+            assert!(!p.contacts.is_empty());
+            let a = &p.addresses[0];
+            assert!(a.neighbourhood_code.is_some(), "{a:?}");
+            assert_eq!(a.municipality_code.as_deref(), Some("GM9999"));
+            assert!(a.channels != 0);
+        }
+    }
 }

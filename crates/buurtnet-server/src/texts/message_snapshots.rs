@@ -153,6 +153,7 @@ fn forwarded_reply() {
         updated_at: ms,
         sent_at: Some(ms),
         closed_at: None,
+        version: 1,
     };
     let reply = |classification: Option<&str>, phone: Option<&str>| ReplyRow {
         id: 5,
