@@ -26,7 +26,8 @@ on_both_backends!(
     time_windows_and_overrides,
     processes_sharing_a_database_agree,
     area_codes_reach_everyone_inside_their_outlines,
-    count_api_clips_circles_to_the_scope_outline
+    count_api_clips_circles_to_the_scope_outline,
+    area_codes_of_any_text_are_refused_without_a_panic
 );
 
 /// The box the random participants and areas live in (Amersfoort and around).
@@ -671,4 +672,54 @@ async fn count_api_clips_circles_to_the_scope_outline(b: Backend) {
     assert_eq!(v["people"].as_u64(), Some(inside.people), "{v}");
     // The database path agrees (same plan, same scope).
     assert_eq!(actual(&app, &[Oracle::Circle(52.16, 5.30, 6000.0)], Topic::Urgent, at, true, &scope).await, scoped);
+}
+
+/// Issue #19, finding 0: an area code that is not ASCII (`"\u0800"`) panicked the worker while
+/// the level was read from the code's first two bytes, and the client saw its connection
+/// dropped. Now every such code is an unknown area (422 with the field), on the three routes
+/// that take an area; no handler panics (the harness fails a test whose server panicked).
+async fn area_codes_of_any_text_are_refused_without_a_panic(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.staff_token("admin", "NL").await;
+    let routes = ["/api/v1/targeting/count", "/api/v1/actions", "/api/v1/messages"];
+    let codes = [
+        "\u{800}",
+        "G\u{800}",
+        "GM\u{800}",
+        "\u{800}0307",
+        "GM030\u{e9}",
+        "WK\u{301}30701",
+        "\u{200f}GM0307",
+        "GM0307\u{0}",
+        "\u{1f600}",
+    ];
+    for route in routes {
+        for code in codes {
+            let body = json!({"area": {"areas": [code]}, "topic": "urgent", "kind": "suspect", "status": "test",
+                "title": "x", "body": "y", "type": "information"});
+            let resp = app.client.post(app.at(route)).bearer_auth(&admin).json(&body).send().await;
+            let resp = resp.unwrap_or_else(|e| panic!("{route} {code:?}: the connection failed: {e}"));
+            let status = resp.status().as_u16();
+            let v: Value = resp.json().await.unwrap();
+            assert_eq!(status, 422, "{route} {code:?}: {v}");
+            let fields = v["fields"].to_string();
+            assert!(fields.contains("area.areas[0]") && fields.contains("unknown_area"), "{route} {code:?}: {v}");
+        }
+    }
+    // The same through the raw JSON text, with a lone surrogate (not a string serde_json reads).
+    for route in routes {
+        let resp = app
+            .client
+            .post(app.at(route))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(r#"{"area": {"areas": ["\ud800"]}, "topic": "urgent"}"#)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.unwrap();
+        assert!((400..500).contains(&status) && v["error"].is_string(), "{route}: {status} {v}");
+    }
+    assert_eq!(app.state.handler_panics.count(), 0);
 }

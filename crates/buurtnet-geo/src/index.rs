@@ -43,6 +43,11 @@ pub struct Located {
     pub safety_region: Option<String>,
     pub police_unit: Option<String>,
     pub province: Option<String>,
+    /// The point lies in no municipality's outline (a sliver between simplified outlines) and
+    /// was given the nearest district and municipality within a tolerance
+    /// ([`AreaIndex::locate_near`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
 }
 
 impl Located {
@@ -152,11 +157,80 @@ impl AreaIndex {
             .and_then(|d| d.parent_code.clone())
             .or_else(|| self.first(AreaLevel::Municipality, lat, lon));
         let pc4 = self.first(AreaLevel::Pc4, lat, lon);
+        self.chain(neighbourhood, district, municipality, pc4)
+    }
+
+    /// Completes a chain from its municipality: safety region, police unit and province.
+    fn chain(
+        &self,
+        neighbourhood: Option<String>,
+        district: Option<String>,
+        municipality: Option<String>,
+        pc4: Option<String>,
+    ) -> Located {
         let gm = municipality.as_deref().and_then(|c| self.get(c));
         let safety_region = gm.and_then(|g| g.parent_code.clone()).filter(|c| c.starts_with("VR"));
         let police_unit = safety_region.as_deref().and_then(|c| self.get(c)).and_then(|v| v.parent_code.clone());
         let province = gm.and_then(|g| g.province_code.clone());
-        Located { neighbourhood, district, municipality, pc4, safety_region, police_unit, province }
+        Located { neighbourhood, district, municipality, pc4, safety_region, police_unit, province, approximate: false }
+    }
+
+    /// As [`AreaIndex::locate`], but a point in no municipality's outline within `tolerance_m`
+    /// metres of one (simplified outlines leave slivers of a few metres between neighbours) gets
+    /// the chain of the neighbourhood that contains it where one does, else the nearest
+    /// district's chain, else the nearest municipality's, marked `approximate`. Beyond the
+    /// tolerance the point stays outside (`in_netherlands()` is false).
+    pub fn locate_near(&self, lat: f64, lon: f64, tolerance_m: f64) -> Located {
+        let at = self.locate(lat, lon);
+        if at.in_netherlands() || !(tolerance_m > 0.0) || !lat.is_finite() || !lon.is_finite() {
+            return at;
+        }
+        let of_neighbourhood = at
+            .neighbourhood
+            .as_deref()
+            .and_then(|b| self.get(b))
+            .and_then(|b| b.parent_code.as_deref())
+            .and_then(|w| self.get(w))
+            .filter(|w| w.level == AreaLevel::District && w.parent_code.is_some())
+            .map(|w| w.code.clone());
+        let district = of_neighbourhood.or_else(|| self.nearest(AreaLevel::District, lat, lon, tolerance_m));
+        let municipality = match district.as_deref().and_then(|d| self.get(d)).and_then(|d| d.parent_code.clone()) {
+            Some(gm) => Some(gm),
+            None => self.nearest(AreaLevel::Municipality, lat, lon, tolerance_m),
+        };
+        if municipality.is_none() {
+            return at;
+        }
+        let Located { neighbourhood, pc4, .. } = at;
+        Located { approximate: true, ..self.chain(neighbourhood, district, municipality, pc4) }
+    }
+
+    /// The area of one level nearest to a point (outside it) within `tolerance_m` metres
+    /// (haversine distance to the closest point of its outline); ties go to the lower code.
+    fn nearest(&self, level: AreaLevel, lat: f64, lon: f64, tolerance_m: f64) -> Option<String> {
+        use geo::{Closest, Distance, Haversine, HaversineClosestPoint, Point};
+        let tree = self.trees.get(&level)?;
+        let dlat = tolerance_m / 111_000.0;
+        let dlon = tolerance_m / (111_000.0 * lat.to_radians().cos().max(0.01));
+        let probe = AABB::from_corners([lon - dlon, lat - dlat], [lon + dlon, lat + dlat]);
+        let p = Point::new(lon, lat);
+        let mut best: Option<(f64, &str)> = None;
+        for e in tree.locate_in_envelope_intersecting(probe) {
+            let area = &self.areas[e.data];
+            let rings = area.geometry.0.iter().flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()));
+            let distance = rings
+                .flat_map(|ring| ring.lines())
+                .map(|l| match l.haversine_closest_point(&p) {
+                    Closest::SinglePoint(q) | Closest::Intersection(q) => Haversine.distance(p, q),
+                    Closest::Indeterminate => f64::INFINITY,
+                })
+                .fold(f64::INFINITY, f64::min);
+            let better = best.is_none_or(|(d, code)| distance < d || (distance == d && area.code.as_str() < code));
+            if distance <= tolerance_m && better {
+                best = Some((distance, &area.code));
+            }
+        }
+        best.map(|(_, code)| code.to_string())
     }
 }
 
@@ -195,5 +269,26 @@ mod tests {
         assert_eq!(idx.locate(52.4, 5.4).district, None);
         assert_eq!(idx.locate(52.4, 5.4).municipality.as_deref(), Some("GM0307"));
         assert!(!idx.locate(40.0, 5.0).in_netherlands());
+    }
+
+    #[test]
+    fn a_point_between_outlines_gets_the_nearest_chain_within_the_tolerance() {
+        // Two municipalities with a gap of 0.0002° of longitude (about 14 m) between them.
+        let idx = AreaIndex::new(vec![
+            square("VR09", AreaLevel::SafetyRegion, Some("RE03"), 5.0, 52.0, 1.0),
+            square("GM0001", AreaLevel::Municipality, Some("VR09"), 5.0, 52.0, 0.1),
+            square("WK000101", AreaLevel::District, Some("GM0001"), 5.0, 52.0, 0.1),
+            square("GM0002", AreaLevel::Municipality, Some("VR09"), 5.1002, 52.0, 0.1),
+            square("WK000201", AreaLevel::District, Some("GM0002"), 5.1002, 52.0, 0.1),
+        ]);
+        // 0.00015° east of GM0001's edge (about 10 m), 4 m from GM0002's.
+        let l = idx.locate_near(52.05, 5.10015, 250.0);
+        assert!(l.approximate && l.in_netherlands());
+        assert_eq!((l.district.as_deref(), l.municipality.as_deref()), (Some("WK000201"), Some("GM0002")));
+        assert_eq!(l.safety_region.as_deref(), Some("VR09"));
+        assert!(!idx.locate_near(52.05, 5.10015, 0.0).in_netherlands(), "no tolerance, no guess");
+        assert!(!idx.locate_near(52.05, 5.3, 250.0).in_netherlands(), "far beyond the tolerance");
+        let inside = idx.locate_near(52.05, 5.05, 250.0);
+        assert!(!inside.approximate && inside.municipality.as_deref() == Some("GM0001"));
     }
 }

@@ -214,6 +214,12 @@ pub struct GeocoderConfig {
     pub pdok_url: String,
     /// Time-out for one geocoding request, in milliseconds.
     pub timeout_ms: u64,
+    /// A point in no municipality's outline but within this many metres of one (the simplified
+    /// outlines leave slivers of a few metres between neighbours) gets the nearest district and
+    /// municipality (the chain of a neighbourhood that contains it first) and is recorded as
+    /// approximate; further away it is refused as outside the Netherlands. 0 refuses every
+    /// point outside the outlines. Default 250.
+    pub nearest_area_within_m: f64,
 }
 
 /// Urgent actions, information messages and their delivery.
@@ -591,6 +597,7 @@ impl Default for GeocoderConfig {
             kind: "offline".into(),
             pdok_url: "https://api.pdok.nl/bzk/locatieserver/search/v3_1".into(),
             timeout_ms: 3000,
+            nearest_area_within_m: 250.0,
         }
     }
 }
@@ -653,6 +660,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         if !matches!(self.geocoder.kind.as_str(), "offline" | "pdok") {
             return Err(format!("geocoder.kind must be 'offline' or 'pdok', not '{}'", self.geocoder.kind));
+        }
+        if !(0.0..=10_000.0).contains(&self.geocoder.nearest_area_within_m) {
+            return Err("geocoder.nearest_area_within_m must be between 0 and 10000 (metres)".into());
         }
         self.providers.validate()?;
         for (name, limit) in [

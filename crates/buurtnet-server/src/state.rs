@@ -34,6 +34,8 @@ pub struct App {
     /// Photos decoded at once in this process (one per core): a burst of uploads queues
     /// instead of holding many decoded images in memory.
     pub photo_slots: Arc<tokio::sync::Semaphore>,
+    /// Request handlers of this process that panicked (each answered 500).
+    pub handler_panics: crate::http::panics::HandlerPanics,
 }
 
 impl App {
@@ -88,6 +90,7 @@ impl App {
             engine,
             live_feed,
             photo_slots,
+            handler_panics: Default::default(),
         })
     }
 
