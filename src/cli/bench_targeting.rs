@@ -249,6 +249,29 @@ pub(super) async fn bench_targeting(
                 count_ms.push(t.elapsed().as_secs_f64() * 1000.0);
                 people = c.people;
             }
+            // The parts of that count one by one (µs, p50): catching up, parsing the area, the
+            // plan (covers, scope), counting on the replica.
+            let (mut catch_us, mut parse_us, mut plan_us, mut walk_us) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..n {
+                let t = Instant::now();
+                let snap = live.catch_up(&b.store).await?;
+                catch_us.push(t.elapsed().as_secs_f64() * 1e6);
+                let body = json!({"area": case.body, "topic": "urgent", "override_time_windows": true});
+                let t = Instant::now();
+                let req = targeting::parse_request(&body, &index, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+                parse_us.push(t.elapsed().as_secs_f64() * 1e6);
+                let t = Instant::now();
+                let plan = targeting::Plan::new(req, Scope::National, &index);
+                plan_us.push(t.elapsed().as_secs_f64() * 1e6);
+                let t = Instant::now();
+                std::hint::black_box(targeting::count_live(&snap, &plan));
+                walk_us.push(t.elapsed().as_secs_f64() * 1e6);
+            }
+            let parts = [median(&mut catch_us), median(&mut parse_us), median(&mut plan_us), median(&mut walk_us)];
+            println!(
+                "{:<20} {:<8} parts of a count (p50 µs): catch up {:.0}, parse {:.0}, plan {:.0}, count {:.0}",
+                case.name, b.label, parts[0], parts[1], parts[2], parts[3]
+            );
             // The same count straight from the database (no replica), for comparison.
             let mut db_ms = Vec::new();
             for _ in 0..if replica_only { 0 } else { n.min(if big { 1 } else { 5 }) } {
@@ -288,7 +311,8 @@ pub(super) async fn bench_targeting(
                 "{:<20} {:<8} people {:>8}  count p50 {:>8.2} ms p95 {:>8.2} ms (database {:>8.1} ms) | resolve {:>8} messages p50 {:>8.1} ms p95 {:>8.1} ms (database {:>8.1} ms)",
                 case.name, b.label, people, c50, c95, db50, recipients, r50, r95, db_r50
             );
-            row[b.label] = json!({"people": people, "count_p50_ms": c50, "count_p95_ms": c95, "count_from_database_p50_ms": db50,
+            row[b.label] = json!({"people": people, "count_p50_ms": c50, "count_p95_ms": c95,
+                "parts_p50_us": {"catch_up": parts[0], "parse": parts[1], "plan": parts[2], "count": parts[3]}, "count_from_database_p50_ms": db50,
                 "messages": recipients, "resolve_p50_ms": r50, "resolve_p95_ms": r95, "resolve_from_database_p50_ms": db_r50});
         }
         if let Some(g) = &gis {

@@ -5,7 +5,8 @@
 
 use crate::area::AreaRecord;
 use crate::banded::BandedPolygon;
-use crate::target_area::{Covered, PreparedPolygon, Shape};
+use crate::cover_cache::CoverCache;
+use crate::target_area::{Covered, Overlap, PreparedPolygon, Shape};
 use buurtnet_domain::AreaLevel;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use std::collections::HashMap;
@@ -25,6 +26,8 @@ pub struct AreaIndex {
     banded: Vec<BandedPolygon>,
     /// Per area, made on first use: its outline prepared for point tests, with its cover.
     outlines: Vec<OnceLock<Arc<Covered>>>,
+    /// Covers of drawn shapes asked for lately, with their scope overlaps.
+    drawn: CoverCache,
 }
 
 impl std::fmt::Debug for AreaIndex {
@@ -91,7 +94,7 @@ impl AreaIndex {
         let empty = geo::MultiPolygon(Vec::new());
         let banded =
             areas.iter().map(|a| BandedPolygon::new(if a.level == AreaLevel::Country { &empty } else { &a.geometry })).collect();
-        AreaIndex { areas, by_code, trees, banded, outlines }
+        AreaIndex { areas, by_code, trees, banded, outlines, drawn: CoverCache::default() }
     }
 
     /// An area's outline, prepared for exact point tests and covered by cell ranges (made on
@@ -103,6 +106,24 @@ impl AreaIndex {
             Arc::new(Covered::new(shape, OUTLINE_COVER_BUDGET))
         });
         Some(outline.clone())
+    }
+
+    /// A drawn shape with its cover (`budget` boundary cells), kept for the next request of the
+    /// same shape ([`CoverCache`]).
+    pub fn cover_drawn(&self, shape: Shape, budget: usize) -> Arc<Covered> {
+        self.drawn.covered(shape, budget)
+    }
+
+    /// How a drawn shape (from [`AreaIndex::cover_drawn`]) lies relative to a scope, kept with it.
+    pub fn drawn_overlap(&self, covered: &Arc<Covered>, scope: &str, compute: impl FnOnce() -> Overlap) -> Overlap {
+        self.drawn.overlap(covered, scope, compute)
+    }
+
+    /// Whether a point lies in a Dutch municipality: the same answer as
+    /// `locate(lat, lon).in_netherlands()` without the neighbourhood and PC4 look-ups.
+    pub fn in_netherlands(&self, lat: f64, lon: f64) -> bool {
+        self.first(AreaLevel::Municipality, lat, lon).is_some()
+            || self.first(AreaLevel::District, lat, lon).and_then(|d| self.get(&d).and_then(|d| d.parent_code.clone())).is_some()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -269,26 +290,5 @@ mod tests {
         assert_eq!(idx.locate(52.4, 5.4).district, None);
         assert_eq!(idx.locate(52.4, 5.4).municipality.as_deref(), Some("GM0307"));
         assert!(!idx.locate(40.0, 5.0).in_netherlands());
-    }
-
-    #[test]
-    fn a_point_between_outlines_gets_the_nearest_chain_within_the_tolerance() {
-        // Two municipalities with a gap of 0.0002° of longitude (about 14 m) between them.
-        let idx = AreaIndex::new(vec![
-            square("VR09", AreaLevel::SafetyRegion, Some("RE03"), 5.0, 52.0, 1.0),
-            square("GM0001", AreaLevel::Municipality, Some("VR09"), 5.0, 52.0, 0.1),
-            square("WK000101", AreaLevel::District, Some("GM0001"), 5.0, 52.0, 0.1),
-            square("GM0002", AreaLevel::Municipality, Some("VR09"), 5.1002, 52.0, 0.1),
-            square("WK000201", AreaLevel::District, Some("GM0002"), 5.1002, 52.0, 0.1),
-        ]);
-        // 0.00015° east of GM0001's edge (about 10 m), 4 m from GM0002's.
-        let l = idx.locate_near(52.05, 5.10015, 250.0);
-        assert!(l.approximate && l.in_netherlands());
-        assert_eq!((l.district.as_deref(), l.municipality.as_deref()), (Some("WK000201"), Some("GM0002")));
-        assert_eq!(l.safety_region.as_deref(), Some("VR09"));
-        assert!(!idx.locate_near(52.05, 5.10015, 0.0).in_netherlands(), "no tolerance, no guess");
-        assert!(!idx.locate_near(52.05, 5.3, 250.0).in_netherlands(), "far beyond the tolerance");
-        let inside = idx.locate_near(52.05, 5.05, 250.0);
-        assert!(!inside.approximate && inside.municipality.as_deref() == Some("GM0001"));
     }
 }
