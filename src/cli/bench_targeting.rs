@@ -120,8 +120,8 @@ pub(super) async fn bench_targeting(
             );
         }
     }
-    while !reuse {
-        let chunk = pop.chunk(50_000);
+    loop {
+        let chunk = if reuse { Vec::new() } else { pop.chunk(50_000) };
         if chunk.is_empty() {
             break;
         }

@@ -203,7 +203,7 @@ impl AreaIndex {
     /// tolerance the point stays outside (`in_netherlands()` is false).
     pub fn locate_near(&self, lat: f64, lon: f64, tolerance_m: f64) -> Located {
         let at = self.locate(lat, lon);
-        if at.in_netherlands() || !(tolerance_m > 0.0) || !lat.is_finite() || !lon.is_finite() {
+        if at.in_netherlands() || tolerance_m.is_nan() || tolerance_m <= 0.0 || !lat.is_finite() || !lon.is_finite() {
             return at;
         }
         let of_neighbourhood = at
