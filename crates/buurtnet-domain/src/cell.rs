@@ -116,7 +116,7 @@ mod tests {
         let b = cell_id(52.15611, 5.38781);
         assert_eq!(a >> 20, b >> 20);
         assert_eq!(a, cell_id(52.1561, 5.3878));
-        assert!(a >= 0 && a < (1i64 << 48));
+        assert!((0..(1i64 << 48)).contains(&a));
     }
 
     #[test]
