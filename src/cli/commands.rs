@@ -108,7 +108,12 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         }
         Command::ImportParticipants { file, verified, skip_invalid } => {
             let store = open(&config).await?;
-            import_participants(&store, &file, import::ImportOptions { verified, skip_invalid }).await?;
+            import_participants(
+                &store,
+                &file,
+                import::ImportOptions { verified, skip_invalid, nearest_area_within_m: config.geocoder.nearest_area_within_m },
+            )
+            .await?;
         }
         Command::CopyDb { from, to } => {
             let source = Store::connect(&from, &ConnectOptions { create_if_missing: false, ..ConnectOptions::default() })

@@ -5,6 +5,7 @@ mod bench;
 mod bench_dense;
 mod bench_fanout;
 mod bench_replies;
+mod bench_targeting;
 mod commands;
 mod import_gpkg;
 mod settings;

@@ -344,6 +344,12 @@ impl Drop for TestApp {
         {
             let _ = std::fs::remove_dir_all(dir);
         }
+        // A handler that panicked fails the test that caused it, even where its client got an
+        // answer (the server answers 500 and counts it; the panic itself is in the log above).
+        let panics = self.state.handler_panics.count();
+        if panics > 0 && !std::thread::panicking() {
+            panic!("{panics} request handler(s) of this test's server panicked; see the panic message(s) above");
+        }
     }
 }
 

@@ -1,14 +1,17 @@
 //! Throws random and malformed input at every route of the JSON API (from the server's own route
 //! table): random JSON and JSON-shaped bodies with our field names, bad UTF-8, wrong content
 //! types, bodies over the limit, random path and query parameters, with and without staff
-//! tokens. Every answer must be below 500, and every 4xx must be our JSON error shape.
+//! tokens. Strings are any Unicode (multi-byte, combining marks, NUL, right-to-left marks, code
+//! shapes with such characters spliced in) and lone surrogates escaped in the JSON text
+//! (`"\ud800"`). Every answer must be below 500, every 4xx must be our JSON error shape, and no
+//! handler may panic (a caught panic answers 500 and is counted, see `common::TestApp`).
 
 use crate::common::{Backend, TestApp, example_registration, link_token};
 use crate::on_both_backends;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-on_both_backends!(no_route_answers_5xx_or_a_foreign_error_shape);
+on_both_backends!(no_route_answers_5xx_or_a_foreign_error_shape, every_string_field_takes_any_text);
 
 const FIELDS: &[&str] = &[
     "email",
@@ -43,6 +46,75 @@ const FIELDS: &[&str] = &[
     "coordinates",
 ];
 
+/// Stand-ins in generated text for lone surrogates, which a Rust string cannot hold: the JSON
+/// text of a body gets `\ud800` / `\udfff` in their place.
+const LONE_HIGH: char = '\u{e000}';
+const LONE_LOW: char = '\u{e001}';
+
+/// Characters that break code counting bytes as characters or trimming ASCII only.
+const AWKWARD: &[char] = &[
+    '\u{0}',
+    '\u{7f}',
+    '\u{80}',
+    '\u{e9}',
+    '\u{301}',
+    '\u{5d0}',
+    '\u{627}',
+    '\u{800}',
+    '\u{200b}',
+    '\u{200e}',
+    '\u{200f}',
+    '\u{202e}',
+    '\u{2028}',
+    '\u{feff}',
+    '\u{fffd}',
+    '\u{10000}',
+    '\u{1f600}',
+    '\u{10ffff}',
+    LONE_HIGH,
+    LONE_LOW,
+];
+
+/// Any Unicode text, often one of our codes or values with awkward characters spliced in.
+pub fn any_text() -> impl Strategy<Value = String> {
+    let shaped = prop::sample::select(vec![
+        "GM0307",
+        "WK030701",
+        "BU03070101",
+        "3811",
+        "3811AB",
+        "3522 HG",
+        "70",
+        "12-2",
+        "NL",
+        "RE03",
+        "+31612345678",
+        "a@b.nl",
+        "23:00",
+        "urgent",
+        "push",
+        "nl",
+        "home",
+        "2026-11-22T23:30:00+01:00",
+    ]);
+    prop_oneof![
+        "\\PC{0,24}",
+        any::<String>(),
+        prop::collection::vec(prop::sample::select(AWKWARD.to_vec()), 0..8).prop_map(|v| v.into_iter().collect()),
+        (shaped, 0..12usize, prop::collection::vec(prop::sample::select(AWKWARD.to_vec()), 1..4)).prop_map(|(s, at, add)| {
+            let mut chars: Vec<char> = s.chars().collect();
+            let at = at.min(chars.len());
+            chars.splice(at..at, add);
+            chars.into_iter().collect()
+        }),
+    ]
+}
+
+/// A JSON body's text, with the lone-surrogate stand-ins escaped as such.
+pub fn json_text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap().replace(LONE_HIGH, "\\ud800").replace(LONE_LOW, "\\udfff")
+}
+
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -50,7 +122,8 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|n| json!(n)),
         prop_oneof![any::<f64>(), -200.0..200.0f64]
             .prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
-        "\\PC{0,24}".prop_map(Value::String),
+        any_text().prop_map(Value::String),
+        any_text().prop_map(Value::String),
         prop::sample::select(vec!["GM0307", "NL", "urgent", "nl", "push", "23:00", "3811AB", "+31612345678", "a@b.nl", "RE03"])
             .prop_map(|s| Value::String(s.to_string())),
     ];
@@ -83,7 +156,7 @@ fn body() -> impl Strategy<Value = Body> {
 
 fn segment() -> impl Strategy<Value = String> {
     prop_oneof![
-        "\\PC{0,30}".prop_map(|s| crate::common::urlencode(&s)),
+        any_text().prop_map(|s| crate::common::urlencode(&s)),
         "[A-Za-z0-9%._~-]{0,40}",
         Just("%FF%FE%00".to_string()),
         prop::sample::select(vec!["GM0307", "BU03070101", "NL", "3811", "x".repeat(5000).leak() as &str])
@@ -158,7 +231,7 @@ async fn no_route_answers_5xx_or_a_foreign_error_shape(b: Backend) {
         };
         req = match &body {
             Body::None => req,
-            Body::Json(v) => req.json(v),
+            Body::Json(v) => req.header("content-type", "application/json").body(json_text(v)),
             Body::Bytes(b, "") => req.body(b.clone()),
             Body::Bytes(b, ct) => req.header("content-type", *ct).body(b.clone()),
             Body::Huge => req.header("content-type", "application/json").body(huge.clone()),
@@ -202,6 +275,88 @@ async fn no_route_answers_5xx_or_a_foreign_error_shape(b: Backend) {
     assert_eq!(reached.len(), routes.len(), "every route was tried: {seen:?}");
     assert!(seen.iter().any(|(_, s)| *s == 413), "bodies over the limit were tried: {seen:?}");
     assert!(seen.iter().any(|(_, s)| *s < 300), "some requests went through: {seen:?}");
+    assert_eq!(app.state.handler_panics.count(), 0, "request handlers panicked (see the log)");
+}
+
+/// Valid bodies of the routes that take text, each with one string field (in turn, by the drawn
+/// index) replaced by any text: multi-byte, combining marks, NUL, right-to-left marks, lone
+/// surrogates. With an admin token, so that staff routes read the body.
+fn templates() -> Vec<(&'static str, Value)> {
+    let area = json!({"union": [{"areas": ["GM0307", "WK030701", "BU03070101", "3811", "RE03", "VR09", "PV26"]},
+        {"circle": {"lat": 52.1561, "lon": 5.3878, "radius_m": 500}}]});
+    vec![
+        ("/api/v1/participants", example_registration("text@example.org", "+31611113333")),
+        ("/api/v1/targeting/count", json!({"area": area, "topic": "urgent", "at": "2026-11-22T23:30:00+01:00"})),
+        (
+            "/api/v1/actions",
+            json!({"kind": "suspect", "status": "test", "area": {"areas": ["GM0307"]}, "title": "x", "body": "y"}),
+        ),
+        ("/api/v1/messages", json!({"area": {"areas": ["GM0307"]}, "title": "Wegafsluiting", "body": "De Stadsring is dicht."})),
+        (
+            "/api/v1/devices",
+            json!({"subscription": {"endpoint": "https://fcm.googleapis.com/fcm/send/x", "keys": {"p256dh": "x", "auth": "y"}},
+            "location": {"postcode": "3811 AB", "house_number": "12"}, "topics": ["urgent"], "language": "nl"}),
+        ),
+        ("/api/v1/participants/verify-phone", json!({"phone": "+31611113333", "code": "123456"})),
+        ("/api/v1/participants/self-service-link", json!({"email": "text@example.org", "phone": "06 11113333"})),
+    ]
+}
+
+/// The `n`-th string leaf of a JSON value (counting round), replaced by `text`.
+fn replace_string(v: &mut Value, n: usize, text: &str) {
+    fn count(v: &Value) -> usize {
+        match v {
+            Value::String(_) => 1,
+            Value::Array(a) => a.iter().map(count).sum(),
+            Value::Object(o) => o.values().map(count).sum(),
+            _ => 0,
+        }
+    }
+    fn walk(v: &mut Value, target: usize, i: &mut usize, text: &str) {
+        match v {
+            Value::String(s) => {
+                if *i == target {
+                    *s = text.to_string();
+                }
+                *i += 1;
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, target, i, text)),
+            Value::Object(o) => o.values_mut().for_each(|x| walk(x, target, i, text)),
+            _ => {}
+        }
+    }
+    let target = n % count(v).max(1);
+    walk(v, target, &mut 0, text);
+}
+
+async fn every_string_field_takes_any_text(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| c.abuse_limits.enabled = false).await;
+    let admin = app.staff_token("admin", "NL").await;
+    let handle = tokio::runtime::Handle::current();
+    let templates = templates();
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config { cases: 400, ..Default::default() });
+    let result = runner.run(&(0..templates.len(), 0..64usize, any_text()), |(t, field, text)| {
+        let (route, mut body) = templates[t].clone();
+        replace_string(&mut body, field, &text);
+        let req =
+            app.client.post(app.at(route)).bearer_auth(&admin).header("content-type", "application/json").body(json_text(&body));
+        let (status, text) = tokio::task::block_in_place(|| {
+            handle.block_on(async {
+                let resp = req.send().await.unwrap_or_else(|e| panic!("{route} {body}: the connection failed: {e}"));
+                (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+            })
+        });
+        prop_assert!(status < 500, "{route} {body} answered {status}: {text}");
+        if status >= 400 {
+            let v: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(format!("{route}: {e}: {text}")))?;
+            prop_assert!(v["error"].is_string() && v["message"].is_string(), "{route} {status}: {text}");
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert_eq!(app.state.handler_panics.count(), 0, "request handlers panicked (see the log)");
 }
 
 /// The served OpenAPI document describes every route of the route table, and nothing else.

@@ -2,11 +2,20 @@ use crate::common::{Backend, TestApp, fresh_database};
 use crate::on_both_backends;
 use std::process::Command;
 
-on_both_backends!(a_good_file_imports_everything, any_bad_line_aborts_naming_line_and_field, skip_invalid_imports_the_good_lines);
+on_both_backends!(
+    a_good_file_imports_everything,
+    any_bad_line_aborts_naming_line_and_field,
+    skip_invalid_imports_the_good_lines,
+    points_between_outlines_import_with_the_nearest_areas
+);
 
 const HEADER: &str = "external_id,email,phone,lat,lon,postcode,house_number,address_kind,channels,topics,language";
 
 fn run_import(database_url: &str, csv: &str, flags: &[&str]) -> (bool, String, String) {
+    run_import_with(database_url, csv, flags, &[])
+}
+
+fn run_import_with(database_url: &str, csv: &str, flags: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("list.csv");
     std::fs::write(&file, csv).unwrap();
@@ -14,6 +23,7 @@ fn run_import(database_url: &str, csv: &str, flags: &[&str]) -> (bool, String, S
         .args(["--database-url", database_url, "import-participants"])
         .arg(&file)
         .args(flags)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
@@ -117,4 +127,30 @@ async fn skip_invalid_imports_the_good_lines(b: Backend) {
     let store = buurtnet_store::Store::connect(&db, &Default::default()).await.unwrap();
     assert_eq!(store.count_rows("participants").await.unwrap(), 2);
     assert!(store.contact("email", "een@example.org").await.unwrap().unwrap().verified_at.is_none());
+}
+
+/// Issue #19, finding 16: 52.097089, 5.332963 lies in no municipality's outline (a sliver 8 m from
+/// GM0351 and 2 m from WK032702). It imports with the nearest district's chain, marked
+/// approximate; a point in the North Sea is refused as before, and so is the sliver point with
+/// `geocoder.nearest_area_within_m` set to 0.
+async fn points_between_outlines_import_with_the_nearest_areas(b: Backend) {
+    let db = fresh_database(b).await;
+    let sliver = "v-1,sliver@example.org,,52.097089,5.332963,,,home,email,,nl";
+    let sea = "v-2,zee@example.org,,52.6,4.3,,,home,email,,nl";
+    let (ok, _, stderr) = run_import(&db, &format!("{HEADER}\n{sliver}\n{sea}\n"), &[]);
+    assert!(!ok);
+    assert!(stderr.contains("line 3, field lat: This point is not in a Dutch municipality"), "{stderr}");
+    assert!(!stderr.contains("line 2"), "the sliver point is not refused: {stderr}");
+    let strict = [("BUURTNET_GEOCODER__NEAREST_AREA_WITHIN_M", "0")];
+    let (ok, _, stderr) = run_import_with(&db, &format!("{HEADER}\n{sliver}\n"), &[], &strict);
+    assert!(!ok && stderr.contains("line 2, field lat: This point is not in a Dutch municipality"), "{stderr}");
+
+    let (ok, stdout, stderr) = run_import(&db, &format!("{HEADER}\n{sliver}\n"), &[]);
+    assert!(ok, "{stdout}\n{stderr}");
+    let store = buurtnet_store::Store::connect(&db, &Default::default()).await.unwrap();
+    let id = store.participant_by_external_id("v-1").await.unwrap().unwrap();
+    let a = &store.participant(id).await.unwrap().unwrap().addresses[0];
+    assert!(a.approximate);
+    assert_eq!((a.district_code.as_deref(), a.municipality_code.as_deref()), (Some("WK032702"), Some("GM0327")));
+    assert!(a.police_unit_code.is_some() && a.province_code.is_some(), "{a:?}");
 }

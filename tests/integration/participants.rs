@@ -7,6 +7,7 @@ on_both_backends!(
     known_contacts_are_never_revealed,
     every_bad_field_is_named_and_nothing_is_stored,
     postcode_falls_back_to_its_area,
+    a_point_between_outlines_gets_the_nearest_areas,
     phone_codes_expire_and_limit_attempts,
     self_service_links_expire,
     pdok_geocoder_is_used_when_configured,
@@ -192,6 +193,38 @@ async fn postcode_falls_back_to_its_area(b: Backend) {
     assert_eq!(a.pc4.as_deref(), Some("3811"));
     assert_eq!(a.municipality_code.as_deref(), Some("GM0307"));
     assert_eq!(rec.participant.topics, 7, "topics default to all three");
+}
+
+/// Issue #19, finding 16: the simplified outlines leave slivers of a few metres between
+/// municipalities. 52.097089, 5.332963 lies in none (8 m from GM0351, 2 m from WK032702): it gets
+/// the nearest district's chain, marked approximate. A point in the North Sea is still refused,
+/// and so is the sliver point with the tolerance set to 0.
+async fn a_point_between_outlines_gets_the_nearest_areas(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    assert!(!crate::common::oracle_index().locate(52.097089, 5.332963).in_netherlands(), "the point lies in a sliver");
+    let body = json!({"email": "sliver@example.org", "age_confirmed": true,
+        "addresses": [{"lat": 52.097089, "lon": 5.332963, "channels": ["email"]}]});
+    let (s, v) = app.post_json("/api/v1/participants", &body).await;
+    assert_eq!(s, 202, "{v}");
+    let id = app.store.contact("email", "sliver@example.org").await.unwrap().unwrap().participant_id;
+    let rec = app.store.participant(id).await.unwrap().unwrap();
+    let a = &rec.addresses[0];
+    assert!(a.approximate, "areas assigned by nearness are approximate");
+    assert_eq!((a.lat, a.lon), (52.097089, 5.332963), "the point itself is kept");
+    assert_eq!(a.district_code.as_deref(), Some("WK032702"));
+    assert_eq!(a.municipality_code.as_deref(), Some("GM0327"));
+    assert!(a.safety_region_code.is_some() && a.police_unit_code.is_some() && a.province_code.is_some(), "{a:?}");
+
+    let sea = json!({"email": "sea@example.org", "age_confirmed": true,
+        "addresses": [{"lat": 52.6, "lon": 4.3, "channels": ["email"]}]});
+    let (s, v) = app.post_json("/api/v1/participants", &sea).await;
+    assert_eq!((s, v["fields"][0]["code"].as_str()), (422, Some("outside_netherlands")), "{v}");
+    assert_eq!(v["fields"][0]["field"], "addresses[0].lat");
+    assert!(app.store.contact("email", "sea@example.org").await.unwrap().is_none());
+
+    let strict = TestApp::spawn_with(b, |c| c.geocoder.nearest_area_within_m = 0.0).await;
+    let (s, v) = strict.post_json("/api/v1/participants", &body).await;
+    assert_eq!((s, v["fields"][0]["code"].as_str()), (422, Some("outside_netherlands")), "{v}");
 }
 
 async fn phone_codes_expire_and_limit_attempts(b: Backend) {

@@ -26,7 +26,8 @@ on_both_backends!(
     time_windows_and_overrides,
     processes_sharing_a_database_agree,
     area_codes_reach_everyone_inside_their_outlines,
-    count_api_clips_circles_to_the_scope_outline
+    count_api_clips_circles_to_the_scope_outline,
+    area_codes_of_any_text_are_refused_without_a_panic
 );
 
 /// The box the random participants and areas live in (Amersfoort and around).
@@ -671,4 +672,131 @@ async fn count_api_clips_circles_to_the_scope_outline(b: Backend) {
     assert_eq!(v["people"].as_u64(), Some(inside.people), "{v}");
     // The database path agrees (same plan, same scope).
     assert_eq!(actual(&app, &[Oracle::Circle(52.16, 5.30, 6000.0)], Topic::Urgent, at, true, &scope).await, scoped);
+}
+
+/// Issue #19, finding 0: an area code that is not ASCII (`"\u0800"`) panicked the worker while
+/// the level was read from the code's first two bytes, and the client saw its connection
+/// dropped. Now every such code is an unknown area (422 with the field), on the three routes
+/// that take an area; no handler panics (the harness fails a test whose server panicked).
+async fn area_codes_of_any_text_are_refused_without_a_panic(b: Backend) {
+    let app = TestApp::spawn(b).await;
+    let admin = app.staff_token("admin", "NL").await;
+    let routes = ["/api/v1/targeting/count", "/api/v1/actions", "/api/v1/messages"];
+    let codes = [
+        "\u{800}",
+        "G\u{800}",
+        "GM\u{800}",
+        "\u{800}0307",
+        "GM030\u{e9}",
+        "WK\u{301}30701",
+        "\u{200f}GM0307",
+        "GM0307\u{0}",
+        "\u{1f600}",
+    ];
+    for route in routes {
+        for code in codes {
+            let body = json!({"area": {"areas": [code]}, "topic": "urgent", "kind": "suspect", "status": "test",
+                "title": "x", "body": "y", "type": "information"});
+            let resp = app.client.post(app.at(route)).bearer_auth(&admin).json(&body).send().await;
+            let resp = resp.unwrap_or_else(|e| panic!("{route} {code:?}: the connection failed: {e}"));
+            let status = resp.status().as_u16();
+            let v: Value = resp.json().await.unwrap();
+            assert_eq!(status, 422, "{route} {code:?}: {v}");
+            let fields = v["fields"].to_string();
+            assert!(fields.contains("area.areas[0]") && fields.contains("unknown_area"), "{route} {code:?}: {v}");
+        }
+    }
+    // The same through the raw JSON text, with a lone surrogate (not a string serde_json reads).
+    for route in routes {
+        let resp = app
+            .client
+            .post(app.at(route))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body(r#"{"area": {"areas": ["\ud800"]}, "topic": "urgent"}"#)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.unwrap();
+        assert!((400..500).contains(&status) && v["error"].is_string(), "{route}: {status} {v}");
+    }
+    assert_eq!(app.state.handler_panics.count(), 0);
+}
+
+fn square(
+    code: &str,
+    level: buurtnet_domain::AreaLevel,
+    parent: Option<&str>,
+    x: f64,
+    y: f64,
+    size: f64,
+) -> buurtnet_geo::AreaRecord {
+    use geo::polygon;
+    buurtnet_geo::AreaRecord {
+        code: code.into(),
+        name: code.into(),
+        level,
+        parent_code: parent.map(String::from),
+        province_code: None,
+        inhabitants: None,
+        geometry: MultiPolygon(vec![
+            polygon![(x: x, y: y), (x: x + size, y: y), (x: x + size, y: y + size), (x: x, y: y + size), (x: x, y: y)],
+        ]),
+    }
+}
+
+/// Issue #19, finding 16, on made-up outlines: the nearest chain within the tolerance, nothing
+/// beyond it or with no tolerance, and `in_netherlands` answers as `locate` does.
+#[test]
+fn a_point_between_outlines_gets_the_nearest_chain_within_the_tolerance() {
+    use buurtnet_domain::AreaLevel;
+    // Two municipalities with a gap of 0.0002° of longitude (about 14 m) between them.
+    let idx = AreaIndex::new(vec![
+        square("VR09", AreaLevel::SafetyRegion, Some("RE03"), 5.0, 52.0, 1.0),
+        square("GM0001", AreaLevel::Municipality, Some("VR09"), 5.0, 52.0, 0.1),
+        square("WK000101", AreaLevel::District, Some("GM0001"), 5.0, 52.0, 0.1),
+        square("GM0002", AreaLevel::Municipality, Some("VR09"), 5.1002, 52.0, 0.1),
+        square("WK000201", AreaLevel::District, Some("GM0002"), 5.1002, 52.0, 0.1),
+    ]);
+    // 0.00015° east of GM0001's edge (about 10 m), 0.00005° (about 3 m) from GM0002's.
+    let l = idx.locate_near(52.05, 5.10015, 250.0);
+    assert!(l.approximate && l.in_netherlands(), "{l:?}");
+    assert_eq!((l.district.as_deref(), l.municipality.as_deref()), (Some("WK000201"), Some("GM0002")));
+    assert_eq!(l.safety_region.as_deref(), Some("VR09"));
+    assert!(!idx.locate_near(52.05, 5.10015, 0.0).in_netherlands(), "no tolerance, no guess");
+    assert!(!idx.locate_near(52.05, 5.3, 250.0).in_netherlands(), "far beyond the tolerance");
+    let inside = idx.locate_near(52.05, 5.05, 250.0);
+    assert!(!inside.approximate && inside.municipality.as_deref() == Some("GM0001"));
+    for (lat, lon) in [(52.05, 5.10015), (52.05, 5.05), (52.05, 5.15), (52.05, 5.3), (52.2, 5.05)] {
+        assert_eq!(idx.in_netherlands(lat, lon), idx.locate(lat, lon).in_netherlands(), "{lat},{lon}");
+    }
+}
+
+/// Issue #19, finding 19: a drawn shape is covered once per process and found again only when
+/// it is the same shape; its scope overlaps are decided once per scope; the cache stays bounded.
+#[test]
+fn drawn_covers_are_kept_per_shape_and_bounded() {
+    use buurtnet_geo::cover_cache::{CAPACITY, CoverCache};
+    use buurtnet_geo::target_area::{Overlap, Shape};
+    let cache = CoverCache::default();
+    let circle = |r: f64| Shape::Circle { lat: 52.1561, lon: 5.3878, radius_m: r };
+    let a = cache.covered(circle(400.0), 256);
+    assert!(Arc::ptr_eq(&a, &cache.covered(circle(400.0), 256)));
+    assert!(!Arc::ptr_eq(&a, &cache.covered(circle(400.000_000_1), 256)), "another radius is another shape");
+    assert!(!Arc::ptr_eq(&a, &cache.covered(circle(400.0), 128)), "another budget is another cover");
+    let mut computed = 0;
+    for _ in 0..3 {
+        let o = cache.overlap(&a, "GM0307", || {
+            computed += 1;
+            Overlap::Partly
+        });
+        assert_eq!(o, Overlap::Partly);
+    }
+    assert_eq!(computed, 1);
+    assert_eq!(cache.overlap(&a, "GM0344", || Overlap::Disjoint), Overlap::Disjoint);
+    for r in 0..(CAPACITY as u32 + 5) {
+        cache.covered(circle(1000.0 + f64::from(r)), 256);
+    }
+    assert_eq!(cache.len(), CAPACITY);
 }

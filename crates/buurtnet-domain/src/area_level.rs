@@ -64,7 +64,8 @@ impl AreaLevel {
         if digits(code, 4) {
             return Some(AreaLevel::Pc4);
         }
-        let (prefix, rest) = code.split_at(code.len().min(2));
+        // By characters, not bytes: a code is input, and may hold anything (`"\u{800}"`).
+        let (prefix, rest) = code.split_at_checked(2)?;
         match prefix {
             "PV" if digits(rest, 2) => Some(AreaLevel::Province),
             "RE" if digits(rest, 2) => Some(AreaLevel::PoliceUnit),
@@ -94,5 +95,14 @@ mod tests {
         assert_eq!(AreaLevel::of_code("GM03"), None);
         assert_eq!(AreaLevel::of_code("X"), None);
         assert_eq!(AreaLevel::of_code(""), None);
+    }
+
+    #[test]
+    fn codes_that_are_not_ascii_are_no_codes() {
+        for code in
+            ["\u{800}", "G\u{800}", "\u{800}0307", "GM\u{800}", "é", "GMé307", "\u{0}", "WK\u{301}30701", "\u{200f}GM0307"]
+        {
+            assert_eq!(AreaLevel::of_code(code), None, "{code:?}");
+        }
     }
 }

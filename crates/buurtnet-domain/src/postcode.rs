@@ -17,8 +17,11 @@ impl Postcode {
         }
         let digits_ok = b[..4].iter().all(u8::is_ascii_digit) && b[0] != b'0';
         let letters_ok = b[4..].iter().all(u8::is_ascii_uppercase);
-        let letters = &compact[4..];
-        if !digits_ok || !letters_ok || matches!(letters, "SA" | "SD" | "SS") {
+        if !digits_ok || !letters_ok {
+            return None;
+        }
+        // Six ASCII bytes now, so byte 4 is a character boundary.
+        if matches!(compact.get(4..), Some("SA" | "SD" | "SS") | None) {
             return None;
         }
         Some(Postcode(compact))
@@ -93,5 +96,16 @@ mod tests {
             assert!(HouseNumber::parse(bad).is_none(), "{bad} should be rejected");
         }
         assert_eq!(HouseNumber::parse("12a").map(|h| h.number()), Some(12));
+    }
+
+    #[test]
+    fn text_that_is_not_ascii_is_refused_without_a_panic() {
+        // Six bytes with a three-byte character across byte 4.
+        for bad in ["ab\u{800}c", "38\u{800}b", "3811\u{e9}", "\u{800}\u{800}", "3811A\u{301}", "3811\u{0}B"] {
+            assert!(Postcode::parse(bad).is_none(), "{bad:?}");
+        }
+        for bad in ["1\u{800}", "12\u{301}", "\u{200f}12", "12-\u{e9}"] {
+            assert!(HouseNumber::parse(bad).is_none(), "{bad:?}");
+        }
     }
 }

@@ -5,7 +5,8 @@
 
 use crate::area::AreaRecord;
 use crate::banded::BandedPolygon;
-use crate::target_area::{Covered, PreparedPolygon, Shape};
+use crate::cover_cache::CoverCache;
+use crate::target_area::{Covered, Overlap, PreparedPolygon, Shape};
 use buurtnet_domain::AreaLevel;
 use rstar::{AABB, RTree, primitives::GeomWithData, primitives::Rectangle};
 use std::collections::HashMap;
@@ -25,6 +26,8 @@ pub struct AreaIndex {
     banded: Vec<BandedPolygon>,
     /// Per area, made on first use: its outline prepared for point tests, with its cover.
     outlines: Vec<OnceLock<Arc<Covered>>>,
+    /// Covers of drawn shapes asked for lately, with their scope overlaps.
+    drawn: CoverCache,
 }
 
 impl std::fmt::Debug for AreaIndex {
@@ -43,6 +46,11 @@ pub struct Located {
     pub safety_region: Option<String>,
     pub police_unit: Option<String>,
     pub province: Option<String>,
+    /// The point lies in no municipality's outline (a sliver between simplified outlines) and
+    /// was given the nearest district and municipality within a tolerance
+    /// ([`AreaIndex::locate_near`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub approximate: bool,
 }
 
 impl Located {
@@ -86,7 +94,7 @@ impl AreaIndex {
         let empty = geo::MultiPolygon(Vec::new());
         let banded =
             areas.iter().map(|a| BandedPolygon::new(if a.level == AreaLevel::Country { &empty } else { &a.geometry })).collect();
-        AreaIndex { areas, by_code, trees, banded, outlines }
+        AreaIndex { areas, by_code, trees, banded, outlines, drawn: CoverCache::default() }
     }
 
     /// An area's outline, prepared for exact point tests and covered by cell ranges (made on
@@ -98,6 +106,24 @@ impl AreaIndex {
             Arc::new(Covered::new(shape, OUTLINE_COVER_BUDGET))
         });
         Some(outline.clone())
+    }
+
+    /// A drawn shape with its cover (`budget` boundary cells), kept for the next request of the
+    /// same shape ([`CoverCache`]).
+    pub fn cover_drawn(&self, shape: Shape, budget: usize) -> Arc<Covered> {
+        self.drawn.covered(shape, budget)
+    }
+
+    /// How a drawn shape (from [`AreaIndex::cover_drawn`]) lies relative to a scope, kept with it.
+    pub fn drawn_overlap(&self, covered: &Arc<Covered>, scope: &str, compute: impl FnOnce() -> Overlap) -> Overlap {
+        self.drawn.overlap(covered, scope, compute)
+    }
+
+    /// Whether a point lies in a Dutch municipality: the same answer as
+    /// `locate(lat, lon).in_netherlands()` without the neighbourhood and PC4 look-ups.
+    pub fn in_netherlands(&self, lat: f64, lon: f64) -> bool {
+        self.first(AreaLevel::Municipality, lat, lon).is_some()
+            || self.first(AreaLevel::District, lat, lon).and_then(|d| self.get(&d).and_then(|d| d.parent_code.clone())).is_some()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -176,11 +202,80 @@ impl AreaIndex {
             .and_then(|d| d.parent_code.clone())
             .or_else(|| self.first(AreaLevel::Municipality, lat, lon));
         let pc4 = self.first(AreaLevel::Pc4, lat, lon);
+        self.chain(neighbourhood, district, municipality, pc4)
+    }
+
+    /// Completes a chain from its municipality: safety region, police unit and province.
+    fn chain(
+        &self,
+        neighbourhood: Option<String>,
+        district: Option<String>,
+        municipality: Option<String>,
+        pc4: Option<String>,
+    ) -> Located {
         let gm = municipality.as_deref().and_then(|c| self.get(c));
         let safety_region = gm.and_then(|g| g.parent_code.clone()).filter(|c| c.starts_with("VR"));
         let police_unit = safety_region.as_deref().and_then(|c| self.get(c)).and_then(|v| v.parent_code.clone());
         let province = gm.and_then(|g| g.province_code.clone());
-        Located { neighbourhood, district, municipality, pc4, safety_region, police_unit, province }
+        Located { neighbourhood, district, municipality, pc4, safety_region, police_unit, province, approximate: false }
+    }
+
+    /// As [`AreaIndex::locate`], but a point in no municipality's outline within `tolerance_m`
+    /// metres of one (simplified outlines leave slivers of a few metres between neighbours) gets
+    /// the chain of the neighbourhood that contains it where one does, else the nearest
+    /// district's chain, else the nearest municipality's, marked `approximate`. Beyond the
+    /// tolerance the point stays outside (`in_netherlands()` is false).
+    pub fn locate_near(&self, lat: f64, lon: f64, tolerance_m: f64) -> Located {
+        let at = self.locate(lat, lon);
+        if at.in_netherlands() || tolerance_m.is_nan() || tolerance_m <= 0.0 || !lat.is_finite() || !lon.is_finite() {
+            return at;
+        }
+        let of_neighbourhood = at
+            .neighbourhood
+            .as_deref()
+            .and_then(|b| self.get(b))
+            .and_then(|b| b.parent_code.as_deref())
+            .and_then(|w| self.get(w))
+            .filter(|w| w.level == AreaLevel::District && w.parent_code.is_some())
+            .map(|w| w.code.clone());
+        let district = of_neighbourhood.or_else(|| self.nearest(AreaLevel::District, lat, lon, tolerance_m));
+        let municipality = match district.as_deref().and_then(|d| self.get(d)).and_then(|d| d.parent_code.clone()) {
+            Some(gm) => Some(gm),
+            None => self.nearest(AreaLevel::Municipality, lat, lon, tolerance_m),
+        };
+        if municipality.is_none() {
+            return at;
+        }
+        let Located { neighbourhood, pc4, .. } = at;
+        Located { approximate: true, ..self.chain(neighbourhood, district, municipality, pc4) }
+    }
+
+    /// The area of one level nearest to a point (outside it) within `tolerance_m` metres
+    /// (haversine distance to the closest point of its outline); ties go to the lower code.
+    fn nearest(&self, level: AreaLevel, lat: f64, lon: f64, tolerance_m: f64) -> Option<String> {
+        use geo::{Closest, Distance, Haversine, HaversineClosestPoint, Point};
+        let tree = self.trees.get(&level)?;
+        let dlat = tolerance_m / 111_000.0;
+        let dlon = tolerance_m / (111_000.0 * lat.to_radians().cos().max(0.01));
+        let probe = AABB::from_corners([lon - dlon, lat - dlat], [lon + dlon, lat + dlat]);
+        let p = Point::new(lon, lat);
+        let mut best: Option<(f64, &str)> = None;
+        for e in tree.locate_in_envelope_intersecting(probe) {
+            let area = &self.areas[e.data];
+            let rings = area.geometry.0.iter().flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()));
+            let distance = rings
+                .flat_map(|ring| ring.lines())
+                .map(|l| match l.haversine_closest_point(&p) {
+                    Closest::SinglePoint(q) | Closest::Intersection(q) => Haversine.distance(p, q),
+                    Closest::Indeterminate => f64::INFINITY,
+                })
+                .fold(f64::INFINITY, f64::min);
+            let better = best.is_none_or(|(d, code)| distance < d || (distance == d && area.code.as_str() < code));
+            if distance <= tolerance_m && better {
+                best = Some((distance, &area.code));
+            }
+        }
+        best.map(|(_, code)| code.to_string())
     }
 }
 

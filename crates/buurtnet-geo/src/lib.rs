@@ -4,6 +4,7 @@
 pub mod area;
 pub mod banded;
 pub mod compose;
+pub mod cover_cache;
 pub mod gpkg;
 pub mod index;
 pub mod load;

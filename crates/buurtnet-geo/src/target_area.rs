@@ -434,7 +434,7 @@ fn parse_into(v: &Value, path: &str, index: &AreaIndex, depth: usize, out: &mut 
             }
             if !NL_BOUNDS.contains(lat, lon)
                 || !index.is_empty()
-                    && !index.locate(lat, lon).in_netherlands()
+                    && !index.in_netherlands(lat, lon)
                     && !touches_country(index, &Shape::Circle { lat, lon, radius_m })
             {
                 errors.add(format!("{path}.circle"), "outside_netherlands", "This circle lies outside the Netherlands.");

@@ -672,6 +672,9 @@ impl Config {
         if !matches!(self.geocoder.kind.as_str(), "offline" | "pdok") {
             return Err(format!("geocoder.kind must be 'offline' or 'pdok', not '{}'", self.geocoder.kind));
         }
+        if !(0.0..=10_000.0).contains(&self.geocoder.nearest_area_within_m) {
+            return Err("geocoder.nearest_area_within_m must be between 0 and 10000 (metres)".into());
+        }
         self.providers.validate()?;
         self.jobs.validate()?;
         for (name, limit) in [

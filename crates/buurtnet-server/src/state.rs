@@ -40,6 +40,8 @@ pub struct App {
     pub upload_slots: Arc<tokio::sync::Semaphore>,
     /// The host names requests may name (see `http::host_check`).
     pub allowed_hosts: crate::http::host_check::AllowedHosts,
+    /// Request handlers of this process that panicked (each answered 500).
+    pub handler_panics: crate::http::panics::HandlerPanics,
 }
 
 impl App {
@@ -105,6 +107,7 @@ impl App {
             engine,
             live_feed,
             photo_slots,
+            handler_panics: Default::default(),
         })
     }
 

@@ -107,6 +107,12 @@ pub struct GeocoderConfig {
     pub pdok_url: String,
     /// Time-out for one geocoding request, in milliseconds.
     pub timeout_ms: u64,
+    /// A point in no municipality's outline but within this many metres of one (the simplified
+    /// outlines leave slivers of a few metres between neighbours) gets the nearest district and
+    /// municipality (the chain of a neighbourhood that contains it first) and is recorded as
+    /// approximate; further away it is refused as outside the Netherlands. 0 refuses every
+    /// point outside the outlines. Default 250.
+    pub nearest_area_within_m: f64,
 }
 
 impl Default for GeocoderConfig {
@@ -115,6 +121,7 @@ impl Default for GeocoderConfig {
             kind: "offline".into(),
             pdok_url: "https://api.pdok.nl/bzk/locatieserver/search/v3_1".into(),
             timeout_ms: 3000,
+            nearest_area_within_m: 250.0,
         }
     }
 }

@@ -111,23 +111,25 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(req: Request, scope: Scope, index: &AreaIndex) -> Plan {
-        let scope_overlap = scope_overlap(index, &req.area, &scope);
-        let members = req
-            .area
-            .members
-            .into_iter()
-            .map(|m| match m {
-                Member::Shape(s) => Planned::Shape(Arc::new(Covered::new(s, COVER_BUDGET))),
-                Member::Code { outline: Some(outline), .. } => Planned::Shape(outline),
-                Member::Code { outline: None, .. } => Planned::All,
-            })
-            .collect();
         let scope_outline = match &scope {
             Scope::National => None,
             Scope::Municipality(code) | Scope::PoliceUnit(code) => index.outline(code),
         };
+        // Drawn shapes are covered once per process and shape (and their scope overlap decided
+        // once per scope): the same area is counted again and again while it is looked at.
+        let members: Vec<(Planned, Option<String>)> = req
+            .area
+            .members
+            .into_iter()
+            .map(|m| match m {
+                Member::Shape(s) => (Planned::Shape(index.cover_drawn(s, COVER_BUDGET)), None),
+                Member::Code { outline: Some(outline), code, .. } => (Planned::Shape(outline), Some(code)),
+                Member::Code { outline: None, code, .. } => (Planned::All, Some(code)),
+            })
+            .collect();
+        let scope_overlap = planned_scope_overlap(index, &members, &scope, scope_outline.as_ref());
         Plan {
-            members,
+            members: members.into_iter().map(|(m, _)| m).collect(),
             topic_bit: topic_bit(req.topic),
             local_time: dutch_local_time(req.at),
             override_time_windows: req.override_time_windows,
@@ -565,18 +567,70 @@ pub fn scope_overlap(index: &AreaIndex, area: &TargetArea, scope: &Scope) -> Ove
         Scope::National => return Overlap::Within,
         Scope::Municipality(code) | Scope::PoliceUnit(code) => index.outline(code),
     };
+    combine(area.members.iter().map(|m| match (m, &outline) {
+        (Member::Code { code, .. }, _) => code_overlap(index, code, scope),
+        (Member::Shape(s), Some(outline)) => shape_overlap(outline, s),
+        (Member::Shape(_), None) => Overlap::Disjoint,
+    }))
+}
+
+/// [`scope_overlap`] of planned members (covered shapes, with the code of each area code): a
+/// drawn shape's overlap with a scope is decided once per process ([`AreaIndex::drawn_overlap`]),
+/// first on the two covers (no exact test when they tell), then on the geometry.
+fn planned_scope_overlap(
+    index: &AreaIndex,
+    members: &[(Planned, Option<String>)],
+    scope: &Scope,
+    outline: Option<&Arc<Covered>>,
+) -> Overlap {
+    if matches!(scope, Scope::National) {
+        return Overlap::Within;
+    }
+    combine(members.iter().map(|m| match (m, outline) {
+        ((_, Some(code)), _) => code_overlap(index, code, scope),
+        ((Planned::Shape(s), None), Some(outline)) => {
+            index.drawn_overlap(s, scope.code(), || cover_overlap(outline, s).unwrap_or_else(|| shape_overlap(outline, &s.shape)))
+        }
+        _ => Overlap::Disjoint,
+    }))
+}
+
+fn code_overlap(index: &AreaIndex, code: &str, scope: &Scope) -> Overlap {
+    if code_within_scope(index, code, scope) { Overlap::Within } else { Overlap::Disjoint }
+}
+
+fn shape_overlap(outline: &Covered, shape: &Shape) -> Overlap {
+    match &outline.shape {
+        Shape::Polygon(p) => p.overlap(shape),
+        Shape::Circle { .. } => Overlap::Disjoint,
+    }
+}
+
+/// What the covers alone tell: every cell of the shape's cover in the outline's inside cells →
+/// within; no cell of it in any cell of the outline's cover → disjoint; else `None` (the exact
+/// test decides). Both covers hold every point of their shapes, so both answers are certain.
+fn cover_overlap(outline: &Covered, shape: &Covered) -> Option<Overlap> {
+    let within = |ranges: &[(i64, i64)], lo: i64, hi: i64| {
+        let i = ranges.partition_point(|r| r.1 < lo);
+        ranges.get(i).is_some_and(|r| r.0 <= lo && hi <= r.1)
+    };
+    let meets = |ranges: &[(i64, i64)], lo: i64, hi: i64| {
+        let i = ranges.partition_point(|r| r.1 < lo);
+        ranges.get(i).is_some_and(|r| r.0 <= hi)
+    };
+    if shape.ranges.iter().all(|&(lo, hi)| within(&outline.cover.inside, lo, hi)) {
+        return Some(Overlap::Within);
+    }
+    if !shape.ranges.iter().any(|&(lo, hi)| meets(&outline.ranges, lo, hi)) {
+        return Some(Overlap::Disjoint);
+    }
+    None
+}
+
+fn combine(overlaps: impl Iterator<Item = Overlap>) -> Overlap {
     let mut any_in = false;
     let mut all_in = true;
-    for m in &area.members {
-        let o = match (m, &outline) {
-            (Member::Code { code, .. }, _) if code_within_scope(index, code, scope) => Overlap::Within,
-            (Member::Code { .. }, _) => Overlap::Disjoint,
-            (Member::Shape(s), Some(outline)) => match &outline.shape {
-                Shape::Polygon(p) => p.overlap(s),
-                Shape::Circle { .. } => Overlap::Disjoint,
-            },
-            (Member::Shape(_), None) => Overlap::Disjoint,
-        };
+    for o in overlaps {
         any_in |= o != Overlap::Disjoint;
         all_in &= o == Overlap::Within;
     }

@@ -136,7 +136,14 @@ async fn parse_location(state: &AppState, v: &Value, field: &str, errors: &mut F
             errors.add(format!("{field}.postcode"), "address_not_found", "We cannot find this postcode.");
             return None;
         };
-        crate::services::participants::locate_checked(&areas, g.lat, g.lon, &format!("{field}.postcode"), errors)?;
+        crate::services::participants::locate_checked(
+            &areas,
+            g.lat,
+            g.lon,
+            state.config.geocoder.nearest_area_within_m,
+            &format!("{field}.postcode"),
+            errors,
+        )?;
         return Some(DevicePlace::point(g.lat, g.lon));
     }
     let number = |name: &str| v.get(name).and_then(Value::as_f64).filter(|x| x.is_finite());
@@ -153,7 +160,7 @@ async fn parse_location(state: &AppState, v: &Value, field: &str, errors: &mut F
         return None;
     }
     let areas = state.areas.current();
-    crate::services::participants::locate_checked(&areas, lat, lon, field, errors)?;
+    crate::services::participants::locate_checked(&areas, lat, lon, state.config.geocoder.nearest_area_within_m, field, errors)?;
     Some(DevicePlace::point(lat, lon))
 }
 

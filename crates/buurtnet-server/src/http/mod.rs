@@ -16,6 +16,7 @@ pub mod openapi;
 mod ops;
 pub(crate) mod pages;
 pub(crate) mod pages_reply;
+pub mod panics;
 mod sandbox;
 
 use crate::resident_app::api as app_api;
@@ -152,7 +153,8 @@ pub fn router(state: AppState) -> Router {
     if state.config.providers.kind == "sandbox" {
         app = app.route("/sandbox", get(sandbox::page)).route("/sandbox/api/messages", get(sandbox::messages));
     }
-    app.layer(middleware::from_fn(record_metrics))
+    app.layer(panics::layer(&state.handler_panics))
+        .layer(middleware::from_fn(record_metrics))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

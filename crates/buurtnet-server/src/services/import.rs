@@ -49,10 +49,20 @@ pub enum ImportError {
     Store(#[from] buurtnet_store::StoreError),
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ImportOptions {
     pub verified: bool,
     pub skip_invalid: bool,
+    /// `geocoder.nearest_area_within_m`: how far outside every outline a point may lie and
+    /// still get the nearest areas (marked approximate).
+    pub nearest_area_within_m: f64,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        let nearest_area_within_m = crate::config::GeocoderConfig::default().nearest_area_within_m;
+        ImportOptions { verified: false, skip_invalid: false, nearest_area_within_m }
+    }
 }
 
 /// Where the import is, for a progress bar: (stage, done, total).
@@ -84,6 +94,7 @@ fn parse_line(
     cols: &[usize; 11],
     areas: &AreaIndex,
     points: &PointTable,
+    nearest_area_within_m: f64,
 ) -> Result<(Option<String>, ParticipantDraft, buurtnet_store::NewAddress), FieldErrors> {
     let get = |i: usize| rec.get(cols[i]).map(str::trim).filter(|s| !s.is_empty());
     let mut errors = FieldErrors::new();
@@ -176,7 +187,7 @@ fn parse_line(
             }
         }
     };
-    let at = areas.locate(plat, plon);
+    let at = areas.locate_near(plat, plon, nearest_area_within_m);
     if !areas.is_empty() && !at.in_netherlands() {
         errors.add(
             if matches!(location, AddressLocation::Point { .. }) { "lat" } else { "postcode" },
@@ -233,7 +244,7 @@ pub async fn import_csv<R: Read + Send + 'static>(
             }
             lines += 1;
             let line = rec.position().map(|p| p.line()).unwrap_or(lines + 1);
-            match parse_line(&rec, &cols, &areas, &points) {
+            match parse_line(&rec, &cols, &areas, &points, options.nearest_area_within_m) {
                 Ok((external_id, draft, address)) => rows.push(Row { line, external_id, draft, address }),
                 Err(errs) => rejected.extend(errs.iter().map(|e| LineError {
                     line,

@@ -18,7 +18,9 @@ use serde_json::{Value, json};
 pub const VERIFY_EMAIL: &str = "verify-email";
 pub const SELF_SERVICE: &str = "self-service";
 
-/// Builds the stored address from a draft, its point and the areas it lies in.
+/// Builds the stored address from a draft, its point and the areas it lies in. The address is
+/// approximate when its point is (a postcode area's) or its areas are (the nearest ones, for a
+/// point between outlines).
 pub fn new_address(draft: &AddressDraft, lat: f64, lon: f64, approximate: bool, at: &Located) -> NewAddress {
     let (postcode, house_number) = match &draft.location {
         AddressLocation::Postcode { postcode, house_number } => {
@@ -32,7 +34,7 @@ pub fn new_address(draft: &AddressDraft, lat: f64, lon: f64, approximate: bool, 
         house_number,
         lat,
         lon,
-        approximate,
+        approximate: approximate || at.approximate,
         cell: cell_id(lat, lon),
         neighbourhood_code: at.neighbourhood.clone(),
         district_code: at.district.clone(),
@@ -46,10 +48,18 @@ pub fn new_address(draft: &AddressDraft, lat: f64, lon: f64, approximate: bool, 
     }
 }
 
-/// Checks that a point lies in a Dutch municipality (when geography is loaded) and returns
-/// the areas it is in.
-pub fn locate_checked(areas: &AreaIndex, lat: f64, lon: f64, field: &str, errors: &mut FieldErrors) -> Option<Located> {
-    let at = areas.locate(lat, lon);
+/// Checks that a point lies in a Dutch municipality (when geography is loaded), or within
+/// `tolerance_m` metres of one (`geocoder.nearest_area_within_m`: then it gets the nearest areas,
+/// marked approximate), and returns the areas it is in.
+pub fn locate_checked(
+    areas: &AreaIndex,
+    lat: f64,
+    lon: f64,
+    tolerance_m: f64,
+    field: &str,
+    errors: &mut FieldErrors,
+) -> Option<Located> {
+    let at = areas.locate_near(lat, lon, tolerance_m);
     if !areas.is_empty() && !at.in_netherlands() {
         errors.add(field, "outside_netherlands", "This point is not in a Dutch municipality.");
         return None;
@@ -75,7 +85,8 @@ async fn resolve_addresses(app: &App, draft: &ParticipantDraft) -> AppResult<Vec
                 }
             }
         };
-        if let Some(at) = locate_checked(&areas, lat, lon, &field, &mut errors) {
+        let tolerance = app.config.geocoder.nearest_area_within_m;
+        if let Some(at) = locate_checked(&areas, lat, lon, tolerance, &field, &mut errors) {
             out.push(new_address(a, lat, lon, approximate, &at));
         }
     }
