@@ -324,7 +324,7 @@ async fn uploads_beyond_the_process_cap_wait_for_a_slot() {
            "description": "Inbraak in een woning aan de Stationsstraat.", "questions": "Heeft u iets gezien?"});
     let (s, e) = post(&app, &requester, "/api/v1/enquiries", &body).await;
     assert_eq!(s, 201, "{e}");
-    let (s, v) = post(&app, &approver, &format!("/api/v1/enquiries/{}/approve", e["id"]), &json!({})).await;
+    let (s, v) = post(&app, &approver, &format!("/api/v1/enquiries/{}/approve", e["id"]), &json!({"version": 1})).await;
     assert_eq!(s, 200, "{v}");
     let mut token = None;
     for _ in 0..200 {
