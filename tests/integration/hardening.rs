@@ -264,7 +264,7 @@ async fn links_survive_key_rotation_and_copies_cannot_forge(b: Backend) {
     assert_eq!((s, v["error"].as_str()), (400, Some("link_invalid")));
 }
 
-async fn count(app: &TestApp, token: &str, area: Value) -> Value {
+pub(crate) async fn count(app: &TestApp, token: &str, area: Value) -> Value {
     let r = app
         .client
         .post(app.at("/api/v1/targeting/count"))

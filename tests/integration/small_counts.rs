@@ -16,17 +16,7 @@ async fn register_verified(app: &TestApp, email: &str, lat: f64, lon: f64) {
 }
 
 async fn count(app: &TestApp, token: &str, radius_m: u32) -> Value {
-    let area = json!({"circle": {"lat": 52.1561, "lon": 5.3878, "radius_m": radius_m}});
-    let r = app
-        .client
-        .post(app.at("/api/v1/targeting/count"))
-        .bearer_auth(token)
-        .json(&json!({"area": area, "topic": "urgent"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    crate::hardening::count(app, token, json!({"circle": {"lat": 52.1561, "lon": 5.3878, "radius_m": radius_m}})).await
 }
 
 async fn small_counts_are_shown_as_fewer_than_five_to_municipality_officers(b: Backend) {
