@@ -106,6 +106,18 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 println!("  {level:<14} {n}");
             }
         }
+        Command::ImportAddresses { gpkg, download: _, url, download_dir, layer, columns, within } => {
+            let path = match gpkg {
+                Some(path) => path,
+                None => {
+                    let dir = download_dir.unwrap_or_else(|| config.data_dir.join("downloads"));
+                    super::import_addresses::download(&url, &dir).await?
+                }
+            };
+            let store = open_existing(&config).await?;
+            let options = buurtnet_targeting::address_import::AddressImportOptions { layer, columns, within };
+            super::import_addresses::run(&store, &path, &options).await?;
+        }
         Command::ImportParticipants { file, verified, skip_invalid } => {
             let store = open(&config).await?;
             import_participants(

@@ -7,6 +7,7 @@ mod bench_fanout;
 mod bench_replies;
 mod bench_targeting;
 mod commands;
+mod import_addresses;
 mod import_gpkg;
 mod settings;
 
@@ -91,6 +92,33 @@ pub enum Command {
         /// Where downloads go (default: {data_dir}/downloads); an interrupted download resumes from here.
         #[arg(long)]
         download_dir: Option<PathBuf>,
+    },
+    /// Import official address points (the Kadaster's BAG GeoPackage as PDOK publishes it:
+    /// layer verblijfsobject, RD New) into the offline geocoding table. Streamed in batches,
+    /// idempotent (an upsert by postcode and house number), optionally limited to one area.
+    ImportAddresses {
+        /// The BAG GeoPackage (e.g. bag-light.gpkg).
+        #[arg(long, required_unless_present = "download", conflicts_with = "download")]
+        gpkg: Option<PathBuf>,
+        /// Download the GeoPackage first (from --url), resuming an earlier partial download.
+        #[arg(long)]
+        download: bool,
+        /// Where --download fetches from.
+        #[arg(long, default_value = buurtnet_targeting::address_import::BAG_GPKG_URL)]
+        url: String,
+        /// Where downloads go (default: {data_dir}/downloads).
+        #[arg(long)]
+        download_dir: Option<PathBuf>,
+        /// The address layer (default verblijfsobject).
+        #[arg(long)]
+        layer: Option<String>,
+        /// Column names where the file differs: field=column, comma-separated; fields are
+        /// postcode, huisnummer, huisletter, toevoeging, openbare_ruimte, woonplaats.
+        #[arg(long)]
+        columns: Vec<String>,
+        /// Keep only addresses inside this municipality (GM…) or province (PV…).
+        #[arg(long)]
+        within: Option<String>,
     },
     /// Import participants from a CSV file (header: external_id,email,phone,lat,lon,postcode,house_number,address_kind,channels,topics,language).
     ImportParticipants {

@@ -368,7 +368,7 @@ async fn wijkbuurt_2025(path: &Path) {
     write_gpkg(path, &[gm, wk, bu], None).await;
 }
 
-fn buurtnet(database_url: &str, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn buurtnet(database_url: &str, args: &[&str]) -> (bool, String, String) {
     let data_dir = std::env::temp_dir().join(unique("buurtnet_cli_data"));
     let out = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
         .env("BUURTNET_DATA_DIR", &data_dir)
@@ -600,7 +600,7 @@ async fn a_merger_next_year_moves_addresses_and_reports_scopes(b: Backend) {
 
 /// A PDOK-like server: Atom service and dataset feeds and the files, with HTTP Range. The
 /// first request for a file breaks off halfway.
-async fn pdok_server(files: Vec<(String, String, Vec<u8>)>) -> (String, tokio::task::JoinHandle<()>) {
+pub(crate) async fn pdok_server(files: Vec<(String, String, Vec<u8>)>) -> (String, tokio::task::JoinHandle<()>) {
     use axum::body::Body;
     use axum::http::{HeaderMap, StatusCode, header};
     use axum::response::Response;

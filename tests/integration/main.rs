@@ -9,6 +9,7 @@ mod console_browser;
 mod console_map_browser;
 mod fakes;
 
+mod address_import;
 mod alerting;
 mod alerting_live;
 mod approval;

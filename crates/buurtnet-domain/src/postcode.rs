@@ -63,6 +63,23 @@ impl HouseNumber {
         Some(HouseNumber(s))
     }
 
+    /// The canonical form of a register's parts (the BAG's huisnummer, huisletter and
+    /// huisnummertoevoeging), the same form [`HouseNumber::parse`] gives for what a resident
+    /// types: `12` + `A` → `12A`, `12` + `2` → `12-2`, `12` + `A` + `2` → `12A2`.
+    pub fn from_parts(number: u32, letter: &str, addition: &str) -> Option<HouseNumber> {
+        let letter = letter.trim();
+        let addition = addition.trim();
+        let text = match (letter.is_empty(), addition.is_empty()) {
+            (_, true) => format!("{number}{letter}"),
+            (true, false) => format!("{number}-{addition}"),
+            (false, false) => format!("{number}{letter}{addition}"),
+        };
+        if letter.chars().count() > 1 || !letter.chars().all(|c| c.is_ascii_alphabetic()) {
+            return None;
+        }
+        HouseNumber::parse(&text)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -96,6 +113,18 @@ mod tests {
             assert!(HouseNumber::parse(bad).is_none(), "{bad} should be rejected");
         }
         assert_eq!(HouseNumber::parse("12a").map(|h| h.number()), Some(12));
+    }
+
+    #[test]
+    fn register_parts_give_what_residents_type() {
+        for (n, letter, add, typed) in
+            [(12, "", "", "12"), (12, "a", "", "12a"), (12, "", "2", "12-2"), (12, "A", "2", "12a2"), (7, "", "bis", "7-bis")]
+        {
+            assert_eq!(HouseNumber::from_parts(n, letter, add), HouseNumber::parse(typed), "{n} {letter} {add}");
+        }
+        assert!(HouseNumber::from_parts(0, "", "").is_none());
+        assert!(HouseNumber::from_parts(12, "AB", "").is_none());
+        assert!(HouseNumber::from_parts(12, "", "toolongaddition").is_none());
     }
 
     #[test]

@@ -47,6 +47,15 @@ pub struct Feature {
     pub geometry: MultiPolygon<f64>,
 }
 
+/// One row of a point layer: its feature id, the asked-for attributes as text and its point in
+/// WGS84 (`None` for an empty geometry).
+#[derive(Debug, Clone)]
+pub struct PointFeature {
+    pub fid: i64,
+    pub values: Vec<Option<String>>,
+    pub point: Option<Coord<f64>>,
+}
+
 /// An open GeoPackage.
 pub struct Gpkg {
     path: PathBuf,
@@ -139,17 +148,7 @@ impl Gpkg {
     /// WGS84 polygons; `key` (one of `columns`) names the feature in errors. Features without a
     /// geometry are skipped; points and lines are an error.
     pub async fn features(&mut self, layer: &Layer, columns: &[&str], key: usize) -> Result<Vec<Feature>, GpkgError> {
-        let transform = match layer.srs_id {
-            28992 => true,
-            4326 => false,
-            other => {
-                return Err(GpkgError::Layer {
-                    path: self.path.clone(),
-                    layer: layer.table.clone(),
-                    message: format!("coordinates in EPSG:{other}; only EPSG:28992 (RD New) and EPSG:4326 are read"),
-                });
-            }
-        };
+        let transform = self.transform(layer)?;
         let sql = format!("SELECT {}, {} FROM {}", text_columns(columns), quote(&layer.geometry_column), quote(&layer.table));
         let path = self.path.clone();
         let layer_err = |message: String| GpkgError::Layer { path: path.clone(), layer: layer.table.clone(), message };
@@ -184,6 +183,77 @@ impl Gpkg {
     }
 }
 
+impl Gpkg {
+    /// Up to `limit` features of a point layer whose feature id is above `after`, in feature-id
+    /// order, with the given attribute columns (as text) and the point in WGS84: a file of
+    /// millions of rows is read a batch at a time. Anything but a point is an error naming the
+    /// feature.
+    pub async fn point_batch(
+        &mut self,
+        layer: &Layer,
+        columns: &[&str],
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<PointFeature>, GpkgError> {
+        let transform = self.transform(layer)?;
+        let sql = format!(
+            "SELECT rowid, {}, {} FROM {} WHERE rowid > $1 ORDER BY rowid LIMIT $2",
+            text_columns(columns),
+            quote(&layer.geometry_column),
+            quote(&layer.table)
+        );
+        let path = self.path.clone();
+        let layer_err = |message: String| GpkgError::Layer { path: path.clone(), layer: layer.table.clone(), message };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(|e| layer_err(e.to_string()))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let fid: i64 = r.try_get(0).map_err(|e| layer_err(e.to_string()))?;
+            let values = (1..=columns.len())
+                .map(|i| r.try_get::<Option<String>, _>(i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| layer_err(e.to_string()))?;
+            let feature_err = |message: String| GpkgError::Feature {
+                path: path.clone(),
+                layer: layer.table.clone(),
+                code: format!("fid {fid}"),
+                message,
+            };
+            let blob: Option<Vec<u8>> = r.try_get(columns.len() + 1).map_err(|e| layer_err(e.to_string()))?;
+            let point = match blob.filter(|b| !b.is_empty()) {
+                None => None,
+                Some(blob) => match decode_point(&blob).map_err(feature_err)? {
+                    None => None,
+                    Some(c) if transform => {
+                        let (x, y) = self.rd.convert(c.x, c.y).map_err(|e| feature_err(e.to_string()))?;
+                        Some(Coord { x: round7(x), y: round7(y) })
+                    }
+                    Some(c) => Some(c),
+                },
+            };
+            out.push(PointFeature { fid, values, point });
+        }
+        Ok(out)
+    }
+
+    /// Whether the layer's coordinates need converting from RD New; other systems are refused.
+    fn transform(&self, layer: &Layer) -> Result<bool, GpkgError> {
+        match layer.srs_id {
+            28992 => Ok(true),
+            4326 => Ok(false),
+            other => Err(GpkgError::Layer {
+                path: self.path.clone(),
+                layer: layer.table.clone(),
+                message: format!("coordinates in EPSG:{other}; only EPSG:28992 (RD New) and EPSG:4326 are read"),
+            }),
+        }
+    }
+}
+
 fn text_columns(columns: &[&str]) -> String {
     columns.iter().map(|c| format!("CAST({} AS TEXT)", quote(c))).collect::<Vec<_>>().join(", ")
 }
@@ -196,6 +266,25 @@ fn round7(v: f64) -> f64 {
 /// A GeoPackage geometry blob (GP header + WKB) as polygons. Empty geometries give an empty
 /// multipolygon; anything but (multi)polygons is an error.
 pub fn decode_polygons(blob: &[u8]) -> Result<MultiPolygon<f64>, String> {
+    let Some(mut reader) = wkb_of(blob)? else {
+        return Ok(MultiPolygon(Vec::new()));
+    };
+    let mut polygons = Vec::new();
+    reader.geometry(&mut polygons, 0)?;
+    Ok(MultiPolygon(polygons))
+}
+
+/// A GeoPackage geometry blob holding a point (or a multipoint of one) as its coordinate, `None`
+/// for an empty geometry; anything else is an error.
+pub fn decode_point(blob: &[u8]) -> Result<Option<Coord<f64>>, String> {
+    let Some(mut reader) = wkb_of(blob)? else {
+        return Ok(None);
+    };
+    reader.point_geometry(true)
+}
+
+/// The WKB after a GeoPackage blob's header, `None` when the header marks it empty.
+fn wkb_of(blob: &[u8]) -> Result<Option<Wkb<'_>>, String> {
     if blob.len() < 8 || &blob[..2] != b"GP" {
         return Err("the geometry is not a GeoPackage geometry blob (no GP header)".into());
     }
@@ -204,7 +293,7 @@ pub fn decode_polygons(blob: &[u8]) -> Result<MultiPolygon<f64>, String> {
         return Err("extended GeoPackage geometries are not supported".into());
     }
     if flags & 0b0001_0000 != 0 {
-        return Ok(MultiPolygon(Vec::new())); // the empty-geometry flag
+        return Ok(None); // the empty-geometry flag
     }
     let envelope = match (flags >> 1) & 0b111 {
         0 => 0,
@@ -216,11 +305,7 @@ pub fn decode_polygons(blob: &[u8]) -> Result<MultiPolygon<f64>, String> {
     if blob.len() < 8 + envelope + 5 {
         return Err("the geometry blob is truncated".into());
     }
-    let mut reader = Wkb { data: &blob[8 + envelope..], pos: 0 };
-    let mut polygons = Vec::new();
-    reader.geometry(&mut polygons, 0)?;
-    let polygons = MultiPolygon(polygons);
-    Ok(polygons)
+    Ok(Some(Wkb { data: &blob[8 + envelope..], pos: 0 }))
 }
 
 /// A cursor over WKB bytes that checks every read.
@@ -261,11 +346,8 @@ impl Wkb<'_> {
         Ok(n)
     }
 
-    /// One geometry (polygon, multipolygon or collection of them), appending its polygons.
-    fn geometry(&mut self, out: &mut Vec<geo::Polygon<f64>>, depth: u32) -> Result<(), String> {
-        if depth > 8 {
-            return Err("geometry collections nested too deeply".into());
-        }
+    /// A geometry's byte order, type (without dimension flags) and coordinate count per point.
+    fn header(&mut self) -> Result<(bool, u32, usize), String> {
         let little = match self.bytes::<1>()?[0] {
             0 => false,
             1 => true,
@@ -283,7 +365,43 @@ impl Wkb<'_> {
             _ => return Err(format!("unknown WKB geometry type {raw}")),
         }
         let dims = 2 + usize::from(z) + usize::from(m);
-        match iso % 1000 {
+        Ok((little, iso % 1000, dims))
+    }
+
+    /// One point (or a multipoint holding one); an empty point (NaN coordinates) is `None`.
+    fn point_geometry(&mut self, multi_allowed: bool) -> Result<Option<Coord<f64>>, String> {
+        let (little, kind, dims) = self.header()?;
+        match kind {
+            1 => {
+                let x = self.f64(little)?;
+                let y = self.f64(little)?;
+                for _ in 2..dims {
+                    self.f64(little)?;
+                }
+                if x.is_nan() && y.is_nan() {
+                    return Ok(None);
+                }
+                if !x.is_finite() || !y.is_finite() {
+                    return Err("a coordinate is not a finite number".into());
+                }
+                Ok(Some(Coord { x, y }))
+            }
+            4 if multi_allowed => match self.count(little, 21)? {
+                0 => Ok(None),
+                1 => self.point_geometry(false),
+                n => Err(format!("expected one point, found a multipoint of {n}")),
+            },
+            other => Err(format!("expected a Point, found WKB geometry type {other}")),
+        }
+    }
+
+    /// One geometry (polygon, multipolygon or collection of them), appending its polygons.
+    fn geometry(&mut self, out: &mut Vec<geo::Polygon<f64>>, depth: u32) -> Result<(), String> {
+        if depth > 8 {
+            return Err("geometry collections nested too deeply".into());
+        }
+        let (little, kind, dims) = self.header()?;
+        match kind {
             3 => {
                 let p = self.polygon(little, dims)?;
                 out.extend(p);
@@ -347,6 +465,37 @@ mod tests {
             w.extend(y.to_le_bytes());
         }
         w
+    }
+
+    fn point_wkb(x: f64, y: f64, z: Option<f64>) -> Vec<u8> {
+        let mut w = vec![1u8];
+        w.extend(if z.is_some() { 1001u32 } else { 1u32 }.to_le_bytes());
+        w.extend(x.to_le_bytes());
+        w.extend(y.to_le_bytes());
+        if let Some(z) = z {
+            w.extend(z.to_le_bytes());
+        }
+        w
+    }
+
+    #[test]
+    fn reads_points_and_refuses_other_shapes() {
+        assert_eq!(
+            decode_point(&blob(&point_wkb(136_000.5, 455_000.25, None))).unwrap(),
+            Some(Coord { x: 136_000.5, y: 455_000.25 })
+        );
+        assert_eq!(decode_point(&blob(&point_wkb(1.0, 2.0, Some(3.0)))).unwrap(), Some(Coord { x: 1.0, y: 2.0 }));
+        assert_eq!(decode_point(&blob(&point_wkb(f64::NAN, f64::NAN, None))).unwrap(), None);
+        let mut multi = vec![1u8];
+        multi.extend(4u32.to_le_bytes());
+        multi.extend(1u32.to_le_bytes());
+        multi.extend(point_wkb(5.0, 6.0, None));
+        assert_eq!(decode_point(&blob(&multi)).unwrap(), Some(Coord { x: 5.0, y: 6.0 }));
+        assert!(decode_point(&blob(&square_wkb())).unwrap_err().contains("expected a Point"));
+        let full = blob(&point_wkb(1.0, 2.0, None));
+        for cut in 0..full.len() {
+            assert!(decode_point(&full[..cut]).is_err(), "cut at {cut}");
+        }
     }
 
     #[test]

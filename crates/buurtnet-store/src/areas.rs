@@ -199,9 +199,30 @@ impl Store {
 
     /// Replaces the offline geocoding table.
     pub async fn replace_address_points(&self, points: &[AddressPoint]) -> Result<(), StoreError> {
+        self.write_address_points(points, true).await
+    }
+
+    /// Adds or updates address points by postcode and house number, in one transaction (an
+    /// import writes a batch at a time, so running it again changes nothing). A postcode and
+    /// house number may appear once in `points`.
+    pub async fn upsert_address_points(&self, points: &[AddressPoint]) -> Result<(), StoreError> {
+        self.write_address_points(points, false).await
+    }
+
+    /// Writes points in one transaction: all of the table anew (`replace`, the first of a
+    /// repeated address wins), or merged into it (a repeated address takes the new values).
+    async fn write_address_points(&self, points: &[AddressPoint], replace: bool) -> Result<(), StoreError> {
+        let conflict = if replace {
+            " ON CONFLICT (postcode, house_number) DO NOTHING"
+        } else {
+            " ON CONFLICT (postcode, house_number) DO UPDATE SET street = excluded.street, \
+             city = excluded.city, lat = excluded.lat, lon = excluded.lon"
+        };
         with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM address_points").execute(&mut *tx).await?;
+            if replace {
+                sqlx::query("DELETE FROM address_points").execute(&mut *tx).await?;
+            }
             for chunk in points.chunks(POINT_BATCH) {
                 let mut qb = QueryBuilder::new("INSERT INTO address_points (postcode, house_number, street, city, lat, lon) ");
                 qb.push_values(chunk, |mut b, a| {
@@ -212,12 +233,17 @@ impl Store {
                         .push_bind(a.lat)
                         .push_bind(a.lon);
                 });
-                qb.push(" ON CONFLICT (postcode, house_number) DO NOTHING");
+                qb.push(conflict);
                 qb.build().execute(&mut *tx).await?;
             }
             tx.commit().await
         })?;
         Ok(())
+    }
+
+    pub async fn count_address_points(&self) -> Result<i64, StoreError> {
+        let n = with_pool!(self, |p| sqlx::query_scalar("SELECT COUNT(*) FROM address_points").fetch_one(p).await)?;
+        Ok(n)
     }
 
     pub async fn address_point(&self, postcode: &str, house_number: &str) -> Result<Option<AddressPoint>, StoreError> {

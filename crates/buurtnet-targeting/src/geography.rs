@@ -120,7 +120,12 @@ pub async fn import_areas(store: &Store, folder: Option<&Path>, version: &str) -
     })
     .await?;
     store.replace_areas(&rows, version).await?;
-    store.replace_address_points(&points).await?;
+    // Merged into the table (the file's first row of an address wins): addresses imported from
+    // the official register (`import-addresses`) stay when the areas are imported again.
+    let mut seen = std::collections::HashSet::new();
+    let points: Vec<AddressPoint> =
+        points.into_iter().filter(|p| seen.insert((p.postcode.clone(), p.house_number.clone()))).collect();
+    store.upsert_address_points(&points).await?;
     let mut by_level: Vec<(String, usize)> = AreaLevel::ALL
         .iter()
         .map(|l| (l.as_str().to_string(), records.iter().filter(|r| r.level == *l).count()))
