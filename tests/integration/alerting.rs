@@ -310,7 +310,7 @@ async fn a_repeated_request_with_the_same_idempotency_key_sends_once(backend: Ba
     assert_eq!(v["messages"].as_array().unwrap().len(), 1, "{v}");
     let sms = got(&app, &a.phone, "sms").await;
     assert_eq!(sms.len(), 1);
-    assert!(sms[0]["body"].as_str().unwrap().starts_with("OEFENING – Gezocht voertuig: Auto gezocht"), "{sms:?}");
+    assert!(sms[0]["body"].as_str().unwrap().starts_with("OEFENING - Gezocht voertuig: Auto gezocht"), "{sms:?}");
     assert!(sms[0]["body"].as_str().unwrap().contains("Voertuig: Volkswagen, zwart, kenteken 12-ABC-3."));
 }
 

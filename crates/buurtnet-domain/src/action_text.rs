@@ -72,10 +72,10 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 fn status_prefix(status: MessageStatus, lang: Language) -> &'static str {
     match (status, lang) {
         (MessageStatus::Actual, _) => "",
-        (MessageStatus::Exercise, Language::Nl) => "OEFENING – ",
-        (MessageStatus::Exercise, Language::En) => "EXERCISE – ",
-        (MessageStatus::Test, Language::Nl) => "TEST – ",
-        (MessageStatus::Test, Language::En) => "TEST – ",
+        (MessageStatus::Exercise, Language::Nl) => "OEFENING - ",
+        (MessageStatus::Exercise, Language::En) => "EXERCISE - ",
+        (MessageStatus::Test, Language::Nl) => "TEST - ",
+        (MessageStatus::Test, Language::En) => "TEST - ",
     }
 }
 
@@ -215,7 +215,7 @@ fn outcome_sentence(outcome: Outcome, lang: Language) -> &'static str {
         (Outcome::Direct, Language::En) => "Thanks to your tips the case is solved. Thank you for your help!",
         (Outcome::Indirect, Language::Nl) => "Uw tips hebben bijgedragen aan de afloop. Bedankt voor uw hulp!",
         (Outcome::Indirect, Language::En) => "Your tips helped bring this to an end. Thank you for your help!",
-        (Outcome::None, Language::Nl) => "De actie is beëindigd. Bedankt voor het meekijken.",
+        (Outcome::None, Language::Nl) => "De actie is afgelopen. Bedankt voor het meekijken.",
         (Outcome::None, Language::En) => "The action has ended. Thank you for keeping an eye out.",
     }
 }

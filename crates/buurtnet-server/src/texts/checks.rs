@@ -20,6 +20,7 @@ const DYNAMIC: &[(&str, &str)] = &[
     ("e.incident_type", "every IncidentType (every_enum_word_used_as_a_key_exists)"),
     ("k.as_str()", "every ActionKind, IncidentType and Classification (every_enum_word_used_as_a_key_exists)"),
     ("st.as_str()", "nothing: in alerting/actions.rs `t` is a JSON object of counts, not a text table"),
+    ("notice", "\"saved\" and \"unlinked\", the self-service page's notices (self_service_notices_exist)"),
 ];
 
 fn crate_dir() -> PathBuf {
@@ -288,4 +289,14 @@ fn the_scanner_finds_keys_loops_and_dynamic_calls() {
     );
     let problems = check_file("src/x.rs", "let s = t.get(name);", &TINY);
     assert!(problems[0].starts_with("src/x.rs:1: t.get(name) takes a key the tests cannot see"), "{problems:?}");
+}
+
+#[test]
+fn self_service_notices_exist() {
+    let source = std::fs::read_to_string(crate_dir().join("src/http/pages.rs")).unwrap_or_default();
+    let notices: Vec<&str> = ["saved", "unlinked"].into_iter().filter(|n| source.contains(&format!("Some(\"{n}\")"))).collect();
+    assert_eq!(notices, ["saved", "unlinked"], "the self-service notices changed: update DYNAMIC and this test");
+    for n in notices {
+        assert!(RESIDENT.contains(n), "resident text \"{n}\" is missing");
+    }
 }

@@ -36,7 +36,18 @@ fn heading(out: &mut String, title: &str) {
 }
 
 fn field(out: &mut String, name: &str, value: &str) {
+    if name.ends_with("sms") {
+        gsm7_only(name, value);
+    }
     let _ = writeln!(out, "--- {name} ---\n{value}");
+}
+
+/// Every built-in SMS text, filled with GSM-7 values, stays in the GSM 7-bit alphabet: one
+/// character outside it (an en dash, a curly quote) makes the whole message UCS-2 and doubles
+/// its parts, for every participant who takes SMS.
+fn gsm7_only(name: &str, text: &str) {
+    let outside: Vec<char> = text.chars().filter(|c| buurtnet_domain::sms_text::gsm_septets(*c).is_none()).collect();
+    assert!(outside.is_empty(), "{name} needs UCS-2 because of {outside:?}: {text}");
 }
 
 /// The stored content of a message (`messages.content`), readably: per language its e-mail
@@ -284,4 +295,23 @@ fn information_messages() {
         );
     }
     insta::assert_snapshot!("information_messages", out);
+}
+
+#[test]
+fn a_short_plain_dutch_exercise_is_one_sms() {
+    use buurtnet_domain::sms_text::{SmsEncoding, measure};
+    let c = ActionContent {
+        title: "Vermist: man (82)".into(),
+        body: "Wie heeft hem gezien? Bel 112.".into(),
+        title_en: None,
+        body_en: None,
+        description: Description::default(),
+        callback_phone: None,
+    };
+    for status in [MessageStatus::Exercise, MessageStatus::Test, MessageStatus::Actual] {
+        let t = render(ActionKind::MissingPerson, status, MessageKind::Start, None, &c, None, Language::Nl);
+        let m = measure(&t.sms);
+        assert!(t.sms.chars().count() < 160, "{status:?}: {}", t.sms);
+        assert_eq!((m.encoding, m.segments), (SmsEncoding::Gsm7, 1), "{status:?}: {}", t.sms);
+    }
 }
