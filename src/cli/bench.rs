@@ -72,6 +72,19 @@ pub enum BenchCommand {
         #[arg(long)]
         replica_only: bool,
     },
+    /// Address look-ups: exact postcode + house number in the in-memory address book (one
+    /// core), side by side with the same look-ups in the SQLite address table.
+    Addresses {
+        /// Addresses in the book (the whole country has about 10 million).
+        #[arg(long, default_value_t = 10_000_000)]
+        addresses: usize,
+        /// Addresses in the SQLite table measured beside it.
+        #[arg(long, default_value_t = 1_000_000)]
+        table_addresses: usize,
+        /// Look-ups per round in the book (half of them miss); 5 rounds.
+        #[arg(long, default_value_t = 2_000_000)]
+        lookups: usize,
+    },
     /// Replies to an enquiry: concurrent clients post replies with a photo (about 1 MB) to a
     /// running server (`buurtnet serve` on the same database); replies/s, latency, none lost.
     Replies {
@@ -239,6 +252,9 @@ pub async fn run(cmd: BenchCommand, geodata: Option<&Path>, database_url: &str) 
     let folder = geodata.context("the benchmarks need the CBS geodata: --geodata or BUURTNET_GEODATA")?;
     match cmd {
         BenchCommand::Replies { .. } => Ok(()),
+        BenchCommand::Addresses { addresses, table_addresses, lookups } => {
+            super::bench_addresses::bench_addresses(addresses, table_addresses, lookups).await
+        }
         BenchCommand::Fanout { recipients, postgres, workers, runs, national_devices, json } => {
             let args = super::bench_fanout::FanoutArgs { recipients, postgres, workers, runs, national_devices, json };
             super::bench_fanout::bench_fanout(folder, &args).await

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_addresses;
 mod bench_dense;
 mod bench_fanout;
 mod bench_replies;

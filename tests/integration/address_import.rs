@@ -2,7 +2,7 @@
 //! GeoPackage (layer `verblijfsobject`, points in RD New with postcode, huisnummer, huisletter,
 //! toevoeging, openbare ruimte and woonplaats), and `--download` from a local server.
 
-use crate::common::{Backend, fresh_database, geodata, oracle_index};
+use crate::common::{Backend, TestApp, fresh_database, geodata, oracle_index};
 use crate::gpkg_import::{buurtnet, pdok_server};
 use crate::on_both_backends;
 use buurtnet_domain::postcode::{HouseNumber, Postcode};
@@ -152,6 +152,28 @@ async fn official_addresses_are_imported_within_an_area_and_again_unchanged(b: B
     assert!(ok && out.contains("imported 4 addresses"), "{out}\n{err}");
     assert_eq!(db.count_address_points().await.unwrap(), before + 4);
     assert_eq!(db.address_point("3811AA", "1").await.unwrap().and_then(|p| p.city), Some("Amersfoort".into()));
+
+    // A server reads the table into its address book, and its geocoder finds the register's
+    // point there: exact, not the postcode area's middle.
+    let app = TestApp::spawn_on(&url).await;
+    let total = db.count_address_points().await.unwrap() as usize;
+    let mut waited = 0;
+    while app.state.geocoder.book().map(|b| b.len()) != Some(total) {
+        assert!(waited < 100, "the address book did not load: {:?}", app.state.geocoder.book().map(|b| b.len()));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let index = app.state.areas.current();
+    let found = app
+        .state
+        .geocoder
+        .geocode(&db, &index, &Postcode::parse("3522XT").unwrap(), &HouseNumber::parse("112 B 3").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let (lat, lon) = wgs((UTRECHT.0 + 30.0, UTRECHT.1));
+    assert!(!found.approximate && (found.lat - lat).abs() < 1e-6 && (found.lon - lon).abs() < 1e-6, "{found:?}");
+    drop(app);
 
     // Importing the areas again keeps the register's addresses.
     let (ok, out, err) = buurtnet(&url, &["import-areas", geodata().to_str().unwrap()]);

@@ -97,7 +97,7 @@ fn announce_sandbox(state: &AppState) {
 
 /// Background upkeep of this process alone (shared upkeep is in the jobs table, see [`jobs`]):
 /// pick up a changed secrets file (key rotation) every 5 s, keep the area index in memory in
-/// step (another process may have imported new areas) every 30 s, and set this process's
+/// step (another process may have imported new areas) and the address book likewise every 30 s, and set this process's
 /// delivery queue gauges (its own `/metrics`) every 15 s.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -118,6 +118,11 @@ async fn housekeeping(state: AppState) {
             && let Err(e) = state.areas.refresh(&state.store).await
         {
             tracing::warn!(error = %e, "area index refresh failed");
+        }
+        if (n == 1 || n.is_multiple_of(30))
+            && let Err(e) = state.geocoder.refresh_book(&state.store).await
+        {
+            tracing::warn!(error = %e, "address book refresh failed");
         }
         if n.is_multiple_of(15)
             && let Err(e) = alerting::engine::queue_metrics(&state).await

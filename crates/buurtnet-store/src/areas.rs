@@ -236,9 +236,38 @@ impl Store {
                 qb.push(conflict);
                 qb.build().execute(&mut *tx).await?;
             }
+            // Every process's address book (in memory) reloads when this changes.
+            sqlx::query(
+                "INSERT INTO meta (key, value) VALUES ('address_points_version', '1') ON CONFLICT (key) \
+                 DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)",
+            )
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await
         })?;
         Ok(())
+    }
+
+    /// The version of the address table: it changes with every write.
+    pub async fn address_points_version(&self) -> Result<Option<String>, StoreError> {
+        self.get_meta("address_points_version").await
+    }
+
+    /// A page of address points in (postcode, house number) order after the given one.
+    pub async fn address_points_after(&self, after: Option<(&str, &str)>, limit: i64) -> Result<Vec<AddressPoint>, StoreError> {
+        let (pc, hn) = after.unwrap_or(("", ""));
+        let rows = with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT * FROM address_points WHERE postcode > $1 OR (postcode = $1 AND house_number > $2) \
+                 ORDER BY postcode, house_number LIMIT $3",
+            )
+            .bind(pc)
+            .bind(hn)
+            .bind(limit)
+            .fetch_all(p)
+            .await
+        })?;
+        Ok(rows)
     }
 
     pub async fn count_address_points(&self) -> Result<i64, StoreError> {

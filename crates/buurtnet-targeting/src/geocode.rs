@@ -2,11 +2,13 @@
 //! address points (with the PC4 area's interior point as an approximate fallback), optionally
 //! preceded by the PDOK Locatieserver (the national geocoder).
 
+use crate::address_book::AddressBook;
 use buurtnet_domain::postcode::{HouseNumber, Postcode};
 use buurtnet_geo::AreaIndex;
 use buurtnet_store::Store;
 use geo::InteriorPoint;
 use serde::Deserialize;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -20,6 +22,8 @@ pub struct Geocoded {
 
 pub struct Geocoder {
     pdok: Option<Pdok>,
+    /// The address table in memory, with the table version it was read at.
+    book: RwLock<Option<(String, Arc<AddressBook>)>>,
 }
 
 struct Pdok {
@@ -35,7 +39,7 @@ impl Geocoder {
         } else {
             None
         };
-        Ok(Geocoder { pdok })
+        Ok(Geocoder { pdok, book: RwLock::new(None) })
     }
 
     pub async fn geocode(
@@ -53,10 +57,43 @@ impl Geocoder {
                 Err(e) => tracing::warn!(error = %e, "PDOK Locatieserver lookup failed; using the offline table"),
             }
         }
+        if let Some(f) = self.book().and_then(|b| b.get(postcode, house).map(|f| (f.lat, f.lon))) {
+            return Ok(Some(Geocoded { lat: f.0, lon: f.1, approximate: false, source: "address_points" }));
+        }
+        // Not in the book: it may have been imported since the book was read.
         if let Some(p) = store.address_point(postcode.as_str(), house.as_str()).await? {
             return Ok(Some(Geocoded { lat: p.lat, lon: p.lon, approximate: false, source: "address_points" }));
         }
         Ok(pc4_point(areas, postcode.pc4()))
+    }
+}
+
+impl Geocoder {
+    /// The address book in memory, once loaded.
+    pub fn book(&self) -> Option<Arc<AddressBook>> {
+        match self.book.read() {
+            Ok(g) => g.as_ref().map(|(_, b)| b.clone()),
+            Err(p) => p.into_inner().as_ref().map(|(_, b)| b.clone()),
+        }
+    }
+
+    /// Reads the address table into memory when it changed since the last read (any process
+    /// may have imported addresses). Returns whether it read.
+    pub async fn refresh_book(&self, store: &Store) -> anyhow::Result<bool> {
+        let version = store.address_points_version().await?.unwrap_or_default();
+        let current = match self.book.read() {
+            Ok(g) => g.as_ref().map(|(v, _)| v.clone()),
+            Err(p) => p.into_inner().as_ref().map(|(v, _)| v.clone()),
+        };
+        if current.as_deref() == Some(version.as_str()) {
+            return Ok(false);
+        }
+        let book = Arc::new(AddressBook::load(store).await?);
+        tracing::info!(addresses.count = book.len(), addresses.bytes = book.heap_bytes(), "address book loaded");
+        if let Ok(mut g) = self.book.write() {
+            *g = Some((version, book));
+        }
+        Ok(true)
     }
 }
 

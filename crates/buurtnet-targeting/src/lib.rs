@@ -4,6 +4,7 @@
 //! ([`replica`]), and the plan that turns an area, a topic and a time into counts and recipient
 //! streams ([`reach`]). No HTTP here: the server and the CLI call it.
 
+pub mod address_book;
 pub mod address_import;
 pub mod area_import;
 pub mod geocode;
