@@ -17,6 +17,7 @@ on_both_backends!(
     push_needs_a_registered_device,
     unreadable_quiet_hours_fail_closed,
     staff_tokens_expire_and_can_be_revoked,
+    nul_characters_are_bad_input,
 );
 
 fn no_limits(c: &mut buurtnet_server::Config) {
@@ -448,4 +449,32 @@ async fn confirmation_endpoints_are_limited_too(b: Backend) {
     assert!(r.headers().contains_key("retry-after"));
     let (s, v) = app.post_json("/api/v1/participants/verify-email", &json!({"token": "a.b"})).await;
     assert_eq!((s, v["error"].as_str()), (429, Some("too_many_requests")));
+}
+
+/// PostgreSQL cannot store a NUL (`\0`) in a text: a request holding one is bad input (4xx with
+/// the usual error body), never a 500, and nothing is written.
+async fn nul_characters_are_bad_input(b: Backend) {
+    let app = TestApp::spawn_with(b, no_limits).await;
+    let resp = app.client.get(app.at("/api/v1/areas/%00GM0307")).send().await.unwrap();
+    let status = resp.status().as_u16();
+    let v: Value = resp.json().await.unwrap();
+    assert!(status == 400 || status == 404, "{status} {v}");
+    assert!(v["error"].is_string() && v["message"].is_string(), "{v}");
+
+    let token = app.staff_token("dispatcher", "GM0307").await;
+    let (s, before) = {
+        let r = app.client.get(app.at("/api/v1/actions")).bearer_auth(&token).send().await.unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(s, 200, "{before}");
+    let body = json!({"kind": "suspect", "status": "actual", "title": "Inbreker\u{0}", "body": "Man met\u{0} rugtas.",
+        "area": {"circle": {"lat": 52.1561, "lon": 5.3878, "radius_m": 500.0}}});
+    let r = app.client.post(app.at("/api/v1/actions")).bearer_auth(&token).json(&body).send().await.unwrap();
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.unwrap();
+    assert!((400..500).contains(&status) || status == 201, "{status} {v}");
+    assert!(status == 201 || v["error"].is_string(), "{v}");
+    let after: Value = app.client.get(app.at("/api/v1/actions")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let grew = after.to_string().len() > before.to_string().len();
+    assert_eq!(grew, status == 201, "an action was written only if the answer said so: {status} {v}");
 }

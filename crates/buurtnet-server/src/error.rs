@@ -106,6 +106,10 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Unavailable(m) => AppError::Unavailable(m),
             StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::InvalidText(_) => AppError::bad_request(
+                "invalid_text",
+                "The request holds a character that cannot be stored (a NUL, \\0); remove it and try again.".to_string(),
+            ),
             other => AppError::Internal(other.to_string()),
         }
     }

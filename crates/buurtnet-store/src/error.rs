@@ -16,6 +16,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(DbError),
+    /// A text holds a character the database cannot store (PostgreSQL refuses NUL, `\0`):
+    /// bad input, not a fault of the server.
+    #[error("a text holds a character the database cannot store: {0}")]
+    InvalidText(String),
     /// A stored value this code wrote cannot be read back (a damaged row).
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
@@ -40,6 +44,10 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 let what = db.constraint().map(String::from).unwrap_or_else(|| db.message().to_string());
                 StoreError::Conflict(what)
+            }
+            // character_not_in_repertoire: PostgreSQL's answer to a NUL in a text.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                StoreError::InvalidText(db.message().to_string())
             }
             _ => StoreError::Database(DbError(e)),
         }
