@@ -199,9 +199,12 @@ async fn dispatcher_signs_in_with_totp_draws_sends_and_closes() {
 
 /// Signs in an account that skips the second factor (set here; the TOTP path is proven above).
 async fn signed_in(app: &TestApp, role: &str, scope: &str) -> (Client, i64) {
+    signed_in_on(app, role, scope, browser().await).await
+}
+
+async fn signed_in_on(app: &TestApp, role: &str, scope: &str, c: Client) -> (Client, i64) {
     let (id, email) = crate::console::staff(app, role, scope).await;
     app.store.set_skip_second_factor(id, true).await.unwrap();
-    let c = browser().await;
     c.goto(&app.at("/console/aanmelden")).await.unwrap();
     type_into(&c, "email", &email).await;
     type_into(&c, "password", "a long test password").await;
@@ -312,4 +315,18 @@ async fn enquiry_four_eyes_in_the_ui_and_a_handler_answers_a_reply() {
     for c in [a, r, b, h] {
         c.close().await.unwrap();
     }
+}
+
+/// The console's menu (an admin's has the most items) wraps on a phone: nothing on the page
+/// scrolls sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_menu_fits_a_phone() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (c, _) = signed_in_on(&app, "admin", "NL", crate::browser_kit::browser_sized(390, 900).await).await;
+    let widths = c.execute("return [document.documentElement.scrollWidth, window.innerWidth]", vec![]).await.unwrap();
+    let (scroll, inner) = (widths[0].as_f64().unwrap(), widths[1].as_f64().unwrap());
+    assert!(inner < 600.0, "not a phone-sized window: {widths}");
+    assert!(scroll <= inner, "the console scrolls sideways on a phone: {widths}");
+    screenshot(&c, "console-home-phone").await;
+    c.close().await.unwrap();
 }
