@@ -31,6 +31,7 @@ mod migration_parity;
 mod ops;
 mod pages;
 mod participants;
+mod place_search;
 mod push;
 mod resident_app;
 mod resident_browser;

@@ -33,6 +33,12 @@ pub struct AddressBook {
     places: Vec<[u32; 2]>,
     names: Vec<String>,
     additions: HashMap<String, u32>,
+    /// The additions by id (the reverse of `additions`).
+    addition_list: Vec<String>,
+    /// Each street name's addresses (indexes in key order), by the name's id.
+    by_street: HashMap<u32, Vec<u32>>,
+    /// Street and place names, lower case, sorted: (name, id, whether it is a place).
+    sorted_names: Vec<(String, u32, bool)>,
 }
 
 /// The postcode as 24 bits: its number (1000–9999) times 1024, plus its letters.
@@ -118,12 +124,45 @@ impl AddressBookBuilder {
                 _ => entries.push(e),
             }
         }
+        let mut by_street: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut is_street = vec![false; self.name_list.len()];
+        let mut is_place = vec![false; self.name_list.len()];
+        for (i, e) in entries.iter().enumerate() {
+            let [street, city] = e.2;
+            if let Some(flag) = is_street.get_mut(street as usize) {
+                *flag = true;
+                by_street.entry(street).or_default().push(u32::try_from(i).unwrap_or(u32::MAX));
+            }
+            if let Some(flag) = is_place.get_mut(city as usize) {
+                *flag = true;
+            }
+        }
+        let mut sorted_names: Vec<(String, u32, bool)> = Vec::new();
+        for (id, name) in self.name_list.iter().enumerate() {
+            let id = u32::try_from(id).unwrap_or(NONE);
+            if is_street[id as usize] {
+                sorted_names.push((name.to_lowercase(), id, false));
+            }
+            if is_place[id as usize] {
+                sorted_names.push((name.to_lowercase(), id, true));
+            }
+        }
+        sorted_names.sort();
+        let mut addition_list = vec![String::new(); self.additions.len()];
+        for (a, id) in &self.additions {
+            if let Some(slot) = addition_list.get_mut(*id as usize) {
+                slot.clone_from(a);
+            }
+        }
         AddressBook {
             keys: entries.iter().map(|e| e.0).collect(),
             points: entries.iter().map(|e| e.1).collect(),
             places: entries.iter().map(|e| e.2).collect(),
             names: self.name_list,
             additions: self.additions,
+            addition_list,
+            by_street,
+            sorted_names,
         }
     }
 }
@@ -180,12 +219,77 @@ impl AddressBook {
         Some(self.found(i))
     }
 
-    /// How many addresses carry this postcode (a range of keys).
-    pub fn count_in(&self, postcode: &Postcode) -> usize {
-        let Some(pc) = postcode_bits(postcode) else { return 0 };
+    /// The house number of entry `i` as stored (`110`, `110A`, `110-2`).
+    pub fn house_number(&self, i: usize) -> String {
+        let k = self.keys[i];
+        let number = (k >> ADDITION_BITS) & ((1 << NUMBER_BITS) - 1);
+        let addition = self.addition_list.get((k & ((1 << ADDITION_BITS) - 1)) as usize).map_or("", String::as_str);
+        format!("{number}{addition}")
+    }
+
+    /// The postcode of entry `i` (`3522XT`).
+    pub fn postcode(&self, i: usize) -> String {
+        let pc = self.keys[i] >> (NUMBER_BITS + ADDITION_BITS);
+        let (number, letters) = (pc >> 10, pc & 1023);
+        let letter = |v: u64| char::from(b'A' + u8::try_from(v).unwrap_or(25));
+        format!("{number}{}{}", letter(letters / 26), letter(letters % 26))
+    }
+
+    /// Entry `i`'s point, street and place.
+    pub fn entry(&self, i: usize) -> Found<'_> {
+        self.found(i)
+    }
+
+    /// The entries (in key order) of a postcode.
+    pub fn in_postcode(&self, postcode: &Postcode) -> std::ops::Range<usize> {
+        let Some(pc) = postcode_bits(postcode) else { return 0..0 };
         let from = self.keys.partition_point(|k| *k < key(pc, 0, 0));
         let to = self.keys.partition_point(|k| *k < key(pc + 1, 0, 0));
-        to - from
+        from..to
+    }
+
+    /// The entries on a street (by its exact name, any case).
+    pub fn on_street(&self, name: &str) -> &[u32] {
+        let lower = name.to_lowercase();
+        let from = self.sorted_names.partition_point(|(n, _, _)| n.as_str() < lower.as_str());
+        self.sorted_names[from..]
+            .iter()
+            .take_while(|(n, _, _)| *n == lower)
+            .find(|(_, _, place)| !place)
+            .and_then(|(_, id, _)| self.by_street.get(id))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Street and place names starting with `prefix` (lower case), at most `limit`:
+    /// (the name as written, whether it is a place).
+    pub fn names_starting(&self, prefix: &str, limit: usize) -> Vec<(&str, bool)> {
+        let from = self.sorted_names.partition_point(|(n, _, _)| n.as_str() < prefix);
+        self.sorted_names[from..]
+            .iter()
+            .take_while(|(n, _, _)| n.starts_with(prefix))
+            .take(limit)
+            .filter_map(|(_, id, place)| self.names.get(*id as usize).map(|n| (n.as_str(), *place)))
+            .collect()
+    }
+
+    /// Street names within `distance` edits of `name` (lower case), closest first, at most `limit`.
+    pub fn streets_like(&self, name: &str, distance: usize, limit: usize) -> Vec<&str> {
+        let mut found: Vec<(usize, &str)> = self
+            .sorted_names
+            .iter()
+            .filter(|(n, _, place)| !place && n.len().abs_diff(name.len()) <= distance)
+            .filter_map(|(n, id, _)| {
+                let d = strsim::levenshtein(n, name);
+                (d <= distance).then(|| self.names.get(*id as usize).map(|s| (d, s.as_str()))).flatten()
+            })
+            .collect();
+        found.sort();
+        found.into_iter().take(limit).map(|(_, n)| n).collect()
+    }
+
+    /// How many addresses carry this postcode (a range of keys).
+    pub fn count_in(&self, postcode: &Postcode) -> usize {
+        self.in_postcode(postcode).len()
     }
 }
 

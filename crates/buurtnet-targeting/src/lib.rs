@@ -9,5 +9,6 @@ pub mod address_import;
 pub mod area_import;
 pub mod geocode;
 pub mod geography;
+pub mod place_search;
 pub mod reach;
 pub mod replica;
