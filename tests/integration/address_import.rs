@@ -3,7 +3,7 @@
 //! toevoeging, openbare ruimte and woonplaats), and `--download` from a local server.
 
 use crate::common::{Backend, TestApp, fresh_database, geodata, oracle_index};
-use crate::gpkg_import::{buurtnet, pdok_server};
+use crate::gpkg_import::{buurtnet, new_gpkg, pdok_server};
 use crate::on_both_backends;
 use buurtnet_domain::postcode::{HouseNumber, Postcode};
 use buurtnet_geo::rd::RdToWgs84;
@@ -54,17 +54,8 @@ fn point_blob(x: f64, y: f64) -> Vec<u8> {
 }
 
 async fn write_bag_gpkg(path: &Path) {
-    let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path).create_if_missing(true);
-    let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
+    let mut c = new_gpkg(path).await;
     for sql in [
-        "PRAGMA application_id = 1196444487",
-        "CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL, \
-         organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT)",
-        "INSERT INTO gpkg_spatial_ref_sys VALUES ('Amersfoort / RD New', 28992, 'EPSG', 28992, 'PROJCS[\"Amersfoort / RD New\"]', NULL)",
-        "CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE, \
-         description TEXT DEFAULT '', last_change DATETIME, min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER)",
-        "CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL, \
-         srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL, PRIMARY KEY (table_name, column_name))",
         "CREATE TABLE verblijfsobject (fid INTEGER PRIMARY KEY, identificatie TEXT, postcode TEXT, huisnummer INTEGER, \
          huisletter TEXT, toevoeging TEXT, openbare_ruimte_naam TEXT, woonplaats_naam TEXT, geom BLOB)",
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES ('verblijfsobject', 'features', 'verblijfsobject', 28992)",

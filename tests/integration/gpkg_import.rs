@@ -82,7 +82,8 @@ struct Layer {
     rows: Vec<(Vec<Value>, Vec<Poly>)>,
 }
 
-async fn write_gpkg(path: &Path, layers: &[Layer], register: Option<(Vec<&str>, Vec<Vec<&str>>)>) {
+/// A new GeoPackage file with its metadata tables and RD New, open for writing layers.
+pub(crate) async fn new_gpkg(path: &Path) -> sqlx::SqliteConnection {
     let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path).create_if_missing(true);
     let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
     for sql in [
@@ -97,6 +98,11 @@ async fn write_gpkg(path: &Path, layers: &[Layer], register: Option<(Vec<&str>, 
     ] {
         sqlx::query(sql).execute(&mut c).await.unwrap();
     }
+    c
+}
+
+async fn write_gpkg(path: &Path, layers: &[Layer], register: Option<(Vec<&str>, Vec<Vec<&str>>)>) {
+    let mut c = new_gpkg(path).await;
     for l in layers {
         let cols: Vec<String> = l.columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
         let sql = format!("CREATE TABLE {} (fid INTEGER PRIMARY KEY, {}, geom BLOB)", l.name, cols.join(", "));
