@@ -31,6 +31,7 @@ mod ops;
 mod pages;
 mod participants;
 mod push;
+mod replies;
 mod resident_app;
 mod resident_browser;
 mod resident_logs;
