@@ -99,6 +99,19 @@ impl MessageKind {
     pub fn moot_once_action_ends(self) -> bool {
         matches!(self, MessageKind::Start | MessageKind::Update)
     }
+
+    /// Whether this kind goes to everyone its area reaches (a start, information, an enquiry),
+    /// rather than to exactly those its action's first message reached (an update, closing,
+    /// cancellation).
+    pub fn reaches_its_area(self) -> bool {
+        matches!(self, MessageKind::Start | MessageKind::Information | MessageKind::Enquiry)
+    }
+
+    /// Whether people its fan-out kept out during their quiet hours get it once those end
+    /// (information can wait; an action's messages override quiet hours or are moot by then).
+    pub fn waits_out_quiet_hours(self) -> bool {
+        self == MessageKind::Information
+    }
 }
 
 impl ActionKind {

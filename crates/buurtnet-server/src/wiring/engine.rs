@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::state::AppState;
 use anyhow::Context;
+use buurtnet_delivery::fanout::{Fanout, FanoutConfig};
 use buurtnet_delivery::sandbox::Sandbox;
 use buurtnet_delivery::worker::{Links, Personal, PersonalLinks, Providers, Worker};
 use buurtnet_delivery::{SmsHttp, Smtp, VoiceHttp};
@@ -88,14 +89,39 @@ impl Running {
     }
 }
 
+/// This process's fan-out: its store and clock, the targeting behind its audience, its settings
+/// and wake-ups.
+pub fn fanout(state: &AppState) -> Fanout {
+    let alerting = &state.config.alerting;
+    Fanout {
+        store: state.store.clone(),
+        clock: state.clock.clone(),
+        audience: Arc::new(super::audience::Targeting(state.clone())),
+        config: FanoutConfig {
+            lease_ms: i64::from(alerting.fanout_lease_seconds) * 1000,
+            batch: alerting.worker.batch,
+            device_batches: alerting.device_batches,
+        },
+        wake_fanout: state.engine.wake_fanout.clone(),
+        wake_workers: state.engine.wake_workers.clone(),
+    }
+}
+
+/// Claims one due fan-out and runs it (tests and tools step the fan-out by hand with it).
+/// False when there was none.
+pub async fn fanout_once(state: &AppState) -> anyhow::Result<bool> {
+    fanout(state).fanout_once().await
+}
+
 /// Starts two fan-out loops and `workers` delivery workers (none when 0).
 pub fn start(state: &AppState, workers: usize) -> Running {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let mut handles = Vec::new();
     if workers > 0 {
         let providers = state.providers.clone();
+        let fanout = Arc::new(fanout(state));
         for _ in 0..2 {
-            handles.push(tokio::spawn(crate::alerting::fanout::run(state.clone(), rx.clone())));
+            handles.push(tokio::spawn(fanout.clone().run(rx.clone())));
         }
         for _ in 0..workers {
             let worker = Arc::new(Worker::new(
