@@ -229,4 +229,14 @@ mod tests {
         assert_eq!(ActionKind::parse("fire"), None);
         assert!(ActionKind::choices().contains("runaway_child"));
     }
+
+    #[test]
+    fn a_message_kind_says_how_it_fans_out() {
+        use MessageKind::*;
+        let from_area: Vec<MessageKind> = MessageKind::ALL.iter().copied().filter(|k| k.reaches_its_area()).collect();
+        assert_eq!(from_area, vec![Start, Information, Enquiry]);
+        let waits: Vec<MessageKind> = MessageKind::ALL.iter().copied().filter(|k| k.waits_out_quiet_hours()).collect();
+        assert_eq!(waits, vec![Information]);
+        assert!(Update.moot_once_action_ends() && !Close.moot_once_action_ends());
+    }
 }

@@ -8,6 +8,9 @@ use chrono::NaiveTime;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
+/// People as they come: (participant, channel), each once per channel.
+pub type People<'a> = BoxStream<'a, anyhow::Result<(i64, Channel)>>;
+
 /// Who messages reach.
 pub trait Audience: Send + Sync {
     /// The audience of a message sent to its area (its area, topic, sender's scope and quiet
@@ -20,7 +23,7 @@ pub trait Audience: Send + Sync {
 pub trait AreaAudience: Send + Sync {
     /// Everyone in the area (and in the sender's scope) who wants the topic and can be reached
     /// now, each once per channel: (participant, channel). Read once.
-    fn people(&self) -> BoxFuture<'_, anyhow::Result<BoxStream<'_, anyhow::Result<(i64, Channel)>>>>;
+    fn people(&self) -> BoxFuture<'_, anyhow::Result<People<'_>>>;
 
     /// The local times at which the quiet hours that kept people out of [`AreaAudience::people`]
     /// end (read after it).

@@ -13,7 +13,7 @@
 
 mod audience;
 
-pub use audience::{AreaAudience, Audience};
+pub use audience::{AreaAudience, Audience, People};
 
 use buurtnet_domain::action::MessageKind;
 use buurtnet_domain::{Channel, ChannelSet, Clock};

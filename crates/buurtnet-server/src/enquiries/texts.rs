@@ -1,5 +1,6 @@
 //! What residents and teams read: the enquiry (with the personal link the worker fills in),
-//! the acknowledgement of a reply, the handler's answer, and a forwarded reply. Dutch with an
+//! the handler's answer, and a forwarded reply (the acknowledgement of a reply is the replies
+//! capability's, re-exported here). Dutch with an
 //! English variant, chosen per recipient by the delivery worker.
 
 pub use crate::replies::texts::acknowledgement_content;

@@ -3,9 +3,9 @@
 //! depends on them.
 
 use crate::state::AppState;
-use buurtnet_delivery::fanout::{AreaAudience, Audience};
+use buurtnet_delivery::fanout::{AreaAudience, Audience, People};
+use buurtnet_domain::Topic;
 use buurtnet_domain::staff::Scope;
-use buurtnet_domain::{Channel, Topic};
 use buurtnet_geo::target_area::parse_area;
 use buurtnet_store::Store;
 use buurtnet_store::actions::MessageRow;
@@ -63,7 +63,7 @@ struct TargetedArea<'a> {
 }
 
 impl AreaAudience for TargetedArea<'_> {
-    fn people(&self) -> BoxFuture<'_, anyhow::Result<BoxStream<'_, anyhow::Result<(i64, Channel)>>>> {
+    fn people(&self) -> BoxFuture<'_, anyhow::Result<People<'_>>> {
         Box::pin(async move {
             let plan = self.plan.lock().ok().and_then(|mut p| p.take());
             let Some(plan) = plan else {
