@@ -32,6 +32,7 @@ const BLOCK: usize = 4096;
 /// The first block is small, so the first messages leave within milliseconds; blocks then
 /// double up to [`BLOCK`].
 const FIRST_BLOCK: usize = 128;
+
 /// The settings a fan-out runs with.
 #[derive(Debug, Clone, Copy)]
 pub struct FanoutConfig {
