@@ -103,8 +103,16 @@ pub async fn bench_replies(args: &RepliesArgs) -> anyhow::Result<()> {
     store.approve_enquiry(enquiry, -2, 1, "Benchmark", "Benchmark", &message, now).await?;
     let mut tokens = Vec::with_capacity(args.replies);
     for i in 0..args.replies {
-        let (token, hash) = buurtnet_server::enquiries::links::new_token();
-        store.insert_reply_token(&hash, enquiry, 900_000_000 + i as i64, now, now + 86_400_000).await?;
+        let (token, hash) = buurtnet_server::replies::links::new_token();
+        store
+            .insert_reply_token(
+                &hash,
+                buurtnet_store::replies::Answers::Enquiry(enquiry),
+                900_000_000 + i as i64,
+                now,
+                now + 86_400_000,
+            )
+            .await?;
         tokens.push(token);
     }
     let jpeg = Arc::new(if args.camera { camera_photo(args.photo_kib)? } else { photo(args.photo_kib)? });

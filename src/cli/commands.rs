@@ -205,7 +205,7 @@ async fn serve(config: Config, store: Store) -> anyhow::Result<()> {
 /// off), until Ctrl-C (or SIGTERM); the current batch and job are finished first.
 async fn worker(config: Config, store: Store) -> anyhow::Result<()> {
     let app = AppState(Arc::new(App::new(config, store, Arc::new(SystemClock), None).await?));
-    let running = buurtnet_server::alerting::engine::start(&app, app.config.alerting.workers);
+    let running = buurtnet_server::wiring::engine::start(&app, app.config.alerting.workers);
     let jobs = buurtnet_server::jobs::runner::start(&app);
     println!("buurtnet worker running with {} delivery workers", app.config.alerting.workers);
     shutdown_signal().await;

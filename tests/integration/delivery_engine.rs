@@ -8,7 +8,7 @@ use crate::on_both_backends;
 use buurtnet_delivery::sandbox::Sandbox;
 use buurtnet_delivery::worker::{NoLinks, Providers, Worker, WorkerConfig};
 use buurtnet_domain::{Channel, Topic};
-use buurtnet_server::alerting::fanout;
+use buurtnet_server::wiring::engine as fanout;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;

@@ -31,7 +31,7 @@ async fn live_app(backend: Backend, cm: &FakeCm, smtp: &SmtpServer) -> TestApp {
 }
 
 /// A burglary near Amersfoort's centre, two hours before the test clock's time.
-fn burglary() -> Value {
+pub fn burglary() -> Value {
     json!({"incident_type": "burglary", "occurred_at": "2026-11-22T10:00:00Z",
            "location": {"lat": AMERSFOORT.0, "lon": AMERSFOORT.1}, "radius_m": 500,
            "description": "Inbraak in een woning aan de Stationsstraat; de daders gingen er op een scooter vandoor.",
@@ -61,7 +61,7 @@ pub fn jpeg_with_gps() -> Vec<u8> {
     out
 }
 
-fn png(w: u32, h: u32) -> Vec<u8> {
+pub fn png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
     let mut out = Vec::new();
     image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
@@ -136,7 +136,7 @@ pub fn has_exif(bytes: &[u8]) -> bool {
 }
 
 /// Files in the photo folder.
-fn photo_files(app: &TestApp) -> Vec<std::path::PathBuf> {
+pub fn photo_files(app: &TestApp) -> Vec<std::path::PathBuf> {
     fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for e in entries.flatten() {

@@ -33,6 +33,7 @@ mod pages;
 mod participants;
 mod place_search;
 mod push;
+mod replies;
 mod resident_app;
 mod resident_browser;
 mod resident_logs;

@@ -7,10 +7,14 @@
 //!   the push services the server may call, and [`push_crypto`], its payload encryption), [`smtp`] (e-mail), [`sms_http`] (CM.com SMS,
 //!   delivery reports, webhook signatures), [`voice_http`] (CM.com text-to-speech calls);
 //!   [`http_outcome`] maps HTTP answers onto outcomes for the latter two;
+//! - [`fanout`]: from a message to its delivery rows (its area's people and devices through the
+//!   [`fanout::Audience`] the server passes in, or those its action's first message reached),
+//!   written in blocks under a lease;
 //! - `worker`: claims due deliveries in batches, sends them, records the outcome (retries with
 //!   backoff, failover to the next channel, expiry, dead letters).
 
 pub mod allowlist;
+pub mod fanout;
 pub mod http_outcome;
 pub mod provider;
 pub mod push_crypto;

@@ -512,8 +512,8 @@ impl Worker {
                 return None;
             }
         };
-        let action_ended = match (row.action_id, row.kind.as_str()) {
-            (Some(a), "start" | "update") => {
+        let action_ended = match row.action_id {
+            Some(a) if MessageKind::parse(&row.kind).is_some_and(MessageKind::moot_once_action_ends) => {
                 matches!(self.store.action(a).await, Ok(Some(a)) if a.state == "closed" || a.state == "cancelled")
             }
             _ => false,

@@ -99,6 +99,19 @@ impl MessageKind {
     pub fn moot_once_action_ends(self) -> bool {
         matches!(self, MessageKind::Start | MessageKind::Update)
     }
+
+    /// Whether this kind goes to everyone its area reaches (a start, information, an enquiry),
+    /// rather than to exactly those its action's first message reached (an update, closing,
+    /// cancellation).
+    pub fn reaches_its_area(self) -> bool {
+        matches!(self, MessageKind::Start | MessageKind::Information | MessageKind::Enquiry)
+    }
+
+    /// Whether people its fan-out kept out during their quiet hours get it once those end
+    /// (information can wait; an action's messages override quiet hours or are moot by then).
+    pub fn waits_out_quiet_hours(self) -> bool {
+        self == MessageKind::Information
+    }
 }
 
 impl ActionKind {
@@ -215,5 +228,15 @@ mod tests {
         }
         assert_eq!(ActionKind::parse("fire"), None);
         assert!(ActionKind::choices().contains("runaway_child"));
+    }
+
+    #[test]
+    fn a_message_kind_says_how_it_fans_out() {
+        use MessageKind::*;
+        let from_area: Vec<MessageKind> = MessageKind::ALL.iter().copied().filter(|k| k.reaches_its_area()).collect();
+        assert_eq!(from_area, vec![Start, Information, Enquiry]);
+        let waits: Vec<MessageKind> = MessageKind::ALL.iter().copied().filter(|k| k.waits_out_quiet_hours()).collect();
+        assert_eq!(waits, vec![Information]);
+        assert!(Update.moot_once_action_ends() && !Close.moot_once_action_ends());
     }
 }

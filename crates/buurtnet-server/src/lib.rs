@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod media;
 pub mod policy;
 pub mod push;
+pub mod replies;
 pub mod resident_app;
 pub mod secrets;
 pub mod services;
@@ -21,6 +22,7 @@ pub mod signing;
 pub mod state;
 pub mod telemetry;
 pub mod texts;
+pub mod wiring;
 
 pub use config::Config;
 pub use state::{App, AppState};
@@ -58,7 +60,7 @@ pub async fn serve(
         })
     };
     announce_sandbox(&state);
-    let engine = alerting::engine::start(&state, state.config.alerting.workers);
+    let engine = wiring::engine::start(&state, state.config.alerting.workers);
     let job_runner = jobs::runner::start(&state);
     let router = http::router(state.clone());
     let live_feed = tokio::spawn(alerting::live::poll(state.clone()));

@@ -49,7 +49,7 @@ impl PushSetup {
 
     /// The Web Push provider for these settings (sharing the allow-list). Make one and keep it:
     /// it pools connections. Usable while `App` is being built (e.g. next to the other
-    /// channel adapters in `alerting::engine::providers`).
+    /// channel adapters in `wiring::engine::providers`).
     pub fn provider(&self, clock: Arc<dyn buurtnet_domain::Clock>) -> anyhow::Result<WebPush> {
         WebPush::new(WebPushSettings {
             vapid: self.vapid.clone(),

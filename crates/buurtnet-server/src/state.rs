@@ -30,7 +30,7 @@ pub struct App {
     /// and the delivery workers of this process.
     pub providers: buurtnet_delivery::worker::Providers,
     /// Wake-ups for this process's fan-out and delivery loops.
-    pub engine: crate::alerting::engine::Engine,
+    pub engine: crate::wiring::engine::Engine,
     /// Action messages for the live feed (Server-Sent Events) of this process.
     pub live_feed: crate::alerting::live::Feed,
     /// Photos decoded at once in this process (one per core): a burst of uploads queues
@@ -81,9 +81,9 @@ impl App {
         let areas = AreaCache::default();
         areas.refresh(&store).await?;
         let geocoder = Geocoder::from_config(&config.geocoder)?;
-        let providers = crate::alerting::engine::providers(&config, &store, &clock, &push)?;
+        let providers = crate::wiring::engine::providers(&config, &store, &clock, &push)?;
         let notifier = Notifier::new(providers.clone());
-        let engine = crate::alerting::engine::Engine::default();
+        let engine = crate::wiring::engine::Engine::default();
         let live_feed = crate::alerting::live::Feed::default();
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let photo_slots = Arc::new(tokio::sync::Semaphore::new(cores));

@@ -2,6 +2,7 @@
 //! shape of page texts ([`table`]) and the tests that check texts (every key a page uses
 //! exists, and every message reads as its snapshot).
 
+pub mod mail;
 pub mod table;
 
 #[cfg(test)]

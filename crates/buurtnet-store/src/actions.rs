@@ -112,10 +112,6 @@ pub struct ActionStep {
     /// Closing or cancelling: deliveries of earlier messages that have not left yet expire
     /// (they can no longer help).
     pub expire_pending: bool,
-    /// Sending: residents reached may send tips through their own link (a reply channel for the
-    /// action, shown to its control room's dispatchers); this is what the tip page says.
-    /// Closing or cancelling closes the channel.
-    pub open_tips: Option<String>,
     /// The action needs a second person's approval (`approval.second_person`): the step only
     /// takes when it has one (checked in the update itself, so no race slips past it).
     pub needs_approval: bool,
@@ -208,10 +204,6 @@ impl Store {
             Some(_) => Some(self.allocate_ids("messages", 1).await?),
             None => None,
         };
-        let tips_id = match &step.open_tips {
-            Some(_) => Some(self.allocate_ids("enquiries", 1).await?),
-            None => None,
-        };
         let moved = with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             let n = sqlx::query(
@@ -235,29 +227,7 @@ impl Store {
                 if let (Some(id), Some(m)) = (message_id, &step.message) {
                     bind_message!(sqlx::query(INSERT_MESSAGE), id, m, step.now).execute(&mut *tx).await?;
                 }
-                if let (Some(tips), Some(tips_id), Some(mid)) = (&step.open_tips, tips_id, message_id) {
-                    sqlx::query(
-                        "INSERT INTO enquiries (id, scope, municipality, incident_type, occurred_at, lat, lon, radius_m, description,
-                            questions, state, requested_by, message_id, action_id, created_at, updated_at, sent_at)
-                         SELECT $1, scope, scope, 'action_tip', $2, 0, 0, 0, $3, '', 'sent', created_by, $4, id, $2, $2, $2
-                         FROM actions WHERE id = $5",
-                    )
-                    .bind(tips_id)
-                    .bind(step.now)
-                    .bind(tips)
-                    .bind(mid)
-                    .bind(step.action_id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
                 if step.expire_pending {
-                    sqlx::query(
-                        "UPDATE enquiries SET state = 'closed', closed_at = $1, updated_at = $1 WHERE action_id = $2 AND state = 'sent'",
-                    )
-                    .bind(step.now)
-                    .bind(step.action_id)
-                    .execute(&mut *tx)
-                    .await?;
                     // What of its start and updates has not left yet: single deliveries and
                     // device batches.
                     for (table, note) in [("deliveries", ", last_error = 'action ended'"), ("device_batches", "")] {

@@ -322,7 +322,6 @@ pub const TABLES: &[TableSpec] = &[
             ("requested_by", Int),
             ("decided_by", Int),
             ("message_id", Int),
-            ("action_id", Int),
             ("created_at", Int),
             ("updated_at", Int),
             ("sent_at", Int),
@@ -336,6 +335,7 @@ pub const TABLES: &[TableSpec] = &[
         columns: &[
             ("token_hash", Text),
             ("enquiry_id", Int),
+            ("action_id", Int),
             ("participant_id", Int),
             ("created_at", Int),
             ("expires_at", Int),
@@ -348,6 +348,7 @@ pub const TABLES: &[TableSpec] = &[
         columns: &[
             ("id", Int),
             ("enquiry_id", Int),
+            ("action_id", Int),
             ("participant_id", Int),
             ("text", Text),
             ("phone", Text),

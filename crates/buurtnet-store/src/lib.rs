@@ -41,6 +41,7 @@ pub mod models;
 mod participants;
 mod photos;
 mod postgis;
+pub mod replies;
 mod sandbox;
 mod staff;
 pub mod staff_second_factor;
@@ -168,6 +169,20 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
             Pool::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Applies the embedded migrations up to and including `last` only: for testing a
+    /// migration that moves data (build the old schema, write old rows, then [`Store::migrate`]).
+    pub async fn migrate_up_to(&self, last: i64) -> Result<(), StoreError> {
+        fn upto(mut m: sqlx::migrate::Migrator, last: i64) -> sqlx::migrate::Migrator {
+            m.migrations = m.migrations.iter().filter(|x| x.version <= last).cloned().collect::<Vec<_>>().into();
+            m
+        }
+        match &self.pool {
+            Pool::Sqlite(p) => upto(sqlx::migrate!("migrations/sqlite"), last).run(p).await?,
+            Pool::Postgres(p) => upto(sqlx::migrate!("migrations/postgres"), last).run(p).await?,
         }
         Ok(())
     }

@@ -391,7 +391,6 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
             outcome: outcome.map(|o| o.as_str().to_string()),
             message,
             expire_pending: matches!(step, Step::Close | Step::Cancel),
-            open_tips: (step == Step::Send).then(|| p.content.title.clone()),
             needs_approval,
             now,
         })

@@ -199,7 +199,7 @@ async fn tips(state: &AppState, now: i64, seen: &mut HashMap<i64, i64>, first: b
         let (Ok(Some(action)), Ok(Some(reply))) = (state.store.action(action_id).await, state.store.reply(reply_id).await) else {
             continue;
         };
-        let mut json = match crate::enquiries::replies::reply_json(state, &reply).await {
+        let mut json = match crate::replies::view::reply_json(state, &reply).await {
             Ok(json) => json,
             Err(e) => {
                 tracing::warn!(error = %e, reply = reply_id, "live feed: a tip could not be read");

@@ -85,7 +85,7 @@ pub struct EnquiriesConfig {
     /// The folder for reply photos (content-addressed: `ab/cd/<sha256>.jpg`). Default
     /// `{data_dir}/reply-photos`. Every process serving the database must see the same folder.
     pub photo_dir: Option<PathBuf>,
-    /// Reply photos are deleted this many days after their enquiry closes.
+    /// Reply photos are deleted this many days after their enquiry closes (a tip's, after its action closes).
     pub photo_retention_days: i64,
     /// Where a handler forwards a reply: the investigating team's address per scope code
     /// (`GM0307`, `RE09`, `NL`); the enquiry's municipality first, then its requester's scope.

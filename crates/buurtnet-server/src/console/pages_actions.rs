@@ -144,7 +144,7 @@ async fn render_action(state: &AppState, c: Console, rid: RequestId, id: i64, er
         Ok(v) => v,
         Err(e) => return render_error(t, e, rid.0),
     };
-    let tips = match crate::enquiries::replies::tips(state, &c.user, id).await {
+    let tips = match crate::replies::tips::list(state, &c.user, id).await {
         Ok(v) => v["tips"].as_array().cloned().unwrap_or_default(),
         Err(e) => return render_error(t, e, rid.0),
     };

@@ -81,7 +81,6 @@ pub async fn monthly(state: &AppState, user: &StaffUser, from: Option<&str>, to:
             requested_by: 0,
             decided_by: None,
             message_id: None,
-            action_id: None,
             created_at: 0,
             updated_at: 0,
             sent_at: Some(s.sent_at),

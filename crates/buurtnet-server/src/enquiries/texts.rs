@@ -1,45 +1,17 @@
 //! What residents and teams read: the enquiry (with the personal link the worker fills in),
-//! the acknowledgement of a reply, the handler's answer, and a forwarded reply. Dutch with an
+//! the handler's answer, and a forwarded reply (the acknowledgement of a reply is the replies
+//! capability's, re-exported here). Dutch with an
 //! English variant, chosen per recipient by the delivery worker.
 
-use askama::Template;
+pub use crate::replies::texts::acknowledgement_content;
+pub use crate::texts::mail::dutch_time;
+use crate::texts::mail::{texts, texts_with_image};
 use buurtnet_delivery::worker::REPLY_URL_PLACEHOLDER;
 use buurtnet_domain::Language;
 use buurtnet_domain::enquiry::IncidentType;
 use buurtnet_store::enquiries::{EnquiryRow, ReplyRow};
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-
-#[derive(Template)]
-#[template(path = "email_enquiry.html")]
-struct EmailEnquiry<'a> {
-    lang: &'a str,
-    title: &'a str,
-    paragraphs: Vec<&'a str>,
-    /// The request's photo, if it has one.
-    image: &'a str,
-    image_alt: &'a str,
-    link: &'a str,
-    link_label: &'a str,
-    footer: &'a str,
-}
-
-/// Dutch civil time (CET, CEST from the last Sunday of March to the last Sunday of October,
-/// changing at 01:00 UTC) — enough for dates and times in messages.
-pub fn dutch_time(at: DateTime<Utc>) -> DateTime<chrono::FixedOffset> {
-    let last_sunday = |month: u32| -> Option<DateTime<Utc>> {
-        let mut d = NaiveDate::from_ymd_opt(at.year(), month, 31)?;
-        while d.weekday() != Weekday::Sun {
-            d = d.pred_opt()?;
-        }
-        Some(Utc.from_utc_datetime(&d.and_hms_opt(1, 0, 0)?))
-    };
-    let summer = matches!((last_sunday(3), last_sunday(10)), (Some(a), Some(b)) if at >= a && at < b);
-    match chrono::FixedOffset::east_opt(if summer { 7200 } else { 3600 }) {
-        Some(offset) => at.with_timezone(&offset),
-        None => at.fixed_offset(),
-    }
-}
 
 fn footer(lang: Language) -> &'static str {
     match lang {
@@ -50,37 +22,6 @@ fn footer(lang: Language) -> &'static str {
             "You receive this neighbourhood enquiry because you signed up to buurtnet for enquiries. The unsubscribe link of this message stops enquiries only; you keep your other messages. In an emergency always call 112."
         }
     }
-}
-
-/// The stored texts of one language for an e-mail and push, with an optional link button.
-fn texts(lang: Language, title: &str, body: &str, link: &str, link_label: &str, footer_text: &str) -> Value {
-    texts_with_image(lang, title, body, "", link, link_label, footer_text)
-}
-
-/// [`texts`] with a photo shown in the e-mail (`image` is its public URL, or empty).
-fn texts_with_image(
-    lang: Language,
-    title: &str,
-    body: &str,
-    image: &str,
-    link: &str,
-    link_label: &str,
-    footer_text: &str,
-) -> Value {
-    let paragraphs: Vec<&str> = body.split("\n\n").collect();
-    let image_alt = match lang {
-        Language::Nl => "Foto bij dit buurtonderzoek",
-        Language::En => "Photo with this enquiry",
-    };
-    let html = EmailEnquiry { lang: lang.as_str(), title, paragraphs, image, image_alt, link, link_label, footer: footer_text }
-        .render()
-        .unwrap_or_default();
-    let mut email_text = body.to_string();
-    if !link.is_empty() {
-        email_text.push_str(&format!("\n\n{link_label}: {link}"));
-    }
-    email_text.push_str(&format!("\n\n{footer_text}"));
-    json!({"title": title, "text": body, "sms": body, "voice": body, "html": html, "email_text": email_text})
 }
 
 /// What an enquiry says.
@@ -137,27 +78,6 @@ pub fn enquiry_content(f: &EnquiryFacts<'_>) -> String {
     }
     json!({"nl": enquiry_texts(f, Language::Nl), "en": enquiry_texts(f, Language::En), "thread": format!("enquiry-{}", f.id), "push": push})
         .to_string()
-}
-
-/// The acknowledgement a resident gets at once.
-pub fn acknowledgement_content(enquiry_id: i64) -> String {
-    let nl = texts(
-        Language::Nl,
-        "Uw reactie is ontvangen",
-        "Hartelijk dank voor uw reactie. Uw reactie wordt in behandeling genomen.\n\nBij spoed belt u altijd 112.",
-        "",
-        "",
-        "Dit is een automatisch bericht van buurtnet.",
-    );
-    let en = texts(
-        Language::En,
-        "Your reply has been received",
-        "Thank you for your reply. Your reply is being handled.\n\nIn an emergency always call 112.",
-        "",
-        "",
-        "This is an automatic message from buurtnet.",
-    );
-    json!({"nl": nl, "en": en, "thread": format!("enquiry-{enquiry_id}"), "push": {}}).to_string()
 }
 
 /// Standard answers a handler can start from.

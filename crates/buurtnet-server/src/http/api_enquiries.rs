@@ -117,11 +117,11 @@ pub async fn answer(
 }
 
 pub async fn tips(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
-    Ok(Json(replies::tips(&state, &user, id_of(&raw, "action")?).await?))
+    Ok(Json(crate::replies::tips::list(&state, &user, id_of(&raw, "action")?).await?))
 }
 
 pub async fn photo(State(state): State<AppState>, user: StaffUser, Path(id): Path<String>) -> AppResult<Response> {
-    let bytes = replies::photo(&state, &user, &id).await?;
+    let bytes = crate::replies::photos::photo(&state, &user, &id).await?;
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")],

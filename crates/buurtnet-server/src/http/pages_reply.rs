@@ -4,10 +4,10 @@
 
 use super::extract::RequestId;
 use super::pages::{language, message};
-use crate::enquiries::replies::{self, LinkProblem, ReplyForm, SubmitError};
 use crate::enquiries::texts::dutch_time;
 use crate::error::AppError;
 use crate::i18n::T;
+use crate::replies::model::{self as replies, LinkProblem, ReplyForm, Subject, SubmitError};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 /// Five photos of 10 MB, the text and the form's overhead.
-pub const MAX_REPLY_BODY: usize = MAX_REPLY_PHOTOS * crate::enquiries::photos::MAX_PHOTO_BYTES + 512 * 1024;
+pub const MAX_REPLY_BODY: usize = MAX_REPLY_PHOTOS * crate::replies::photos::MAX_PHOTO_BYTES + 512 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -116,21 +116,23 @@ fn link_problem(t: T, p: LinkProblem, json: bool, request_id: String) -> Respons
     message(t, status, title, text, "errors", request_id)
 }
 
-fn form_page(
-    t: T,
-    token: &str,
-    e: &buurtnet_store::enquiries::EnquiryRow,
-    photo: String,
-    errors: Vec<String>,
-    text: String,
-    phone: String,
-) -> ReplyPage {
-    let incident = IncidentType::parse(&e.incident_type).unwrap_or(IncidentType::Other).label(t.lang).to_string();
-    let when = dutch_time(DateTime::<Utc>::from_timestamp_millis(e.occurred_at).unwrap_or_default())
-        .format("%d-%m-%Y %H:%M")
-        .to_string();
+fn form_page(t: T, token: &str, subject: &Subject, photo: String, errors: Vec<String>, text: String, phone: String) -> ReplyPage {
+    // An enquiry shows its incident, time, description and questions; an urgent action its
+    // title and when it was sent.
+    let (incident_type, occurred_at, description, questions) = match subject {
+        Subject::Enquiry(e) => (e.incident_type.as_str(), e.occurred_at, e.description.clone(), e.questions.clone()),
+        Subject::Action(a) => {
+            let title = serde_json::from_str::<buurtnet_domain::action_text::ActionContent>(&a.content)
+                .map(|c| c.title)
+                .unwrap_or_default();
+            ("", a.sent_at.unwrap_or(a.created_at), title, String::new())
+        }
+    };
+    let incident = IncidentType::parse(incident_type).unwrap_or(IncidentType::Other).label(t.lang).to_string();
+    let when =
+        dutch_time(DateTime::<Utc>::from_timestamp_millis(occurred_at).unwrap_or_default()).format("%d-%m-%Y %H:%M").to_string();
     let mut l = labels(t.lang);
-    if e.action_id.is_some() {
+    if matches!(subject, Subject::Action(_)) {
         // A tip during an urgent action: the page says so, and what the action is about.
         l.title = if t.lang == Language::Nl { "Tip doorgeven bij een Burgernetactie" } else { "Send a tip for an urgent action" };
         l.questions = if t.lang == Language::Nl {
@@ -139,24 +141,14 @@ fn form_page(
             "Did you see something? Describe it as precisely as you can."
         };
     }
-    ReplyPage {
-        l,
-        t,
-        token: token.to_string(),
-        incident,
-        when,
-        description: e.description.clone(),
-        questions: e.questions.clone(),
-        photo,
-        errors,
-        text,
-        phone,
-    }
+    ReplyPage { l, t, token: token.to_string(), incident, when, description, questions, photo, errors, text, phone }
 }
 
-/// The path of the enquiry request's photo, or empty (a page without it is still useful).
-async fn request_photo(state: &AppState, enquiry_id: i64) -> String {
-    match state.store.enquiry_photo(enquiry_id).await {
+/// The path of the enquiry request's photo, or empty (a page without it is still useful; a tip's
+/// page has none).
+async fn request_photo(state: &AppState, subject: &Subject) -> String {
+    let Subject::Enquiry(e) = subject else { return String::new() };
+    match state.store.enquiry_photo(e.id).await {
         Ok(Some((id, _, _))) => format!("/media/{id}.jpg"),
         _ => String::new(),
     }
@@ -172,9 +164,9 @@ async fn reply_form(
 ) -> Response {
     let (jar, t) = language(jar, q.lang.as_deref(), &headers, state.config.secure_cookies);
     match replies::open_link(&state, &token).await {
-        Ok(Ok((e, _))) => {
-            let photo = request_photo(&state, e.id).await;
-            (jar, form_page(t, &token, &e, photo, Vec::new(), String::new(), String::new())).into_response()
+        Ok(Ok((subject, _))) => {
+            let photo = request_photo(&state, &subject).await;
+            (jar, form_page(t, &token, &subject, photo, Vec::new(), String::new(), String::new())).into_response()
         }
         Ok(Err(p)) => (jar, link_problem(t, p, wants_json(&headers), rid)).into_response(),
         Err(e) => e.into_response(),
@@ -290,10 +282,11 @@ async fn reply_submit(
                 return AppError::Validation(fields).into_response();
             }
             match replies::open_link(&state, &token).await {
-                Ok(Ok((e, _))) => {
+                Ok(Ok((subject, _))) => {
                     let errors = fields.iter().map(|f| f.message.clone()).collect();
-                    let photo = request_photo(&state, e.id).await;
-                    (StatusCode::UNPROCESSABLE_ENTITY, jar, form_page(t, &token, &e, photo, errors, text, phone)).into_response()
+                    let photo = request_photo(&state, &subject).await;
+                    (StatusCode::UNPROCESSABLE_ENTITY, jar, form_page(t, &token, &subject, photo, errors, text, phone))
+                        .into_response()
                 }
                 Ok(Err(p)) => (jar, link_problem(t, p, json, rid)).into_response(),
                 Err(e) => e.into_response(),

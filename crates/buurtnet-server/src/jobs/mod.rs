@@ -2,14 +2,13 @@
 //! that serves the database; a lease makes sure no two runners run the same job at once.
 //!
 //! - [`kinds`]: every kind of job, with its period and backoff (the one list);
-//! - [`handlers`]: what each kind does (all idempotent);
+//! - `crate::wiring::jobs`: what each kind does (all idempotent);
 //! - [`runner`]: the loop that claims due jobs, runs them and records the outcome;
 //! - [`admin`]: the admins' list of jobs (`GET /api/v1/admin/jobs`, `buurtnet admin jobs`).
 //!
 //! The table itself is `buurtnet_store::jobs`.
 
 pub mod admin;
-pub mod handlers;
 pub mod kinds;
 pub mod runner;
 

@@ -6,7 +6,7 @@
 //! runs, so a job runs in one process at a time, and a job whose runner died is taken over once
 //! its lease has run out. Times come from the injectable clock.
 
-use super::{JobKind, handlers};
+use super::JobKind;
 use crate::state::AppState;
 use buurtnet_store::jobs::JobRow;
 use std::time::Duration;
@@ -153,7 +153,7 @@ async fn run_claimed(state: &AppState, job: JobRow, token: &str) {
 /// the claim was taken over, so that two runners never carry on with one job.
 async fn with_lease(state: &AppState, kind: JobKind, job: &JobRow, token: &str) -> anyhow::Result<()> {
     let lease = lease(state);
-    let work = handlers::run(state, kind, job);
+    let work = crate::wiring::jobs::run(state, kind, job);
     tokio::pin!(work);
     let mut renew = tokio::time::interval(lease / 3);
     renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -4,9 +4,9 @@
 
 use super::links;
 use crate::abuse::{self, ClientIp};
-use crate::enquiries::replies::{self, LinkProblem, SubmitError};
 use crate::error::{AppError, AppResult};
 use crate::http::api_devices::authorised_device;
+use crate::replies::model::{self as replies, LinkProblem, SubmitError};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Multipart, Path, State};
@@ -263,7 +263,7 @@ pub async fn action_page(State(state): State<AppState>, client: ClientIp, Path(l
             })
         })
         .collect();
-    let tips_open = a.state == "active" && state.store.tips_of_action(a.id).await?.is_some_and(|e| e.state == "sent");
+    let tips_open = state.store.tips_of_action(a.id).await?.is_some_and(|t| t.open);
     Ok(Json(json!({
         "action": {
             "id": a.id,
@@ -289,8 +289,8 @@ pub async fn action_page(State(state): State<AppState>, client: ClientIp, Path(l
 }
 
 /// `POST /api/v1/app/actions/{link}/tips` (multipart: `text`, optional `phone`, `lang`,
-/// `photos`): a tip to the dispatchers of this action, through the enquiries' reply machinery
-/// (photos decoded and re-encoded, so EXIF and GPS are gone). Anonymous unless a phone number is
+/// `photos`): a tip to the dispatchers of this action, stored like every reply through a link
+/// (`crate::replies`: photos decoded and re-encoded, so EXIF and GPS are gone). Anonymous unless a phone number is
 /// given (or the device is linked to an account). 201.
 pub async fn send_tip(
     State(state): State<AppState>,
@@ -306,13 +306,10 @@ pub async fn send_tip(
     let (mut form, lang) = crate::http::pages_reply::read_form(mp).await?;
     form.language = lang.as_deref().and_then(Language::parse).unwrap_or(Language::Nl);
     let closed = || AppError::WrongState("Tips for this action are closed. Call 112 in an emergency.".into());
-    let enquiry = state.store.tips_of_action(a.id).await?.ok_or_else(closed)?;
-    if a.state != "active" || enquiry.state != "sent" {
+    if !state.store.tips_of_action(a.id).await?.is_some_and(|t| t.open) {
         return Err(closed());
     }
-    let (token, hash) = crate::enquiries::links::new_token();
-    let now = state.now_ms();
-    state.store.insert_reply_tokens(&[(hash, enquiry.id, participant_id)], now, now + 3_600_000).await?;
+    let token = crate::replies::tips::app_link(&state, a.id, participant_id).await?;
     match replies::submit(&state, &token, form).await {
         Ok(_) => Ok((StatusCode::CREATED, Json(json!({"received": true})))),
         Err(SubmitError::Invalid(errors)) => Err(AppError::Validation(errors)),

@@ -159,7 +159,6 @@ fn forwarded_reply() {
         requested_by: 3,
         decided_by: Some(4),
         message_id: Some(40),
-        action_id: None,
         created_at: ms,
         updated_at: ms,
         sent_at: Some(ms),
@@ -168,7 +167,8 @@ fn forwarded_reply() {
     };
     let reply = |classification: Option<&str>, phone: Option<&str>| ReplyRow {
         id: 5,
-        enquiry_id: 17,
+        enquiry_id: Some(17),
+        action_id: None,
         participant_id: 9,
         text: "Ik zag rond 21:00 een man met een rode jas bij de achterom.".into(),
         phone: phone.map(String::from),

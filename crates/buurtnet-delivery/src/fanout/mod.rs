@@ -6,84 +6,123 @@
 //! A fan-out is claimed under a lease that each block extends; a process that dies mid-way
 //! leaves it to be claimed again, and the rerun skips every delivery already written (they are
 //! unique per message, person, device and channel).
+//!
+//! Who an area reaches comes from the [`Audience`] the server passes in (its targeting); what a
+//! message's kind means (area or first message, quiet hours, moot once its action ended) from
+//! the domain's `MessageKind`.
 
-use crate::state::AppState;
+mod audience;
+
+pub use audience::{AreaAudience, Audience, People};
+
 use buurtnet_domain::action::MessageKind;
-use buurtnet_domain::staff::Scope;
-use buurtnet_domain::{Channel, ChannelSet, Topic};
-use buurtnet_geo::target_area::parse_area;
+use buurtnet_domain::{Channel, ChannelSet, Clock};
+use buurtnet_store::Store;
 use buurtnet_store::actions::MessageRow;
 use buurtnet_store::deliveries::Target;
-use buurtnet_targeting::reach::{self, Plan, Request};
 use futures::TryStreamExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Recipients per block written at once.
 const BLOCK: usize = 4096;
 /// The first block is small, so the first messages leave within milliseconds; blocks then
 /// double up to [`BLOCK`].
 const FIRST_BLOCK: usize = 128;
-/// How long a fan-out claim holds without a new block.
-fn lease_ms(state: &AppState) -> i64 {
-    i64::from(state.config.alerting.fanout_lease_seconds) * 1000
+
+/// The settings a fan-out runs with.
+#[derive(Debug, Clone, Copy)]
+pub struct FanoutConfig {
+    /// How long a fan-out claim holds without a new block (`alerting.fanout_lease_seconds`).
+    pub lease_ms: i64,
+    /// Anonymous devices per batch (`alerting.worker.batch`).
+    pub batch: i64,
+    /// Whether anonymous devices are written as batches (`alerting.device_batches`).
+    pub device_batches: bool,
 }
 
-/// Runs fan-outs until `shutdown`: whenever one is due, or this process asks (`wake`).
-pub async fn run(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        if *shutdown.borrow() {
-            return;
-        }
-        let worked = match fanout_once(&state).await {
-            Ok(w) => w,
-            Err(e) => {
-                tracing::warn!(error = %format!("{e:#}"), "fan-out failed; it will be taken up again");
-                false
+/// The fan-out of one process: what it reads and writes, who areas reach, and the wake-ups.
+pub struct Fanout {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub audience: Arc<dyn Audience>,
+    pub config: FanoutConfig,
+    /// This process asks for a fan-out now (other processes poll).
+    pub wake_fanout: Arc<Notify>,
+    /// Rung after each block written, for this process's workers.
+    pub wake_workers: Arc<Notify>,
+}
+
+impl Fanout {
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    fn lease_ms(&self) -> i64 {
+        self.config.lease_ms
+    }
+
+    /// Runs fan-outs until `shutdown`: whenever one is due, or this process asks (`wake_fanout`).
+    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let state = &*self;
+        loop {
+            if *shutdown.borrow() {
+                return;
             }
+            let worked = match state.fanout_once().await {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "fan-out failed; it will be taken up again");
+                    false
+                }
+            };
+            if !worked {
+                tokio::select! {
+                    _ = state.wake_fanout.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// Claims one due fan-out and runs it. False when there was none.
+    pub async fn fanout_once(&self) -> anyhow::Result<bool> {
+        let state = self;
+        let now = state.now_ms();
+        let Some(msg) = state.store.claim_fanout(now, now + state.lease_ms()).await? else {
+            return Ok(false);
         };
-        if !worked {
-            tokio::select! {
-                _ = state.engine.wake_fanout.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-                _ = shutdown.changed() => {}
+        let started = std::time::Instant::now();
+        let claim = Claim(AtomicI64::new(msg.fanout_lease));
+        let kind = MessageKind::parse(&msg.kind);
+        let (done, quiet_ends) = if kind.is_some_and(MessageKind::reaches_its_area) {
+            match from_area(state, &msg, &claim).await? {
+                Some(ends) => (true, ends),
+                None => (false, Vec::new()),
+            }
+        } else {
+            (from_first_message(state, &msg, &claim).await?, Vec::new())
+        };
+        if done {
+            let n = state.store.finish_fanout(msg.id, state.now_ms()).await?;
+            tracing::info!(message.id = msg.id, message.kind = %msg.kind, recipients = n, duration_ms = started.elapsed().as_millis() as u64, "fan-out done");
+            if let Some(at) = again_after_quiet_hours(state, &msg, &quiet_ends) {
+                state.store.fanout_again_at(msg.id, at).await?;
             }
         }
+        Ok(true)
     }
-}
-
-/// Claims one due fan-out and runs it. False when there was none.
-pub async fn fanout_once(state: &AppState) -> anyhow::Result<bool> {
-    let now = state.now_ms();
-    let Some(msg) = state.store.claim_fanout(now, now + lease_ms(state)).await? else {
-        return Ok(false);
-    };
-    let started = std::time::Instant::now();
-    let claim = Claim(AtomicI64::new(msg.fanout_lease));
-    let (done, quiet_ends) = match msg.kind.as_str() {
-        "start" | "information" | "enquiry" => match from_area(state, &msg, &claim).await? {
-            Some(ends) => (true, ends),
-            None => (false, Vec::new()),
-        },
-        _ => (from_first_message(state, &msg, &claim).await?, Vec::new()),
-    };
-    if done {
-        let n = state.store.finish_fanout(msg.id, state.now_ms()).await?;
-        tracing::info!(message.id = msg.id, message.kind = %msg.kind, recipients = n, duration_ms = started.elapsed().as_millis() as u64, "fan-out done");
-        if let Some(at) = again_after_quiet_hours(state, &msg, &quiet_ends) {
-            state.store.fanout_again_at(msg.id, at).await?;
-        }
-    }
-    Ok(true)
 }
 
 /// An information message waits for quiet hours rather than skipping the people in them: when
 /// some were kept out, the fan-out runs again just after the first of those windows ends
 /// (while the message is valid), adding the people and channels now reachable.
-fn again_after_quiet_hours(state: &AppState, msg: &MessageRow, quiet_ends: &[chrono::NaiveTime]) -> Option<i64> {
-    if msg.kind != "information" || msg.override_quiet {
+fn again_after_quiet_hours(state: &Fanout, msg: &MessageRow, quiet_ends: &[chrono::NaiveTime]) -> Option<i64> {
+    if !MessageKind::parse(&msg.kind).is_some_and(MessageKind::waits_out_quiet_hours) || msg.override_quiet {
         return None;
     }
     let now = state.clock.now();
@@ -104,8 +143,8 @@ impl Claim {
     }
 
     /// Moves the lease on; an error when the claim was lost.
-    async fn extend(&self, state: &AppState, msg: &MessageRow) -> anyhow::Result<()> {
-        let next = state.now_ms() + lease_ms(state);
+    async fn extend(&self, state: &Fanout, msg: &MessageRow) -> anyhow::Result<()> {
+        let next = state.now_ms() + state.lease_ms();
         if !state.store.extend_fanout(msg.id, self.0.load(Ordering::SeqCst), next).await? {
             return Err(Claim::lost(msg));
         }
@@ -115,25 +154,25 @@ impl Claim {
 }
 
 /// Writes one block and lets the workers know.
-async fn write(state: &AppState, msg: &MessageRow, claim: &Claim, targets: &mut Vec<Target>) -> anyhow::Result<()> {
+async fn write(state: &Fanout, msg: &MessageRow, claim: &Claim, targets: &mut Vec<Target>) -> anyhow::Result<()> {
     if targets.is_empty() {
         return Ok(());
     }
     state.store.insert_deliveries(msg.id, msg.priority, msg.send_at.min(state.now_ms()), targets).await?;
     targets.clear();
-    state.engine.wake_workers.notify_waiters();
+    state.wake_workers.notify_waiters();
     claim.extend(state, msg).await
 }
 
 /// Writes anonymous devices (ascending, none already in a batch of this message) as batches of
 /// `worker.batch`, together with the claim's next lease.
-async fn write_batches(state: &AppState, msg: &MessageRow, claim: &Claim, devices: &mut Vec<i64>) -> anyhow::Result<()> {
+async fn write_batches(state: &Fanout, msg: &MessageRow, claim: &Claim, devices: &mut Vec<i64>) -> anyhow::Result<()> {
     if devices.is_empty() {
         return Ok(());
     }
-    let size = usize::try_from(state.config.alerting.worker.batch).unwrap_or(1).max(1);
+    let size = usize::try_from(state.config.batch).unwrap_or(1).max(1);
     let batches: Vec<Vec<i64>> = devices.chunks(size).map(<[i64]>::to_vec).collect();
-    let next = state.now_ms() + lease_ms(state);
+    let next = state.now_ms() + state.lease_ms();
     let held = state
         .store
         .insert_device_batches(
@@ -150,21 +189,21 @@ async fn write_batches(state: &AppState, msg: &MessageRow, claim: &Claim, device
     }
     claim.0.store(next, Ordering::SeqCst);
     devices.clear();
-    state.engine.wake_workers.notify_waiters();
+    state.wake_workers.notify_waiters();
     Ok(())
 }
 
 /// The anonymous devices a (resumed) fan-out has already written, in batches or rows.
-async fn already_written(state: &AppState, message_id: i64) -> anyhow::Result<HashSet<i64>> {
+async fn already_written(state: &Fanout, message_id: i64) -> anyhow::Result<HashSet<i64>> {
     let mut done: HashSet<i64> = state.store.batched_devices(message_id).await?.into_iter().collect();
     done.extend(state.store.devices_with_rows(message_id).await?);
     Ok(done)
 }
 
 /// Whether an action's start (or update) should stop fanning out: the action ended.
-async fn action_ended(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool> {
+async fn action_ended(state: &Fanout, msg: &MessageRow) -> anyhow::Result<bool> {
     Ok(match msg.action_id {
-        Some(a) if msg.kind == "start" => {
+        Some(a) if MessageKind::parse(&msg.kind).is_some_and(MessageKind::moot_once_action_ends) => {
             state.store.action(a).await?.is_some_and(|a| a.state == "closed" || a.state == "cancelled")
         }
         _ => false,
@@ -177,39 +216,26 @@ async fn action_ended(state: &AppState, msg: &MessageRow) -> anyhow::Result<bool
 ///
 /// Done: `Some` with the local times at which quiet hours that kept people out end (see
 /// [`again_after_quiet_hours`]); `None` when it stopped early (the action ended).
-async fn from_area(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow::Result<Option<Vec<chrono::NaiveTime>>> {
-    let index = state.areas.current();
-    let area_json: serde_json::Value = serde_json::from_str(msg.area.as_deref().unwrap_or("null"))?;
-    let (area, device_area) = match (parse_area(&area_json, &index), parse_area(&area_json, &index)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            // The area no longer parses (areas re-imported without a code): nobody to reach.
-            tracing::error!(message.id = msg.id, errors = ?e, "a message's area no longer parses; nothing is sent");
-            return Ok(Some(Vec::new()));
-        }
+async fn from_area(state: &Fanout, msg: &MessageRow, claim: &Claim) -> anyhow::Result<Option<Vec<chrono::NaiveTime>>> {
+    let Some(audience) = state.audience.of_message(msg).await? else {
+        tracing::error!(message.id = msg.id, "a message's area no longer parses; nothing is sent");
+        return Ok(Some(Vec::new()));
     };
-    let topic = Topic::parse(&msg.topic).unwrap_or(Topic::Urgent);
-    let scope = Scope::parse(&msg.scope).unwrap_or(Scope::Municipality(String::new()));
-    let at = state.clock.now();
-    let request = |area| Request { area, topic, at, override_time_windows: msg.override_quiet };
-    let plan = Plan::new(request(area), scope.clone(), &index);
-    let device_plan = Arc::new(Plan::new(request(device_area), scope, &index));
     let allowed = ChannelSet::from_bits(msg.channels);
 
-    let quiet_ends = plan.quiet_ends();
-    let mut recipients = reach::resolve(&state.store, &state.live, plan).await?;
+    let mut recipients = audience.people().await?;
     let mut block: Vec<Target> = Vec::with_capacity(BLOCK);
     let mut push_people: Vec<i64> = Vec::new();
     let mut blocks = 0u64;
     let mut size = FIRST_BLOCK;
-    while let Some(r) = recipients.try_next().await? {
-        if !allowed.contains(r.channel) {
+    while let Some((participant_id, channel)) = recipients.try_next().await? {
+        if !allowed.contains(channel) {
             continue;
         }
-        if r.channel == Channel::Push {
-            push_people.push(r.participant_id);
+        if channel == Channel::Push {
+            push_people.push(participant_id);
         } else {
-            block.push((r.participant_id, 0, r.channel));
+            block.push((participant_id, 0, channel));
         }
         if block.len() + push_people.len() >= size {
             expand_push(state, &mut push_people, &mut block).await?;
@@ -224,14 +250,14 @@ async fn from_area(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow:
     expand_push(state, &mut push_people, &mut block).await?;
     write(state, msg, claim, &mut block).await?;
     drop(recipients);
-    let quiet_ends: Vec<_> = quiet_ends.lock().map(|e| e.iter().copied().collect()).unwrap_or_default();
+    let quiet_ends = audience.quiet_ends();
     // Anonymous devices have no person to bind an enquiry's reply link to: enquiries reach
     // participants only.
     let to_devices = MessageKind::parse(&msg.kind).is_some_and(MessageKind::reaches_anonymous_devices);
-    if allowed.contains(Channel::Push) && to_devices && state.config.alerting.device_batches {
-        devices_in_batches(state, msg, claim, &device_plan).await?;
+    if allowed.contains(Channel::Push) && to_devices && state.config.device_batches {
+        devices_in_batches(state, msg, claim, audience.as_ref()).await?;
     } else if allowed.contains(Channel::Push) && to_devices {
-        let mut devices = reach::anonymous_devices(&state.store, device_plan.clone());
+        let mut devices = audience.devices();
         while let Some(id) = devices.try_next().await? {
             block.push((0, id, Channel::Push));
             if block.len() >= BLOCK {
@@ -242,9 +268,7 @@ async fn from_area(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow:
         // Devices with further fixed places in the area (a device already reached is skipped
         // when written: one delivery per message, device and channel), and "where I am" devices
         // whose coarse cell overlaps the area.
-        let mut more = reach::devices_by_further_places(&state.store, &device_plan).await?;
-        more.extend(reach::coarse_devices(&state.store, &device_plan, state.now_ms()).await?);
-        for id in more {
+        for id in audience.more_devices(state.now_ms()).await? {
             block.push((0, id, Channel::Push));
             if block.len() >= BLOCK {
                 write(state, msg, claim, &mut block).await?;
@@ -260,13 +284,18 @@ async fn from_area(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow:
 /// devices whose coarse cell overlaps it, each once. Everywhere (a national alert) the devices
 /// come in order of id and are written as they come, so that the first batches go out while
 /// the rest of the country is still being read; an area's devices are gathered and sorted first.
-async fn devices_in_batches(state: &AppState, msg: &MessageRow, claim: &Claim, plan: &Arc<Plan>) -> anyhow::Result<()> {
+async fn devices_in_batches(
+    state: &Fanout,
+    msg: &MessageRow,
+    claim: &Claim,
+    audience: &(dyn AreaAudience + '_),
+) -> anyhow::Result<()> {
     let skip = already_written(state, msg.id).await?;
-    let in_order = reach::everywhere_only(plan);
-    let first = usize::try_from(state.config.alerting.worker.batch).unwrap_or(1).max(1);
+    let in_order = audience.everywhere_only();
+    let first = usize::try_from(state.config.batch).unwrap_or(1).max(1);
     let mut size = first;
     let mut ids: Vec<i64> = Vec::new();
-    let mut devices = reach::anonymous_devices(&state.store, plan.clone());
+    let mut devices = audience.devices();
     while let Some(id) = devices.try_next().await? {
         if skip.contains(&id) {
             continue;
@@ -284,8 +313,7 @@ async fn devices_in_batches(state: &AppState, msg: &MessageRow, claim: &Claim, p
     drop(devices);
     // The devices reached through a further place or their coarse cell, but for those already
     // written above (read back when they were written as they came).
-    let mut more = reach::devices_by_further_places(&state.store, plan).await?;
-    more.extend(reach::coarse_devices(&state.store, plan, state.now_ms()).await?);
+    let more = audience.more_devices(state.now_ms()).await?;
     let written = if in_order && !more.is_empty() { already_written(state, msg.id).await? } else { skip };
     ids.extend(more.into_iter().filter(|id| !written.contains(id)));
     ids.sort_unstable();
@@ -294,7 +322,7 @@ async fn devices_in_batches(state: &AppState, msg: &MessageRow, claim: &Claim, p
 }
 
 /// Push for a person is one delivery per device of theirs.
-async fn expand_push(state: &AppState, people: &mut Vec<i64>, block: &mut Vec<Target>) -> anyhow::Result<()> {
+async fn expand_push(state: &Fanout, people: &mut Vec<i64>, block: &mut Vec<Target>) -> anyhow::Result<()> {
     if people.is_empty() {
         return Ok(());
     }
@@ -307,7 +335,7 @@ async fn expand_push(state: &AppState, people: &mut Vec<i64>, block: &mut Vec<Ta
 
 /// An update, closing or cancellation goes to exactly the people and devices the action's
 /// first message reached, on the channel that reached them — once that fan-out is complete.
-async fn from_first_message(state: &AppState, msg: &MessageRow, claim: &Claim) -> anyhow::Result<bool> {
+async fn from_first_message(state: &Fanout, msg: &MessageRow, claim: &Claim) -> anyhow::Result<bool> {
     let Some(action) = msg.action_id else { return Ok(true) };
     let Some(first) = state.store.action(action).await?.and_then(|a| a.first_message_id) else {
         return Ok(true);

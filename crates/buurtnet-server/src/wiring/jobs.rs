@@ -1,9 +1,10 @@
-//! What each kind of job does. Every handler is safe to run twice (also at once, should a lease
+//! What each kind of job does: the job kinds (`crate::jobs::kinds`) connected to the
+//! capabilities' upkeep and retention functions. Every handler is safe to run twice (also at once, should a lease
 //! run out mid-run): it works from the database's state at the time it runs, and what must
 //! happen once (a reminder) is claimed by a conditional update in the store.
 
-use super::JobKind;
 use crate::alerting::engine;
+use crate::jobs::JobKind;
 use crate::state::AppState;
 use buurtnet_store::jobs::JobRow;
 
@@ -17,7 +18,7 @@ pub async fn run(state: &AppState, kind: JobKind, _job: &JobRow) -> anyhow::Resu
             engine::delete_old_deliveries(state).await?;
         }
         JobKind::ReplyPhotoRetention => {
-            crate::enquiries::replies::apply_retention(state).await?;
+            crate::replies::retention::apply_retention(state).await?;
         }
         JobKind::IdempotencyKeyPruning => {
             engine::prune_idempotency_keys(state).await?;
