@@ -14,3 +14,4 @@ pub mod engine;
 pub mod fanout;
 pub mod information;
 pub mod live;
+pub mod views;

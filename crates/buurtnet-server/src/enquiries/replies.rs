@@ -6,7 +6,7 @@
 use super::photos::{self, PhotoStore};
 use super::requests::visible_enquiry;
 use super::texts;
-use crate::alerting::actions::millis;
+use super::views::{RepliesView, ReplyPhotoView, ReplyView, TipsView};
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -277,36 +277,40 @@ fn overdue(state: &AppState, r: &ReplyRow) -> bool {
     is_overdue(received, r.status == "answered", state.clock.now())
 }
 
-pub(crate) async fn reply_json(state: &AppState, r: &ReplyRow) -> AppResult<Value> {
-    let photos: Vec<Value> = state
+pub(crate) async fn reply_json(state: &AppState, r: &ReplyRow) -> AppResult<ReplyView> {
+    use crate::alerting::views::iso;
+    let photos = state
         .store
         .reply_photos(r.id)
         .await?
-        .iter()
-        .map(|p| {
-            json!({"id": p.id, "url": format!("{}/api/v1/reply-photos/{}", state.config.public_url(), p.id),
-                   "width": p.width, "height": p.height, "bytes": p.bytes})
+        .into_iter()
+        .map(|p| ReplyPhotoView {
+            url: format!("{}/api/v1/reply-photos/{}", state.config.public_url(), p.id),
+            id: p.id,
+            width: p.width,
+            height: p.height,
+            bytes: p.bytes,
         })
         .collect();
-    Ok(json!({
-        "id": r.id,
-        "enquiry_id": r.enquiry_id,
-        "text": r.text,
-        "phone": r.phone,
-        "language": r.language,
-        "status": r.status,
-        "classification": r.classification,
-        "forwarded_at": r.forwarded_at.map(millis),
-        "answer": r.answer,
-        "answered_at": r.answered_at.map(millis),
-        "received_at": millis(r.created_at),
-        "overdue": overdue(state, r),
-        "photos": photos,
-    }))
+    Ok(ReplyView {
+        id: r.id,
+        enquiry_id: r.enquiry_id,
+        text: r.text.clone(),
+        phone: r.phone.clone(),
+        language: r.language.clone(),
+        status: r.status.clone(),
+        classification: r.classification.clone(),
+        forwarded_at: r.forwarded_at.and_then(iso),
+        answer: r.answer.clone(),
+        answered_at: r.answered_at.and_then(iso),
+        received_at: iso(r.created_at),
+        overdue: overdue(state, r),
+        photos,
+    })
 }
 
 /// `GET /api/v1/enquiries/{id}/replies?status=new|classified|answered|overdue`.
-pub async fn list(state: &AppState, user: &StaffUser, enquiry: i64, filter: Option<&str>) -> AppResult<Value> {
+pub async fn list(state: &AppState, user: &StaffUser, enquiry: i64, filter: Option<&str>) -> AppResult<RepliesView> {
     user.require(Operation::ReadReplies)?;
     if let Some(f) = filter
         && !matches!(f, "new" | "classified" | "answered" | "overdue")
@@ -326,11 +330,11 @@ pub async fn list(state: &AppState, user: &StaffUser, enquiry: i64, filter: Opti
         }
     }
     state.store.audit(state.now_ms(), &user.actor(), "replies.read", Some(&format!("enquiry:{}", e.id)), &json!({})).await?;
-    Ok(json!({"enquiry_id": e.id, "replies": out}))
+    Ok(RepliesView { enquiry_id: e.id, replies: out })
 }
 
 /// `POST /api/v1/replies/{id}/classify` (`classification`).
-pub async fn classify(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
+pub async fn classify(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<ReplyView> {
     user.require(Operation::HandleReplies)?;
     let (r, _) = visible_reply(state, user, id).await?;
     let c = body.get("classification").and_then(Value::as_str).and_then(Classification::parse).ok_or_else(|| {
@@ -349,7 +353,7 @@ pub async fn classify(state: &AppState, user: &StaffUser, id: i64, body: &Value)
 /// `POST /api/v1/replies/{id}/forward`: the reply and its photos by e-mail to the
 /// investigating team's configured address. Sent at once; when the mail server does not take
 /// it, the handler is told and nothing is recorded (they try again).
-pub async fn forward(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
+pub async fn forward(state: &AppState, user: &StaffUser, id: i64) -> AppResult<ReplyView> {
     user.require(Operation::HandleReplies)?;
     let (r, e) = visible_reply(state, user, id).await?;
     let addresses = &state.config.enquiries.forward_addresses;
@@ -406,7 +410,7 @@ pub async fn forward(state: &AppState, user: &StaffUser, id: i64) -> AppResult<V
 
 /// `POST /api/v1/replies/{id}/answer` (`body`, and/or `template`: used, other_case,
 /// not_relevant): the final answer, e-mailed to the resident; the reply is then handled.
-pub async fn answer(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
+pub async fn answer(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<ReplyView> {
     user.require(Operation::HandleReplies)?;
     let (r, e) = visible_reply(state, user, id).await?;
     if r.status == "answered" {
@@ -455,7 +459,7 @@ pub async fn answer(state: &AppState, user: &StaffUser, id: i64, body: &Value) -
 
 /// `GET /api/v1/actions/{id}/tips`: the tips residents reached by the action sent, newest
 /// last, for the dispatchers of the action's control room only.
-pub async fn tips(state: &AppState, user: &StaffUser, action_id: i64) -> AppResult<Value> {
+pub async fn tips(state: &AppState, user: &StaffUser, action_id: i64) -> AppResult<TipsView> {
     user.require(Operation::ReadTips)?;
     let action = crate::alerting::actions::visible(state, user, action_id).await?;
     let mut out = Vec::new();
@@ -465,7 +469,7 @@ pub async fn tips(state: &AppState, user: &StaffUser, action_id: i64) -> AppResu
         }
     }
     state.store.audit(state.now_ms(), &user.actor(), "tips.read", Some(&format!("action:{}", action.id)), &json!({})).await?;
-    Ok(json!({"action_id": action.id, "tips": out}))
+    Ok(TipsView { action_id: action.id, tips: out })
 }
 
 /// `GET /api/v1/reply-photos/{id}`: a reply photo for staff who may see its enquiry (or, for a
