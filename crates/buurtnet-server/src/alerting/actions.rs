@@ -433,6 +433,16 @@ pub enum StepAnswer {
     Written { id: i64, state: String, message_id: Option<i64> },
 }
 
+impl StepAnswer {
+    /// The message the step wrote.
+    pub fn message_id(&self) -> Option<i64> {
+        match self {
+            StepAnswer::Action(a) => a.message_id.flatten(),
+            StepAnswer::Written { message_id, .. } => *message_id,
+        }
+    }
+}
+
 /// Push payloads above this many bytes of title and text are refused before sending (the
 /// encrypted record holds at most 3,993 bytes, with room left for the other fields).
 const MAX_PUSH_TEXT_BYTES: usize = 3_000;
