@@ -419,7 +419,7 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
         Ok(v) => StepAnswer::Action(Box::new(ActionView { message_id: Some(message_id), ..v })),
         Err(e) => {
             tracing::error!(action.id = id, error = %e, "reading an action after its step failed");
-            StepAnswer::Written { id, state: to_state.as_str().to_string(), message_id }
+            StepAnswer::Written(StepWritten { id, state: to_state.as_str().to_string(), message_id })
         }
     })
 }
@@ -430,7 +430,16 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
 #[serde(untagged)]
 pub enum StepAnswer {
     Action(Box<ActionView>),
-    Written { id: i64, state: String, message_id: Option<i64> },
+    Written(StepWritten),
+}
+
+/// What a step wrote, when the action could not be read back.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepWritten {
+    pub id: i64,
+    pub state: String,
+    pub message_id: Option<i64>,
 }
 
 impl StepAnswer {
@@ -438,7 +447,7 @@ impl StepAnswer {
     pub fn message_id(&self) -> Option<i64> {
         match self {
             StepAnswer::Action(a) => a.message_id.flatten(),
-            StepAnswer::Written { message_id, .. } => *message_id,
+            StepAnswer::Written(w) => w.message_id,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! conditional update, so no race can slip past it.
 
 use super::texts::{EnquiryFacts, enquiry_content};
-use super::views::{EnquiryDeliveries, EnquiryList, EnquiryPhoto, EnquirySummary, EnquiryView, Location};
+use super::views::{EnquiryDeliveries, EnquiryList, EnquiryLocation, EnquiryPhoto, EnquirySummary, EnquiryView};
 use super::visible;
 use crate::alerting::actions::text_field;
 use crate::alerting::views::{add_counts, iso};
@@ -396,7 +396,7 @@ pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Enqu
         version: e.version,
         incident_type: e.incident_type.clone(),
         occurred_at: iso(e.occurred_at),
-        location: Location { lat: e.lat, lon: e.lon },
+        location: EnquiryLocation { lat: e.lat, lon: e.lon },
         radius_m: e.radius_m,
         municipality: e.municipality.clone(),
         team: e.scope.clone(),

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 /// A point (WGS84).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Location {
+pub struct EnquiryLocation {
     pub lat: f64,
     pub lon: f64,
 }
@@ -37,7 +37,7 @@ pub struct EnquiryView {
     pub version: i64,
     pub incident_type: String,
     pub occurred_at: Option<String>,
-    pub location: Location,
+    pub location: EnquiryLocation,
     pub radius_m: i64,
     pub municipality: String,
     pub team: String,

@@ -126,6 +126,20 @@ fn complete(op: &mut Operation, method: &HttpMethod, path: &str, access: Access)
 mod tests {
     use super::*;
 
+    /// Two types never share a schema name (the document would show one of them for both).
+    #[test]
+    fn schema_names_are_unique() {
+        let mut seen: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+        for ((schemas, _, _), _) in routes::table() {
+            for (name, schema) in schemas {
+                let schema = serde_json::to_value(schema).unwrap_or_default();
+                if let Some(before) = seen.insert(name.clone(), schema.clone()) {
+                    assert_eq!(before, schema, "two types are called {name}");
+                }
+            }
+        }
+    }
+
     /// Every route of the table is in the document with a summary, a success response with a
     /// schema (or no content: 204), and nothing else is.
     #[test]

@@ -90,8 +90,8 @@ async fn place_overlaps(state: &AppState, d: &DeviceRecord, area_json: &str) -> 
     })
 }
 
-fn summary(a: &ActionRow, c: &ActionContent, page: String) -> views::ActionSummary {
-    views::ActionSummary {
+fn summary(a: &ActionRow, c: &ActionContent, page: String) -> views::AppActionSummary {
+    views::AppActionSummary {
         id: a.id,
         kind: a.kind.clone(),
         status: a.status.clone(),
@@ -107,8 +107,8 @@ fn summary(a: &ActionRow, c: &ActionContent, page: String) -> views::ActionSumma
 /// The recent actions of a device, newest first, each with its own page link: those whose
 /// messages reached it, and (for devices that follow the live feed only, or moved) the actions
 /// of the last seven days whose area overlaps its place. Tests are never shown.
-async fn recent_for(state: &AppState, device: &DeviceRecord) -> AppResult<Vec<views::ActionSummary>> {
-    let mut out: Vec<(i64, views::ActionSummary)> = Vec::new();
+async fn recent_for(state: &AppState, device: &DeviceRecord) -> AppResult<Vec<views::AppActionSummary>> {
+    let mut out: Vec<(i64, views::AppActionSummary)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (action_id, delivery_id) in state.store.device_actions(device.id, 20).await? {
         let Some(a) = state.store.action(action_id).await? else { continue };

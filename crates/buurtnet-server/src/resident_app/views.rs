@@ -31,7 +31,7 @@ pub struct Both {
 
 /// One of a device's recent actions, with its page link.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ActionSummary {
+pub struct AppActionSummary {
     pub id: i64,
     pub kind: String,
     pub status: String,
@@ -46,7 +46,7 @@ pub struct ActionSummary {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecentActions {
-    pub actions: Vec<ActionSummary>,
+    pub actions: Vec<AppActionSummary>,
 }
 
 /// Everything stored about a device, with the actions that reached it.
@@ -54,7 +54,7 @@ pub struct RecentActions {
 pub struct DeviceExport {
     #[serde(flatten)]
     pub device: DeviceView,
-    pub actions: Vec<ActionSummary>,
+    pub actions: Vec<AppActionSummary>,
 }
 
 /// An action page's link.
