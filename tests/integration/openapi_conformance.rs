@@ -39,6 +39,7 @@ async fn schemathesis_finds_nothing() {
     .unwrap();
     assert_eq!(a.status(), 201);
     let report = std::env::temp_dir().join(unique("schemathesis"));
+    std::fs::create_dir_all(&report).unwrap();
     let mut command = std::process::Command::new(&bin);
     command
         .arg("run")
@@ -49,7 +50,9 @@ async fn schemathesis_finds_nothing() {
         .args(["--seed", "18", "--no-color", "--suppress-health-check", "all"])
         .args(["--header", &format!("Authorization: Bearer {admin}")])
         .args(["--report", "junit", "--report-dir"])
-        .arg(&report);
+        .arg(&report)
+        // Its cache and reports stay out of the work tree.
+        .current_dir(&report);
     let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
