@@ -305,7 +305,7 @@ async fn one_send(
     let t0 = Instant::now();
     let v = actions::step(state, &user, id, Step::Send, &json!({})).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let answered_ms = t0.elapsed().as_secs_f64() * 1000.0;
-    let message_id = v["message_id"].as_i64().context("no message id")?;
+    let message_id = v.message_id().context("no message id")?;
     let mut durable_ms = None;
     let mut first_request_ms = None;
     let mut reads = 0u32;
@@ -556,7 +556,7 @@ async fn bench_national(state: &AppState, loopback: &Loopback, args: &FanoutArgs
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let t0 = Instant::now();
     let v = actions::step(state, &user, id, Step::Send, &json!({})).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-    let message_id = v["message_id"].as_i64().context("no message id")?;
+    let message_id = v.message_id().context("no message id")?;
     // Done when the fan-out is and nothing waits any more (single deliveries or device batches).
     let durable_ms = loop {
         if let Some(m) = state.store.message(message_id).await?

@@ -28,6 +28,7 @@ mod hardening;
 mod import;
 mod jobs;
 mod migration_parity;
+mod openapi_conformance;
 mod ops;
 mod pages;
 mod participants;

@@ -7,33 +7,42 @@ use crate::action::{ActionKind, MessageKind, MessageStatus, Outcome};
 use serde::{Deserialize, Serialize};
 
 /// A described person (suspect, missing person, runaway child). Free text is the dispatcher's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Person {
     /// `male`, `female` or `unknown`.
+    #[schema(pattern = "^(male|female|unknown)$")]
     pub sex: Option<String>,
     pub age: Option<u32>,
     pub height_cm: Option<u32>,
+    #[schema(max_length = 200)]
     pub build: Option<String>,
+    #[schema(max_length = 200)]
     pub hair: Option<String>,
+    #[schema(max_length = 200)]
     pub clothing: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Vehicle {
+    #[schema(max_length = 200)]
     pub make: Option<String>,
+    #[schema(max_length = 200)]
     pub model: Option<String>,
+    #[schema(max_length = 200)]
     pub colour: Option<String>,
+    #[schema(max_length = 200)]
     pub plate: Option<String>,
 }
 
 /// The structured description of an action.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Description {
     pub person: Option<Person>,
     pub vehicle: Option<Vehicle>,
+    #[schema(max_length = 200)]
     pub direction: Option<String>,
     #[serde(default)]
     pub do_not_approach: bool,

@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use buurtnet_domain::FieldErrors;
 use buurtnet_store::StoreError;
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -127,6 +126,17 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
+/// Every error answer of the API: `{"error", "message", "fields"?}`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code, e.g. `validation_failed`.
+    pub error: String,
+    pub message: String,
+    /// Per field (validation errors only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<buurtnet_domain::FieldErrors>,
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -135,10 +145,11 @@ impl IntoResponse for AppError {
         } else if let AppError::Conflict(detail) = &self {
             tracing::info!(error.code = self.code(), error.detail = %detail, "request conflicted");
         }
-        let mut body = json!({"error": self.code(), "message": self.public_message()});
-        if let AppError::Validation(fields) = &self {
-            body["fields"] = json!(fields);
-        }
+        let fields = match &self {
+            AppError::Validation(fields) => Some(fields.clone()),
+            _ => None,
+        };
+        let body = ErrorBody { error: self.code().to_string(), message: self.public_message(), fields };
         let mut response = (status, Json(body)).into_response();
         if let AppError::TooManyRequests { retry_after_secs, .. } = &self {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));

@@ -1,86 +1,44 @@
-//! Which operation each staff endpoint of the JSON API needs: one table, by route template and
-//! method, enforced for every route by one middleware ([`enforce`]) before any handler runs. Who
+//! Which operation each staff endpoint of the JSON API needs: derived from the route table
+//! (`http::routes`, one row per handler), enforced for every route by one middleware
+//! ([`enforce`]) before any handler runs. Who
 //! may perform an operation is the domain's rule (`buurtnet_domain::policy`), which the services
 //! ask again with the data's scope. Routes not in the table are
 //! public (residents, devices, providers' webhooks, areas). The role × scope test matrix walks
 //! this table and every route of `http::api_routes()`.
 
 use crate::auth::StaffUser;
+use crate::http::routes::Access;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use buurtnet_domain::Operation;
+use std::sync::LazyLock;
 
-/// (method, route template under `/api/v1`, the operation it needs).
-pub const API_RULES: &[(&str, &str, Operation)] = &[
-    ("GET", "/admin/area-imports", Operation::ReadAreaImports),
-    ("GET", "/admin/jobs", Operation::ReadJobs),
-    ("GET", "/staff/me", Operation::ReadOwnAccount),
-    ("POST", "/targeting/count", Operation::CountReach),
-    ("GET", "/stats/participants", Operation::ReadParticipantStats),
-    ("GET", "/actions", Operation::ManageActions),
-    ("POST", "/actions", Operation::ManageActions),
-    ("GET", "/actions/live", Operation::FollowLiveActions),
-    ("GET", "/actions/{id}", Operation::ManageActions),
-    ("POST", "/actions/{id}/send", Operation::ManageActions),
-    ("POST", "/actions/{id}/update", Operation::ManageActions),
-    ("POST", "/actions/{id}/close", Operation::ManageActions),
-    ("POST", "/actions/{id}/cancel", Operation::ManageActions),
-    ("POST", "/actions/{id}/approve", Operation::ApproveAction),
-    ("GET", "/actions/{id}/tips", Operation::ReadTips),
-    ("POST", "/actions/{id}/photos", Operation::ManageActions),
-    ("POST", "/messages", Operation::SendInformation),
-    ("GET", "/messages/{id}", Operation::SendInformation),
-    ("POST", "/messages/{id}/approve", Operation::ApproveInformation),
-    ("GET", "/deliveries/dead", Operation::ManageDeliveries),
-    ("POST", "/deliveries/{id}/retry", Operation::ManageDeliveries),
-    ("POST", "/messages/{id}/retry-dead", Operation::ManageDeliveries),
-    ("GET", "/enquiries", Operation::ReadEnquiries),
-    ("POST", "/enquiries", Operation::RequestEnquiry),
-    ("GET", "/enquiries/monthly", Operation::ReadEnquiries),
-    ("GET", "/enquiries/{id}", Operation::ReadEnquiries),
-    ("POST", "/enquiries/{id}/photo", Operation::RequestEnquiry),
-    ("POST", "/enquiries/{id}/approve", Operation::ApproveEnquiry),
-    ("POST", "/enquiries/{id}/return", Operation::ApproveEnquiry),
-    ("POST", "/enquiries/{id}/close", Operation::CloseEnquiry),
-    ("GET", "/enquiries/{id}/replies", Operation::ReadReplies),
-    ("POST", "/replies/{id}/classify", Operation::HandleReplies),
-    ("POST", "/replies/{id}/forward", Operation::HandleReplies),
-    ("POST", "/replies/{id}/answer", Operation::HandleReplies),
-    ("GET", "/reply-photos/{id}", Operation::ReadReplyPhotos),
-];
+/// (method, route template under `/api/v1`, the operation it needs), from the route table
+/// (`http::routes`).
+pub static API_RULES: LazyLock<Vec<(&'static str, &'static str, Operation)>> = LazyLock::new(|| {
+    crate::http::routes::rules()
+        .iter()
+        .filter_map(|r| match r.access {
+            Access::Needs(op) => Some((r.method, r.path, op)),
+            Access::Public(_) => None,
+        })
+        .collect()
+});
 
 /// The routes of the API that need no staff member, and why: residents (with their own link or
-/// device token, checked by the handler), providers' webhooks (signed), and public facts.
-pub const PUBLIC_API: &[(&str, &str, &str)] = &[
-    ("GET", "/openapi.json", "the API's description"),
-    ("GET", "/areas", "public geography"),
-    ("GET", "/areas/at", "public geography"),
-    ("GET", "/areas/{code}", "public geography"),
-    ("POST", "/participants", "a resident signs up"),
-    ("POST", "/participants/verify-email", "a resident's e-mail link"),
-    ("POST", "/participants/verify-phone", "a resident's SMS code"),
-    ("POST", "/participants/resend-code", "a resident's SMS code"),
-    ("POST", "/participants/self-service-link", "a resident asks for their link"),
-    ("GET", "/self-service/{token}", "a resident's signed link"),
-    ("PATCH", "/self-service/{token}", "a resident's signed link"),
-    ("DELETE", "/self-service/{token}", "a resident's signed link"),
-    ("DELETE", "/self-service/{token}/devices/{id}", "a resident's signed link"),
-    ("GET", "/live", "the public live feed of published actions"),
-    ("POST", "/providers/sms/reports", "the SMS gateway's signed delivery reports"),
-    ("GET", "/push/public-key", "the VAPID public key"),
-    ("POST", "/devices", "a device registers itself"),
-    ("PATCH", "/devices/{id}", "the device's own token"),
-    ("DELETE", "/devices/{id}", "the device's own token"),
-    ("GET", "/app/config", "the resident app's settings"),
-    ("GET", "/app/devices/{id}", "the device's own token"),
-    ("GET", "/app/devices/{id}/actions", "the device's own token"),
-    ("GET", "/app/devices/{id}/open/{action}", "the device's own token"),
-    ("POST", "/app/devices/{id}/link", "the device's own token and a self-service link"),
-    ("GET", "/app/actions/{link}", "a signed action-page link"),
-    ("POST", "/app/actions/{link}/tips", "a signed action-page link"),
-];
+/// device token, checked by the handler), providers' webhooks (signed), and public facts. From
+/// the route table (`http::routes`).
+pub static PUBLIC_API: LazyLock<Vec<(&'static str, &'static str, &'static str)>> = LazyLock::new(|| {
+    crate::http::routes::rules()
+        .iter()
+        .filter_map(|r| match r.access {
+            Access::Public(why) => Some((r.method, r.path, why)),
+            Access::Needs(_) => None,
+        })
+        .collect()
+});
 
 /// The operation a staff route needs (`None`: a public route).
 pub fn api_operation(method: &str, template: &str) -> Option<Operation> {
@@ -137,7 +95,7 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "routes without exactly one of an operation or a public reason: {missing:#?}");
-        for (m, t, _) in PUBLIC_API {
+        for (m, t, _) in PUBLIC_API.iter() {
             assert!(crate::http::api_routes().iter().any(|r| r.path == *t && r.methods.contains(m)), "{m} {t} is not a route");
         }
     }
@@ -169,7 +127,7 @@ mod tests {
     #[test]
     fn every_rule_names_a_route_of_the_table() {
         let routes = crate::http::api_routes();
-        for (m, t, _) in API_RULES {
+        for (m, t, _) in API_RULES.iter() {
             assert!(routes.iter().any(|r| r.path == *t && r.methods.contains(m)), "{m} {t} is not a route");
         }
     }

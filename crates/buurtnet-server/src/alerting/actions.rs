@@ -3,6 +3,9 @@
 //! per channel and state).
 
 use super::content;
+use super::views::{
+    ActionList, ActionMessageView, ActionSummary, ActionView, ConsentView, DeliveryCounts, Preview, TextPreview, add_counts, iso,
+};
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -314,7 +317,7 @@ fn texts(
 }
 
 /// Takes a lifecycle step (`send`, `update`, `close`, `cancel`) with its body.
-pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body: &Value) -> AppResult<Value> {
+pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body: &Value) -> AppResult<StepAnswer> {
     let a = visible(state, user, id).await?;
     let p = parsed(&a)?;
     let (to_state, message_kind) =
@@ -411,23 +414,41 @@ pub async fn step(state: &AppState, user: &StaffUser, id: i64, step: Step, body:
     {
         tracing::error!(action.id = id, error = %e, "writing the audit entry of an action step failed");
     }
-    let mut view = match view(state, user, id).await {
-        Ok(v) => v,
+    Ok(match view(state, user, id).await {
+        Ok(v) => StepAnswer::Action(Box::new(ActionView { message_id: Some(message_id), ..v })),
         Err(e) => {
             tracing::error!(action.id = id, error = %e, "reading an action after its step failed");
-            json!({"id": id, "state": to_state.as_str()})
+            StepAnswer::Written(StepWritten { id, state: to_state.as_str().to_string(), message_id })
         }
-    };
-    if let Some(obj) = view.as_object_mut() {
-        obj.insert("message_id".into(), json!(message_id));
-    }
-    Ok(view)
+    })
 }
 
-/// The SMS a text becomes: its length in characters and segments, and the encoding.
-pub fn sms_preview(text: &str) -> Value {
-    let m = buurtnet_domain::sms_text::measure(text);
-    json!({"text": text, "encoding": m.encoding, "units": m.units, "segments": m.segments})
+/// The answer of a lifecycle step: the action with the message it wrote, or (when reading it
+/// back failed after the step was committed) its id, new state and message.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum StepAnswer {
+    Action(Box<ActionView>),
+    Written(StepWritten),
+}
+
+/// What a step wrote, when the action could not be read back.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepWritten {
+    pub id: i64,
+    pub state: String,
+    pub message_id: Option<i64>,
+}
+
+impl StepAnswer {
+    /// The message the step wrote.
+    pub fn message_id(&self) -> Option<i64> {
+        match self {
+            StepAnswer::Action(a) => a.message_id.flatten(),
+            StepAnswer::Written(w) => w.message_id,
+        }
+    }
 }
 
 /// Push payloads above this many bytes of title and text are refused before sending (the
@@ -473,62 +494,56 @@ pub fn check_lengths(texts: &[&action_text::Texts], sms_and_voice: bool, field: 
 
 /// What the dispatcher sees of an action: its fields, the texts per channel (with the SMS
 /// length before sending), its messages and their deliveries per channel and state.
-pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
+pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<ActionView> {
     let a = visible(state, user, id).await?;
     let p = parsed(&a)?;
     let (nl, en) = texts(&p, MessageKind::Start, None, None);
     let mut messages = Vec::new();
-    let mut totals: Map<String, Value> = Map::new();
+    let mut totals = DeliveryCounts::new();
     for m in state.store.action_messages(id).await? {
         let counts = state.store.delivery_counts(m.id).await?;
-        let mut by_channel: Map<String, Value> = Map::new();
-        for (channel, st, n) in counts {
-            let entry = by_channel.entry(channel.clone()).or_insert_with(|| json!({}));
-            entry[st.as_str()] = json!(n);
-            let t = totals.entry(channel).or_insert_with(|| json!({}));
-            t[st.as_str()] = json!(t.get(st.as_str()).and_then(Value::as_i64).unwrap_or(0) + n);
-        }
-        messages.push(json!({
-            "id": m.id,
-            "kind": m.kind,
-            "created_at": millis(m.created_at),
-            "fanout": m.fanout_state,
-            "recipients": m.recipients,
-            "deliveries": by_channel,
-        }));
+        let mut by_channel = DeliveryCounts::new();
+        add_counts(&mut by_channel, &counts);
+        add_counts(&mut totals, &counts);
+        messages.push(ActionMessageView {
+            id: m.id,
+            kind: m.kind,
+            created_at: iso(m.created_at),
+            fanout: m.fanout_state,
+            recipients: m.recipients,
+            deliveries: by_channel,
+        });
     }
     let reminder_due = a.state == "active"
         && a.sent_at.is_some_and(|s| state.now_ms() - s > i64::from(state.config.alerting.reminder_minutes) * 60_000);
-    Ok(json!({
-        "id": a.id,
-        "kind": a.kind,
-        "level": a.level,
-        "status": a.status,
-        "state": a.state,
-        "outcome": a.outcome,
-        "area": serde_json::from_str::<Value>(&a.area).unwrap_or(Value::Null),
-        "title": p.content.title,
-        "body": p.content.body,
-        "title_en": p.content.title_en,
-        "body_en": p.content.body_en,
-        "description": p.content.description,
-        "callback_phone": p.content.callback_phone,
-        "photos": photo_urls(state, id).await?,
-        "consent": a.consent_by.as_ref().map(|by| json!({"by": by, "at": a.consent_at.map(millis)})),
-        "created_at": millis(a.created_at),
-        "sent_at": a.sent_at.map(millis),
-        "closed_at": a.closed_at.map(millis),
-        "reminder_due": reminder_due,
-        "created_by": a.created_by,
-        "version": a.version,
-        "approval": super::approval::describe(state, &a),
-        "preview": {
-            "nl": {"title": nl.title, "text": nl.text, "sms": sms_preview(&nl.sms), "voice": nl.voice, "voice_characters": nl.voice.chars().count()},
-            "en": {"title": en.title, "text": en.text, "sms": sms_preview(&en.sms), "voice": en.voice, "voice_characters": en.voice.chars().count()},
-        },
-        "messages": messages,
-        "deliveries": totals,
-    }))
+    Ok(ActionView {
+        id: a.id,
+        kind: a.kind.clone(),
+        level: a.level.clone(),
+        status: a.status.clone(),
+        state: a.state.clone(),
+        outcome: a.outcome.clone(),
+        area: serde_json::from_str::<Value>(&a.area).unwrap_or(Value::Null),
+        title: p.content.title,
+        body: p.content.body,
+        title_en: p.content.title_en,
+        body_en: p.content.body_en,
+        description: p.content.description,
+        callback_phone: p.content.callback_phone,
+        photos: photo_urls(state, id).await?,
+        consent: a.consent_by.as_ref().map(|by| ConsentView { by: by.clone(), at: a.consent_at.and_then(iso) }),
+        created_at: iso(a.created_at),
+        sent_at: a.sent_at.and_then(iso),
+        closed_at: a.closed_at.and_then(iso),
+        reminder_due,
+        created_by: a.created_by,
+        version: a.version,
+        approval: super::approval::describe(state, &a),
+        preview: Preview { nl: TextPreview::of(&nl), en: TextPreview::of(&en) },
+        messages,
+        deliveries: totals,
+        message_id: None,
+    })
 }
 
 /// The public URLs of an action's photos.
@@ -542,7 +557,7 @@ pub fn millis(ms: i64) -> Value {
 }
 
 /// Actions the caller may see; `state` `open` (draft or active), or one state.
-pub async fn list(state: &AppState, user: &StaffUser, wanted: Option<&str>) -> AppResult<Value> {
+pub async fn list(state: &AppState, user: &StaffUser, wanted: Option<&str>) -> AppResult<ActionList> {
     if let Some(w) = wanted
         && w != "open"
         && ActionState::parse(w).is_none()
@@ -557,16 +572,19 @@ pub async fn list(state: &AppState, user: &StaffUser, wanted: Option<&str>) -> A
     let rows = state.store.actions(wanted, scope, 200).await?;
     let now = state.now_ms();
     let reminder_ms = i64::from(state.config.alerting.reminder_minutes) * 60_000;
-    let items: Vec<Value> = rows
+    let actions = rows
         .iter()
-        .map(|a| {
-            let title = serde_json::from_str::<ActionContent>(&a.content).map(|c| c.title).unwrap_or_default();
-            json!({
-                "id": a.id, "kind": a.kind, "level": a.level, "status": a.status, "state": a.state, "title": title,
-                "created_at": millis(a.created_at), "sent_at": a.sent_at.map(millis),
-                "reminder_due": a.state == "active" && a.sent_at.is_some_and(|s| now - s > reminder_ms),
-            })
+        .map(|a| ActionSummary {
+            id: a.id,
+            kind: a.kind.clone(),
+            level: a.level.clone(),
+            status: a.status.clone(),
+            state: a.state.clone(),
+            title: serde_json::from_str::<ActionContent>(&a.content).map(|c| c.title).unwrap_or_default(),
+            created_at: iso(a.created_at),
+            sent_at: a.sent_at.and_then(iso),
+            reminder_due: a.state == "active" && a.sent_at.is_some_and(|s| now - s > reminder_ms),
         })
         .collect();
-    Ok(json!({"actions": items}))
+    Ok(ActionList { actions })
 }

@@ -4,7 +4,8 @@
 //! ([`may_approve`]), here, and in the store's conditional update, which itself refuses the
 //! creator, a changed draft and a second approval.
 
-use super::actions::{millis, visible};
+use super::actions::visible;
+use super::views::{ActionView, ApprovalView, MessageView, iso};
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -33,12 +34,12 @@ pub fn send_refusal(a: &ActionRow) -> AppError {
 }
 
 /// What the action's view says about its approval.
-pub fn describe(state: &AppState, a: &ActionRow) -> Value {
-    json!({
-        "second_person_required": needed(state, a),
-        "approved_by": a.approved_by,
-        "approved_at": a.approved_at.map(millis),
-    })
+pub fn describe(state: &AppState, a: &ActionRow) -> ApprovalView {
+    ApprovalView {
+        second_person_required: needed(state, a),
+        approved_by: a.approved_by,
+        approved_at: a.approved_at.and_then(iso),
+    }
 }
 
 fn refused(r: ApprovalRefused) -> AppError {
@@ -55,7 +56,7 @@ fn check(state: &AppState, user: &StaffUser, a: &ActionRow, reviewed: i64) -> Ap
 
 /// `POST /api/v1/actions/{id}/approve` `{"version": n}`: the second person's approval of the
 /// draft at version `n` (the `version` of `GET /api/v1/actions/{id}` they looked at).
-pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
+pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<ActionView> {
     user.require(Operation::ApproveAction)?;
     let a = visible(state, user, id).await?;
     let Some(reviewed) = body.get("version").and_then(Value::as_i64) else {
@@ -95,7 +96,7 @@ pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) 
 /// `POST /api/v1/messages/{id}/approve`: a second officer releases an information message held
 /// for approval (`approval.information_municipalities`); it then goes out at its send time, or
 /// at once when that has passed. Never by its writer (also refused by the store's update).
-pub async fn approve_message(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
+pub async fn approve_message(state: &AppState, user: &StaffUser, id: i64) -> AppResult<MessageView> {
     user.require(Operation::ApproveInformation)?;
     let m = super::information::visible(state, user, id).await?;
     let now = state.now_ms();

@@ -4,6 +4,7 @@
 
 use super::actions::{MAX_BODY, MAX_TITLE, millis, text_field};
 use super::content;
+use super::views::{ApprovalView, DeliveryCounts, MessageView, add_counts, iso};
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -20,7 +21,7 @@ use serde_json::{Map, Value, json};
 const MAX_AHEAD_MS: i64 = 90 * 24 * 3600 * 1000;
 
 /// `POST /api/v1/messages`: checks and stores the message; its fan-out starts at `send_at`.
-pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResult<Value> {
+pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResult<MessageView> {
     let index = state.areas.current();
     let now = state.clock.now();
     let now_ms = now.timestamp_millis();
@@ -144,29 +145,28 @@ pub async fn visible(state: &AppState, user: &StaffUser, id: i64) -> AppResult<M
 }
 
 /// `GET /api/v1/messages/{id}`: an information message with its deliveries per channel and state.
-pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
+pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<MessageView> {
     let m = visible(state, user, id).await?;
-    let mut by_channel: Map<String, Value> = Map::new();
-    for (channel, st, n) in state.store.delivery_counts(id).await? {
-        by_channel.entry(channel).or_insert_with(|| json!({}))[st.as_str()] = json!(n);
-    }
+    let mut deliveries = DeliveryCounts::new();
+    add_counts(&mut deliveries, &state.store.delivery_counts(id).await?);
     let content: Value = serde_json::from_str(&m.content).unwrap_or(Value::Null);
-    Ok(json!({
-        "id": m.id,
-        "status": m.status,
-        "title": content["nl"]["title"],
-        "body": content["nl"]["text"],
-        "title_en": content["en"]["title"],
-        "body_en": content["en"]["text"],
-        "area": m.area.as_deref().and_then(|a| serde_json::from_str::<Value>(a).ok()),
-        "send_at": millis(m.send_at),
-        "fanout": m.fanout_state,
-        "approval": {
-            "second_person_required": m.fanout_state == "held" || m.approved_by.is_some(),
-            "approved_by": m.approved_by,
-            "approved_at": m.approved_at.map(millis),
+    let text = |lang: &str, key: &str| content[lang][key].as_str().map(str::to_string);
+    Ok(MessageView {
+        id: m.id,
+        status: m.status.clone(),
+        title: text("nl", "title"),
+        body: text("nl", "text"),
+        title_en: text("en", "title"),
+        body_en: text("en", "text"),
+        area: m.area.as_deref().and_then(|a| serde_json::from_str::<Value>(a).ok()),
+        send_at: iso(m.send_at),
+        fanout: m.fanout_state.clone(),
+        approval: ApprovalView {
+            second_person_required: m.fanout_state == "held" || m.approved_by.is_some(),
+            approved_by: m.approved_by,
+            approved_at: m.approved_at.and_then(iso),
         },
-        "recipients": m.recipients,
-        "deliveries": by_channel,
-    }))
+        recipients: m.recipients,
+        deliveries,
+    })
 }

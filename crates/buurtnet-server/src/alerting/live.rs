@@ -199,8 +199,12 @@ async fn tips(state: &AppState, now: i64, seen: &mut HashMap<i64, i64>, first: b
         let (Ok(Some(action)), Ok(Some(reply))) = (state.store.action(action_id).await, state.store.reply(reply_id).await) else {
             continue;
         };
-        let mut json = match crate::replies::view::reply_json(state, &reply).await {
-            Ok(json) => json,
+        let mut json = match crate::replies::view::reply_json(state, &reply).await.map(serde_json::to_value) {
+            Ok(Ok(json)) => json,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, reply = reply_id, "live feed: a tip could not be written");
+                continue;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, reply = reply_id, "live feed: a tip could not be read");
                 continue;

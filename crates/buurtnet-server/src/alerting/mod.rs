@@ -14,3 +14,4 @@ pub mod content;
 pub mod engine;
 pub mod information;
 pub mod live;
+pub mod views;

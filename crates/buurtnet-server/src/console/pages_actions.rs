@@ -126,10 +126,6 @@ pub struct ApprovalLine {
     pub version: i64,
 }
 
-fn text(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
-}
-
 /// `GET /console/acties/{id}`: the live action page.
 pub async fn action_page(State(state): State<AppState>, c: Console, rid: RequestId, Path(id): Path<i64>) -> Response {
     render_action(&state, c, rid, id, String::new()).await
@@ -145,60 +141,54 @@ async fn render_action(state: &AppState, c: Console, rid: RequestId, id: i64, er
         Err(e) => return render_error(t, e, rid.0),
     };
     let tips = match crate::replies::tips::list(state, &c.user, id).await {
-        Ok(v) => v["tips"].as_array().cloned().unwrap_or_default(),
+        Ok(v) => v.tips,
         Err(e) => return render_error(t, e, rid.0),
     };
-    let channels = v["deliveries"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(ch, states)| ChannelLine {
-                    channel: ch.clone(),
-                    states: states
-                        .as_object()
-                        .map(|s| s.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", "))
-                        .unwrap_or_default(),
-                })
-                .collect()
+    let channels = v
+        .deliveries
+        .iter()
+        .map(|(ch, states)| ChannelLine {
+            channel: ch.clone(),
+            states: states.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", "),
         })
-        .unwrap_or_default();
+        .collect();
     let tips = tips
         .iter()
         .map(|r| TipLine {
-            id: r["id"].as_i64().unwrap_or_default(),
-            text: text(&r["text"]),
-            at: super::local_time(&text(&r["received_at"])),
-            photos: r["photos"].as_array().into_iter().flatten().filter_map(|p| p["url"].as_str().map(str::to_string)).collect(),
+            id: r.id,
+            text: r.text.clone(),
+            at: super::local_time(r.received_at.as_deref().unwrap_or_default()),
+            photos: r.photos.iter().map(|p| p.url.clone()).collect(),
         })
         .collect();
-    let state_word = text(&v["state"]);
-    let required = v["approval"]["second_person_required"].as_bool().unwrap_or(false) && state_word == "draft";
-    let approved_by = v["approval"]["approved_by"].as_i64();
+    let state_word = v.state.clone();
+    let required = v.approval.second_person_required && state_word == "draft";
+    let approved_by = v.approval.approved_by;
     let approval = ApprovalLine {
         waiting: required && approved_by.is_none(),
         approved_by: approved_by.map(|id| id.to_string()).unwrap_or_default(),
-        may_approve: required && approved_by.is_none() && v["created_by"].as_i64() != Some(c.user.id),
-        version: v["version"].as_i64().unwrap_or_default(),
+        may_approve: required && approved_by.is_none() && v.created_by != c.user.id,
+        version: v.version,
     };
     let page = ActionPage {
         t,
         shell: c.shell,
         id,
-        title: text(&v["title"]),
-        kind: text(&v["kind"]),
-        status: text(&v["status"]),
-        outcome: text(&v["outcome"]),
-        sent_at: super::local_time(&text(&v["sent_at"])),
-        reminder_due: v["reminder_due"].as_bool().unwrap_or(false),
+        title: v.title.clone(),
+        kind: v.kind.clone(),
+        status: v.status.clone(),
+        outcome: v.outcome.clone().unwrap_or_default(),
+        sent_at: super::local_time(v.sent_at.as_deref().unwrap_or_default()),
+        reminder_due: v.reminder_due,
         channels,
-        messages: v["messages"].as_array().map(Vec::len).unwrap_or(0),
+        messages: v.messages.len(),
         tips,
         error,
         is_open: state_word == "active",
         is_draft: state_word == "draft",
-        preview_sms: text(&v["preview"]["nl"]["sms"]["text"]),
-        preview_sms_segments: v["preview"]["nl"]["sms"]["segments"].as_i64().unwrap_or(0),
-        preview_voice: text(&v["preview"]["nl"]["voice"]),
+        preview_sms: v.preview.nl.sms.text.clone(),
+        preview_sms_segments: v.preview.nl.sms.segments as i64,
+        preview_voice: v.preview.nl.voice.clone(),
         state: state_word,
         approval,
     };

@@ -37,14 +37,6 @@ fn incident_types(t: Ct) -> Vec<Choice> {
     IncidentType::ALL.iter().map(|k| Choice { value: k.as_str(), label: t.get(k.as_str()) }).collect()
 }
 
-fn s(v: &Value, k: &str) -> String {
-    match &v[k] {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 fn field_errors(e: &AppError) -> String {
     match e {
         AppError::Validation(f) => f.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
@@ -88,16 +80,15 @@ async fn render_queue(
         Ok(v) => v,
         Err(e) => return render_error(t, e, rid.0),
     };
-    let lines = v["enquiries"]
-        .as_array()
+    let lines = v
+        .enquiries
         .into_iter()
-        .flatten()
         .map(|e| Line {
-            id: e["id"].as_i64().unwrap_or_default(),
-            state: s(e, "state"),
-            incident_type: s(e, "incident_type"),
-            municipality: s(e, "municipality"),
-            created: super::local_time(&s(e, "created_at")),
+            id: e.id,
+            state: e.state,
+            incident_type: e.incident_type,
+            municipality: e.municipality,
+            created: super::local_time(e.created_at.as_deref().unwrap_or_default()),
         })
         .collect();
     let page = QueuePage {
@@ -163,7 +154,7 @@ pub async fn create(State(state): State<AppState>, c: Console, rid: RequestId, F
         "questions": f.questions,
     });
     match requests::create(&state, &c.user, &body).await {
-        Ok(v) => Redirect::to(&format!("/console/buurtonderzoek/{}", v["id"].as_i64().unwrap_or_default())).into_response(),
+        Ok(v) => Redirect::to(&format!("/console/buurtonderzoek/{}", v.id)).into_response(),
         Err(e @ AppError::Validation(_)) => {
             let error = field_errors(&e);
             render_queue(&state, c, rid, None, error, f).await
@@ -231,21 +222,16 @@ async fn render_detail(state: &AppState, c: Console, rid: RequestId, id: i64, er
     if may_handle {
         match replies::list(state, &c.user, id, None).await {
             Ok(list) => {
-                for r in list["replies"].as_array().into_iter().flatten() {
+                for r in list.replies {
                     lines.push(ReplyLine {
-                        id: r["id"].as_i64().unwrap_or_default(),
-                        text: s(r, "text"),
-                        status: s(r, "status"),
-                        classification: s(r, "classification"),
-                        answer: s(r, "answer"),
-                        received: super::local_time(&s(r, "received_at")),
-                        overdue: r["overdue"].as_bool().unwrap_or(false),
-                        photos: r["photos"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .map(|p| format!("/api/v1/reply-photos/{}", s(p, "id")))
-                            .collect(),
+                        id: r.id,
+                        text: r.text,
+                        status: r.status,
+                        classification: r.classification.unwrap_or_default(),
+                        answer: r.answer.unwrap_or_default(),
+                        received: super::local_time(r.received_at.as_deref().unwrap_or_default()),
+                        overdue: r.overdue,
+                        photos: r.photos.iter().map(|p| format!("/api/v1/reply-photos/{}", p.id)).collect(),
                     });
                 }
             }
@@ -253,18 +239,18 @@ async fn render_detail(state: &AppState, c: Console, rid: RequestId, id: i64, er
         }
     }
     let e = EnquiryView {
-        state: s(&v, "state"),
-        incident_type: s(&v, "incident_type"),
-        occurred_at: super::local_time(&s(&v, "occurred_at")),
-        municipality: s(&v, "municipality"),
-        description: s(&v, "description"),
-        questions: s(&v, "questions"),
-        return_comment: s(&v, "return_comment"),
-        recipients: s(&v, "recipients"),
-        replies: s(&v, "replies"),
-        open_replies: s(&v, "open_replies"),
-        photo: v["photo"]["url"].as_str().and_then(|u| u.find("/media/").map(|i| u[i..].to_string())).unwrap_or_default(),
-        version: v["version"].as_i64().unwrap_or_default(),
+        occurred_at: super::local_time(v.occurred_at.as_deref().unwrap_or_default()),
+        recipients: v.recipients.map(|n| n.to_string()).unwrap_or_default(),
+        replies: v.replies.to_string(),
+        open_replies: v.open_replies.to_string(),
+        photo: v.photo.as_ref().and_then(|p| p.url.find("/media/").map(|i| p.url[i..].to_string())).unwrap_or_default(),
+        version: v.version,
+        state: v.state,
+        incident_type: v.incident_type,
+        municipality: v.municipality,
+        description: v.description,
+        questions: v.questions,
+        return_comment: v.return_comment.unwrap_or_default(),
     };
     let page = EnquiryPage {
         t,
@@ -283,7 +269,7 @@ async fn render_detail(state: &AppState, c: Console, rid: RequestId, id: i64, er
 
 /// A refusal that belongs on the page (four-eyes, wrong state, a field) rather than on an error
 /// page; anything else is the error page.
-async fn outcome(state: &AppState, c: Console, rid: RequestId, id: i64, result: Result<Value, AppError>) -> Response {
+async fn outcome<T>(state: &AppState, c: Console, rid: RequestId, id: i64, result: Result<T, AppError>) -> Response {
     match result {
         Ok(_) => Redirect::to(&format!("/console/buurtonderzoek/{id}")).into_response(),
         Err(e @ (AppError::Validation(_) | AppError::WrongState(_) | AppError::Forbidden(_))) => {

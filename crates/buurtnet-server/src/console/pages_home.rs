@@ -12,7 +12,6 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use buurtnet_domain::Operation;
-use serde_json::Value;
 
 pub struct ActionLine {
     pub id: i64,
@@ -42,14 +41,9 @@ struct Dashboard {
     enquiries: Vec<EnquiryLine>,
 }
 
-fn s(v: &Value, k: &str) -> String {
-    v[k].as_str().unwrap_or_default().to_string()
-}
-
-/// `created_at` as the API gives it (RFC 3339), shown in Dutch time without seconds.
-fn when(v: &Value, k: &str) -> String {
-    v[k].as_str()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+/// A time as the API gives it (RFC 3339), shown in Dutch time without seconds.
+fn local(t: Option<&str>) -> String {
+    t.and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|d| crate::enquiries::texts::dutch_time(d.to_utc()).format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default()
 }
@@ -61,14 +55,14 @@ pub async fn dashboard(State(state): State<AppState>, c: Console, rid: RequestId
     if show_actions {
         match actions::list(&state, &c.user, None).await {
             Ok(v) => {
-                for a in v["actions"].as_array().into_iter().flatten().take(50) {
+                for a in v.actions.into_iter().take(50) {
                     action_lines.push(ActionLine {
-                        id: a["id"].as_i64().unwrap_or_default(),
-                        kind: s(a, "kind"),
-                        state: s(a, "state"),
-                        title: s(a, "title"),
-                        created: when(a, "created_at"),
-                        reminder_due: a["reminder_due"].as_bool().unwrap_or(false),
+                        id: a.id,
+                        kind: a.kind,
+                        state: a.state,
+                        title: a.title,
+                        created: local(a.created_at.as_deref()),
+                        reminder_due: a.reminder_due,
                     });
                 }
             }
@@ -80,13 +74,13 @@ pub async fn dashboard(State(state): State<AppState>, c: Console, rid: RequestId
     if show_enquiries {
         match requests::list(&state, &c.user, None).await {
             Ok(v) => {
-                for e in v["enquiries"].as_array().into_iter().flatten().take(50) {
+                for e in v.enquiries.into_iter().take(50) {
                     enquiry_lines.push(EnquiryLine {
-                        id: e["id"].as_i64().unwrap_or_default(),
-                        state: s(e, "state"),
-                        incident_type: s(e, "incident_type"),
-                        municipality: s(e, "municipality"),
-                        created: when(e, "created_at"),
+                        id: e.id,
+                        state: e.state,
+                        incident_type: e.incident_type,
+                        municipality: e.municipality,
+                        created: local(e.created_at.as_deref()),
                     });
                 }
             }

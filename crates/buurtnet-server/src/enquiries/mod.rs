@@ -11,6 +11,7 @@ pub mod photos;
 pub mod replies;
 pub mod requests;
 pub mod texts;
+pub mod views;
 
 use crate::auth::StaffUser;
 use crate::state::AppState;

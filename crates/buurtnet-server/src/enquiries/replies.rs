@@ -4,6 +4,7 @@
 
 use super::requests::visible_enquiry;
 use super::texts;
+use super::views::{RepliesView, ReplyView};
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::replies::model::direct_message;
@@ -30,7 +31,7 @@ async fn visible_reply(state: &AppState, user: &StaffUser, id: i64) -> AppResult
 }
 
 /// `GET /api/v1/enquiries/{id}/replies?status=new|classified|answered|overdue`.
-pub async fn list(state: &AppState, user: &StaffUser, enquiry: i64, filter: Option<&str>) -> AppResult<Value> {
+pub async fn list(state: &AppState, user: &StaffUser, enquiry: i64, filter: Option<&str>) -> AppResult<RepliesView> {
     user.require(Operation::ReadReplies)?;
     if let Some(f) = filter
         && !matches!(f, "new" | "classified" | "answered" | "overdue")
@@ -50,11 +51,11 @@ pub async fn list(state: &AppState, user: &StaffUser, enquiry: i64, filter: Opti
         }
     }
     state.store.audit(state.now_ms(), &user.actor(), "replies.read", Some(&format!("enquiry:{}", e.id)), &json!({})).await?;
-    Ok(json!({"enquiry_id": e.id, "replies": out}))
+    Ok(RepliesView { enquiry_id: e.id, replies: out })
 }
 
 /// `POST /api/v1/replies/{id}/classify` (`classification`).
-pub async fn classify(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
+pub async fn classify(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<ReplyView> {
     user.require(Operation::HandleReplies)?;
     let (r, _) = visible_reply(state, user, id).await?;
     let c = body.get("classification").and_then(Value::as_str).and_then(Classification::parse).ok_or_else(|| {
@@ -73,7 +74,7 @@ pub async fn classify(state: &AppState, user: &StaffUser, id: i64, body: &Value)
 /// `POST /api/v1/replies/{id}/forward`: the reply and its photos by e-mail to the
 /// investigating team's configured address. Sent at once; when the mail server does not take
 /// it, the handler is told and nothing is recorded (they try again).
-pub async fn forward(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
+pub async fn forward(state: &AppState, user: &StaffUser, id: i64) -> AppResult<ReplyView> {
     user.require(Operation::HandleReplies)?;
     let (r, e) = visible_reply(state, user, id).await?;
     let addresses = &state.config.enquiries.forward_addresses;
@@ -130,7 +131,7 @@ pub async fn forward(state: &AppState, user: &StaffUser, id: i64) -> AppResult<V
 
 /// `POST /api/v1/replies/{id}/answer` (`body`, and/or `template`: used, other_case,
 /// not_relevant): the final answer, e-mailed to the resident; the reply is then handled.
-pub async fn answer(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
+pub async fn answer(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<ReplyView> {
     user.require(Operation::HandleReplies)?;
     let (r, e) = visible_reply(state, user, id).await?;
     if r.status == "answered" {

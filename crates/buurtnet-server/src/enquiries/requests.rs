@@ -4,8 +4,10 @@
 //! conditional update, so no race can slip past it.
 
 use super::texts::{EnquiryFacts, enquiry_content};
+use super::views::{EnquiryDeliveries, EnquiryList, EnquiryLocation, EnquiryPhoto, EnquirySummary, EnquiryView};
 use super::visible;
-use crate::alerting::actions::{millis, text_field};
+use crate::alerting::actions::text_field;
+use crate::alerting::views::{add_counts, iso};
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -16,7 +18,7 @@ use buurtnet_domain::{Channel, ChannelSet, FieldErrors, NL_BOUNDS, Topic};
 use buurtnet_store::actions::NewMessage;
 use buurtnet_store::enquiries::{EnquiryRow, NewEnquiry};
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 const MAX_DESCRIPTION: usize = 2000;
 const MAX_QUESTIONS: usize = 2000;
@@ -25,7 +27,7 @@ const MAX_COMMENT: usize = 1000;
 pub const PRIORITY: i64 = 6;
 
 /// `POST /api/v1/enquiries`.
-pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResult<Value> {
+pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResult<EnquiryView> {
     user.require(Operation::RequestEnquiry)?;
     let now = state.clock.now();
     let mut errors = FieldErrors::new();
@@ -220,7 +222,7 @@ fn changed(e: &EnquiryRow) -> AppError {
 /// `POST /api/v1/enquiries/{id}/approve` `{"version": n, …}`: optionally edits the texts, then
 /// sends — the request as it was at version `n`, the one its approver reviewed (a photo
 /// swapped since is refused with 409, never sent unseen).
-pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
+pub async fn approve(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<EnquiryView> {
     user.require(Operation::ApproveEnquiry)?;
     let e = visible_enquiry(state, user, id).await?;
     decide_or_audit(state, user, &e, "enquiry.approve_refused").await?;
@@ -311,7 +313,13 @@ pub async fn photo_of(state: &AppState, id: i64) -> AppResult<Option<(String, i6
 /// `POST /api/v1/enquiries/{id}/photo` (the photo as the body, `image/jpeg`, `image/png` or
 /// `image/webp`): the request's optional photo, shown to the residents; set or replaced while
 /// the request waits for approval, by its team's requesters and approvers. Re-encoded (no EXIF).
-pub async fn add_photo(state: &AppState, user: &StaffUser, id: i64, content_type: &str, bytes: Vec<u8>) -> AppResult<Value> {
+pub async fn add_photo(
+    state: &AppState,
+    user: &StaffUser,
+    id: i64,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> AppResult<EnquiryView> {
     user.require(Operation::RequestEnquiry)?;
     let e = visible_enquiry(state, user, id).await?;
     if state_of(&e)? != EnquiryState::Requested {
@@ -341,7 +349,7 @@ pub async fn add_photo(state: &AppState, user: &StaffUser, id: i64, content_type
 }
 
 /// `POST /api/v1/enquiries/{id}/return`: back to the requester with a comment; never sent.
-pub async fn give_back(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<Value> {
+pub async fn give_back(state: &AppState, user: &StaffUser, id: i64, body: &Value) -> AppResult<EnquiryView> {
     user.require(Operation::ApproveEnquiry)?;
     let e = visible_enquiry(state, user, id).await?;
     decide_or_audit(state, user, &e, "enquiry.return_refused").await?;
@@ -358,7 +366,7 @@ pub async fn give_back(state: &AppState, user: &StaffUser, id: i64, body: &Value
 }
 
 /// `POST /api/v1/enquiries/{id}/close`: no more replies; the photo retention period starts.
-pub async fn close(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
+pub async fn close(state: &AppState, user: &StaffUser, id: i64) -> AppResult<EnquiryView> {
     user.require(Operation::CloseEnquiry)?;
     let e = visible_enquiry(state, user, id).await?;
     let now = state.now_ms();
@@ -370,50 +378,48 @@ pub async fn close(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Val
 }
 
 /// `GET /api/v1/enquiries/{id}`: the enquiry, its state and its figures.
-pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<Value> {
+pub async fn view(state: &AppState, user: &StaffUser, id: i64) -> AppResult<EnquiryView> {
     user.require(Operation::ReadEnquiries)?;
     let e = visible_enquiry(state, user, id).await?;
     let replies = state.store.replies(id).await?;
-    let (mut recipients, mut deliveries) = (Value::Null, Map::new());
+    let (mut recipients, mut deliveries) = (None, EnquiryDeliveries::default());
     if let Some(mid) = e.message_id {
         if let Some(m) = state.store.message(mid).await? {
-            recipients = json!(m.recipients);
-            deliveries.insert("fanout".into(), json!(m.fanout_state));
+            recipients = Some(m.recipients);
+            deliveries.fanout = Some(m.fanout_state);
         }
-        for (channel, st, n) in state.store.delivery_counts(mid).await? {
-            deliveries.entry(channel).or_insert_with(|| json!({}))[st.as_str()] = json!(n);
-        }
+        add_counts(&mut deliveries.channels, &state.store.delivery_counts(mid).await?);
     }
-    Ok(json!({
-        "id": e.id,
-        "state": e.state,
-        "version": e.version,
-        "incident_type": e.incident_type,
-        "occurred_at": millis(e.occurred_at),
-        "location": {"lat": e.lat, "lon": e.lon},
-        "radius_m": e.radius_m,
-        "municipality": e.municipality,
-        "team": e.scope,
-        "description": e.description,
-        "questions": e.questions,
-        "photo": photo_of(state, id).await?.map(|(url, width, height)| json!({"url": url, "width": width, "height": height})),
-        "requested_by": e.requested_by,
-        "decided_by": e.decided_by,
-        "return_comment": e.return_comment,
-        "created_at": millis(e.created_at),
-        "sent_at": e.sent_at.map(millis),
-        "closed_at": e.closed_at.map(millis),
-        "minutes_incident_to_sending": e.sent_at.map(|s| (s - e.occurred_at) / 60_000),
-        "recipients": recipients,
-        "deliveries": deliveries,
-        "replies": replies.len(),
-        "open_replies": replies.iter().filter(|r| r.status != "answered").count(),
-    }))
+    Ok(EnquiryView {
+        id: e.id,
+        state: e.state.clone(),
+        version: e.version,
+        incident_type: e.incident_type.clone(),
+        occurred_at: iso(e.occurred_at),
+        location: EnquiryLocation { lat: e.lat, lon: e.lon },
+        radius_m: e.radius_m,
+        municipality: e.municipality.clone(),
+        team: e.scope.clone(),
+        description: e.description.clone(),
+        questions: e.questions.clone(),
+        photo: photo_of(state, id).await?.map(|(url, width, height)| EnquiryPhoto { url, width, height }),
+        requested_by: e.requested_by,
+        decided_by: e.decided_by,
+        return_comment: e.return_comment.clone(),
+        created_at: iso(e.created_at),
+        sent_at: e.sent_at.and_then(iso),
+        closed_at: e.closed_at.and_then(iso),
+        minutes_incident_to_sending: e.sent_at.map(|s| (s - e.occurred_at) / 60_000),
+        recipients,
+        deliveries,
+        replies: replies.len(),
+        open_replies: replies.iter().filter(|r| r.status != "answered").count(),
+    })
 }
 
 /// `GET /api/v1/enquiries?state=requested`: the team's shared queue (or any state), newest
 /// first, within the user's scope.
-pub async fn list(state: &AppState, user: &StaffUser, wanted: Option<&str>) -> AppResult<Value> {
+pub async fn list(state: &AppState, user: &StaffUser, wanted: Option<&str>) -> AppResult<EnquiryList> {
     user.require(Operation::ReadEnquiries)?;
     if let Some(s) = wanted
         && EnquiryState::parse(s).is_none()
@@ -425,13 +431,18 @@ pub async fn list(state: &AppState, user: &StaffUser, wanted: Option<&str>) -> A
         _ => None,
     };
     let rows = state.store.enquiries(municipality, wanted, 500).await?;
-    let list: Vec<Value> = rows
+    let enquiries = rows
         .iter()
         .filter(|e| visible(state, user, e))
-        .map(|e| {
-            json!({"id": e.id, "state": e.state, "incident_type": e.incident_type, "occurred_at": millis(e.occurred_at),
-                   "municipality": e.municipality, "requested_by": e.requested_by, "created_at": millis(e.created_at)})
+        .map(|e| EnquirySummary {
+            id: e.id,
+            state: e.state.clone(),
+            incident_type: e.incident_type.clone(),
+            occurred_at: iso(e.occurred_at),
+            municipality: e.municipality.clone(),
+            requested_by: e.requested_by,
+            created_at: iso(e.created_at),
         })
         .collect();
-    Ok(json!({"enquiries": list}))
+    Ok(EnquiryList { enquiries })
 }

@@ -2,6 +2,10 @@
 //! and the live feeds. Handlers are thin; the work is in `crate::alerting`.
 
 use super::extract::JsonBody;
+use crate::alerting::actions::StepAnswer;
+use crate::alerting::views::{
+    ActionList, ActionView, DeadLetter, DeadLetters, MessageView, PhotoView, ReportsApplied, Retried, RetriedOfMessage, iso,
+};
 use crate::alerting::{actions, information, live};
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
@@ -23,7 +27,7 @@ fn id_of(raw: &str, what: &str) -> AppResult<i64> {
 /// Runs `work` at most once per `Idempotency-Key` (per staff account): a repeated request with
 /// the same key gets the first answer again and sends nothing; the same key with another
 /// request is refused. Without the header the work just runs.
-async fn idempotent<F, Fut>(
+async fn idempotent<F, Fut, T>(
     state: &AppState,
     user: &StaffUser,
     headers: &HeaderMap,
@@ -33,7 +37,8 @@ async fn idempotent<F, Fut>(
 ) -> AppResult<Response>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = AppResult<(StatusCode, Value)>>,
+    Fut: std::future::Future<Output = AppResult<(StatusCode, T)>>,
+    T: serde::Serialize,
 {
     let Some(raw) = headers.get("idempotency-key") else {
         let (status, v) = work().await?;
@@ -67,6 +72,7 @@ where
         }
         None => match work().await {
             Ok((status, v)) => {
+                let v = serde_json::to_value(v).map_err(|e| AppError::Internal(format!("answer: {e}")))?;
                 state.store.idempotency_done(user.id, key, i64::from(status.as_u16()), &v.to_string()).await?;
                 Ok((status, Json(v)).into_response())
             }
@@ -84,6 +90,12 @@ where
 }
 
 /// `POST /api/v1/actions`: a draft action.
+#[utoipa::path(post, path = "/actions", tag = "actions",
+    summary = "Create a draft urgent action (Idempotency-Key honoured)",
+    request_body = super::requests::NewAction,
+    responses((status = 201, description = "The action with its texts per channel and the SMS length (preview)", body = ActionView),
+        (status = 409, description = "The first request with this Idempotency-Key is still running"),
+        (status = 422, description = "Invalid fields")))]
 pub async fn create_action(
     State(state): State<AppState>,
     user: StaffUser,
@@ -143,22 +155,42 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for OptionalJson {
 }
 
 /// `POST /api/v1/actions/{id}/approve`: the second person's approval of a draft.
+#[utoipa::path(post, path = "/actions/{id}/approve", tag = "actions", params(("id" = String, Path, description = "The action's id")),
+    summary = "Approve a draft as a second person (approval.second_person, by default national actions): another dispatcher of its scope or a national administrator, never its creator (403); 'version' is the version looked at (409 when the draft changed since, when it needs no approval or has one)",
+    request_body = super::requests::ApproveAction,
+    responses((status = 200, description = "The action, approved", body = ActionView),
+        (status = 404, description = "No such action"), (status = 409, description = "Not in a state to approve"),
+        (status = 422, description = "Invalid fields")))]
 pub async fn approve_action(
     State(state): State<AppState>,
     user: StaffUser,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ActionView>> {
     let id = id_of(&raw, "action")?;
     Ok(Json(crate::alerting::approval::approve(&state, &user, id, &body).await?))
 }
 
 /// `POST /api/v1/messages/{id}/approve`: a second officer releases a held information message.
-pub async fn approve_message(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
+#[utoipa::path(post, path = "/messages/{id}/approve", tag = "messages", params(("id" = String, Path, description = "The message's id")),
+    summary = "Approve an information message held for a second person (approval.information_municipalities): another officer of its municipality or an administrator of its scope, never its writer (403); 409 when it is not held",
+    responses((status = 200, description = "The message, released for its fan-out", body = MessageView),
+        (status = 404, description = "No such message"), (status = 409, description = "Not held")))]
+pub async fn approve_message(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(raw): Path<String>,
+) -> AppResult<Json<MessageView>> {
     let id = id_of(&raw, "message")?;
     Ok(Json(crate::alerting::approval::approve_message(&state, &user, id).await?))
 }
 
+#[utoipa::path(post, path = "/actions/{id}/send", tag = "actions", params(("id" = String, Path, description = "The action's id")),
+    summary = "Send a draft: the recipients are fixed now (Idempotency-Key honoured); 409 while it waits for a second person's approval",
+    request_body (content = Option<super::requests::SendAction>, description = "Optional"),
+    responses((status = 200, description = "The action, active, with message_id", body = StepAnswer),
+        (status = 404, description = "No such action"), (status = 409, description = "Not allowed in its state"),
+        (status = 422, description = "Invalid fields")))]
 pub async fn send_action(
     State(s): State<AppState>,
     u: StaffUser,
@@ -169,6 +201,12 @@ pub async fn send_action(
     lifecycle(s, u, h, id, b, Step::Send).await
 }
 
+#[utoipa::path(post, path = "/actions/{id}/update", tag = "actions", params(("id" = String, Path, description = "The action's id")),
+    summary = "Send an update to everyone the action reached",
+    request_body = super::requests::UpdateAction,
+    responses((status = 200, description = "The action with message_id", body = StepAnswer),
+        (status = 404, description = "No such action"), (status = 409, description = "Not allowed in its state"),
+        (status = 422, description = "Invalid fields")))]
 pub async fn update_action(
     State(s): State<AppState>,
     u: StaffUser,
@@ -179,6 +217,12 @@ pub async fn update_action(
     lifecycle(s, u, h, id, Some(b), Step::Update).await
 }
 
+#[utoipa::path(post, path = "/actions/{id}/close", tag = "actions", params(("id" = String, Path, description = "The action's id")),
+    summary = "Close with an outcome; the closing message goes to everyone the action reached",
+    request_body = super::requests::CloseAction,
+    responses((status = 200, description = "The action, closed, with message_id", body = StepAnswer),
+        (status = 404, description = "No such action"), (status = 409, description = "Not allowed in its state"),
+        (status = 422, description = "Invalid fields")))]
 pub async fn close_action(
     State(s): State<AppState>,
     u: StaffUser,
@@ -189,6 +233,12 @@ pub async fn close_action(
     lifecycle(s, u, h, id, Some(b), Step::Close).await
 }
 
+#[utoipa::path(post, path = "/actions/{id}/cancel", tag = "actions", params(("id" = String, Path, description = "The action's id")),
+    summary = "Cancel (sent in error): a correction goes to everyone the action reached",
+    request_body (content = Option<super::requests::CancelAction>, description = "Optional"),
+    responses((status = 200, description = "The action, cancelled", body = StepAnswer),
+        (status = 404, description = "No such action"), (status = 409, description = "Not allowed in its state"),
+        (status = 422, description = "Invalid fields")))]
 pub async fn cancel_action(
     State(s): State<AppState>,
     u: StaffUser,
@@ -199,17 +249,31 @@ pub async fn cancel_action(
     lifecycle(s, u, h, id, b, Step::Cancel).await
 }
 
-pub async fn get_action(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
+#[utoipa::path(get, path = "/actions/{id}", tag = "actions", params(("id" = String, Path, description = "The action's id")),
+    summary = "One action: fields, texts, messages and deliveries per channel and state; its 'version' and 'approval' (whether a second person must approve it, who did)",
+    responses((status = 200, description = "The action", body = ActionView), (status = 404, description = "No such action")))]
+pub async fn get_action(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<ActionView>> {
     user.require(Operation::ManageActions)?;
     Ok(Json(actions::view(&state, &user, id_of(&raw, "action")?).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// open (draft or active), draft, active, closed or cancelled.
+    #[param(pattern = "^(open|draft|active|closed|cancelled)$")]
     state: Option<String>,
 }
 
-pub async fn list_actions(State(state): State<AppState>, user: StaffUser, Query(q): Query<ListQuery>) -> AppResult<Json<Value>> {
+#[utoipa::path(get, path = "/actions", tag = "actions", params(ListQuery),
+    summary = "Actions within the caller's scope, newest first",
+    responses((status = 200, description = "Each with reminder_due when open longer than the reminder time", body = ActionList),
+        (status = 422, description = "Unknown state")))]
+pub async fn list_actions(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Json<ActionList>> {
     user.require(Operation::ManageActions)?;
     Ok(Json(actions::list(&state, &user, q.state.as_deref()).await?))
 }
@@ -217,6 +281,9 @@ pub async fn list_actions(State(state): State<AppState>, user: StaffUser, Query(
 /// `GET /api/v1/actions/live`: Server-Sent Events of action messages within the caller's scope.
 /// The stream checks its token or session again (see `console.live_recheck_ms`) and ends once
 /// it no longer grants this role and scope.
+#[utoipa::path(get, path = "/actions/live", tag = "actions",
+    summary = "Server-Sent Events of action messages within the caller's scope",
+    responses((status = 200, description = "Events 'message' with JSON data", content_type = "text/event-stream", body = String)))]
 pub async fn staff_live(
     State(state): State<AppState>,
     user: StaffUser,
@@ -232,15 +299,25 @@ pub async fn staff_live(
         .ok_or_else(|| AppError::Unavailable("Too many live feeds are open; try again shortly.".into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PointQuery {
+    /// Latitude (WGS84) of a point in the Netherlands, with `lon`.
+    #[param(value_type = Option<f64>, minimum = 50.7, maximum = 53.6)]
     lat: Option<String>,
+    /// Longitude (WGS84), with `lat`.
+    #[param(value_type = Option<f64>, minimum = 3.3, maximum = 7.3)]
     lon: Option<String>,
+    /// Instead of a point: the coarse cell of "where I am" (0 to 16383).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 16383)]
     cell: Option<String>,
 }
 
 /// `GET /api/v1/live?lat=&lon=`: Server-Sent Events of the action messages whose area holds the
 /// point, for an open resident page (texts only; tests are not shown).
+#[utoipa::path(get, path = "/live", tag = "live", params(PointQuery),
+    summary = "Server-Sent Events of action messages for a resident page: those whose area holds the point",
+    responses((status = 200, description = "Events 'message' with JSON data (no tests)", content_type = "text/event-stream", body = String)))]
 pub async fn public_live(
     State(state): State<AppState>,
     client: crate::abuse::ClientIp,
@@ -272,6 +349,12 @@ pub async fn public_live(
 }
 
 /// `POST /api/v1/messages`: an information message (now or at `send_at`).
+#[utoipa::path(post, path = "/messages", tag = "messages",
+    summary = "An information message to the municipality's participants (e-mail and push; now or at send_at; held for a second person's approval in the municipalities of approval.information_municipalities)",
+    request_body = super::requests::NewMessage,
+    responses((status = 201, description = "The message", body = MessageView),
+        (status = 409, description = "The first request with this Idempotency-Key is still running"),
+        (status = 422, description = "Invalid fields")))]
 pub async fn create_message(
     State(state): State<AppState>,
     user: StaffUser,
@@ -288,7 +371,14 @@ pub async fn create_message(
     .await
 }
 
-pub async fn get_message(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
+#[utoipa::path(get, path = "/messages/{id}", tag = "messages", params(("id" = String, Path, description = "The message's id")),
+    summary = "An information message with its deliveries per channel and state, and its 'approval'",
+    responses((status = 200, description = "The message", body = MessageView), (status = 404, description = "No such message")))]
+pub async fn get_message(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(raw): Path<String>,
+) -> AppResult<Json<MessageView>> {
     user.require(Operation::SendInformation)?;
     Ok(Json(information::view(&state, &user, id_of(&raw, "message")?).await?))
 }
@@ -299,21 +389,33 @@ fn national_admin(user: &StaffUser) -> AppResult<()> {
 }
 
 /// `GET /api/v1/deliveries/dead`: dead letters (admins).
-pub async fn dead_letters(State(state): State<AppState>, user: StaffUser) -> AppResult<Json<Value>> {
+#[utoipa::path(get, path = "/deliveries/dead", tag = "deliveries",
+    summary = "Dead letters: deliveries whose tries are used up (admins)",
+    responses((status = 200, description = "The dead letters", body = DeadLetters)))]
+pub async fn dead_letters(State(state): State<AppState>, user: StaffUser) -> AppResult<Json<DeadLetters>> {
     national_admin(&user)?;
     let rows = state.store.dead_deliveries(500).await?;
-    let items: Vec<Value> = rows
-        .iter()
-        .map(|d| {
-            json!({"id": d.id, "message_id": d.message_id, "channel": d.channel, "attempts": d.attempts,
-                   "last_error": d.last_error, "updated_at": actions::millis(d.updated_at)})
+    let deliveries = rows
+        .into_iter()
+        .map(|d| DeadLetter {
+            id: d.id,
+            message_id: d.message_id,
+            channel: d.channel,
+            attempts: d.attempts,
+            last_error: d.last_error,
+            updated_at: iso(d.updated_at),
         })
         .collect();
-    Ok(Json(json!({"deliveries": items})))
+    Ok(Json(DeadLetters { deliveries }))
 }
 
 /// `POST /api/v1/deliveries/{id}/retry`: a dead letter goes back in the queue (admins).
-pub async fn retry_delivery(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Value>> {
+#[utoipa::path(post, path = "/deliveries/{id}/retry", tag = "deliveries",
+    params(("id" = String, Path, description = "The delivery's id")),
+    summary = "Put a dead letter back in the queue with fresh tries (admins)",
+    responses((status = 200, description = "Queued", body = Retried),
+        (status = 404, description = "No such delivery"), (status = 409, description = "Not dead")))]
+pub async fn retry_delivery(State(state): State<AppState>, user: StaffUser, Path(raw): Path<String>) -> AppResult<Json<Retried>> {
     national_admin(&user)?;
     let id = id_of(&raw, "delivery")?;
     let now = state.now_ms();
@@ -325,16 +427,20 @@ pub async fn retry_delivery(State(state): State<AppState>, user: StaffUser, Path
     }
     state.engine.wake_workers.notify_waiters();
     state.store.audit(now, &user.actor(), "delivery.retry", Some(&format!("delivery:{id}")), &json!({})).await?;
-    Ok(Json(json!({"id": id, "state": "pending"})))
+    Ok(Json(Retried { id, state: "pending".into() }))
 }
 
 /// `POST /api/v1/messages/{id}/retry-dead`: every dead letter of a message back in the queue
 /// with fresh tries (admins), e.g. once a provider that was down for hours is back.
+#[utoipa::path(post, path = "/messages/{id}/retry-dead", tag = "deliveries", params(("id" = String, Path, description = "The message's id")),
+    summary = "Put every dead letter of one message back in the queue with fresh tries, e.g. after a provider outage (admins)",
+    responses((status = 200, description = "How many were put back", body = RetriedOfMessage),
+        (status = 404, description = "No such message"), (status = 409, description = "No longer valid")))]
 pub async fn retry_dead_of_message(
     State(state): State<AppState>,
     user: StaffUser,
     Path(raw): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<RetriedOfMessage>> {
     national_admin(&user)?;
     let id = id_of(&raw, "message")?;
     let now = state.now_ms();
@@ -355,7 +461,7 @@ pub async fn retry_dead_of_message(
         .store
         .audit(now, &user.actor(), "delivery.retry_message", Some(&format!("message:{id}")), &json!({"retried": retried}))
         .await?;
-    Ok(Json(json!({"message_id": id, "retried": retried})))
+    Ok(Json(RetriedOfMessage { message_id: id, retried }))
 }
 
 /// `POST /api/v1/providers/sms/reports`: the SMS gateway's delivery reports. The body must be
@@ -365,7 +471,16 @@ pub async fn retry_dead_of_message(
 /// by our `bn<id>` reference) to delivered or failed — a failed one is replaced by a delivery
 /// on the person's next channel (as a failed send is); unknown or repeated reports are counted
 /// and ignored.
-pub async fn sms_reports(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> AppResult<Json<Value>> {
+#[utoipa::path(post, path = "/providers/sms/reports", tag = "deliveries",
+    summary = "Delivery reports of the SMS gateway (CM status-report JSON), signed with X-Buurtnet-Signature: t=<unix seconds>,sha256=<HMAC-SHA256 of '<t>.' and the body> (at most five minutes old); a failed SMS fails over to the person's next channel",
+    request_body(content = Object, description = "The gateway's status report"),
+    responses((status = 200, description = "What became of the reports", body = ReportsApplied),
+        (status = 401, description = "Missing or wrong signature"), (status = 404, description = "No report secret configured")))]
+pub async fn sms_reports(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> AppResult<Json<ReportsApplied>> {
     use buurtnet_delivery::sms_http::{self, ReportStatus};
     let secret = state.config.providers.sms.report_secret.as_bytes();
     if secret.is_empty() {
@@ -404,19 +519,24 @@ pub async fn sms_reports(State(state): State<AppState>, headers: HeaderMap, body
     }
     metrics::counter!("buurtnet_delivery_reports_total", "result" => "applied").increment(applied);
     metrics::counter!("buurtnet_delivery_reports_total", "result" => "ignored").increment(ignored);
-    Ok(Json(json!({"applied": applied, "ignored": ignored, "failed_over": failed_over})))
+    Ok(Json(ReportsApplied { applied, ignored, failed_over }))
 }
 
 /// `POST /api/v1/actions/{id}/photos` (body: a JPEG or PNG, at most 8 MB): a photo for a draft
 /// action, re-encoded (metadata dropped); at most three. Sent by push and e-mail, never by SMS
 /// or voice.
+#[utoipa::path(post, path = "/actions/{id}/photos", tag = "actions", params(("id" = String, Path, description = "The action's id")),
+    summary = "Add a photo to a draft action (body: image/jpeg or image/png, at most 8 MB; at most 3 photos; re-encoded, metadata dropped; sent by push and e-mail, never by SMS or voice)",
+    request_body(content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
+    responses((status = 201, description = "The photo", body = PhotoView),
+        (status = 404, description = "No such action"), (status = 422, description = "Not a photo, too many, or not a draft")))]
 pub async fn add_photo(
     State(state): State<AppState>,
     user: StaffUser,
     Path(raw): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<PhotoView>)> {
     user.require(Operation::ManageActions)?;
     let id = id_of(&raw, "action")?;
     let action = actions::visible(&state, &user, id).await?;
@@ -445,7 +565,7 @@ pub async fn add_photo(
     }
     state.store.audit(now, &user.actor(), "action.photo", Some(&format!("action:{id}")), &json!({"photo": photo_id})).await?;
     let url = format!("{}/media/{photo_id}.jpg", state.config.public_url());
-    Ok((StatusCode::CREATED, Json(json!({"id": photo_id, "url": url, "width": photo.width, "height": photo.height}))))
+    Ok((StatusCode::CREATED, Json(PhotoView { id: photo_id, url, width: photo.width, height: photo.height })))
 }
 
 /// `GET /media/{id}.jpg`: an action's photo (public: the id is 128 random bits, and the

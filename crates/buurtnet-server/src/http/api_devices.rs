@@ -18,13 +18,63 @@ use buurtnet_domain::postcode::{HouseNumber, Postcode};
 use buurtnet_domain::{FieldErrors, Language, NL_BOUNDS, Topic, TopicSet};
 use buurtnet_store::{DeviceChange, DevicePlace, DeviceRecord, NewDevice};
 use rand::Rng;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 const FIELDS: &[&str] = &["subscription", "location", "topics", "language", "paused"];
 
 /// `GET /api/v1/push/public-key`: the `applicationServerKey` browsers subscribe with.
-pub async fn public_key(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({"public_key": state.push.public_key()}))
+#[utoipa::path(get, path = "/push/public-key", tag = "devices",
+    summary = "The VAPID public key browsers subscribe with (applicationServerKey)",
+    responses((status = 200, description = "The key", body = PublicKey)))]
+pub async fn public_key(State(state): State<AppState>) -> Json<PublicKey> {
+    Json(PublicKey { public_key: state.push.public_key() })
+}
+
+/// The VAPID public key.
+#[derive(Serialize, ToSchema)]
+pub struct PublicKey {
+    /// base64url of the uncompressed P-256 point.
+    pub public_key: String,
+}
+
+/// A device registered: its id and the token it alone changes or deletes itself with.
+#[derive(Serialize, ToSchema)]
+pub struct NewDeviceAnswer {
+    pub id: i64,
+    pub token: String,
+}
+
+/// A point (WGS84).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Point {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// Where a device is alerted for: a point, or the coarse cell of "where I am" while valid.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DeviceLocation {
+    Point(Point),
+    Coarse { coarse_cell: i64, valid_until: Option<String> },
+}
+
+/// A device as it sees itself (never its keys).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeviceView {
+    pub id: i64,
+    pub language: String,
+    pub topics: Vec<&'static str>,
+    pub location: Option<DeviceLocation>,
+    pub linked: bool,
+    pub paused: bool,
+    pub push: bool,
+    pub registered_at: Option<String>,
+    /// The device's further fixed places.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more_places: Option<Vec<Point>>,
 }
 
 /// A checked `PushSubscription`: endpoint, p256dh, auth.
@@ -244,11 +294,15 @@ fn body_object(body: &Value, errors: &mut FieldErrors) -> Option<Map<String, Val
 }
 
 /// `POST /api/v1/devices`: 201 `{"id", "token"}`.
+#[utoipa::path(post, path = "/devices", tag = "devices",
+    summary = "Register a Web Push device for a location (no account); the token lets it change or delete itself",
+    request_body = super::requests::DeviceRegistration,
+    responses((status = 201, description = "Keep the token, it is shown once", body = NewDeviceAnswer), (status = 422, description = "Invalid fields")))]
 pub async fn register(
     State(state): State<AppState>,
     client: ClientIp,
     JsonBody(body): JsonBody,
-) -> AppResult<(StatusCode, Json<Value>)> {
+) -> AppResult<(StatusCode, Json<NewDeviceAnswer>)> {
     abuse::check(&state, "register_device", &state.config.abuse_limits.register_device, &client, &[]).await?;
     let mut errors = FieldErrors::new();
     let obj = body_object(&body, &mut errors).unwrap_or_default();
@@ -298,7 +352,7 @@ pub async fn register(
     let id = state.store.register_anonymous_device(&device, state.now_ms()).await?;
     metrics::counter!("buurtnet_devices_registered_total").increment(1);
     tracing::info!(device.id = id, "registered a push device");
-    Ok((StatusCode::CREATED, Json(json!({"id": id, "token": token}))))
+    Ok((StatusCode::CREATED, Json(NewDeviceAnswer { id, token })))
 }
 
 /// The device `id` if the request carries its token; otherwise 404.
@@ -320,40 +374,46 @@ pub async fn authorised_device(state: &AppState, id: &str, headers: &HeaderMap) 
 }
 
 /// [`view`] with the device's further fixed places (`more_places`).
-pub async fn view_full(state: &AppState, d: &DeviceRecord) -> AppResult<Value> {
+pub async fn view_full(state: &AppState, d: &DeviceRecord) -> AppResult<DeviceView> {
     let mut v = view(d);
-    let more: Vec<Value> =
-        state.store.device_places(d.id).await?.into_iter().map(|(lat, lon)| json!({"lat": lat, "lon": lon})).collect();
-    v["more_places"] = Value::Array(more);
+    let more = state.store.device_places(d.id).await?.into_iter().map(|(lat, lon)| Point { lat, lon }).collect();
+    v.more_places = Some(more);
     Ok(v)
 }
 
-pub fn view(d: &DeviceRecord) -> Value {
-    json!({
-        "id": d.id,
-        "language": d.language,
-        "topics": TopicSet::from_bits(d.topics).names(),
-        "location": match (d.lat, d.lon, d.coarse_cell) {
-            (Some(lat), Some(lon), _) => json!({"lat": lat, "lon": lon}),
-            (_, _, Some(cell)) => json!({"coarse_cell": cell, "valid_until": d.coarse_until.map(crate::alerting::actions::millis)}),
-            _ => Value::Null,
+pub fn view(d: &DeviceRecord) -> DeviceView {
+    use crate::alerting::views::iso;
+    DeviceView {
+        id: d.id,
+        language: d.language.clone(),
+        topics: TopicSet::from_bits(d.topics).names(),
+        location: match (d.lat, d.lon, d.coarse_cell) {
+            (Some(lat), Some(lon), _) => Some(DeviceLocation::Point(Point { lat, lon })),
+            (_, _, Some(cell)) => Some(DeviceLocation::Coarse { coarse_cell: cell, valid_until: d.coarse_until.and_then(iso) }),
+            _ => None,
         },
-        "linked": d.participant_id.is_some(),
-        "paused": d.paused,
-        "push": d.endpoint.is_some(),
-        "registered_at": crate::alerting::actions::millis(d.created_at),
-    })
+        linked: d.participant_id.is_some(),
+        paused: d.paused,
+        push: d.endpoint.is_some(),
+        registered_at: iso(d.created_at),
+        more_places: None,
+    }
 }
 
 /// `PATCH /api/v1/devices/{id}` (`Authorization: Bearer <device token>`): change the
 /// subscription, location, topics or language; answers the device (without its keys).
+#[utoipa::path(patch, path = "/devices/{id}", tag = "devices", params(("id" = String, Path, description = "The device's id")),
+    summary = "Change a device's subscription, location, topics or language (Authorization: Bearer <device token>)",
+    request_body = super::requests::DeviceChange,
+    responses((status = 200, description = "The device", body = DeviceView), (status = 404, description = "No such device, or not its token"),
+        (status = 422, description = "Invalid fields")))]
 pub async fn update(
     State(state): State<AppState>,
     client: ClientIp,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<DeviceView>> {
     // Counted before the token is checked (guessing is limited too); each change may cost
     // geocoder calls.
     abuse::check(&state, "app", &state.config.abuse_limits.app, &client, &[]).await?;
@@ -393,6 +453,9 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/devices/{id}` (`Authorization: Bearer <device token>`): 204.
+#[utoipa::path(delete, path = "/devices/{id}", tag = "devices", params(("id" = String, Path, description = "The device's id")),
+    summary = "Delete a device (Authorization: Bearer <device token>)",
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such device, or not its token")))]
 pub async fn delete(
     State(state): State<AppState>,
     client: ClientIp,

@@ -6,15 +6,22 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use serde_json::Value;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobsQuery {
-    /// Only jobs whose last run failed or that were given up.
+    /// true: only jobs whose last run failed or that were given up.
     #[serde(default)]
     failed: bool,
 }
 
-pub async fn list(State(state): State<AppState>, user: StaffUser, Query(q): Query<JobsQuery>) -> AppResult<Json<Value>> {
+#[utoipa::path(get, path = "/admin/jobs", tag = "admin", params(JobsQuery),
+    summary = "Periodic and deferred jobs with their state, due time, attempts and last error (national admins)",
+    responses((status = 200, description = "The jobs", body = crate::jobs::admin::JobList)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Query(q): Query<JobsQuery>,
+) -> AppResult<Json<crate::jobs::admin::JobList>> {
     Ok(Json(crate::jobs::admin::list(&state, &user, q.failed).await?))
 }

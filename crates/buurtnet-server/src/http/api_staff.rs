@@ -8,26 +8,61 @@ use axum::extract::{Query, State};
 use buurtnet_domain::Operation;
 use buurtnet_domain::staff::Scope;
 use buurtnet_store::AreaFilter;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-pub async fn me(user: StaffUser) -> Json<Value> {
-    Json(json!({"id": user.id, "role": user.role.as_str(), "scope": user.scope.code()}))
+/// The signed-in staff account.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub id: i64,
+    pub role: buurtnet_domain::staff::Role,
+    /// NL, a police unit (RE…) or a municipality (GM…).
+    pub scope: String,
 }
 
-#[derive(Deserialize)]
+#[utoipa::path(get, path = "/staff/me", tag = "staff", summary = "The signed-in staff account",
+    responses((status = 200, description = "id, role, scope", body = Me)))]
+pub async fn me(user: StaffUser) -> Json<Me> {
+    Json(Me { id: user.id, role: user.role, scope: user.scope.code().to_string() })
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
+    /// A municipality code (GM…).
     municipality: Option<String>,
+    /// A police unit code (RE…).
     police_unit: Option<String>,
+}
+
+/// Participant counts of an area.
+#[derive(Serialize, ToSchema)]
+pub struct ParticipantStats {
+    pub area: String,
+    pub counts: Counts,
+}
+
+/// Participants, addresses, and addresses per channel.
+#[derive(Serialize, ToSchema)]
+pub struct Counts {
+    pub participants: i64,
+    pub addresses: i64,
+    pub push: i64,
+    pub sms: i64,
+    pub voice: i64,
+    pub email: i64,
 }
 
 /// `GET /api/v1/stats/participants?municipality=GM…|police_unit=RE…`: counts only, never people;
 /// limited to the caller's scope.
+#[utoipa::path(get, path = "/stats/participants", tag = "staff", params(StatsQuery),
+    summary = "Participant counts per channel within the caller's scope",
+    responses((status = 200, description = "The counts", body = ParticipantStats)))]
 pub async fn participant_stats(
     State(state): State<AppState>,
     user: StaffUser,
     Query(q): Query<StatsQuery>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ParticipantStats>> {
     user.require(Operation::ReadParticipantStats)?;
     let index = state.areas.current();
     let filter = match (q.municipality.as_deref(), q.police_unit.as_deref()) {
@@ -63,7 +98,10 @@ pub async fn participant_stats(
         AreaFilter::All => "NL".to_string(),
         AreaFilter::Municipality(c) | AreaFilter::PoliceUnit(c) => c.clone(),
     };
-    Ok(Json(json!({"area": scope, "counts": counts})))
+    let c = counts;
+    let counts =
+        Counts { participants: c.participants, addresses: c.addresses, push: c.push, sms: c.sms, voice: c.voice, email: c.email };
+    Ok(Json(ParticipantStats { area: scope, counts }))
 }
 
 pub async fn not_found() -> AppError {

@@ -13,9 +13,61 @@ use buurtnet_domain::policy::ShownCount;
 use buurtnet_geo::target_area::Member;
 use buurtnet_targeting::reach::{self, Plan};
 use futures::TryStreamExt;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body): JsonBody) -> AppResult<Json<Value>> {
+/// A count as the caller may see it: exact, or `"< 5"` for roles that may not see small counts.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Shown {
+    Exact(u64),
+    /// `< 5`.
+    FewerThan(String),
+}
+
+impl Shown {
+    fn of(n: u64, role: buurtnet_domain::staff::Role) -> Shown {
+        match ShownCount::of(n, role) {
+            ShownCount::Exact(n) => Shown::Exact(n),
+            ShownCount::FewerThan(k) => Shown::FewerThan(format!("< {k}")),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ByChannel {
+    pub push: Shown,
+    pub sms: Shown,
+    pub voice: Shown,
+    pub email: Shown,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AreaCount {
+    pub code: String,
+    pub level: String,
+    pub name: Option<String>,
+    pub people: Shown,
+}
+
+/// How many an area reaches.
+#[derive(Serialize, ToSchema)]
+pub struct Reach {
+    pub people: Shown,
+    pub addresses: Shown,
+    pub by_channel: ByChannel,
+    pub anonymous_devices: Shown,
+    pub by_area: Vec<AreaCount>,
+    /// Part of the area lies outside the caller's scope.
+    pub clipped_to_scope: bool,
+}
+
+#[utoipa::path(post, path = "/targeting/count", tag = "targeting",
+    summary = "How many people and addresses an area reaches, per channel and neighbourhood",
+    request_body = super::requests::CountRequest,
+    responses((status = 200, description = "The counts; clipped_to_scope when part of the area lies outside the caller's scope", body = Reach),
+        (status = 422, description = "Invalid fields")))]
+pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body): JsonBody) -> AppResult<Json<Reach>> {
     user.require(Operation::CountReach)?;
     let index = state.areas.current();
     let req = reach::parse_request(&body, &index, state.clock.now())?;
@@ -47,22 +99,25 @@ pub async fn count(State(state): State<AppState>, user: StaffUser, JsonBody(body
         .await?;
     metrics::histogram!("buurtnet_targeting_count_seconds").record(started.elapsed().as_secs_f64());
     // Small counts single out a household: most roles see them as "< 5" (the domain's rule).
-    let shown = |n: u64| ShownCount::of(n, user.role).to_json();
-    let by_area: Vec<Value> = counts
+    let shown = |n: u64| Shown::of(n, user.role);
+    let by_area = counts
         .by_area
         .iter()
-        .map(|a| {
-            json!({"code": a.code, "level": a.level, "name": index.get(&a.code).map(|x| x.name.as_str()), "people": shown(a.people)})
+        .map(|a| AreaCount {
+            code: a.code.clone(),
+            level: a.level.to_string(),
+            name: index.get(&a.code).map(|x| x.name.clone()),
+            people: shown(a.people),
         })
         .collect();
     let c = &counts.by_channel;
-    let by_channel = json!({"push": shown(c.push), "sms": shown(c.sms), "voice": shown(c.voice), "email": shown(c.email)});
-    Ok(Json(json!({
-        "people": shown(counts.people),
-        "addresses": shown(counts.addresses),
-        "by_channel": by_channel,
-        "anonymous_devices": shown(devices),
-        "by_area": by_area,
-        "clipped_to_scope": counts.clipped_to_scope,
-    })))
+    let by_channel = ByChannel { push: shown(c.push), sms: shown(c.sms), voice: shown(c.voice), email: shown(c.email) };
+    Ok(Json(Reach {
+        people: shown(counts.people),
+        addresses: shown(counts.addresses),
+        by_channel,
+        anonymous_devices: shown(devices),
+        by_area,
+        clipped_to_scope: counts.clipped_to_scope,
+    }))
 }

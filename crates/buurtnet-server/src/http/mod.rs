@@ -17,16 +17,17 @@ mod ops;
 pub(crate) mod pages;
 pub(crate) mod pages_reply;
 pub mod panics;
+pub mod requests;
+pub mod routes;
 mod sandbox;
 
-use crate::resident_app::api as app_api;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{MethodRouter, get, patch, post};
+use axum::routing::get;
 use std::time::{Duration, Instant};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -35,106 +36,15 @@ pub use extract::RequestId;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// One route of the JSON API: its path template under `/api/v1` and the methods it answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ApiRoute {
-    pub path: &'static str,
-    pub methods: &'static [&'static str],
-}
-
-/// The JSON API's route table: the router is built from it, and tests (and the OpenAPI
-/// document) enumerate it, so a route cannot be added without being seen.
-fn api_table() -> Vec<(ApiRoute, MethodRouter<AppState>)> {
-    let r = |path, methods| ApiRoute { path, methods };
-    vec![
-        (r("/openapi.json", &["GET"]), get(openapi_document)),
-        (r("/areas", &["GET"]), get(api_areas::list)),
-        (r("/areas/at", &["GET"]), get(api_areas::at)),
-        (r("/areas/{code}", &["GET"]), get(api_areas::one)),
-        (r("/admin/area-imports", &["GET"]), get(api_areas::imports)),
-        (r("/admin/jobs", &["GET"]), get(api_jobs::list)),
-        (r("/participants", &["POST"]), post(api_participants::register)),
-        (r("/participants/verify-email", &["POST"]), post(api_participants::verify_email)),
-        (r("/participants/verify-phone", &["POST"]), post(api_participants::verify_phone)),
-        (r("/participants/resend-code", &["POST"]), post(api_participants::resend_code)),
-        (r("/participants/self-service-link", &["POST"]), post(api_participants::self_service_link)),
-        (
-            r("/self-service/{token}", &["GET", "PATCH", "DELETE"]),
-            get(api_participants::export).patch(api_participants::update).delete(api_participants::delete),
-        ),
-        (r("/self-service/{token}/devices/{id}", &["DELETE"]), axum::routing::delete(api_participants::unlink_device)),
-        (r("/staff/me", &["GET"]), get(api_staff::me)),
-        (r("/targeting/count", &["POST"]), post(api_targeting::count)),
-        (r("/stats/participants", &["GET"]), get(api_staff::participant_stats)),
-        (r("/actions", &["GET", "POST"]), get(api_alerting::list_actions).post(api_alerting::create_action)),
-        (r("/actions/live", &["GET"]), get(api_alerting::staff_live)),
-        (r("/actions/{id}", &["GET"]), get(api_alerting::get_action)),
-        (r("/actions/{id}/approve", &["POST"]), post(api_alerting::approve_action)),
-        (r("/actions/{id}/send", &["POST"]), post(api_alerting::send_action)),
-        (r("/actions/{id}/update", &["POST"]), post(api_alerting::update_action)),
-        (r("/actions/{id}/close", &["POST"]), post(api_alerting::close_action)),
-        (r("/actions/{id}/cancel", &["POST"]), post(api_alerting::cancel_action)),
-        (r("/actions/{id}/tips", &["GET"]), get(api_enquiries::tips)),
-        (
-            r("/actions/{id}/photos", &["POST"]),
-            post(api_alerting::add_photo).layer(axum::extract::DefaultBodyLimit::max(crate::media::MAX_UPLOAD_BYTES + 4096)),
-        ),
-        (r("/messages", &["POST"]), post(api_alerting::create_message)),
-        (r("/messages/{id}", &["GET"]), get(api_alerting::get_message)),
-        (r("/messages/{id}/approve", &["POST"]), post(api_alerting::approve_message)),
-        (r("/deliveries/dead", &["GET"]), get(api_alerting::dead_letters)),
-        (r("/deliveries/{id}/retry", &["POST"]), post(api_alerting::retry_delivery)),
-        (r("/messages/{id}/retry-dead", &["POST"]), post(api_alerting::retry_dead_of_message)),
-        (r("/live", &["GET"]), get(api_alerting::public_live)),
-        (r("/providers/sms/reports", &["POST"]), post(api_alerting::sms_reports)),
-        (r("/enquiries", &["GET", "POST"]), get(api_enquiries::list).post(api_enquiries::create)),
-        (r("/enquiries/monthly", &["GET"]), get(api_enquiries::monthly)),
-        (r("/enquiries/{id}", &["GET"]), get(api_enquiries::one)),
-        (r("/enquiries/{id}/approve", &["POST"]), post(api_enquiries::approve)),
-        (r("/enquiries/{id}/return", &["POST"]), post(api_enquiries::give_back)),
-        (r("/enquiries/{id}/close", &["POST"]), post(api_enquiries::close)),
-        (
-            r("/enquiries/{id}/photo", &["POST"]),
-            post(api_enquiries::add_photo)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::enquiries::photos::MAX_PHOTO_BYTES + 4096)),
-        ),
-        (r("/enquiries/{id}/replies", &["GET"]), get(api_enquiries::replies_of)),
-        (r("/replies/{id}/classify", &["POST"]), post(api_enquiries::classify)),
-        (r("/replies/{id}/forward", &["POST"]), post(api_enquiries::forward)),
-        (r("/replies/{id}/answer", &["POST"]), post(api_enquiries::answer)),
-        (r("/reply-photos/{id}", &["GET"]), get(api_enquiries::photo)),
-        // Web Push: the VAPID public key and devices registered on their own.
-        (r("/push/public-key", &["GET"]), get(api_devices::public_key)),
-        (r("/devices", &["POST"]), post(api_devices::register)),
-        (r("/devices/{id}", &["PATCH", "DELETE"]), patch(api_devices::update).delete(api_devices::delete)),
-        // The resident app (PWA).
-        (r("/app/config", &["GET"]), get(app_api::config)),
-        (r("/app/devices/{id}", &["GET"]), get(app_api::export_device)),
-        (r("/app/devices/{id}/actions", &["GET"]), get(app_api::device_actions)),
-        (r("/app/devices/{id}/open/{action}", &["GET"]), get(app_api::open_action)),
-        (r("/app/devices/{id}/link", &["POST"]), post(app_api::link_device)),
-        (r("/app/actions/{link}", &["GET"]), get(app_api::action_page)),
-        (
-            r("/app/actions/{link}/tips", &["POST"]),
-            post(app_api::send_tip).layer(axum::extract::DefaultBodyLimit::max(app_api::MAX_TIP_BYTES)),
-        ),
-    ]
-}
-
-/// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document, made from the route table.
-async fn openapi_document() -> axum::Json<serde_json::Value> {
-    axum::Json(openapi::document(&api_routes()))
-}
-
-/// Every route of the JSON API (paths relative to `/api/v1`).
-pub fn api_routes() -> Vec<ApiRoute> {
-    api_table().into_iter().map(|(route, _)| route).collect()
-}
+pub use routes::{Access, ApiRoute, RouteRule, api_routes};
 
 pub fn router(state: AppState) -> Router {
     let mut api = Router::new();
-    for (route, handler) in api_table() {
-        api = api.route(route.path, handler);
+    for (row, _) in routes::table() {
+        let (_, paths, handler) = row;
+        for path in paths.paths.keys() {
+            api = api.route(path, handler.clone());
+        }
     }
     let api =
         api.route_layer(middleware::from_fn_with_state(state.clone(), crate::policy::enforce)).fallback(api_staff::not_found);
@@ -244,24 +154,4 @@ async fn security_headers(req: Request, next: Next) -> Response {
         );
     }
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_route_is_described() {
-        let routes = api_routes();
-        assert_eq!(openapi::undescribed(&routes), Vec::<String>::new(), "describe these routes in http/openapi.rs");
-        let doc = openapi::document(&routes);
-        assert_eq!(doc["openapi"], "3.1.0");
-        for r in &routes {
-            for m in r.methods {
-                let op = &doc["paths"][r.path][m.to_lowercase()];
-                assert!(op["summary"].is_string() && op["responses"].is_object(), "{m} {}", r.path);
-            }
-        }
-        assert_eq!(doc["paths"].as_object().map(|p| p.len()), Some(routes.len()));
-    }
 }

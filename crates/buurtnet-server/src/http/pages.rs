@@ -436,7 +436,7 @@ async fn render_self_service(
                 let on = chrono::DateTime::from_timestamp_millis(d.created_at)
                     .map(|t| t.format("%d-%m-%Y").to_string())
                     .unwrap_or_default();
-                (d.id, v["push_service"].as_str().unwrap_or_default().to_string(), on)
+                (d.id, v.push_service.unwrap_or_default(), on)
             })
             .collect(),
     };

@@ -2,38 +2,58 @@
 //! error (`GET /api/v1/admin/jobs`, `buurtnet admin jobs`). Jobs are work of the whole
 //! deployment, so the API shows them to admins with a national scope only (like area imports).
 
-use crate::alerting::actions::millis;
+use crate::alerting::views::iso;
 use crate::auth::StaffUser;
 use crate::error::AppResult;
 use crate::state::AppState;
 use buurtnet_domain::Operation;
 use buurtnet_store::jobs::JobRow;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Every job (or, with `failed_only`, those whose last run failed or that were given up).
-pub async fn list(state: &AppState, user: &StaffUser, failed_only: bool) -> AppResult<Value> {
+pub async fn list(state: &AppState, user: &StaffUser, failed_only: bool) -> AppResult<JobList> {
     user.require(Operation::ReadJobs)?;
     let now = state.now_ms();
-    let jobs: Vec<Value> = state.store.jobs(failed_only).await?.iter().map(|j| view(j, now)).collect();
-    Ok(json!({"jobs": jobs}))
+    let jobs = state.store.jobs(failed_only).await?.iter().map(|j| view(j, now)).collect();
+    Ok(JobList { jobs })
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
 }
 
 /// One job as the API shows it (times in RFC 3339).
-pub fn view(j: &JobRow, now: i64) -> Value {
-    let at = |t: Option<i64>| t.map_or(Value::Null, millis);
-    json!({
-        "kind": j.kind,
-        "key": j.key,
-        "state": j.state(now),
-        "due_at": millis(j.due_at),
-        "attempts": j.attempts,
-        "runs": j.runs,
-        "last_error": j.last_error,
-        "last_started_at": at(j.last_started_at),
-        "last_finished_at": at(j.last_finished_at),
-        "lease_until": at(j.lease_until.filter(|l| *l >= now)),
-        "given_up_at": at(j.failed_at),
-    })
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct JobView {
+    pub kind: String,
+    pub key: String,
+    pub state: String,
+    pub due_at: Option<String>,
+    pub attempts: i64,
+    pub runs: i64,
+    pub last_error: Option<String>,
+    pub last_started_at: Option<String>,
+    pub last_finished_at: Option<String>,
+    pub lease_until: Option<String>,
+    pub given_up_at: Option<String>,
+}
+
+pub fn view(j: &JobRow, now: i64) -> JobView {
+    JobView {
+        kind: j.kind.clone(),
+        key: j.key.clone(),
+        state: j.state(now).to_string(),
+        due_at: iso(j.due_at),
+        attempts: j.attempts,
+        runs: j.runs,
+        last_error: j.last_error.clone(),
+        last_started_at: j.last_started_at.and_then(iso),
+        last_finished_at: j.last_finished_at.and_then(iso),
+        lease_until: j.lease_until.filter(|l| *l >= now).and_then(iso),
+        given_up_at: j.failed_at.and_then(iso),
+    }
 }
 
 /// The jobs as a text table (the CLI's `admin jobs`).

@@ -6,14 +6,14 @@ use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use buurtnet_domain::Operation;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// How long a tip link made for one tip from the resident app works.
 const APP_TIP_LINK_MS: i64 = 3_600_000;
 
 /// `GET /api/v1/actions/{id}/tips`: the tips residents reached by the action sent, newest
 /// last, for the dispatchers of the action's control room only.
-pub async fn list(state: &AppState, user: &StaffUser, action_id: i64) -> AppResult<Value> {
+pub async fn list(state: &AppState, user: &StaffUser, action_id: i64) -> AppResult<super::view::TipsView> {
     user.require(Operation::ReadTips)?;
     let not_found = || AppError::NotFound(format!("There is no action {action_id}."));
     let action = super::access::visible_action(state, user, action_id, not_found).await?;
@@ -22,7 +22,7 @@ pub async fn list(state: &AppState, user: &StaffUser, action_id: i64) -> AppResu
         out.push(super::view::reply_json(state, &r).await?);
     }
     state.store.audit(state.now_ms(), &user.actor(), "tips.read", Some(&format!("action:{}", action.id)), &json!({})).await?;
-    Ok(json!({"action_id": action.id, "tips": out}))
+    Ok(super::view::TipsView { action_id: action.id, tips: out })
 }
 
 /// A one-time tip link for a resident on the action's page (a linked device's participant, or

@@ -5,10 +5,42 @@ use crate::state::AppState;
 use buurtnet_domain::enquiry::is_overdue;
 use buurtnet_store::replies::ReplyRow;
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-fn millis(ms: i64) -> Value {
-    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| json!(t.to_rfc3339())).unwrap_or(Value::Null)
+/// A reply photo, with the URL staff see it at.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplyPhotoView {
+    pub id: String,
+    pub url: String,
+    pub width: i64,
+    pub height: i64,
+    pub bytes: i64,
+}
+
+/// One reply (or tip). `enquiry_id` is null for a tip (it answers an action).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplyView {
+    pub id: i64,
+    pub enquiry_id: Option<i64>,
+    pub text: String,
+    pub phone: Option<String>,
+    pub language: String,
+    pub status: String,
+    pub classification: Option<String>,
+    pub forwarded_at: Option<String>,
+    pub answer: Option<String>,
+    pub answered_at: Option<String>,
+    pub received_at: Option<String>,
+    pub overdue: bool,
+    pub photos: Vec<ReplyPhotoView>,
+}
+
+/// The tips to an action.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TipsView {
+    pub action_id: i64,
+    pub tips: Vec<ReplyView>,
 }
 
 /// Whether a reply waits too long for its final answer.
@@ -17,31 +49,35 @@ pub fn overdue(state: &AppState, r: &ReplyRow) -> bool {
     is_overdue(received, r.status == "answered", state.clock.now())
 }
 
-/// The reply with its photos' addresses. `enquiry_id` is null for a tip (it answers an action).
-pub async fn reply_json(state: &AppState, r: &ReplyRow) -> AppResult<Value> {
-    let photos: Vec<Value> = state
+/// The reply with its photos' addresses.
+pub async fn reply_json(state: &AppState, r: &ReplyRow) -> AppResult<ReplyView> {
+    use crate::alerting::views::iso;
+    let photos = state
         .store
         .reply_photos(r.id)
         .await?
-        .iter()
-        .map(|p| {
-            json!({"id": p.id, "url": format!("{}/api/v1/reply-photos/{}", state.config.public_url(), p.id),
-                   "width": p.width, "height": p.height, "bytes": p.bytes})
+        .into_iter()
+        .map(|p| ReplyPhotoView {
+            url: format!("{}/api/v1/reply-photos/{}", state.config.public_url(), p.id),
+            id: p.id,
+            width: p.width,
+            height: p.height,
+            bytes: p.bytes,
         })
         .collect();
-    Ok(json!({
-        "id": r.id,
-        "enquiry_id": r.enquiry_id,
-        "text": r.text,
-        "phone": r.phone,
-        "language": r.language,
-        "status": r.status,
-        "classification": r.classification,
-        "forwarded_at": r.forwarded_at.map(millis),
-        "answer": r.answer,
-        "answered_at": r.answered_at.map(millis),
-        "received_at": millis(r.created_at),
-        "overdue": overdue(state, r),
-        "photos": photos,
-    }))
+    Ok(ReplyView {
+        id: r.id,
+        enquiry_id: r.enquiry_id,
+        text: r.text.clone(),
+        phone: r.phone.clone(),
+        language: r.language.clone(),
+        status: r.status.clone(),
+        classification: r.classification.clone(),
+        forwarded_at: r.forwarded_at.and_then(iso),
+        answer: r.answer.clone(),
+        answered_at: r.answered_at.and_then(iso),
+        received_at: iso(r.created_at),
+        overdue: overdue(state, r),
+        photos,
+    })
 }

@@ -7,6 +7,7 @@
 pub(crate) mod api;
 pub mod links;
 mod pages;
+pub mod views;
 
 use crate::state::AppState;
 use axum::Router;

@@ -9,10 +9,12 @@ use crate::state::App;
 use crate::texts;
 use buurtnet_domain::Language;
 use buurtnet_store::{DeviceRecord, ParticipantRecord};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
 
-fn iso(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| json!(t.to_rfc3339())).unwrap_or(Value::Null)
+fn iso(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339())
 }
 
 /// The push service a device's subscription goes to (its host only: enough to tell a phone
@@ -23,16 +25,28 @@ fn push_service(d: &DeviceRecord) -> Option<String> {
 }
 
 /// One linked device as the participant's page and export show it.
-pub fn device_json(d: &DeviceRecord) -> Value {
-    json!({
-        "id": d.id,
-        "push": d.endpoint.is_some(),
-        "push_service": push_service(d),
-        "language": d.language,
-        "paused": d.paused,
-        "registered_at": iso(d.created_at),
-        "updated_at": iso(d.updated_at),
-    })
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LinkedDevice {
+    pub id: i64,
+    pub push: bool,
+    /// The push service's host (never the endpoint).
+    pub push_service: Option<String>,
+    pub language: String,
+    pub paused: bool,
+    pub registered_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+pub fn device_json(d: &DeviceRecord) -> LinkedDevice {
+    LinkedDevice {
+        id: d.id,
+        push: d.endpoint.is_some(),
+        push_service: push_service(d),
+        language: d.language.clone(),
+        paused: d.paused,
+        registered_at: iso(d.created_at),
+        updated_at: iso(d.updated_at),
+    }
 }
 
 /// The devices linked to a participant.
@@ -41,10 +55,10 @@ pub async fn linked(app: &App, participant_id: i64) -> AppResult<Vec<DeviceRecor
 }
 
 /// Everything stored about a participant (`participants::export`) with their linked devices.
-pub async fn export(app: &App, record: &ParticipantRecord) -> AppResult<Value> {
+pub async fn export(app: &App, record: &ParticipantRecord) -> AppResult<super::participants::ParticipantExport> {
     let mut v = super::participants::export(record);
     let devices = linked(app, record.participant.id).await?;
-    v["devices"] = Value::Array(devices.iter().map(device_json).collect());
+    v.devices = Some(devices.iter().map(device_json).collect());
     Ok(v)
 }
 

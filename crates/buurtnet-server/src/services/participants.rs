@@ -13,7 +13,9 @@ use buurtnet_domain::{ChannelSet, FieldErrors, Language, Topic, TopicSet, cell::
 use buurtnet_geo::{AreaIndex, Located};
 use buurtnet_store::{NewAddress, NewContact, NewParticipant, ParticipantRecord, StoreError};
 use rand::Rng;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 pub const VERIFY_EMAIL: &str = "verify-email";
 pub const SELF_SERVICE: &str = "self-service";
@@ -352,50 +354,115 @@ pub async fn self_service_record(app: &App, token: &str) -> AppResult<Participan
     app.store.participant(claims.id).await?.ok_or_else(|| AppError::NotFound("This registration no longer exists.".into()))
 }
 
-fn iso(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| json!(t.to_rfc3339())).unwrap_or(Value::Null)
+fn iso(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.to_rfc3339())
 }
 
-/// Everything stored about a participant, as JSON (GDPR articles 15 and 20).
-pub fn export(record: &ParticipantRecord) -> Value {
+/// Everything stored about a participant (GDPR articles 15 and 20), with their linked devices.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ParticipantExport {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub language: String,
+    pub topics: Vec<&'static str>,
+    pub age_confirmed: bool,
+    pub paused: bool,
+    pub municipality: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub contacts: Vec<ContactExport>,
+    pub addresses: Vec<AddressExport>,
+    /// Devices linked through a self-service link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<super::linked_devices::LinkedDevice>>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ContactExport {
+    /// `email` or `phone`.
+    pub kind: String,
+    pub value: String,
+    pub verified: bool,
+    pub verified_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AddressExport {
+    pub id: i64,
+    pub kind: String,
+    pub postcode: Option<String>,
+    pub house_number: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub approximate: bool,
+    pub channels: Vec<&'static str>,
+    /// `[{"channels", "from", "to"}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub quiet_hours: Value,
+    pub areas: AddressAreasExport,
+}
+
+/// The areas an address lies in.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AddressAreasExport {
+    pub neighbourhood: Option<String>,
+    pub district: Option<String>,
+    pub municipality: Option<String>,
+    pub pc4: Option<String>,
+    pub safety_region: Option<String>,
+    pub police_unit: Option<String>,
+    pub province: Option<String>,
+}
+
+/// Everything stored about a participant, without the linked devices.
+pub fn export(record: &ParticipantRecord) -> ParticipantExport {
     let p = &record.participant;
-    json!({
-        "id": p.id,
-        "external_id": p.external_id,
-        "language": p.language,
-        "topics": TopicSet::from_bits(p.topics).names(),
-        "age_confirmed": p.age_confirmed,
-        "paused": p.paused,
-        "municipality": p.municipality_code,
-        "created_at": iso(p.created_at),
-        "updated_at": iso(p.updated_at),
-        "contacts": record.contacts.iter().map(|c| json!({
-            "kind": c.kind,
-            "value": c.value,
-            "verified": c.verified_at.is_some(),
-            "verified_at": c.verified_at.map(iso),
-        })).collect::<Vec<_>>(),
-        "addresses": record.addresses.iter().map(|a| json!({
-            "id": a.id,
-            "kind": a.kind,
-            "postcode": a.postcode,
-            "house_number": a.house_number,
-            "lat": a.lat,
-            "lon": a.lon,
-            "approximate": a.approximate,
-            "channels": ChannelSet::from_bits(a.channels).names(),
-            "quiet_hours": serde_json::from_str::<Value>(&a.quiet_hours).unwrap_or(Value::Null),
-            "areas": {
-                "neighbourhood": a.neighbourhood_code,
-                "district": a.district_code,
-                "municipality": a.municipality_code,
-                "pc4": a.pc4,
-                "safety_region": a.safety_region_code,
-                "police_unit": a.police_unit_code,
-                "province": a.province_code,
-            },
-        })).collect::<Vec<_>>(),
-    })
+    ParticipantExport {
+        id: p.id,
+        external_id: p.external_id.clone(),
+        language: p.language.clone(),
+        topics: TopicSet::from_bits(p.topics).names(),
+        age_confirmed: p.age_confirmed,
+        paused: p.paused,
+        municipality: p.municipality_code.clone(),
+        created_at: iso(p.created_at),
+        updated_at: iso(p.updated_at),
+        contacts: record
+            .contacts
+            .iter()
+            .map(|c| ContactExport {
+                kind: c.kind.clone(),
+                value: c.value.clone(),
+                verified: c.verified_at.is_some(),
+                verified_at: c.verified_at.and_then(iso),
+            })
+            .collect(),
+        addresses: record
+            .addresses
+            .iter()
+            .map(|a| AddressExport {
+                id: a.id,
+                kind: a.kind.clone(),
+                postcode: a.postcode.clone(),
+                house_number: a.house_number.clone(),
+                lat: a.lat,
+                lon: a.lon,
+                approximate: a.approximate,
+                channels: ChannelSet::from_bits(a.channels).names(),
+                quiet_hours: serde_json::from_str::<Value>(&a.quiet_hours).unwrap_or(Value::Null),
+                areas: AddressAreasExport {
+                    neighbourhood: a.neighbourhood_code.clone(),
+                    district: a.district_code.clone(),
+                    municipality: a.municipality_code.clone(),
+                    pc4: a.pc4.clone(),
+                    safety_region: a.safety_region_code.clone(),
+                    police_unit: a.police_unit_code.clone(),
+                    province: a.province_code.clone(),
+                },
+            })
+            .collect(),
+        devices: None,
+    }
 }
 
 /// Applies a self-service change: `{"language", "topics", "paused", "addresses": [{"id",
