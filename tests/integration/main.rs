@@ -23,6 +23,7 @@ mod crash;
 mod delivery_engine;
 mod enquiries;
 mod fuzz;
+mod geocode_api;
 mod gpkg_import;
 mod hardening;
 mod import;

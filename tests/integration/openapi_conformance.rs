@@ -8,9 +8,9 @@ use buurtnet_server::config::Config;
 use serde_json::json;
 use std::path::PathBuf;
 
-/// The schemathesis command: `BUURTNET_SCHEMATHESIS`, or the one `scripts/test` installs.
+/// The schemathesis command: `SCHEMATHESIS_BIN`, or the one `scripts/test` installs.
 fn schemathesis() -> PathBuf {
-    if let Some(p) = std::env::var_os("BUURTNET_SCHEMATHESIS") {
+    if let Some(p) = std::env::var_os("SCHEMATHESIS_BIN") {
         return PathBuf::from(p);
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -22,7 +22,7 @@ fn schemathesis() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing() {
     let bin = schemathesis();
-    assert!(bin.exists(), "{} is missing: scripts/test installs it (or set BUURTNET_SCHEMATHESIS)", bin.display());
+    assert!(bin.exists(), "{} is missing: scripts/test installs it (or set SCHEMATHESIS_BIN)", bin.display());
     let app = TestApp::spawn_with(Backend::Sqlite, |c: &mut Config| c.abuse_limits.enabled = false).await;
     let admin = app.staff_token("admin", "NL").await;
     // Some data to find: an action with a message, an enquiry.
@@ -47,15 +47,33 @@ async fn schemathesis_finds_nothing() {
         .args(["--url", &app.at("/api/v1")])
         .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"])
         .args(["--max-examples", "25", "--max-time", "150", "--workers", "2", "--request-timeout", "10"])
-        .args(["--seed", "18", "--no-color", "--suppress-health-check", "all"])
+        .args(["--seed", "18", "--generation-deterministic", "--no-color", "--suppress-health-check", "all"])
         .args(["--header", &format!("Authorization: Bearer {admin}")])
         .args(["--report", "junit", "--report-dir"])
         .arg(&report)
         // Its cache and reports stay out of the work tree.
         .current_dir(&report);
-    let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        let first = command.output();
+        // Hypothesis (inside schemathesis) may stop on its own "Inconsistent results" while
+        // generating a case on a loaded machine: a fault of the tool, not a finding about the
+        // server. Then the run is made once more, and that run decides.
+        match first {
+            Ok(o) if !o.status.success() && tool_fault(&o.stdout) => command.output(),
+            other => other,
+        }
+    })
+    .await
+    .unwrap()
+    .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let _ = std::fs::remove_dir_all(&report);
     assert!(out.status.success(), "schemathesis found problems:\n{stdout}\n{stderr}");
+}
+
+/// Whether a failed run failed only in the tool itself (no check failed).
+fn tool_fault(stdout: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stdout);
+    text.contains("Inconsistent results") && !text.contains("FAILURES")
 }

@@ -13,6 +13,8 @@ pub enum Operation {
     ReadOwnAccount,
     /// Count the people an area reaches before sending.
     CountReach,
+    /// Search an address, postcode, street, place or area to draw around (the map's search).
+    SearchPlaces,
     /// Follow the staff live feed of actions (and, for [`Operation::ReadTips`], their tips).
     FollowLiveActions,
     /// Read participant counts per area.
@@ -61,9 +63,10 @@ pub enum Operation {
 use Role::*;
 
 impl Operation {
-    pub const ALL: [Operation; 23] = [
+    pub const ALL: [Operation; 24] = [
         Operation::ReadOwnAccount,
         Operation::CountReach,
+        Operation::SearchPlaces,
         Operation::FollowLiveActions,
         Operation::ReadParticipantStats,
         Operation::ReadCoverage,
@@ -92,6 +95,7 @@ impl Operation {
         match self {
             Operation::ReadOwnAccount => &Role::ALL,
             Operation::CountReach => &[Dispatcher, MunicipalityOfficer, Admin],
+            Operation::SearchPlaces => &[Dispatcher, MunicipalityOfficer, Requester, Approver, Admin],
             Operation::FollowLiveActions => &[Dispatcher, Admin, MunicipalityOfficer, RegionalCoordinator],
             Operation::ReadParticipantStats => &[MunicipalityOfficer, RegionalCoordinator, Admin, Dispatcher],
             Operation::ReadCoverage => &[MunicipalityOfficer, RegionalCoordinator, Admin],
@@ -130,6 +134,7 @@ impl Operation {
         match self {
             Operation::ReadOwnAccount => "read-own-account",
             Operation::CountReach => "count-reach",
+            Operation::SearchPlaces => "search-places",
             Operation::FollowLiveActions => "follow-live-actions",
             Operation::ReadParticipantStats => "read-participant-stats",
             Operation::ReadCoverage => "read-coverage",

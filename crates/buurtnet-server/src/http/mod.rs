@@ -5,6 +5,7 @@ mod api_alerting;
 mod api_areas;
 pub(crate) mod api_devices;
 mod api_enquiries;
+mod api_geocode;
 mod api_jobs;
 mod api_participants;
 mod api_staff;

@@ -3,7 +3,7 @@
 //! policy, or a reason why it is public. The router, the policy layer (`policy::enforce`), the
 //! OpenAPI document (`http::openapi`) and the tests' route lists are all made from this table.
 
-use super::{api_alerting, api_areas, api_devices, api_enquiries, api_jobs, api_participants, api_staff, api_targeting};
+use super::{api_alerting, api_areas, api_geocode, api_devices, api_enquiries, api_jobs, api_participants, api_staff, api_targeting};
 use crate::resident_app::api as app_api;
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -56,6 +56,7 @@ pub(super) fn table() -> Vec<Row> {
         (routes!(api_participants::unlink_device), Public(RESIDENT_LINK)),
         (routes!(api_staff::me), Needs(Op::ReadOwnAccount)),
         (routes!(api_targeting::count), Needs(Op::CountReach)),
+        (routes!(api_geocode::search), Needs(Op::SearchPlaces)),
         (routes!(api_staff::participant_stats), Needs(Op::ReadParticipantStats)),
         (routes!(api_alerting::list_actions), Needs(Op::ManageActions)),
         (routes!(api_alerting::create_action), Needs(Op::ManageActions)),
