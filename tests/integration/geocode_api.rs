@@ -32,7 +32,11 @@ async fn staff_find_places_in_their_scope(b: Backend) {
         let (s, v) = get(&app, Some(&dispatcher), q).await;
         assert_eq!(s, 200, "{q}: {v}");
         let first = &v["results"][0];
-        assert_eq!((first["kind"].as_str(), first["label"].as_str()), (Some("address"), Some("Waalstraat 110, 3522 ST Utrecht")), "{q}: {v}");
+        assert_eq!(
+            (first["kind"].as_str(), first["label"].as_str()),
+            (Some("address"), Some("Waalstraat 110, 3522 ST Utrecht")),
+            "{q}: {v}"
+        );
         assert!(first["lat"].as_f64().is_some() && first["lon"].as_f64().is_some(), "{v}");
     }
     let (s, v) = get(&app, Some(&dispatcher), "Waalstrat 110").await;
@@ -62,7 +66,10 @@ async fn staff_find_places_in_their_scope(b: Backend) {
     let (s, v) = get(&app, Some(&dispatcher), "Qqqzzz 77 Nergenshuizen").await;
     assert_eq!((s, v["results"].as_array().map(Vec::len)), (200, Some(0)), "{v}");
     let logs = captured_logs();
-    assert!(!logs.contains("Waalstra") && !logs.contains("Qqqzzz") && !logs.contains("Zq%<script>"), "the query reached the logs");
+    assert!(
+        !logs.contains("Waalstra") && !logs.contains("Qqqzzz") && !logs.contains("Zq%<script>"),
+        "the query reached the logs"
+    );
 
     // Staff only, and only roles that draw areas.
     let (s, _) = get(&app, None, "Utrecht").await;

@@ -49,7 +49,11 @@ pub struct PlacesFound {
 #[utoipa::path(get, path = "/geocode", tag = "targeting", params(GeocodeQuery),
     summary = "Find an address, postcode, street, place, area or point for the map (offline sources)",
     responses((status = 200, description = "The places found inside the caller's scope, best first", body = PlacesFound)))]
-pub async fn search(State(state): State<AppState>, user: StaffUser, Query(q): Query<GeocodeQuery>) -> AppResult<Json<PlacesFound>> {
+pub async fn search(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Query(q): Query<GeocodeQuery>,
+) -> AppResult<Json<PlacesFound>> {
     user.require(Operation::SearchPlaces)?;
     let query = q.q.unwrap_or_default();
     let index = state.areas.current();

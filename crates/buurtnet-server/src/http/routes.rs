@@ -3,7 +3,9 @@
 //! policy, or a reason why it is public. The router, the policy layer (`policy::enforce`), the
 //! OpenAPI document (`http::openapi`) and the tests' route lists are all made from this table.
 
-use super::{api_alerting, api_areas, api_geocode, api_devices, api_enquiries, api_jobs, api_participants, api_staff, api_targeting};
+use super::{
+    api_alerting, api_areas, api_devices, api_enquiries, api_geocode, api_jobs, api_participants, api_staff, api_targeting,
+};
 use crate::resident_app::api as app_api;
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
