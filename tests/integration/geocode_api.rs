@@ -5,7 +5,7 @@ use crate::common::{Backend, TestApp, captured_logs, oracle_index};
 use crate::on_both_backends;
 use serde_json::Value;
 
-on_both_backends!(staff_find_places_in_their_scope);
+on_both_backends!(staff_find_places_in_their_scope, a_flood_of_searches_gets_429);
 
 async fn get(app: &TestApp, token: Option<&str>, q: &str) -> (u16, Value) {
     let mut req = app.client.get(app.at("/api/v1/geocode")).query(&[("q", q)]);
@@ -83,4 +83,24 @@ async fn staff_find_places_in_their_scope(b: Backend) {
     let searches: Vec<_> = audit.iter().filter(|a| a.action == "places.searched").collect();
     assert!(searches.len() >= 9, "{searches:?}");
     assert!(searches.iter().all(|a| !a.details.contains("Waalstra") && !a.details.contains("3522")), "{searches:?}");
+}
+
+/// The search counts under the staff API limit like every staff call: a flood gets 429 in the
+/// usual error shape.
+async fn a_flood_of_searches_gets_429(b: Backend) {
+    let app = TestApp::spawn_with(b, |c| {
+        c.abuse_limits.staff_api = buurtnet_server::config::Limit { per_ip: 0, per_target: 5, window_seconds: 60 };
+    })
+    .await;
+    let token = app.staff_token("dispatcher", "NL").await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let (s, v) = get(&app, Some(&token), "Amersfoort").await;
+        if s == 429 {
+            assert_eq!(v["error"].as_str(), Some("too_many_requests"), "{v}");
+        }
+        statuses.push(s);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 3, "{statuses:?}");
 }
