@@ -15,6 +15,7 @@ pub mod policy;
 pub mod postcode;
 pub mod quiet_hours;
 pub mod registration;
+pub mod reports;
 pub mod sms_text;
 pub mod staff;
 

@@ -58,12 +58,14 @@ pub enum Operation {
     ReadReplyPhotos,
     /// See exact reach counts, however small; everyone else sees small counts as "< 5".
     SeeExactCounts,
+    /// Read the reports (actions, enquiries, coverage, cost share) of one's scope.
+    ReadReports,
 }
 
 use Role::*;
 
 impl Operation {
-    pub const ALL: [Operation; 24] = [
+    pub const ALL: [Operation; 25] = [
         Operation::ReadOwnAccount,
         Operation::CountReach,
         Operation::SearchPlaces,
@@ -88,6 +90,7 @@ impl Operation {
         Operation::HandleReplies,
         Operation::ReadReplyPhotos,
         Operation::SeeExactCounts,
+        Operation::ReadReports,
     ];
 
     /// The roles that may perform this operation: the one table of the project.
@@ -117,6 +120,7 @@ impl Operation {
             Operation::HandleReplies => &[Handler, Admin],
             Operation::ReadReplyPhotos => &[Dispatcher, Handler, Approver, Admin],
             Operation::SeeExactCounts => &[Dispatcher, Admin],
+            Operation::ReadReports => &[MunicipalityOfficer, RegionalCoordinator, Dispatcher, Admin],
         }
     }
 
@@ -156,6 +160,7 @@ impl Operation {
             Operation::HandleReplies => "handle-replies",
             Operation::ReadReplyPhotos => "read-reply-photos",
             Operation::SeeExactCounts => "see-exact-counts",
+            Operation::ReadReports => "read-reports",
         }
     }
 }
@@ -200,10 +205,19 @@ pub enum ShownCount {
 impl ShownCount {
     /// The count `n` as `role` may see it.
     pub fn of(n: u64, role: Role) -> ShownCount {
-        if n < SMALL_COUNT && !Operation::SeeExactCounts.allows(role) {
-            ShownCount::FewerThan(SMALL_COUNT)
-        } else {
-            ShownCount::Exact(n)
+        ShownCount::masked(n, Operation::SeeExactCounts.allows(role))
+    }
+
+    /// The one small-count rule: `n` exactly where `exact` is allowed or `n` is not small.
+    pub fn masked(n: u64, exact: bool) -> ShownCount {
+        if n < SMALL_COUNT && !exact { ShownCount::FewerThan(SMALL_COUNT) } else { ShownCount::Exact(n) }
+    }
+
+    /// The count itself where it is exact.
+    pub fn exact(self) -> Option<u64> {
+        match self {
+            ShownCount::Exact(n) => Some(n),
+            ShownCount::FewerThan(_) => None,
         }
     }
 
@@ -212,6 +226,25 @@ impl ShownCount {
         match self {
             ShownCount::Exact(n) => serde_json::Value::from(n),
             ShownCount::FewerThan(k) => serde_json::Value::from(format!("< {k}")),
+        }
+    }
+}
+
+/// A number, or the string "< 5" (JSON and CSV alike).
+impl serde::Serialize for ShownCount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ShownCount::Exact(n) => s.serialize_u64(*n),
+            ShownCount::FewerThan(k) => s.serialize_str(&format!("< {k}")),
+        }
+    }
+}
+
+impl std::fmt::Display for ShownCount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShownCount::Exact(n) => write!(f, "{n}"),
+            ShownCount::FewerThan(k) => write!(f, "< {k}"),
         }
     }
 }
