@@ -127,6 +127,18 @@ pub async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             )
             .await?;
         }
+        Command::ImportHistory { actions, enquiries } => {
+            use buurtnet_server::reports::history_import::HistoryKind;
+            let store = open_existing(&config).await?;
+            let mut files = Vec::new();
+            if let Some(a) = &actions {
+                files.push((HistoryKind::Actions, a.as_path()));
+            }
+            if let Some(e) = &enquiries {
+                files.push((HistoryKind::Enquiries, e.as_path()));
+            }
+            super::import_history::run(&store, &files).await?;
+        }
         Command::CopyDb { from, to } => {
             let source = Store::connect(&from, &ConnectOptions { create_if_missing: false, ..ConnectOptions::default() })
                 .await

@@ -10,6 +10,7 @@ mod bench_targeting;
 mod commands;
 mod import_addresses;
 mod import_gpkg;
+mod import_history;
 mod settings;
 
 use clap::{Parser, Subcommand};
@@ -130,6 +131,19 @@ pub enum Command {
         /// Import the good lines and report the bad ones (default: any bad line aborts, nothing is imported).
         #[arg(long)]
         skip_invalid: bool,
+    },
+    /// Import the history a region brings along (figures for the reports; never sent):
+    /// actions (reference,region,municipality,kind,level,sent_at,closed_at,recipients,outcome)
+    /// and/or neighbourhood enquiries (reference,municipality,incident_type,occurred_at,sent_at,
+    /// recipients,replies,relevant_replies). Each file is checked whole first and imported all or
+    /// nothing; a reference imported before is replaced.
+    ImportHistory {
+        /// CSV of earlier actions.
+        #[arg(long, required_unless_present = "enquiries")]
+        actions: Option<PathBuf>,
+        /// CSV of earlier neighbourhood enquiries.
+        #[arg(long)]
+        enquiries: Option<PathBuf>,
     },
     /// Copy every table from one database to another (e.g. SQLite → PostgreSQL).
     CopyDb {

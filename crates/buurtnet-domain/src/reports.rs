@@ -1,7 +1,7 @@
 //! The rules of reports: the periods figures are grouped by, how a percentage and a median are
 //! made, the cost share to the cent, and who may see a small count of people exactly.
 
-use crate::policy::{SMALL_COUNT, ShownCount};
+use crate::policy::ShownCount;
 use crate::staff::{Place, Scope};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -80,7 +80,11 @@ impl Quarter {
     }
 
     pub fn previous(self) -> Quarter {
-        if self.quarter == 1 { Quarter { year: self.year - 1, quarter: 4 } } else { Quarter { year: self.year, quarter: self.quarter - 1 } }
+        if self.quarter == 1 {
+            Quarter { year: self.year - 1, quarter: 4 }
+        } else {
+            Quarter { year: self.year, quarter: self.quarter - 1 }
+        }
     }
 }
 
@@ -139,7 +143,7 @@ pub const RECRUITMENT_THRESHOLD_PCT: f64 = 10.0;
 
 /// Who a report's figures go to. Figures leave a municipality only as aggregates: outside its
 /// own staff's screen (regional and national reports, CSV files, the PDF) a count of people
-/// under [`SMALL_COUNT`] in an area shows as "< 5".
+/// under [`crate::policy::SMALL_COUNT`] in an area shows as "< 5".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disclosure {
     /// The municipality's own staff, looking at their own municipality in the console or API.
@@ -174,7 +178,11 @@ impl RatePerInhabitant {
     pub fn parse_euro(s: &str) -> Option<RatePerInhabitant> {
         let s = s.trim();
         let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-        if whole.is_empty() || frac.len() > 4 || !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        if whole.is_empty()
+            || frac.len() > 4
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
             return None;
         }
         let whole: i64 = whole.parse().ok()?;
@@ -246,8 +254,8 @@ mod tests {
     #[test]
     fn small_counts_leave_a_municipality_only_as_less_than_five() {
         let gm = Scope::Municipality("GM0344".into());
-        let own = Place { code: "BU03440001", municipality: Some("GM0344"), police_unit: Some("PE09") };
-        let other = Place { code: "GM0307", municipality: Some("GM0307"), police_unit: Some("PE09") };
+        let own = Place { code: "BU03440001", municipality: Some("GM0344"), police_unit: Some("RE09") };
+        let other = Place { code: "GM0307", municipality: Some("GM0307"), police_unit: Some("RE09") };
         assert_eq!(Disclosure::of(&gm, &own, false), Disclosure::OwnStaff);
         assert_eq!(Disclosure::of(&gm, &own, true), Disclosure::Beyond);
         assert_eq!(Disclosure::of(&gm, &other, false), Disclosure::Beyond);

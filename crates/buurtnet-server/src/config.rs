@@ -6,12 +6,14 @@ mod approval;
 mod console;
 mod messages;
 mod providers;
+mod reports;
 
 pub use abuse::{AbuseLimits, Limit};
 pub use approval::ApprovalConfig;
 pub use console::ConsoleConfig;
 pub use messages::{AlertingConfig, EnquiriesConfig, LinksConfig, ReplicaConfig};
 pub use providers::{ProvidersConfig, PushConfig, SmsProviderConfig, VoiceProviderConfig};
+pub use reports::{CostRates, ReportsConfig};
 
 pub use buurtnet_targeting::geocode::GeocoderConfig;
 use serde::Deserialize;
@@ -76,6 +78,8 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// The job runner (reminders, retention, pruning): on or off, how often it looks, its lease.
     pub jobs: crate::jobs::JobsConfig,
+    /// Reports: the success target per police unit, the recruitment threshold, the cost rates.
+    pub reports: ReportsConfig,
 }
 
 impl Default for Config {
@@ -104,6 +108,7 @@ impl Default for Config {
             abuse_limits: AbuseLimits::default(),
             console: ConsoleConfig::default(),
             jobs: crate::jobs::JobsConfig::default(),
+            reports: ReportsConfig::default(),
         }
     }
 }
@@ -246,6 +251,7 @@ impl std::fmt::Debug for Config {
             .field("abuse_limits", &self.abuse_limits)
             .field("console", &self.console)
             .field("jobs", &self.jobs)
+            .field("reports", &self.reports)
             .finish()
     }
 }

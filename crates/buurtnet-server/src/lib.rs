@@ -15,6 +15,7 @@ pub mod media;
 pub mod policy;
 pub mod push;
 pub mod replies;
+pub mod reports;
 pub mod resident_app;
 pub mod secrets;
 pub mod services;

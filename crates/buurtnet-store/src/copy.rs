@@ -377,6 +377,38 @@ pub const TABLES: &[TableSpec] = &[
             ("created_at", Int),
         ],
     },
+    // The history a region brought along (figures only).
+    TableSpec {
+        name: "history_actions",
+        key: &["reference"],
+        columns: &[
+            ("reference", Text),
+            ("region", Text),
+            ("municipality", Text),
+            ("kind", Text),
+            ("level", Text),
+            ("sent_at", Int),
+            ("closed_at", Int),
+            ("recipients", Int),
+            ("outcome", Text),
+            ("imported_at", Int),
+        ],
+    },
+    TableSpec {
+        name: "history_enquiries",
+        key: &["reference"],
+        columns: &[
+            ("reference", Text),
+            ("municipality", Text),
+            ("incident_type", Text),
+            ("occurred_at", Int),
+            ("sent_at", Int),
+            ("recipients", Int),
+            ("replies", Int),
+            ("relevant_replies", Int),
+            ("imported_at", Int),
+        ],
+    },
     TableSpec {
         name: "sandbox_messages",
         key: &["id"],

@@ -42,6 +42,7 @@ mod participants;
 mod photos;
 mod postgis;
 pub mod replies;
+pub mod reports;
 mod sandbox;
 mod staff;
 pub mod staff_second_factor;

@@ -6,6 +6,7 @@
 use super::{
     api_alerting, api_areas, api_devices, api_enquiries, api_geocode, api_jobs, api_participants, api_staff, api_targeting,
 };
+use crate::reports::api as reports_api;
 use crate::resident_app::api as app_api;
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
@@ -95,6 +96,11 @@ pub(super) fn table() -> Vec<Row> {
         (routes!(api_enquiries::forward), Needs(Op::HandleReplies)),
         (routes!(api_enquiries::answer), Needs(Op::HandleReplies)),
         (routes!(api_enquiries::photo), Needs(Op::ReadReplyPhotos)),
+        // Reports (figures only, scoped; small counts of people as "< 5" beyond the municipality).
+        (routes!(reports_api::actions), Needs(Op::ReadReports)),
+        (routes!(reports_api::enquiries), Needs(Op::ReadReports)),
+        (routes!(reports_api::coverage), Needs(Op::ReadReports)),
+        (routes!(reports_api::cost_share), Needs(Op::ReadReports)),
         // Web Push: the VAPID public key and devices registered on their own.
         (routes!(api_devices::public_key), Public("the VAPID public key")),
         (routes!(api_devices::register), Public("a device registers itself")),

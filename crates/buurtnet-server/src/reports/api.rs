@@ -1,0 +1,161 @@
+//! The reports API: `GET /api/v1/reports/…`, each as JSON (`{"rows": […], "total": {…}}`) or
+//! CSV (`format=csv`, counts of people under 5 as "< 5"). Thin: the work is in the modules
+//! beside this one.
+
+use super::actions::{ActionReportRow, Split};
+use super::cost_share::CostShareRow;
+use super::coverage::CoverageRow;
+use super::enquiries::EnquiryReportRow;
+use super::{Format, Report, Window, area_for, audit_read};
+use crate::auth::StaffUser;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use buurtnet_domain::reports::PeriodLength;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActionsQuery {
+    /// The area: NL, a police unit (RE…), safety region (VR…), province (PV…) or municipality
+    /// (GM…); default the caller's scope.
+    area: Option<String>,
+    /// Rows per month (default), quarter or year.
+    #[param(pattern = "^(month|quarter|year)$")]
+    by: Option<String>,
+    /// A separate breakdown: by kind, level, channel or municipality.
+    #[param(pattern = "^(kind|level|channel|municipality)$")]
+    group: Option<String>,
+    /// First month, YYYY-MM (default: eleven months before `to`).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    from: Option<String>,
+    /// Last month, YYYY-MM (default: this month).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    to: Option<String>,
+    /// json (default) or csv.
+    #[param(pattern = "^(json|csv)$")]
+    format: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EnquiriesQuery {
+    /// The area (default the caller's scope).
+    area: Option<String>,
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    from: Option<String>,
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    to: Option<String>,
+    #[param(pattern = "^(json|csv)$")]
+    format: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoverageQuery {
+    /// The area whose parts are listed (default the caller's scope).
+    area: Option<String>,
+    /// The parts: neighbourhood (default), district or municipality.
+    #[param(pattern = "^(neighbourhood|district|municipality)$")]
+    level: Option<String>,
+    #[param(pattern = "^(json|csv)$")]
+    format: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CostShareQuery {
+    /// The budget year.
+    #[param(pattern = "^[0-9]{4}$")]
+    year: Option<String>,
+    /// The area whose municipalities share the cost (default the caller's scope).
+    area: Option<String>,
+    #[param(pattern = "^(json|csv)$")]
+    format: Option<String>,
+}
+
+fn csv_response(body: String, name: &str) -> Response {
+    let disposition = format!("attachment; filename=\"{name}.csv\"");
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
+        .into_response()
+}
+
+fn answer<R: Serialize>(report: Report<R>, format: Format, name: &str) -> AppResult<Response> {
+    match format {
+        Format::Json => Ok(Json(report).into_response()),
+        Format::Csv => Ok(csv_response(super::to_csv(&report)?, name)),
+    }
+}
+
+#[utoipa::path(get, path = "/reports/actions", tag = "reports", params(ActionsQuery),
+    summary = "Actions per period of an area: outcomes (direct and 'maatschappelijk' success against the target), speed, reach",
+    responses((status = 200, description = "Rows per period and the total over the whole period", content(
+        (Report<ActionReportRow> = "application/json"), (String = "text/csv"))),
+        (status = 404, description = "Area outside the caller's scope"), (status = 422, description = "Invalid parameter")))]
+pub async fn actions(State(state): State<AppState>, user: StaffUser, Query(q): Query<ActionsQuery>) -> AppResult<Response> {
+    let format = Format::parse(q.format.as_deref())?;
+    let by = match q.by.as_deref() {
+        None => PeriodLength::Month,
+        Some(s) => {
+            PeriodLength::parse(s).ok_or_else(|| AppError::invalid("by", "invalid_value", "Use by=month, quarter or year."))?
+        }
+    };
+    let split = Split::parse(q.group.as_deref())?;
+    let window = Window::parse(&state, q.from.as_deref(), q.to.as_deref())?;
+    let area = area_for(&state, &user, q.area.as_deref(), format)?;
+    let report = super::actions::report(&state, &area, window, by, split).await?;
+    audit_read(&state, &user, "actions", &area.code).await?;
+    answer(report, format, "acties")
+}
+
+#[utoipa::path(get, path = "/reports/enquiries", tag = "reports", params(EnquiriesQuery),
+    summary = "Neighbourhood enquiries per month of an area: sent, with a reply, reaction %, relevant share, open replies",
+    responses((status = 200, description = "A row per month (also months without enquiries) and the total", content(
+        (Report<EnquiryReportRow> = "application/json"), (String = "text/csv"))),
+        (status = 404, description = "Area outside the caller's scope"), (status = 422, description = "Invalid parameter")))]
+pub async fn enquiries(State(state): State<AppState>, user: StaffUser, Query(q): Query<EnquiriesQuery>) -> AppResult<Response> {
+    let format = Format::parse(q.format.as_deref())?;
+    let window = Window::parse(&state, q.from.as_deref(), q.to.as_deref())?;
+    let area = area_for(&state, &user, q.area.as_deref(), format)?;
+    let report = super::enquiries::report(&state, &area, window).await?;
+    audit_read(&state, &user, "enquiries", &area.code).await?;
+    answer(report, format, "buurtonderzoeken")
+}
+
+#[utoipa::path(get, path = "/reports/coverage", tag = "reports", params(CoverageQuery),
+    summary = "Participants against inhabitants per neighbourhood, district or municipality, per channel, flagged for recruitment",
+    responses((status = 200, description = "A row per area and the total", content(
+        (Report<CoverageRow> = "application/json"), (String = "text/csv"))),
+        (status = 404, description = "Area outside the caller's scope"), (status = 422, description = "Invalid parameter")))]
+pub async fn coverage(State(state): State<AppState>, user: StaffUser, Query(q): Query<CoverageQuery>) -> AppResult<Response> {
+    let format = Format::parse(q.format.as_deref())?;
+    let level = super::coverage::parse_level(q.level.as_deref())?;
+    let area = area_for(&state, &user, q.area.as_deref(), format)?;
+    let report = super::coverage::report(&state, &area, level).await?;
+    audit_read(&state, &user, "coverage", &area.code).await?;
+    answer(report, format, "dekking")
+}
+
+#[utoipa::path(get, path = "/reports/cost-share", tag = "reports", params(CostShareQuery),
+    summary = "A year's cost split over the municipalities of an area by inhabitants (municipality and police), exact to the cent",
+    responses((status = 200, description = "A row per municipality and the total (the sum of the rows)", content(
+        (Report<CostShareRow> = "application/json"), (String = "text/csv"))),
+        (status = 404, description = "Area outside the caller's scope"), (status = 422, description = "Invalid parameter")))]
+pub async fn cost_share(State(state): State<AppState>, user: StaffUser, Query(q): Query<CostShareQuery>) -> AppResult<Response> {
+    let format = Format::parse(q.format.as_deref())?;
+    let year = super::cost_share::parse_year(q.year.as_deref())?;
+    let area = area_for(&state, &user, q.area.as_deref(), format)?;
+    let report = super::cost_share::report(&state, &area)?;
+    audit_read(&state, &user, "cost-share", &area.code).await?;
+    match format {
+        Format::Json => Ok(Json(report).into_response()),
+        Format::Csv => Ok(csv_response(super::cost_share::to_csv(&report, year)?, &format!("kostenverdeling-{year}"))),
+    }
+}
