@@ -36,6 +36,7 @@ mod participants;
 mod place_search;
 mod push;
 mod replies;
+mod reports;
 mod resident_app;
 mod resident_browser;
 mod resident_logs;

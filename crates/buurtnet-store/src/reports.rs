@@ -116,9 +116,9 @@ impl Store {
                 let mut tx = p.begin().await?;
                 let mut out = HistoryImported::default();
                 for r in rows {
-                    let existed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM history_actions WHERE reference = $1")
+                    let existed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM history_actions WHERE reference = $1")
                         .bind(&r.reference)
-                        .fetch_optional(&mut *tx)
+                        .fetch_one(&mut *tx)
                         .await?;
                     sqlx::query(
                         "INSERT INTO history_actions (reference, region, municipality, kind, level, sent_at, closed_at, recipients, outcome, imported_at)
@@ -139,7 +139,7 @@ impl Store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                    if existed.is_some() {
+                    if existed > 0 {
                         out.replaced += 1;
                     } else {
                         out.added += 1;
@@ -159,9 +159,9 @@ impl Store {
                 let mut tx = p.begin().await?;
                 let mut out = HistoryImported::default();
                 for r in rows {
-                    let existed: Option<i64> = sqlx::query_scalar("SELECT 1 FROM history_enquiries WHERE reference = $1")
+                    let existed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM history_enquiries WHERE reference = $1")
                         .bind(&r.reference)
-                        .fetch_optional(&mut *tx)
+                        .fetch_one(&mut *tx)
                         .await?;
                     sqlx::query(
                         "INSERT INTO history_enquiries (reference, municipality, incident_type, occurred_at, sent_at, recipients, replies, relevant_replies, imported_at)
@@ -182,7 +182,7 @@ impl Store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                    if existed.is_some() {
+                    if existed > 0 {
                         out.replaced += 1;
                     } else {
                         out.added += 1;

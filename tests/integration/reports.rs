@@ -1,0 +1,318 @@
+//! Reports (#23): live actions and enquiries together with imported history, against figures
+//! counted by hand; coverage with unknown inhabitants; the cost share to the cent; the "< 5"
+//! rule beyond a municipality's own staff; and bad history files and parameters.
+
+use crate::alerting::{AMERSFOORT, UTRECHT, get, post, resident, settle};
+use crate::common::{Backend, TestApp, oracle_index, unique};
+use crate::enquiries::burglary;
+use crate::on_both_backends;
+use buurtnet_domain::{Channel, Topic};
+use serde_json::{Value, json};
+use std::process::Command;
+
+fn write(name: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("{}-{name}", unique("history")));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `buurtnet import-history …` against the app's database.
+fn import_history(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_buurtnet"))
+        .args(["--database-url", &app.state.config.database_url, "import-history"])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+async fn csv_of(app: &TestApp, token: &str, path: &str) -> (u16, String) {
+    let r = app.client.get(app.at(path)).bearer_auth(token).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.text().await.unwrap())
+}
+
+fn row<'a>(v: &'a Value, key: &str, value: &str) -> &'a Value {
+    v["rows"].as_array().unwrap().iter().find(|r| r[key] == value).unwrap_or_else(|| panic!("no row {key}={value}: {v}"))
+}
+
+const ACTIONS_CSV: &str = "reference,region,municipality,kind,level,sent_at,closed_at,recipients,outcome
+MN-2026-001,RE03,GM0307,missing_person,local,2026-11-05 10:00,2026-11-05 12:00,1200,indirect
+MN-2026-002,RE03,GM0307,runaway_child,regional,2026-10-10T08:00:00+02:00,2026-10-10T09:30:00+02:00,5400,direct
+MN-2026-003,RE03,GM0344,vehicle,local,2026-11-07 21:00,2026-11-07 22:00,800,none
+";
+
+on_both_backends!(
+    action_and_enquiry_reports_mix_live_figures_and_history,
+    coverage_and_cost_share,
+    bad_history_and_parameters_are_refused
+);
+
+async fn action_and_enquiry_reports_mix_live_figures_and_history(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let dispatcher = app.staff_token("dispatcher", "NL").await;
+    let officer = app.staff_token("municipality-officer", "GM0307").await;
+    let region = app.staff_token("regional-coordinator", "RE03").await;
+    assert_eq!(oracle_index().place_of("GM0307").police_unit, Some("RE03"), "the test's geography");
+    resident(&app, AMERSFOORT, &[Channel::Email, Channel::Sms], &[Topic::Urgent], "nl", vec![]).await;
+
+    // Live: A closed as a direct success after 30 minutes, B without success after 60, and an
+    // exercise that is no figure. All in November 2026 (the test clock's month).
+    let area = json!({"circle": {"lat": AMERSFOORT.0, "lon": AMERSFOORT.1, "radius_m": 1500}});
+    let mut ids = Vec::new();
+    for status in ["actual", "actual", "exercise"] {
+        let (s, v) = post(
+            &app,
+            &dispatcher,
+            "/api/v1/actions",
+            &json!({
+            "kind": "missing_person", "status": status, "area": area,
+            "title": "Man vermist", "body": "Kees (82) wordt vermist.", "consent": {"by": "dochter"}}),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        let id = v["id"].as_i64().unwrap();
+        let (s, v) = post(&app, &dispatcher, &format!("/api/v1/actions/{id}/send"), &json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        settle(&app, &dispatcher, id).await;
+        ids.push(id);
+    }
+    app.clock.advance(chrono::Duration::minutes(30));
+    for (id, outcome) in [(ids[0], "direct"), (ids[2], "direct")] {
+        let (s, v) = post(&app, &dispatcher, &format!("/api/v1/actions/{id}/close"), &json!({"outcome": outcome})).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    app.clock.advance(chrono::Duration::minutes(30));
+    let (s, v) = post(&app, &dispatcher, &format!("/api/v1/actions/{}/close", ids[1]), &json!({"outcome": "none"})).await;
+    assert_eq!(s, 200, "{v}");
+
+    // History: October and November in Amersfoort, one in Utrecht.
+    let file = write("actions.csv", ACTIONS_CSV);
+    let (ok, out) = import_history(&app, &["--actions", file.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("3 new"), "{out}");
+    // Again: idempotent by reference.
+    let (ok, out) = import_history(&app, &["--actions", file.to_str().unwrap()]);
+    assert!(ok && out.contains("0 new, 3 replaced"), "{out}");
+    assert_eq!(app.store.count_rows("history_actions").await.unwrap(), 3);
+
+    let (s, v) = get(&app, &officer, "/api/v1/reports/actions?area=GM0307&from=2026-10&to=2026-11").await;
+    assert_eq!(s, 200, "{v}");
+    let oct = row(&v, "period", "2026-10");
+    assert_eq!((oct["actions"].as_u64(), oct["direct"].as_u64(), oct["direct_pct"].as_f64()), (Some(1), Some(1), Some(100.0)));
+    let nov = row(&v, "period", "2026-11");
+    // A (direct), B (none), history 001 (indirect); the exercise and Utrecht are not here.
+    assert_eq!(
+        (nov["actions"].as_u64(), nov["direct"].as_u64(), nov["indirect"].as_u64(), nov["none"].as_u64()),
+        (Some(3), Some(1), Some(1), Some(1)),
+        "{nov}"
+    );
+    assert_eq!((nov["direct_pct"].as_f64(), nov["success_pct"].as_f64()), (Some(33.3), Some(66.7)));
+    assert_eq!(nov["median_minutes_to_close"], 60, "30, 60 and 120 minutes: {nov}");
+    assert_eq!(nov["median_minutes_to_first_message"], 0, "{nov}");
+    // Reached: the resident by e-mail and SMS for A and B, and history's 1200.
+    assert_eq!(nov["reached"], 1204, "{nov}");
+    assert_eq!(nov["delivered_pct"], 100.0, "{nov}");
+    let total = &v["total"];
+    assert_eq!(total["period"], "total");
+    assert_eq!((total["actions"].as_u64(), total["from_history"].as_u64()), (Some(4), Some(2)));
+    assert_eq!((total["direct_pct"].as_f64(), total["success_pct"].as_f64()), (Some(50.0), Some(75.0)));
+    assert_eq!(total["median_minutes_to_close"], 75, "30, 60, 90, 120: {total}");
+    assert_eq!(total["target_pct"], 8.0);
+
+    // By quarter: one row; by municipality over the police unit: Amersfoort and Utrecht apart.
+    let (_, q) = get(&app, &region, "/api/v1/reports/actions?area=RE03&from=2026-10&to=2026-11&by=quarter").await;
+    assert_eq!(q["rows"].as_array().unwrap().len(), 1, "{q}");
+    assert_eq!(row(&q, "period", "2026-Q4")["actions"], 5);
+    let (_, m) = get(&app, &region, "/api/v1/reports/actions?area=RE03&from=2026-10&to=2026-11&group=municipality").await;
+    let utrecht: Vec<&Value> = m["rows"].as_array().unwrap().iter().filter(|r| r["group"] == "GM0344").collect();
+    assert_eq!(utrecht.len(), 1, "{m}");
+    assert_eq!(utrecht[0]["none"], 1);
+    // Per channel, two e-mails: exact for the municipality's own staff, "< 5" for the region
+    // and in any CSV.
+    let path = "/api/v1/reports/actions?area=GM0307&from=2026-11&to=2026-11&group=channel";
+    let (_, own) = get(&app, &officer, path).await;
+    assert_eq!(row(&own, "group", "email")["reached"], 2, "{own}");
+    let (_, theirs) = get(&app, &region, &path.replace("GM0307", "RE03")).await;
+    assert_eq!(row(&theirs, "group", "email")["reached"], "< 5", "{theirs}");
+    let (s, csv) = csv_of(&app, &officer, &format!("{path}&format=csv")).await;
+    assert_eq!(s, 200);
+    let email_line = csv.lines().find(|l| l.starts_with("2026-11,email,")).unwrap_or_else(|| panic!("{csv}"));
+    assert!(email_line.contains("< 5"), "{email_line}");
+    assert!(csv.lines().last().unwrap().starts_with("total,all,"), "{csv}");
+
+    // Enquiries: one live (sent, no reply yet) and history in September and November.
+    let requester = app.staff_token("requester", "GM0307").await;
+    let approver = app.staff_token("approver", "GM0307").await;
+    let (s, e) = post(&app, &requester, "/api/v1/enquiries", &burglary()).await;
+    assert_eq!(s, 201, "{e}");
+    let (s, v) =
+        post(&app, &approver, &format!("/api/v1/enquiries/{}/approve", e["id"]), &json!({"version": e["version"]})).await;
+    assert_eq!(s, 200, "{v}");
+    let file = write(
+        "enquiries.csv",
+        "reference,municipality,incident_type,occurred_at,sent_at,recipients,replies,relevant_replies
+BO-1,GM0307,burglary,2026-09-02 09:00,2026-09-02 11:00,100,10,5
+BO-2,GM0307,burglary,2026-11-03 09:00,2026-11-03 10:00,200,0,0
+",
+    );
+    let (ok, out) = import_history(&app, &["--enquiries", file.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let (s, v) = get(&app, &officer, "/api/v1/reports/enquiries?area=GM0307&from=2026-09&to=2026-11").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["rows"].as_array().unwrap().len(), 3, "every month, October without enquiries too: {v}");
+    let sep = row(&v, "month", "2026-09");
+    assert_eq!(
+        (sep["enquiries_sent"].as_u64(), sep["reaction_pct"].as_f64(), sep["relevant_pct"].as_f64()),
+        (Some(1), Some(100.0), Some(50.0))
+    );
+    let oct = row(&v, "month", "2026-10");
+    assert_eq!((oct["enquiries_sent"].as_u64(), oct["reaction_pct"].clone()), (Some(0), Value::Null));
+    let nov = row(&v, "month", "2026-11");
+    assert_eq!(
+        (nov["enquiries_sent"].as_u64(), nov["enquiries_with_reply"].as_u64(), nov["reaction_pct"].as_f64()),
+        (Some(2), Some(0), Some(0.0))
+    );
+    assert_eq!(nov["median_minutes_to_send"], 120, "60 (history) and 180 (live, the clock moved an hour): {nov}");
+    // The total over the whole period: 1 of 3 (not the mean of 100 %, none and 0 %).
+    assert_eq!((v["total"]["enquiries_sent"].as_u64(), v["total"]["reaction_pct"].as_f64()), (Some(3), Some(33.3)));
+    assert_eq!(v["total"]["replies"], 10);
+
+    // Every read is audited, without figures.
+    let audit = app.store.admin_strings("SELECT details FROM audit_log WHERE action = 'report.read'").await.unwrap();
+    assert!(audit.len() >= 6 && audit.iter().all(|d| !d.contains("1204")), "{audit:?}");
+}
+
+async fn coverage_and_cost_share(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.reports.cost_per_region.insert(
+            "RE01".into(),
+            buurtnet_server::config::CostRates {
+                municipality: buurtnet_domain::reports::RatePerInhabitant(500),
+                police: buurtnet_domain::reports::RatePerInhabitant(125),
+            },
+        );
+    })
+    .await;
+    let officer = app.staff_token("municipality-officer", "GM0344").await;
+    let admin = app.staff_token("admin", "NL").await;
+    let index = oracle_index();
+    let hood = index.locate(UTRECHT.0, UTRECHT.1).neighbourhood.unwrap();
+    for _ in 0..3 {
+        resident(&app, UTRECHT, &[Channel::Email], &[Topic::Urgent], "nl", vec![]).await;
+    }
+    resident(&app, UTRECHT, &[Channel::Sms, Channel::Push], &[Topic::Urgent], "nl", vec![]).await;
+    let (s, v) = get(&app, &officer, "/api/v1/reports/coverage?area=GM0344&level=neighbourhood").await;
+    assert_eq!(s, 200, "{v}");
+    let r = row(&v, "code", &hood);
+    assert_eq!((r["participants"].as_u64(), r["email"].as_u64(), r["sms"].as_u64()), (Some(4), Some(3), Some(1)), "{r}");
+    let inhabitants = index.get(&hood).unwrap().inhabitants.unwrap();
+    assert_eq!(r["inhabitants"], inhabitants);
+    assert_eq!(r["share_pct"].as_f64(), buurtnet_domain::reports::percentage(4, inhabitants as u64));
+    assert_eq!(r["flagged"], true, "4 of {inhabitants} is under 10 %");
+    let hoods = index.areas().iter().filter(|a| a.code.starts_with("BU0344")).count();
+    assert_eq!(v["rows"].as_array().unwrap().len(), hoods);
+    assert_eq!(v["total"]["code"], "GM0344");
+    assert_eq!(v["total"]["participants"], 4);
+    // The region's view and any CSV: "< 5", and no share that would give the count away.
+    let (_, theirs) = get(&app, &admin, "/api/v1/reports/coverage?area=GM0344&level=neighbourhood").await;
+    let r = row(&theirs, "code", &hood);
+    assert_eq!((r["participants"].as_str(), r["share_pct"].clone()), (Some("< 5"), Value::Null), "{r}");
+    let (s, csv) = csv_of(&app, &officer, "/api/v1/reports/coverage?area=GM0344&level=neighbourhood&format=csv").await;
+    assert_eq!(s, 200);
+    assert!(csv.lines().any(|l| l.starts_with(&format!("{hood},")) && l.contains("< 5")), "{csv}");
+    // Unknown inhabitants (CBS suppressed Almere's WK003499): null, not 0 %, and not flagged.
+    let (s, v) = get(&app, &admin, "/api/v1/reports/coverage?area=GM0034&level=district").await;
+    assert_eq!(s, 200, "{v}");
+    let unknown = row(&v, "code", "WK003499");
+    assert_eq!(
+        (unknown["inhabitants"].clone(), unknown["share_pct"].clone(), unknown["flagged"].clone()),
+        (Value::Null, Value::Null, json!(false))
+    );
+
+    // Cost share over Midden-Nederland at the default € 0.04 + € 0.04, and RE01 at its own rates.
+    let (s, v) = get(&app, &admin, "/api/v1/reports/cost-share?year=2026&area=RE03").await;
+    assert_eq!(s, 200, "{v}");
+    let amersfoort = row(&v, "code", "GM0307");
+    let n = index.get("GM0307").unwrap().inhabitants.unwrap();
+    assert_eq!(amersfoort["municipality_eur"].as_f64().unwrap(), (n * 4) as f64 / 100.0);
+    assert_eq!(amersfoort["total_eur"].as_f64().unwrap(), (n * 8) as f64 / 100.0);
+    let sum: i64 = v["rows"].as_array().unwrap().iter().map(|r| (r["total_eur"].as_f64().unwrap() * 100.0).round() as i64).sum();
+    assert_eq!((v["total"]["total_eur"].as_f64().unwrap() * 100.0).round() as i64, sum, "the total adds up to the cent");
+    let (s, csv) = csv_of(&app, &admin, "/api/v1/reports/cost-share?year=2026&area=RE01&format=csv").await;
+    assert_eq!(s, 200);
+    let groningen = csv.lines().find(|l| l.starts_with("2026,GM0014,")).unwrap_or_else(|| panic!("{csv}"));
+    let g = index.get("GM0014").unwrap().inhabitants.unwrap();
+    let cents = |rate: i64| (rate * g + 50) / 100;
+    let euros = |c: i64| format!("{}.{:02}", c / 100, c % 100);
+    assert!(
+        groningen.ends_with(&format!(",{},{},{}", euros(cents(500)), euros(cents(125)), euros(cents(500) + cents(125)))),
+        "{groningen}"
+    );
+    let last = csv.lines().last().unwrap();
+    let total_cents: i64 = csv
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("2026,total"))
+        .map(|l| l.rsplit(',').next().unwrap().replace('.', "").parse::<i64>().unwrap())
+        .sum();
+    assert!(last.starts_with("2026,total RE01,") && last.ends_with(&format!(",{}", euros(total_cents))), "{last}");
+}
+
+async fn bad_history_and_parameters_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let officer = app.staff_token("municipality-officer", "GM0307").await;
+    let header = "reference,region,municipality,kind,level,sent_at,closed_at,recipients,outcome\n";
+    for (line, field) in [
+        ("X1,RE03,GM0307,missing_person,local,2026-13-05 10:00,,10,direct", "sent_at"),
+        ("X1,RE03,GM9999,missing_person,local,2026-11-05 10:00,,10,direct", "municipality"),
+        ("X1,RE03,GM0307,missing_person,local,2026-11-05 10:00,,-4,direct", "recipients"),
+        ("X1,RE03,GM0307,ufo,local,2026-11-05 10:00,,4,direct", "kind"),
+        ("X1,RE01,GM0307,missing_person,local,2026-11-05 10:00,,4,direct", "municipality"),
+    ] {
+        let good = "G1,RE03,GM0307,missing_person,local,2026-11-05 10:00,,10,direct\n";
+        let file = write("bad.csv", &format!("{header}{good}{line}\n"));
+        let (ok, out) = import_history(&app, &["--actions", file.to_str().unwrap()]);
+        assert!(!ok, "{line}: {out}");
+        assert!(out.contains(&format!("line 3, field {field}")), "{line}: {out}");
+        assert!(out.contains("nothing was imported"), "{out}");
+    }
+    let file = write(
+        "bad-enquiries.csv",
+        "reference,municipality,incident_type,occurred_at,sent_at,recipients,replies,relevant_replies
+B1,GM0307,burglary,2026-09-02 09:00,2026-09-02 11:00,10,12,1
+",
+    );
+    let (ok, out) = import_history(&app, &["--enquiries", file.to_str().unwrap()]);
+    assert!(!ok && out.contains("line 2, field replies: 12 replies from 10 recipients"), "{out}");
+    let file = write("no-column.csv", "reference,municipality\nB1,GM0307\n");
+    let (ok, out) = import_history(&app, &["--enquiries", file.to_str().unwrap()]);
+    assert!(!ok && out.contains("field incident_type"), "{out}");
+    assert_eq!(app.store.count_rows("history_actions").await.unwrap(), 0, "nothing half-imported");
+    assert_eq!(app.store.count_rows("history_enquiries").await.unwrap(), 0);
+
+    for (path, status, field) in [
+        ("/api/v1/reports/actions?by=week", 422, "by"),
+        ("/api/v1/reports/actions?from=2026-13", 422, "from"),
+        ("/api/v1/reports/actions?from=2026-11&to=2026-01", 422, "from"),
+        ("/api/v1/reports/actions?group=colour", 422, "group"),
+        ("/api/v1/reports/enquiries?format=xml", 422, "format"),
+        ("/api/v1/reports/coverage?level=street", 422, "level"),
+        ("/api/v1/reports/coverage?area=BU03070100&level=neighbourhood", 422, "level"),
+        ("/api/v1/reports/cost-share?year=abc", 422, "year"),
+        ("/api/v1/reports/actions?area=XX12", 422, "area"),
+    ] {
+        let (s, v) = get(&app, &officer, path).await;
+        assert_eq!(s, status, "{path}: {v}");
+        assert_eq!(v["fields"][0]["field"], field, "{path}: {v}");
+    }
+    // Outside the caller's scope: as unknown.
+    let (s, v) = get(&app, &officer, "/api/v1/reports/coverage?area=GM0344").await;
+    assert_eq!(s, 404, "{v}");
+    let (s, v) = get(&app, &officer, "/api/v1/reports/actions?area=RE03").await;
+    assert_eq!(s, 404, "{v}");
+    // Roles without reports.
+    let handler = app.staff_token("handler", "GM0307").await;
+    let (s, _) = get(&app, &handler, "/api/v1/reports/actions").await;
+    assert_eq!(s, 403);
+}
