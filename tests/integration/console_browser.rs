@@ -25,7 +25,7 @@ async fn type_into(c: &Client, id: &str, text: &str) {
     el.send_keys(text).await.unwrap();
 }
 
-async fn no_accessibility_problems(c: &Client, page: &str) {
+pub(crate) async fn no_accessibility_problems(c: &Client, page: &str) {
     let problems = accessibility_problems(c).await;
     assert!(problems.is_empty(), "{page}: {problems:#?}");
 }
@@ -202,7 +202,7 @@ async fn signed_in(app: &TestApp, role: &str, scope: &str) -> (Client, i64) {
     signed_in_on(app, role, scope, browser().await).await
 }
 
-async fn signed_in_on(app: &TestApp, role: &str, scope: &str, c: Client) -> (Client, i64) {
+pub(crate) async fn signed_in_on(app: &TestApp, role: &str, scope: &str, c: Client) -> (Client, i64) {
     let (id, email) = crate::console::staff(app, role, scope).await;
     app.store.set_skip_second_factor(id, true).await.unwrap();
     c.goto(&app.at("/console/aanmelden")).await.unwrap();

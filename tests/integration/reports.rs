@@ -316,3 +316,45 @@ B1,GM0307,burglary,2026-09-02 09:00,2026-09-02 11:00,10,12,1
     let (s, _) = get(&app, &handler, "/api/v1/reports/actions").await;
     assert_eq!(s, 403);
 }
+
+/// The reports page in a real browser: the coverage map (one shape per neighbourhood, filled by
+/// its class, with a legend and the table beside it), axe-core without serious findings, and
+/// nothing that scrolls sideways on a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_page_and_its_coverage_map_in_a_real_browser() {
+    use crate::browser_kit::{browser_sized, heading_is, screenshot};
+    use crate::console_browser::{no_accessibility_problems, signed_in_on};
+    use fantoccini::Locator;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let index = oracle_index();
+    let hood = index.locate(UTRECHT.0, UTRECHT.1).neighbourhood.unwrap();
+    for _ in 0..6 {
+        resident(&app, UTRECHT, &[Channel::Email], &[Topic::Urgent], "nl", vec![]).await;
+    }
+    let file = write("actions.csv", ACTIONS_CSV);
+    let (ok, out) = import_history(&app, &["--actions", file.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    for (width, name) in [(1280, "console-reports"), (390, "console-reports-phone")] {
+        let (c, _) = signed_in_on(&app, "municipality-officer", "GM0344", browser_sized(width, 900).await).await;
+        c.find(Locator::Id("nav-reports")).await.unwrap().click().await.unwrap();
+        heading_is(&c, "Rapportages: Utrecht (GM0344)").await;
+        c.goto(&app.at("/console/rapportages?from=2026-10&to=2026-11")).await.unwrap();
+        heading_is(&c, "Rapportages: Utrecht (GM0344)").await;
+        let shapes = c.find_all(Locator::Css("#coverage-map path[data-area]")).await.unwrap();
+        let hoods = index.areas().iter().filter(|a| a.code.starts_with("BU0344")).count();
+        assert_eq!(shapes.len(), hoods, "one shape per neighbourhood");
+        let mine = c.find(Locator::Css(&format!("#coverage-map path[data-area='{hood}']"))).await.unwrap();
+        let share = 600.0 / index.get(&hood).unwrap().inhabitants.unwrap() as f64;
+        let expected = buurtnet_server::reports::choropleth::fill(Some(share));
+        assert_eq!(mine.attr("fill").await.unwrap().as_deref(), Some(expected));
+        let table = c.find(Locator::Id("report-coverage")).await.unwrap().text().await.unwrap();
+        assert!(table.contains(&hood) && table.contains('6'), "{table}");
+        let actions = c.find(Locator::Id("report-actions")).await.unwrap().text().await.unwrap();
+        assert!(actions.contains("2026-11") && actions.contains("Totaal"), "{actions}");
+        no_accessibility_problems(&c, name).await;
+        let widths = c.execute("return [document.documentElement.scrollWidth, window.innerWidth]", vec![]).await.unwrap();
+        assert!(widths[0].as_f64().unwrap() <= widths[1].as_f64().unwrap(), "{name} scrolls sideways: {widths}");
+        screenshot(&c, name).await;
+        c.close().await.unwrap();
+    }
+}

@@ -9,6 +9,7 @@ pub mod pages_auth;
 pub mod pages_enquiries;
 pub mod pages_home;
 pub mod pages_participants;
+pub mod pages_reports;
 pub mod pages_second_factor;
 pub mod second_factor;
 pub mod session;
@@ -104,6 +105,7 @@ fn page_table() -> Vec<(Page, MethodRouter<AppState>)> {
         (p("/console/buurtonderzoek/{id}/sluiten", P, Needs(Operation::ReadEnquiries)), post(pages_enquiries::close)),
         (p("/console/antwoorden/{id}", P, Needs(Operation::HandleReplies)), post(pages_enquiries::reply_step)),
         (p("/console/deelnemers", G, Needs(Operation::ReadCoverage)), get(pages_participants::coverage)),
+        (p("/console/rapportages", G, Needs(Operation::ReadReports)), get(pages_reports::page)),
         (p("/console/kaart", G, Needs(Operation::ManageActions)), get(pages_actions::map_page)),
         (p("/console/kaart/gebieden", G, Needs(Operation::ManageActions)), get(pages_actions::map_areas)),
         (p("/console/acties/{id}", G, Needs(Operation::ManageActions)), get(pages_actions::action_page)),
@@ -209,6 +211,8 @@ pub struct Shell {
     pub can_enquire: bool,
     /// Municipality officers, regional coordinators (and admins) get the participant figures.
     pub can_count: bool,
+    /// Municipality officers, regional coordinators, dispatchers (and admins) get the reports.
+    pub can_report: bool,
     /// Whether the account has a second factor (otherwise it may turn one on).
     pub has_second_factor: bool,
 }
@@ -251,6 +255,7 @@ impl FromRequestParts<AppState> for Console {
             can_dispatch: user.may(Operation::ManageActions),
             can_enquire: pages_enquiries::may_see_enquiries(user.role),
             can_count: user.may(Operation::ReadCoverage),
+            can_report: user.may(Operation::ReadReports),
             has_second_factor: session.user.totp_enabled_at.is_some() || session.user.skip_second_factor,
         };
         Ok(Console { session, user, t, jar, shell })

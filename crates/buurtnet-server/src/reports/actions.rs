@@ -75,6 +75,9 @@ pub struct ActionReportRow {
     pub from_history: u64,
 }
 
+/// One channel of an action: its name, people reached, and those delivered (unknown for history).
+type ChannelCount = (String, u64, Option<u64>);
+
 /// One action as the report counts it, live or from history.
 struct Counted {
     month: Month,
@@ -88,7 +91,7 @@ struct Counted {
     minutes_to_first: Option<i64>,
     minutes_to_close: Option<i64>,
     /// Per channel: (reached, delivered); history has one "unknown" channel without delivery.
-    channels: Vec<(String, u64, Option<u64>)>,
+    channels: Vec<ChannelCount>,
     history: bool,
 }
 
@@ -126,7 +129,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, a: &Counted, channel: Option<&(String, u64, Option<u64>)>) {
+    fn add(&mut self, a: &Counted, channel: Option<&ChannelCount>) {
         if let Some(u) = &a.police_unit
             && !self.police_units.contains(u)
         {
@@ -150,7 +153,7 @@ impl Acc {
         }
         self.to_first.extend(a.minutes_to_first);
         self.to_close.extend(a.minutes_to_close);
-        let channels: Vec<&(String, u64, Option<u64>)> = match channel {
+        let channels: Vec<&ChannelCount> = match channel {
             Some(c) => vec![c],
             None => a.channels.iter().collect(),
         };
@@ -199,7 +202,7 @@ pub async fn report(
     let (from, to) = window.read_range();
     let index = state.areas.current();
     let mut counted: Vec<Counted> = Vec::new();
-    let mut channels: HashMap<i64, Vec<(String, u64, Option<u64>)>> = HashMap::new();
+    let mut channels: HashMap<i64, Vec<ChannelCount>> = HashMap::new();
     for c in state.store.reported_action_channels(from, to).await? {
         channels.entry(c.action_id).or_default().push((c.channel, c.total.max(0) as u64, Some(c.delivered.max(0) as u64)));
     }
@@ -264,7 +267,7 @@ pub async fn report(
         total.add(a, None);
         let label = by.label(a.month);
         let first = window.months().find(|x| by.label(*x) == label).unwrap_or(a.month);
-        let keys: Vec<(String, Option<&(String, u64, Option<u64>)>)> = match split {
+        let keys: Vec<(String, Option<&ChannelCount>)> = match split {
             Split::None => vec![(String::new(), None)],
             Split::Kind => vec![(a.kind.clone(), None)],
             Split::Level => vec![(a.level.clone(), None)],
