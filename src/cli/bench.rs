@@ -106,6 +106,15 @@ pub enum BenchCommand {
         #[arg(long)]
         camera: bool,
     },
+    /// Reports for the whole country on a populated database (`--database-url`, e.g. the one
+    /// `bench targeting --keep-sqlite` leaves), after importing this many history actions over
+    /// ten years (idempotent: the same references each run).
+    Reports {
+        #[arg(long, default_value_t = 100_000)]
+        history: u64,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Fan-out: an action to N recipients (a third each on push, SMS, e-mail) through the whole
     /// engine against loopback providers; first request, durable, deliveries/s, raw loopback.
     Fanout {
@@ -249,9 +258,13 @@ pub async fn run(cmd: BenchCommand, geodata: Option<&Path>, database_url: &str) 
         };
         return super::bench_replies::bench_replies(&args).await;
     }
+    if let BenchCommand::Reports { history, runs } = cmd {
+        let args = super::bench_reports::ReportsArgs { database_url: database_url.to_string(), history, runs };
+        return super::bench_reports::bench_reports(&args).await;
+    }
     let folder = geodata.context("the benchmarks need the CBS geodata: --geodata or BUURTNET_GEODATA")?;
     match cmd {
-        BenchCommand::Replies { .. } => Ok(()),
+        BenchCommand::Replies { .. } | BenchCommand::Reports { .. } => Ok(()),
         BenchCommand::Addresses { addresses, table_addresses, lookups } => {
             super::bench_addresses::bench_addresses(addresses, table_addresses, lookups).await
         }

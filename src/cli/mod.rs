@@ -6,6 +6,7 @@ mod bench_addresses;
 mod bench_dense;
 mod bench_fanout;
 mod bench_replies;
+mod bench_reports;
 mod bench_targeting;
 mod commands;
 mod import_addresses;
