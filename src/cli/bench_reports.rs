@@ -6,7 +6,9 @@
 use anyhow::Context;
 use buurtnet_domain::reports::{Disclosure, Month, PeriodLength};
 use buurtnet_domain::{Clock, SystemClock};
-use buurtnet_server::reports::{ReportArea, Window, actions, cost_share, coverage, enquiries, history_import};
+use buurtnet_server::reports::{
+    ReportArea, Window, actions, cost_share, coverage, enquiries, history_import, quarterly, quarterly_pdf,
+};
 use buurtnet_server::{App, AppState, Config};
 use buurtnet_store::reports::CoverageLevel;
 use buurtnet_store::{ConnectOptions, Store};
@@ -33,7 +35,8 @@ fn history_csv(index: &buurtnet_geo::AreaIndex, n: u64) -> String {
     let mut out = String::from("reference,region,municipality,kind,level,sent_at,closed_at,recipients,outcome\n");
     for i in 0..n {
         let (gm, unit) = municipalities[rng.random_range(0..municipalities.len())];
-        let (y, m, d, h) = (rng.random_range(2016..2026), rng.random_range(1..=12), rng.random_range(1..=28), rng.random_range(0..22));
+        let (y, m, d, h) =
+            (rng.random_range(2016..2026), rng.random_range(1..=12), rng.random_range(1..=28), rng.random_range(6..22));
         out.push_str(&format!(
             "bench-{i},{unit},{gm},{},local,{y}-{m:02}-{d:02} {h:02}:00,{y}-{m:02}-{d:02} {h:02}:{:02},{},{}\n",
             kinds[rng.random_range(0..kinds.len())],
@@ -80,7 +83,13 @@ pub async fn bench_reports(args: &ReportsArgs) -> anyhow::Result<()> {
         let csv = history_csv(&index, args.history);
         let t = Instant::now();
         let now = SystemClock.now().timestamp_millis();
-        let done = history_import::import(&store, &index, history_import::HistoryKind::Actions, csv.as_bytes(), now).await?;
+        let done = match history_import::import(&store, &index, history_import::HistoryKind::Actions, csv.as_bytes(), now).await {
+            Ok(done) => done,
+            Err(history_import::HistoryError::Invalid(errors)) => {
+                anyhow::bail!("the generated history is refused: {:?}", &errors[..errors.len().min(5)])
+            }
+            Err(e) => return Err(e.into()),
+        };
         println!(
             "imported {} history actions ({} new) in {:.1} s",
             done.added + done.replaced,
@@ -90,6 +99,7 @@ pub async fn bench_reports(args: &ReportsArgs) -> anyhow::Result<()> {
     }
     println!("participants: {}", store.count_rows("participants").await?);
     println!("history actions: {}", store.count_rows("history_actions").await?);
+    let utrecht = ReportArea { code: "GM0344".into(), name: "Utrecht".into(), disclosure: Disclosure::Beyond };
     let nl = ReportArea { code: "NL".into(), name: "Nederland".into(), disclosure: Disclosure::Beyond };
     let ten_years = Window { from: Month { year: 2016, month: 1 }, to: Month { year: 2025, month: 12 } };
     let runs = args.runs;
@@ -102,19 +112,33 @@ pub async fn bench_reports(args: &ReportsArgs) -> anyhow::Result<()> {
     })
     .await?;
     timed("enquiries NL, 10 years", runs, || async { Ok(enquiries::report(&state, &nl, ten_years).await?.rows.len()) }).await?;
-    timed("coverage NL per municipality", runs, || async {
-        Ok(coverage::report(&state, &nl, CoverageLevel::Municipality).await?.rows.len())
-    })
-    .await?;
-    timed("coverage NL per neighbourhood", runs, || async {
-        Ok(coverage::report(&state, &nl, CoverageLevel::Neighbourhood).await?.rows.len())
-    })
-    .await?;
-    let utrecht = ReportArea { code: "GM0344".into(), name: "Utrecht".into(), disclosure: Disclosure::Beyond };
-    timed("coverage GM0344 per neighbourhood", runs, || async {
-        Ok(coverage::report(&state, &utrecht, CoverageLevel::Neighbourhood).await?.rows.len())
-    })
-    .await?;
+    // Coverage: first from the database alone (one run: slow at this size), then from the
+    // live replica as a server answers once it has loaded.
+    for (label, runs) in [("database", 1), ("replica", runs)] {
+        if label == "replica" {
+            let t = Instant::now();
+            state.live.catch_up(&store).await?;
+            println!("replica loaded in {:.1} s", t.elapsed().as_secs_f64());
+        }
+        timed(&format!("coverage NL per municipality ({label})"), runs, || async {
+            Ok(coverage::report(&state, &nl, CoverageLevel::Municipality).await?.rows.len())
+        })
+        .await?;
+        timed(&format!("coverage NL per neighbourhood ({label})"), runs, || async {
+            Ok(coverage::report(&state, &nl, CoverageLevel::Neighbourhood).await?.rows.len())
+        })
+        .await?;
+        timed(&format!("coverage GM0344 per neighbourhood ({label})"), runs, || async {
+            Ok(coverage::report(&state, &utrecht, CoverageLevel::Neighbourhood).await?.rows.len())
+        })
+        .await?;
+    }
     timed("cost share NL", runs, || async { Ok(cost_share::report(&state, &nl)?.rows.len()) }).await?;
+    let q = buurtnet_domain::reports::Quarter { year: 2025, quarter: 4 };
+    timed("quarterly report GM0344 2025-Q4 as PDF (bytes/1000)", runs, || async {
+        let report = quarterly::build(&state, &utrecht, q).await?;
+        Ok(quarterly_pdf::render(&report).len() / 1000)
+    })
+    .await?;
     Ok(())
 }

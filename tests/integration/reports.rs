@@ -202,8 +202,23 @@ async fn coverage_and_cost_share(backend: Backend) {
         resident(&app, UTRECHT, &[Channel::Email], &[Topic::Urgent], "nl", vec![]).await;
     }
     resident(&app, UTRECHT, &[Channel::Sms, Channel::Push], &[Topic::Urgent], "nl", vec![]).await;
+    // The replica answers once it is ready; it must count exactly as the database does.
+    app.state.live.catch_up(&app.store).await.unwrap();
+    assert!(app.state.live.is_ready());
     let (s, v) = get(&app, &officer, "/api/v1/reports/coverage?area=GM0344&level=neighbourhood").await;
     assert_eq!(s, 200, "{v}");
+    let from_db =
+        app.store.participants_per_area(buurtnet_store::reports::CoverageLevel::Neighbourhood, Some("GM0344")).await.unwrap();
+    assert!(!from_db.is_empty());
+    for p in &from_db {
+        let r = row(&v, "code", &p.code);
+        assert_eq!(
+            (r["participants"].as_i64(), r["push"].as_i64(), r["sms"].as_i64(), r["email"].as_i64()),
+            (Some(p.participants), Some(p.push), Some(p.sms), Some(p.email)),
+            "the replica and the database agree on {}",
+            p.code
+        );
+    }
     let r = row(&v, "code", &hood);
     assert_eq!((r["participants"].as_u64(), r["email"].as_u64(), r["sms"].as_u64()), (Some(4), Some(3), Some(1)), "{r}");
     let inhabitants = index.get(&hood).unwrap().inhabitants.unwrap();

@@ -112,6 +112,15 @@ impl PeriodLength {
         }
     }
 
+    /// The first month of the period a month falls in.
+    pub fn start(self, m: Month) -> Month {
+        match self {
+            PeriodLength::Month => m,
+            PeriodLength::Quarter => Month { year: m.year, month: (m.quarter() - 1) * 3 + 1 },
+            PeriodLength::Year => Month { year: m.year, month: 1 },
+        }
+    }
+
     /// The label of the period a month falls in: `2026-11`, `2026-Q4` or `2026`.
     pub fn label(self, m: Month) -> String {
         match self {

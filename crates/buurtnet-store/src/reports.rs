@@ -321,3 +321,19 @@ impl Store {
         })?)
     }
 }
+
+impl Store {
+    /// Participants (not paused) with an address in `municipality` who signed up before `at`.
+    pub async fn participants_created_before(&self, municipality: &str, at: i64) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_scalar(
+                "SELECT COUNT(DISTINCT a.participant_id) FROM addresses a JOIN participants p ON p.id = a.participant_id
+                 WHERE NOT p.paused AND a.municipality_code = $1 AND p.created_at < $2",
+            )
+            .bind(municipality)
+            .bind(at)
+            .fetch_one(p)
+            .await
+        })?)
+    }
+}

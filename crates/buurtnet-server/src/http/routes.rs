@@ -101,6 +101,7 @@ pub(super) fn table() -> Vec<Row> {
         (routes!(reports_api::enquiries), Needs(Op::ReadReports)),
         (routes!(reports_api::coverage), Needs(Op::ReadReports)),
         (routes!(reports_api::cost_share), Needs(Op::ReadReports)),
+        (routes!(reports_api::quarterly), Needs(Op::ReadReports)),
         // Web Push: the VAPID public key and devices registered on their own.
         (routes!(api_devices::public_key), Public("the VAPID public key")),
         (routes!(api_devices::register), Public("a device registers itself")),

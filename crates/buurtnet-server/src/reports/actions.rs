@@ -227,9 +227,17 @@ pub async fn report(
             history: false,
         });
     }
+    let mut inside: HashMap<String, bool> = HashMap::new();
     for h in state.store.history_actions(from, to).await? {
         let month = month_of(h.sent_at);
-        if !window.holds(month) || !lies_in(&index, &h.municipality, &area.code) {
+        if !window.holds(month) {
+            continue;
+        }
+        let here = match inside.get(&h.municipality) {
+            Some(b) => *b,
+            None => *inside.entry(h.municipality.clone()).or_insert_with(|| lies_in(&index, &h.municipality, &area.code)),
+        };
+        if !here {
             continue;
         }
         counted.push(Counted {
@@ -257,16 +265,13 @@ pub async fn report(
     let mut groups: BTreeMap<(Month, String), (String, Acc)> = BTreeMap::new();
     if split == Split::None {
         for m in window.months() {
-            let label = by.label(m);
-            let first = window.months().find(|x| by.label(*x) == label).unwrap_or(m);
-            groups.entry((first, String::new())).or_insert_with(|| (label, Acc::default()));
+            groups.entry((by.start(m), String::new())).or_insert_with(|| (by.label(m), Acc::default()));
         }
     }
     let mut total = Acc::default();
     for a in &counted {
         total.add(a, None);
-        let label = by.label(a.month);
-        let first = window.months().find(|x| by.label(*x) == label).unwrap_or(a.month);
+        let first = by.start(a.month);
         let keys: Vec<(String, Option<&ChannelCount>)> = match split {
             Split::None => vec![(String::new(), None)],
             Split::Kind => vec![(a.kind.clone(), None)],
@@ -275,7 +280,7 @@ pub async fn report(
             Split::Channel => a.channels.iter().map(|c| (c.0.clone(), Some(c))).collect(),
         };
         for (group, channel) in keys {
-            groups.entry((first, group)).or_insert_with(|| (label.clone(), Acc::default())).1.add(a, channel);
+            groups.entry((first, group)).or_insert_with(|| (by.label(a.month), Acc::default())).1.add(a, channel);
         }
     }
     let rows = groups

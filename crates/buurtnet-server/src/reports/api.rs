@@ -159,3 +159,88 @@ pub async fn cost_share(State(state): State<AppState>, user: StaffUser, Query(q)
         Format::Csv => Ok(csv_response(super::cost_share::to_csv(&report, year)?, &format!("kostenverdeling-{year}"))),
     }
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QuarterlyQuery {
+    /// html (default, a printable page), pdf or csv.
+    #[param(pattern = "^(html|pdf|csv)$")]
+    format: Option<String>,
+    /// With format=csv: which table (actions, enquiries or coverage; default actions).
+    #[param(pattern = "^(actions|enquiries|coverage)$")]
+    table: Option<String>,
+}
+
+/// The quarterly document as a printable page.
+#[derive(askama::Template)]
+#[template(path = "reports/quarterly.html")]
+struct QuarterlyPage<'a> {
+    q: &'a super::quarterly::Quarterly,
+    action_bars: Vec<(String, u64, f64)>,
+}
+
+impl QuarterlyPage<'_> {
+    fn pct(&self, p: &Option<f64>) -> String {
+        p.map(|p| format!("{p:.1}")).unwrap_or_else(|| "–".into())
+    }
+
+    fn num(&self, n: &Option<i64>) -> String {
+        n.map(|n| n.to_string()).unwrap_or_else(|| "–".into())
+    }
+
+    fn euros<T: std::borrow::Borrow<i64>>(&self, cents: T) -> String {
+        buurtnet_domain::reports::euros(*cents.borrow())
+    }
+}
+
+#[utoipa::path(get, path = "/reports/quarterly/{municipality}/{quarter}", tag = "reports", params(
+        ("municipality" = String, Path, description = "The municipality (GM…)"),
+        ("quarter" = String, Path, description = "The quarter, e.g. 2026-Q3", pattern = "^[0-9]{4}-Q[1-4]$"),
+        QuarterlyQuery),
+    summary = "The quarterly municipality report: summary, actions, enquiries, coverage and its trend, costs (page, PDF or CSV)",
+    responses((status = 200, description = "The report", content(
+        (String = "text/html"), (Vec<u8> = "application/pdf"), (String = "text/csv"))),
+        (status = 404, description = "Municipality outside the caller's scope"), (status = 422, description = "Invalid parameter")))]
+pub async fn quarterly(
+    State(state): State<AppState>,
+    user: StaffUser,
+    axum::extract::Path((municipality, quarter)): axum::extract::Path<(String, String)>,
+    Query(q): Query<QuarterlyQuery>,
+) -> AppResult<Response> {
+    use askama::Template;
+    let quarter = super::quarterly::parse_quarter(&quarter)?;
+    let area = area_for(&state, &user, Some(&municipality), Format::Csv)?;
+    let report = super::quarterly::build(&state, &area, quarter).await?;
+    audit_read(&state, &user, "quarterly", &area.code).await?;
+    let name = format!("kwartaalrapportage-{}-{quarter}", area.code);
+    match q.format.as_deref() {
+        None | Some("html") => {
+            let page = QuarterlyPage { q: &report, action_bars: super::quarterly::action_bars(&report) }
+                .render()
+                .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+            Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+        }
+        Some("pdf") => {
+            let bytes = tokio::task::spawn_blocking(move || super::quarterly_pdf::render(&report))
+                .await
+                .map_err(|e| AppError::Internal(format!("pdf: {e}")))?;
+            let disposition = format!("inline; filename=\"{name}.pdf\"");
+            Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+                bytes,
+            )
+                .into_response())
+        }
+        Some("csv") => {
+            let body = match q.table.as_deref() {
+                None | Some("actions") => super::to_csv(&report.actions)?,
+                Some("enquiries") => super::to_csv(&report.enquiries)?,
+                Some("coverage") => super::to_csv(&report.coverage)?,
+                Some(_) => return Err(AppError::invalid("table", "invalid_value", "Use table=actions, enquiries or coverage.")),
+            };
+            Ok(csv_response(body, &name))
+        }
+        Some(_) => Err(AppError::invalid("format", "invalid_value", "Use format=html, pdf or csv.")),
+    }
+}

@@ -8,7 +8,9 @@ use crate::state::AppState;
 use buurtnet_domain::AreaLevel;
 use buurtnet_domain::policy::ShownCount;
 use buurtnet_domain::reports::percentage;
+use buurtnet_domain::{Channel, ChannelSet};
 use buurtnet_store::reports::{AreaParticipants, CoverageLevel};
+use buurtnet_targeting::replica::{LiveRow, Snapshot};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -84,6 +86,85 @@ fn row(
     }
 }
 
+/// The replica's column of a level (see `replica::LEVELS`).
+fn replica_column(level: CoverageLevel) -> usize {
+    match level {
+        CoverageLevel::Neighbourhood => 0,
+        CoverageLevel::District => 1,
+        CoverageLevel::Municipality => 2,
+        CoverageLevel::SafetyRegion => 4,
+        CoverageLevel::PoliceUnit => 5,
+        CoverageLevel::Province => 6,
+    }
+}
+
+fn tally(p: &mut AreaParticipants, channels: u8) {
+    let has = |c: Channel| ChannelSet::from_bits(i64::from(channels)).contains(c);
+    p.participants += 1;
+    p.push += i64::from(has(Channel::Push));
+    p.sms += i64::from(has(Channel::Sms));
+    p.voice += i64::from(has(Channel::Voice));
+    p.email += i64::from(has(Channel::Email));
+}
+
+/// The same counts as the database's, from the replica: participants per area of `level`
+/// (each once per area, channels of all their addresses there), and within the area itself.
+fn from_replica(
+    view: &Snapshot,
+    level: CoverageLevel,
+    municipality: Option<&str>,
+    within: Option<(CoverageLevel, &str)>,
+) -> (HashMap<String, AreaParticipants>, AreaParticipants) {
+    let col = replica_column(level);
+    let gm = municipality.and_then(|m| view.code_id(m));
+    let rows: Box<dyn Iterator<Item = &LiveRow>> = match (municipality, gm) {
+        (Some(_), None) => Box::new(std::iter::empty()),
+        (Some(_), Some(id)) => Box::new(view.base_with_code(id).chain(view.delta().filter(move |r| r.codes[2] == id))),
+        (None, _) => Box::new(view.all()),
+    };
+    let (inside_col, inside_id) = match within {
+        Some((l, code)) => (replica_column(l), view.code_id(code)),
+        None => (0, None),
+    };
+    let mut per_area: Vec<(u32, i64, u8)> = Vec::new();
+    let mut in_area: Vec<(i64, u8)> = Vec::new();
+    for r in rows {
+        if r.codes[col] != 0 {
+            per_area.push((r.codes[col], r.participant_id, r.channels));
+        }
+        if within.is_none() || inside_id.is_some_and(|id| r.codes[inside_col] == id) {
+            in_area.push((r.participant_id, r.channels));
+        }
+    }
+    per_area.sort_unstable_by_key(|x| (x.0, x.1));
+    let mut counts: HashMap<String, AreaParticipants> = HashMap::new();
+    let mut i = 0;
+    while i < per_area.len() {
+        let (code, pid, mut channels) = per_area[i];
+        i += 1;
+        while i < per_area.len() && per_area[i].0 == code && per_area[i].1 == pid {
+            channels |= per_area[i].2;
+            i += 1;
+        }
+        let name = view.code_name(code).unwrap_or_default().to_string();
+        let entry = counts.entry(name.clone()).or_insert_with(|| AreaParticipants { code: name, ..Default::default() });
+        tally(entry, channels);
+    }
+    in_area.sort_unstable_by_key(|x| x.0);
+    let mut all = AreaParticipants::default();
+    let mut i = 0;
+    while i < in_area.len() {
+        let (pid, mut channels) = in_area[i];
+        i += 1;
+        while i < in_area.len() && in_area[i].0 == pid {
+            channels |= in_area[i].1;
+            i += 1;
+        }
+        tally(&mut all, channels);
+    }
+    (counts, all)
+}
+
 /// The coverage of the areas of `level` in `area`, and its total.
 pub async fn report(state: &AppState, area: &ReportArea, level: CoverageLevel) -> AppResult<Report<CoverageRow>> {
     let index = state.areas.current();
@@ -103,13 +184,29 @@ pub async fn report(state: &AppState, area: &ReportArea, level: CoverageLevel) -
         ));
     }
     let municipality = index.place_of(&area.code).municipality.map(str::to_string);
-    let counts: HashMap<String, AreaParticipants> = state
-        .store
-        .participants_per_area(level, municipality.as_deref())
-        .await?
-        .into_iter()
-        .map(|p| (p.code.clone(), p))
-        .collect();
+    let within = match area_lvl {
+        Some(AreaLevel::Country) => None,
+        Some(AreaLevel::PoliceUnit) => Some((CoverageLevel::PoliceUnit, area.code.as_str())),
+        Some(AreaLevel::SafetyRegion) => Some((CoverageLevel::SafetyRegion, area.code.as_str())),
+        Some(AreaLevel::Province) => Some((CoverageLevel::Province, area.code.as_str())),
+        Some(AreaLevel::District) => Some((CoverageLevel::District, area.code.as_str())),
+        _ => Some((CoverageLevel::Municipality, area.code.as_str())),
+    };
+    // The live replica when it is ready (the whole country in well under a second), else the
+    // database.
+    let (counts, all) = match state.live.current(&state.store).await? {
+        Some(view) => from_replica(&view, level, municipality.as_deref(), within),
+        None => {
+            let counts: HashMap<String, AreaParticipants> = state
+                .store
+                .participants_per_area(level, municipality.as_deref())
+                .await?
+                .into_iter()
+                .map(|p| (p.code.clone(), p))
+                .collect();
+            (counts, state.store.participants_within(within).await?)
+        }
+    };
     let none = AreaParticipants::default();
     let wanted = area_level(level);
     let mut rows: Vec<CoverageRow> = index
@@ -119,16 +216,6 @@ pub async fn report(state: &AppState, area: &ReportArea, level: CoverageLevel) -
         .map(|a| row(state, area, a.code.clone(), a.name.clone(), a.inhabitants, counts.get(&a.code).unwrap_or(&none)))
         .collect();
     rows.sort_by(|a, b| a.code.cmp(&b.code));
-    // The total counts each participant once, over the area itself.
-    let within = match area_lvl {
-        Some(AreaLevel::Country) => None,
-        Some(AreaLevel::PoliceUnit) => Some((CoverageLevel::PoliceUnit, area.code.as_str())),
-        Some(AreaLevel::SafetyRegion) => Some((CoverageLevel::SafetyRegion, area.code.as_str())),
-        Some(AreaLevel::Province) => Some((CoverageLevel::Province, area.code.as_str())),
-        Some(AreaLevel::District) => Some((CoverageLevel::District, area.code.as_str())),
-        _ => Some((CoverageLevel::Municipality, area.code.as_str())),
-    };
-    let all = state.store.participants_within(within).await?;
     // Inhabitants of the area: its own figure, else the sum of its rows where all are known.
     let own = if area.code == "NL" { None } else { index.get(&area.code).and_then(|a| a.inhabitants) };
     let summed: Option<i64> = rows.iter().map(|r| r.inhabitants).sum();

@@ -10,6 +10,8 @@ pub mod cost_share;
 pub mod coverage;
 pub mod enquiries;
 pub mod history_import;
+pub mod quarterly;
+pub mod quarterly_pdf;
 
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};
