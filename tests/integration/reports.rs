@@ -373,3 +373,60 @@ async fn the_reports_page_and_its_coverage_map_in_a_real_browser() {
         c.close().await.unwrap();
     }
 }
+
+/// The quarterly report of a municipality: the page with its summary, the CSV, and the PDF
+/// made by the server, rendered to PNG by poppler and read back as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quarterly_report_as_page_csv_and_pdf() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let officer = app.staff_token("municipality-officer", "GM0307").await;
+    let file = write("actions.csv", ACTIONS_CSV);
+    let (ok, out) = import_history(&app, &["--actions", file.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    for _ in 0..7 {
+        resident(&app, AMERSFOORT, &[Channel::Email], &[Topic::Urgent], "nl", vec![]).await;
+    }
+    let base = "/api/v1/reports/quarterly/GM0307/2026-Q4";
+    let (s, html) = csv_of(&app, &officer, base).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("Kwartaalrapportage Amersfoort 2026-Q4"), "{html}");
+    assert!(html.contains("In 2026-Q4 liepen in Amersfoort 2 acties (het kwartaal ervoor: 0)."), "{html}");
+    assert!(html.contains("1 keer leidde een actie direct tot resultaat en 1 keer indirect"), "{html}");
+    assert!(html.contains("Er doen 7 inwoners mee"), "{html}");
+    assert!(html.contains("id=\"quarterly-actions\"") && html.contains("<svg"), "a table and a chart");
+    let (s, csv) = csv_of(&app, &officer, &format!("{base}?format=csv&table=actions")).await;
+    assert_eq!(s, 200);
+    assert_eq!(csv.lines().count(), 5, "header, three months and the total: {csv}");
+    assert!(csv.lines().last().unwrap().starts_with("total,,2,"), "{csv}");
+
+    let r = app.client.get(app.at(&format!("{base}?format=pdf"))).bearer_auth(&officer).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let dir = std::env::temp_dir().join(unique("quarterly"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("report.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let text = Command::new("pdftotext").args(["-layout", path.to_str().unwrap(), "-"]).output().unwrap();
+    assert!(text.status.success(), "pdftotext reads it");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Kwartaalrapportage Amersfoort 2026-Q4"), "the title: {text}");
+    assert!(text.contains("Samenvatting") && text.contains("maatschappelijk succes"), "{text}");
+    assert!(text.contains("Maand") && text.contains("Totaal") && text.contains("2026-11"), "a table: {text}");
+    assert!(text.contains("€"), "the euro sign survives the encoding: {text}");
+    let png = Command::new("pdftoppm")
+        .args(["-png", "-r", "60", "-f", "1", "-l", "1"])
+        .arg(&path)
+        .arg(dir.join("page"))
+        .output()
+        .unwrap();
+    assert!(png.status.success(), "{}", String::from_utf8_lossy(&png.stderr));
+    let page =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "png")).unwrap();
+    let img = image::open(&page).unwrap().to_rgb8();
+    // The chart's bars: pixels of the bar colour.
+    let bar_pixels = img.pixels().filter(|p| p.0[2] > 140 && p.0[0] < 60 && p.0[1] > 70 && p.0[1] < 120).count();
+    assert!(bar_pixels > 100, "the chart's bars are drawn: {bar_pixels} pixels");
+    std::fs::copy(&page, concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots/quarterly-report-page1.png")).ok();
+}
