@@ -430,3 +430,32 @@ async fn the_quarterly_report_as_page_csv_and_pdf() {
     assert!(bar_pixels > 100, "the chart's bars are drawn: {bar_pixels} pixels");
     std::fs::copy(&page, concat!(env!("CARGO_MANIFEST_DIR"), "/target/screenshots/quarterly-report-page1.png")).ok();
 }
+
+/// After a quarter's end the job announces each municipality's quarterly report to its
+/// officers once (a second run sends nothing), with a link into the console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_quarterly_report_is_announced_once_after_the_quarter() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| c.jobs.enabled = false).await;
+    app.staff_token("municipality-officer", "GM0307").await;
+    app.staff_token("municipality-officer", "GM0307").await;
+    app.staff_token("municipality-officer", "GM0344").await;
+    app.staff_token("handler", "GM0307").await;
+    app.clock.set(chrono::DateTime::parse_from_rfc3339("2026-10-01T07:00:00Z").unwrap().to_utc());
+    app.run_jobs().await;
+    let officers = app.store.staff_with_role("municipality-officer").await.unwrap();
+    assert_eq!(officers.len(), 3);
+    for o in &officers {
+        let mails = app.sandbox(&o.email).await;
+        assert_eq!(mails.len(), 1, "{mails:?}");
+        let (name, gm) = if o.scope == "GM0307" { ("Amersfoort", "GM0307") } else { ("Utrecht", "GM0344") };
+        assert_eq!(mails[0]["subject"], format!("buurtnet: kwartaalrapportage {name} 2026-Q3"));
+        assert!(mails[0]["body"].as_str().unwrap().contains(&format!("/console/rapportages/kwartaal/{gm}/2026-Q3")), "{mails:?}");
+    }
+    let handler = &app.store.staff_with_role("handler").await.unwrap()[0];
+    assert!(app.sandbox(&handler.email).await.is_empty(), "handlers read no reports");
+    app.clock.advance(chrono::Duration::hours(2));
+    app.run_jobs().await;
+    for o in &officers {
+        assert_eq!(app.sandbox(&o.email).await.len(), 1, "announced once");
+    }
+}

@@ -177,3 +177,24 @@ pub async fn page(State(state): State<AppState>, c: Console, rid: RequestId, Que
         Err(e) => render_error(c.t, e, rid.0),
     }
 }
+
+/// The quarterly report of a municipality as its printable page (the link in the e-mail).
+pub async fn quarterly(
+    State(state): State<AppState>,
+    c: Console,
+    rid: RequestId,
+    axum::extract::Path((gm, quarter)): axum::extract::Path<(String, String)>,
+    Query(q): Query<reports::api::QuarterlyQuery>,
+) -> Response {
+    let build = async {
+        let quarter = reports::quarterly::parse_quarter(&quarter)?;
+        let area = reports::area_for(&state, &c.user, Some(&gm), Format::Csv)?;
+        let report = reports::quarterly::build(&state, &area, quarter).await?;
+        reports::audit_read(&state, &c.user, "quarterly", &area.code).await?;
+        reports::api::answer_quarterly(report, q.format.as_deref(), q.table.as_deref()).await
+    };
+    match build.await {
+        Ok(answer) => (c.jar, answer).into_response(),
+        Err(e) => render_error(c.t, e, rid.0),
+    }
+}

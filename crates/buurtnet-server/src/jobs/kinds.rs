@@ -38,6 +38,9 @@ pub enum JobKind {
     ChangeFeedPruning,
     /// Abuse-limit counters of windows long past are deleted.
     AbuseCounterPruning,
+    /// After a quarter's end, each municipality's officers get a link to its quarterly report
+    /// (once per municipality and quarter).
+    QuarterlyReports,
 }
 
 /// How a failed job is tried again: after `first`, then twice as long each time, at most `max`.
@@ -56,13 +59,14 @@ impl Backoff {
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::ActionReminders,
         JobKind::DeliveryRetention,
         JobKind::ReplyPhotoRetention,
         JobKind::IdempotencyKeyPruning,
         JobKind::ChangeFeedPruning,
         JobKind::AbuseCounterPruning,
+        JobKind::QuarterlyReports,
     ];
 
     /// The name in the jobs table (stable: stored rows carry it).
@@ -74,6 +78,7 @@ impl JobKind {
             JobKind::IdempotencyKeyPruning => "idempotency_keys.prune",
             JobKind::ChangeFeedPruning => "change_feed.prune",
             JobKind::AbuseCounterPruning => "abuse_counters.prune",
+            JobKind::QuarterlyReports => "reports.quarterly",
         }
     }
 
@@ -86,9 +91,10 @@ impl JobKind {
     pub fn period(self) -> Option<Duration> {
         Some(match self {
             JobKind::ActionReminders => Duration::from_secs(5),
-            JobKind::DeliveryRetention | JobKind::ReplyPhotoRetention | JobKind::IdempotencyKeyPruning => {
-                Duration::from_secs(300)
-            }
+            JobKind::DeliveryRetention
+            | JobKind::ReplyPhotoRetention
+            | JobKind::IdempotencyKeyPruning
+            | JobKind::QuarterlyReports => Duration::from_secs(300),
             JobKind::ChangeFeedPruning | JobKind::AbuseCounterPruning => Duration::from_secs(60),
         })
     }

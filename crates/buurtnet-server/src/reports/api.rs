@@ -165,32 +165,10 @@ pub async fn cost_share(State(state): State<AppState>, user: StaffUser, Query(q)
 pub struct QuarterlyQuery {
     /// html (default, a printable page), pdf or csv.
     #[param(pattern = "^(html|pdf|csv)$")]
-    format: Option<String>,
+    pub format: Option<String>,
     /// With format=csv: which table (actions, enquiries or coverage; default actions).
     #[param(pattern = "^(actions|enquiries|coverage)$")]
-    table: Option<String>,
-}
-
-/// The quarterly document as a printable page.
-#[derive(askama::Template)]
-#[template(path = "reports/quarterly.html")]
-struct QuarterlyPage<'a> {
-    q: &'a super::quarterly::Quarterly,
-    action_bars: Vec<(String, u64, f64)>,
-}
-
-impl QuarterlyPage<'_> {
-    fn pct(&self, p: &Option<f64>) -> String {
-        p.map(|p| format!("{p:.1}")).unwrap_or_else(|| "–".into())
-    }
-
-    fn num(&self, n: &Option<i64>) -> String {
-        n.map(|n| n.to_string()).unwrap_or_else(|| "–".into())
-    }
-
-    fn euros<T: std::borrow::Borrow<i64>>(&self, cents: T) -> String {
-        buurtnet_domain::reports::euros(*cents.borrow())
-    }
+    pub table: Option<String>,
 }
 
 #[utoipa::path(get, path = "/reports/quarterly/{municipality}/{quarter}", tag = "reports", params(
@@ -207,17 +185,24 @@ pub async fn quarterly(
     axum::extract::Path((municipality, quarter)): axum::extract::Path<(String, String)>,
     Query(q): Query<QuarterlyQuery>,
 ) -> AppResult<Response> {
-    use askama::Template;
     let quarter = super::quarterly::parse_quarter(&quarter)?;
     let area = area_for(&state, &user, Some(&municipality), Format::Csv)?;
     let report = super::quarterly::build(&state, &area, quarter).await?;
     audit_read(&state, &user, "quarterly", &area.code).await?;
-    let name = format!("kwartaalrapportage-{}-{quarter}", area.code);
-    match q.format.as_deref() {
+    answer_quarterly(report, q.format.as_deref(), q.table.as_deref()).await
+}
+
+/// The quarterly report as a page, PDF or one of its tables as CSV (API and console alike).
+pub async fn answer_quarterly(
+    report: super::quarterly::Quarterly,
+    format: Option<&str>,
+    table: Option<&str>,
+) -> AppResult<Response> {
+    let quarter = report.quarter;
+    let name = format!("kwartaalrapportage-{}-{quarter}", report.code);
+    match format {
         None | Some("html") => {
-            let page = QuarterlyPage { q: &report, action_bars: super::quarterly::action_bars(&report) }
-                .render()
-                .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+            let page = super::quarterly::page(&report)?;
             Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
         }
         Some("pdf") => {
@@ -233,7 +218,7 @@ pub async fn quarterly(
                 .into_response())
         }
         Some("csv") => {
-            let body = match q.table.as_deref() {
+            let body = match table {
                 None | Some("actions") => super::to_csv(&report.actions)?,
                 Some("enquiries") => super::to_csv(&report.enquiries)?,
                 Some("coverage") => super::to_csv(&report.coverage)?,

@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod enquiries;
 pub mod history_import;
 pub mod quarterly;
+pub mod quarterly_mail;
 pub mod quarterly_pdf;
 
 use crate::auth::StaffUser;

@@ -168,3 +168,31 @@ pub fn reaction_bars(q: &Quarterly) -> Vec<(String, u64, f64)> {
         })
         .collect()
 }
+
+/// The quarterly document as a printable page.
+#[derive(askama::Template)]
+#[template(path = "reports/quarterly.html")]
+pub struct QuarterlyPage<'a> {
+    q: &'a super::quarterly::Quarterly,
+    action_bars: Vec<(String, u64, f64)>,
+}
+
+impl QuarterlyPage<'_> {
+    fn pct(&self, p: &Option<f64>) -> String {
+        p.map(|p| format!("{p:.1}")).unwrap_or_else(|| "–".into())
+    }
+
+    fn num(&self, n: &Option<i64>) -> String {
+        n.map(|n| n.to_string()).unwrap_or_else(|| "–".into())
+    }
+
+    fn euros<T: std::borrow::Borrow<i64>>(&self, cents: T) -> String {
+        buurtnet_domain::reports::euros(*cents.borrow())
+    }
+}
+
+/// The printable page of a quarterly report.
+pub fn page(q: &Quarterly) -> AppResult<String> {
+    use askama::Template;
+    QuarterlyPage { q, action_bars: action_bars(q) }.render().map_err(|e| AppError::Internal(format!("template: {e}")))
+}

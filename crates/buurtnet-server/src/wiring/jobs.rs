@@ -34,6 +34,9 @@ pub async fn run(state: &AppState, kind: JobKind, _job: &JobRow) -> anyhow::Resu
         JobKind::AbuseCounterPruning => {
             crate::abuse::prune(state).await?;
         }
+        JobKind::QuarterlyReports => {
+            crate::reports::quarterly_mail::send_due(state).await?;
+        }
     }
     Ok(())
 }
