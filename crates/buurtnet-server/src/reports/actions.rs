@@ -65,10 +65,10 @@ pub struct ActionReportRow {
     /// From the first message to closing.
     pub median_minutes_to_close: Option<i64>,
     /// People reached by the first message (one per person and channel); "< 5" where small.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub reached: ShownCount,
     /// Of those, handed to the provider or confirmed delivered (live actions).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub delivered: ShownCount,
     pub delivered_pct: Option<f64>,
     /// Of `actions`, those from the imported history.

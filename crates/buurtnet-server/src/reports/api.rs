@@ -68,7 +68,7 @@ pub struct CoverageQuery {
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CostShareQuery {
-    /// The budget year.
+    /// The budget year (default this year).
     #[param(pattern = "^[0-9]{4}$")]
     year: Option<String>,
     /// The area whose municipalities share the cost (default the caller's scope).
@@ -150,7 +150,7 @@ pub async fn coverage(State(state): State<AppState>, user: StaffUser, Query(q): 
         (status = 404, description = "Area outside the caller's scope"), (status = 422, description = "Invalid parameter")))]
 pub async fn cost_share(State(state): State<AppState>, user: StaffUser, Query(q): Query<CostShareQuery>) -> AppResult<Response> {
     let format = Format::parse(q.format.as_deref())?;
-    let year = super::cost_share::parse_year(q.year.as_deref())?;
+    let year = super::cost_share::parse_year(q.year.as_deref(), super::month_of(state.now_ms()).year)?;
     let area = area_for(&state, &user, q.area.as_deref(), format)?;
     let report = super::cost_share::report(&state, &area)?;
     audit_read(&state, &user, "cost-share", &area.code).await?;

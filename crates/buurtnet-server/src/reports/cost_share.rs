@@ -40,9 +40,11 @@ impl CostShareRow {
     }
 }
 
-pub fn parse_year(s: Option<&str>) -> AppResult<i32> {
+/// `year` (default: this year).
+pub fn parse_year(s: Option<&str>, this_year: i32) -> AppResult<i32> {
     let bad = || AppError::invalid("year", "invalid_year", "Give 'year' as a year, e.g. 2026.");
-    let y: i32 = s.ok_or_else(bad)?.trim().parse().map_err(|_| bad())?;
+    let Some(s) = s else { return Ok(this_year) };
+    let y: i32 = s.trim().parse().map_err(|_| bad())?;
     if !(2000..=2100).contains(&y) {
         return Err(bad());
     }

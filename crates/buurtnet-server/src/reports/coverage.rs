@@ -22,20 +22,20 @@ pub struct CoverageRow {
     /// CBS's figure; null where it is unknown (suppressed).
     pub inhabitants: Option<i64>,
     /// Participants with an address here (each once); "< 5" where small.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub participants: ShownCount,
     /// Participants per inhabitant, in percent; null where inhabitants are unknown or the
     /// participants are shown as "< 5".
     pub share_pct: Option<f64>,
     /// Under the recruitment threshold (`reports.recruitment_threshold_pct`, default 10 %).
     pub flagged: bool,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub push: ShownCount,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub sms: ShownCount,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub voice: ShownCount,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub email: ShownCount,
 }
 

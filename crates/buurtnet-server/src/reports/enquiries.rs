@@ -22,15 +22,15 @@ pub struct EnquiryReportRow {
     /// Enquiries with a reply per enquiry sent, in percent (one decimal).
     pub reaction_pct: Option<f64>,
     /// Replies received; "< 5" where small.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub replies: ShownCount,
     /// Replies judged relevant, of the judged ones, in percent.
     pub relevant_pct: Option<f64>,
     /// Replies not yet answered.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub open_replies: ShownCount,
     /// People the enquiries reached; "< 5" where small.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub recipients: ShownCount,
     /// From the incident to sending the enquiry.
     pub median_minutes_to_send: Option<i64>,
