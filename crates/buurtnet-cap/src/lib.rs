@@ -2,6 +2,7 @@
 //! ([`write`]) and a bounded, lenient parser ([`parse`]), and how our actions map onto CAP
 //! ([`mapping`]). No I/O: the server's `publishing` capability serves and imports documents.
 
+pub mod atom;
 pub mod mapping;
 pub mod model;
 pub mod parse;

@@ -2,7 +2,7 @@
 //! `urgency`/`severity`/`certainty`, our statuses ↔ CAP's, our languages ↔ CAP's language tags.
 //! What is public is the domain's rule (`ActionKind::may_be_published`), never decided here.
 
-use crate::model::{Category, Certainty, Info, Severity, Status, Urgency};
+use crate::model::{Category, Certainty, Info, ResponseType, Severity, Status, Urgency};
 use buurtnet_domain::Language;
 use buurtnet_domain::action::{ActionKind, Level, MessageStatus};
 use buurtnet_domain::action_text::kind_label;
@@ -61,6 +61,12 @@ pub fn assessment(kind: ActionKind, level: Level) -> (Urgency, Severity, Certain
     };
     let certainty = if kind == ActionKind::Other { Certainty::Likely } else { Certainty::Observed };
     (urgency, severity, certainty)
+}
+
+/// What the public is asked to do while an action runs: stay away from an alarm, keep an eye
+/// out for a missing person (the closing message says `AllClear`).
+pub fn response(kind: ActionKind) -> ResponseType {
+    if kind.is_alarm() { ResponseType::Avoid } else { ResponseType::Monitor }
 }
 
 pub fn status(s: MessageStatus) -> Status {

@@ -87,6 +87,8 @@ pub struct Alert {
     pub status: Status,
     pub msg_type: MsgType,
     pub scope: Scope,
+    /// Who may see a `Restricted` alert.
+    pub restriction: Option<String>,
     pub note: Option<String>,
     pub references: Vec<Reference>,
     pub infos: Vec<Info>,

@@ -227,6 +227,7 @@ pub fn parse(bytes: &[u8]) -> Result<Alert, CapError> {
         status: Status::parse(&status).ok_or_else(|| invalid("status", status.clone()))?,
         msg_type: MsgType::parse(&msg_type).ok_or_else(|| invalid("msgType", msg_type.clone()))?,
         scope: child_text(root, "scope").and_then(|s| Scope::parse(&s)).unwrap_or(Scope::Public),
+        restriction: child_text(root, "restriction"),
         note: child_text(root, "note"),
         references: child_text(root, "references").map(|r| parse_references(&r)).unwrap_or_default(),
         infos: children(root, "info").map(info).collect::<Result<_, _>>()?,

@@ -63,6 +63,7 @@ fn sample() -> Alert {
         status: Status::Exercise,
         msg_type: MsgType::Update,
         scope: Scope::Public,
+        restriction: None,
         note: None,
         references: vec![Reference {
             sender: "buurtnet@example.org".into(),

@@ -117,6 +117,7 @@ fn alert(w: &mut W, a: &Alert) -> io::Result<()> {
         text(w, "status", a.status.as_str())?;
         text(w, "msgType", a.msg_type.as_str())?;
         text(w, "scope", a.scope.as_str())?;
+        opt(w, "restriction", a.restriction.as_deref())?;
         opt(w, "note", a.note.as_deref())?;
         if !a.references.is_empty() {
             let refs: Vec<String> = a.references.iter().map(|r| format!("{},{},{}", r.sender, r.identifier, r.sent)).collect();

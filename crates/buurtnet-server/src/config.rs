@@ -6,12 +6,14 @@ mod approval;
 mod console;
 mod messages;
 mod providers;
+mod publishing;
 
 pub use abuse::{AbuseLimits, Limit};
 pub use approval::ApprovalConfig;
 pub use console::ConsoleConfig;
 pub use messages::{AlertingConfig, EnquiriesConfig, LinksConfig, ReplicaConfig};
 pub use providers::{ProvidersConfig, PushConfig, SmsProviderConfig, VoiceProviderConfig};
+pub use publishing::PublishingConfig;
 
 pub use buurtnet_targeting::geocode::GeocoderConfig;
 use serde::Deserialize;
@@ -76,6 +78,8 @@ pub struct Config {
     pub console: ConsoleConfig,
     /// The job runner (reminders, retention, pruning): on or off, how often it looks, its lease.
     pub jobs: crate::jobs::JobsConfig,
+    /// CAP 1.2: the sender of our alerts, how long ended actions stay in the feed.
+    pub publishing: PublishingConfig,
 }
 
 impl Default for Config {
@@ -104,6 +108,7 @@ impl Default for Config {
             abuse_limits: AbuseLimits::default(),
             console: ConsoleConfig::default(),
             jobs: crate::jobs::JobsConfig::default(),
+            publishing: PublishingConfig::default(),
         }
     }
 }
@@ -129,6 +134,17 @@ impl Config {
         let host =
             reqwest::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "localhost".into());
         format!("mailto:webpush@{}", host.trim_start_matches('[').trim_end_matches(']'))
+    }
+
+    /// The CAP `sender` of our alerts: `publishing.cap_sender`, or `buurtnet@{host of public_url}`.
+    pub fn cap_sender(&self) -> String {
+        if let Some(s) = self.publishing.cap_sender.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            return s.to_string();
+        }
+        let url = self.public_url();
+        let host =
+            reqwest::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "localhost".into());
+        format!("buurtnet@{}", host.trim_start_matches('[').trim_end_matches(']'))
     }
 
     /// The host names of `allowed_hosts`, or its default.
@@ -160,6 +176,9 @@ impl Config {
         }
         self.providers.validate()?;
         self.jobs.validate()?;
+        if self.cap_sender().chars().any(|c| c.is_whitespace() || ",<&".contains(c)) {
+            return Err("publishing.cap_sender may not hold spaces, commas, '<' or '&' (CAP 1.2).".into());
+        }
         for (name, limit) in [
             ("register", &self.abuse_limits.register),
             ("resend_code", &self.abuse_limits.resend_code),
