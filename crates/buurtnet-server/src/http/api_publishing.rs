@@ -60,9 +60,8 @@ pub async fn alerts_feed(State(state): State<AppState>, headers: HeaderMap, Quer
     responses((status = 200, description = "The CAP document", content_type = "application/cap+xml", body = String),
         (status = 404, description = "No public alert with this identifier")))]
 pub async fn alert_document(State(state): State<AppState>, Path(file): Path<String>) -> AppResult<Response> {
-    let identifier = file
-        .strip_suffix(".xml")
-        .ok_or_else(|| AppError::NotFound("Ask for a CAP alert as {identifier}.xml.".into()))?;
+    let identifier =
+        file.strip_suffix(".xml").ok_or_else(|| AppError::NotFound("Ask for a CAP alert as {identifier}.xml.".into()))?;
     let xml = export::public_document(&state, identifier).await?;
     Ok((
         StatusCode::OK,
@@ -93,7 +92,8 @@ pub async fn action_document(
     Query(q): Query<MessageQuery>,
 ) -> AppResult<Response> {
     user.require(Operation::ManageActions)?;
-    let id = raw.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| AppError::NotFound(format!("There is no action {raw}.")))?;
+    let id =
+        raw.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| AppError::NotFound(format!("There is no action {raw}.")))?;
     let a = crate::alerting::actions::visible(&state, &user, id).await?;
     let message_id = match q.message.as_deref() {
         Some(m) => m.parse::<i64>().map_err(|_| AppError::NotFound(format!("Action {id} has no message {m}.")))?,

@@ -42,16 +42,16 @@ fn collect(v: &Value, index: &AreaIndex, lang: Language, out: &mut Vec<Area>, de
         "polygon" => {
             let polygons: Vec<&Value> = match body.get("type").and_then(Value::as_str) {
                 Some("Polygon") => body.get("coordinates").into_iter().collect(),
-                Some("MultiPolygon") => body.get("coordinates").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default(),
+                Some("MultiPolygon") => {
+                    body.get("coordinates").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default()
+                }
                 _ => return,
             };
             let rings: Vec<Vec<(f64, f64)>> = polygons
                 .iter()
                 .filter_map(|p| p.get(0).and_then(Value::as_array))
                 .map(|ring| {
-                    ring.iter()
-                        .filter_map(|pt| Some((pt.get(1)?.as_f64()?, pt.get(0)?.as_f64()?)))
-                        .collect::<Vec<(f64, f64)>>()
+                    ring.iter().filter_map(|pt| Some((pt.get(1)?.as_f64()?, pt.get(0)?.as_f64()?))).collect::<Vec<(f64, f64)>>()
                 })
                 .filter(|r| r.len() >= 3)
                 .collect();
@@ -104,12 +104,8 @@ pub fn from_cap(areas: &[Area]) -> Option<Value> {
         for c in &a.circles {
             members.push(json!({"circle": {"lat": c.lat, "lon": c.lon, "radius_m": c.radius_km * 1000.0}}));
         }
-        let codes: Vec<String> = a
-            .geocodes
-            .iter()
-            .map(|g| g.value.trim().to_ascii_uppercase())
-            .filter(|c| AreaLevel::of_code(c).is_some())
-            .collect();
+        let codes: Vec<String> =
+            a.geocodes.iter().map(|g| g.value.trim().to_ascii_uppercase()).filter(|c| AreaLevel::of_code(c).is_some()).collect();
         if !codes.is_empty() {
             members.push(json!({"areas": codes}));
         }

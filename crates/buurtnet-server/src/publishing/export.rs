@@ -70,14 +70,7 @@ pub fn message_title(m: &MessageRow, lang: Language) -> Option<String> {
 }
 
 /// One language's info block of a message.
-fn info(
-    state: &AppState,
-    p: &Parsed,
-    kind: MessageKind,
-    m: &MessageRow,
-    photos: &[String],
-    lang: Language,
-) -> Info {
+fn info(state: &AppState, p: &Parsed, kind: MessageKind, m: &MessageRow, photos: &[String], lang: Language) -> Info {
     let (urgency, severity, certainty) = mapping::assessment(p.kind, p.level);
     let mut i = Info::new(
         mapping::language_tag(lang),

@@ -76,10 +76,13 @@ fn texts(info: &Info, kind: Option<ActionKind>, callback: Option<&str>, lang: La
 
 /// The new action's request body (as a dispatcher would send it) from an alert.
 fn request_of(alert: &Alert) -> AppResult<Value> {
-    let (primary, en) =
-        pick(alert).ok_or_else(|| AppError::bad_request("missing_info", "The alert has no 'info' block: nothing to alert about."))?;
+    let (primary, en) = pick(alert)
+        .ok_or_else(|| AppError::bad_request("missing_info", "The alert has no 'info' block: nothing to alert about."))?;
     let status = message_status(alert.status).ok_or_else(|| {
-        AppError::bad_request("invalid_status", format!("A CAP alert with status {} is not for residents.", alert.status.as_str()))
+        AppError::bad_request(
+            "invalid_status",
+            format!("A CAP alert with status {} is not for residents.", alert.status.as_str()),
+        )
     })?;
     let area = areas::from_cap(&primary.areas)
         .or_else(|| alert.infos.iter().find_map(|i| areas::from_cap(&i.areas)))
@@ -101,12 +104,15 @@ fn request_of(alert: &Alert) -> AppResult<Value> {
     req.insert("level".into(), level_of(primary).as_str().into());
     req.insert("status".into(), status.as_str().into());
     req.insert("area".into(), area);
-    req.insert("title".into(), title.into());
-    req.insert("body".into(), body.into());
+    req.insert("title".into(), title.clone().into());
+    req.insert("body".into(), body.clone().into());
+    // English texts, unless they only repeat the Dutch ones (as ours do without a translation).
     if let Some(en) = en {
         let (title_en, body_en) = texts(en, kind, callback, Language::En);
-        req.insert("title_en".into(), title_en.into());
-        req.insert("body_en".into(), body_en.into());
+        if (title_en.as_str(), body_en.as_str()) != (title.as_str(), body.as_str()) {
+            req.insert("title_en".into(), title_en.into());
+            req.insert("body_en".into(), body_en.into());
+        }
     }
     if let Some(c) = callback {
         req.insert("callback_phone".into(), c.into());
@@ -167,7 +173,8 @@ async fn create(state: &AppState, user: &StaffUser, alert: &Alert) -> AppResult<
         let a = actions::visible(state, user, id).await?;
         return Ok((StatusCode::OK, answer(id, &a.state)));
     }
-    let details = json!({"kind": req.kind.as_str(), "status": req.status.as_str(), "level": req.level.as_str(), "cap_msg_type": "Alert"});
+    let details =
+        json!({"kind": req.kind.as_str(), "status": req.status.as_str(), "level": req.level.as_str(), "cap_msg_type": "Alert"});
     state.store.audit(now, &user.actor(), "action.import_cap", Some(&format!("action:{id}")), &details).await?;
     Ok((StatusCode::CREATED, answer(id, "draft")))
 }
@@ -213,8 +220,7 @@ async fn change(state: &AppState, user: &StaffUser, alert: &Alert) -> AppResult<
         })
     } else {
         // The domain's lifecycle: a draft cancelled sends nothing.
-        buurtnet_domain::action::transition(ActionState::Draft, Step::Cancel)
-            .map_err(|e| AppError::WrongState(e.0))?;
+        buurtnet_domain::action::transition(ActionState::Draft, Step::Cancel).map_err(|e| AppError::WrongState(e.0))?;
         None
     };
     let outcome = state.store.change_cap_draft(id, change.as_ref(), &import_of(alert, user, now)).await?;
@@ -238,4 +244,3 @@ pub fn is_cap_media_type(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     matches!(essence.as_str(), "application/cap+xml" | "application/xml" | "text/xml")
 }
-
