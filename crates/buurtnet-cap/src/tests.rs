@@ -142,6 +142,11 @@ fn what_is_not_cap_is_refused_with_the_problem_named() {
     assert_eq!(refused(&big), CapError::TooLarge);
     let deep = format!("{}{}", "<a>".repeat(40), "</a>".repeat(40));
     assert_eq!(refused(&deep), CapError::TooDeep);
+    // Very deep nesting just under the node limit: refused, without exhausting the stack.
+    let deeper = format!("{}{}", "<a>".repeat(49_000), "</a>".repeat(49_000));
+    assert_eq!(refused(&deeper), CapError::TooDeep);
+    let unclosed = "<a>".repeat(300_000);
+    assert!(matches!(refused(&unclosed), CapError::TooLarge | CapError::NotXml(_)));
 }
 
 #[test]
