@@ -188,6 +188,11 @@ async fn an_update_and_cancel_chain_changes_only_its_draft(backend: Backend) {
     assert_eq!(a["area"]["circle"]["radius_m"], 500.0);
     let version = a["version"].as_i64().unwrap();
 
+    // Another sender cannot change it, even naming it.
+    let other = chain("X-2", "Update", &["VR-1"], "Overgenomen", 3.0)
+        .replace("<sender>vr@example.nl</sender>", "<sender>x@example.org</sender>");
+    let (s, v) = import_cap(&app, &token, &other).await;
+    assert_eq!((s, v["error"].as_str()), (400, Some("unknown_reference")), "{v}");
     let (s, v) = import_cap(&app, &token, &chain("VR-2", "Update", &["VR-1"], "Gaslek: gebied groter", 1.2)).await;
     assert_eq!((s, v["id"].as_i64(), v["state"].as_str()), (200, Some(id), Some("draft")), "{v}");
     let (_, a) = get(&app, &token, &format!("/api/v1/actions/{id}")).await;

@@ -180,8 +180,9 @@ async fn create(state: &AppState, user: &StaffUser, alert: &Alert) -> AppResult<
 }
 
 async fn change(state: &AppState, user: &StaffUser, alert: &Alert) -> AppResult<(StatusCode, Imported)> {
+    // Only the sender's own earlier alerts: another sender cannot change them.
     let mut target = None;
-    for r in alert.references.iter().rev() {
+    for r in alert.references.iter().rev().filter(|r| r.sender == alert.sender) {
         if let Some((id, _)) = state.store.cap_import(&r.sender, &r.identifier).await? {
             target = Some(id);
             break;
@@ -191,7 +192,7 @@ async fn change(state: &AppState, user: &StaffUser, alert: &Alert) -> AppResult<
         AppError::bad_request(
             "unknown_reference",
             format!(
-                "This {} refers to no alert imported here; its 'references' must name an imported alert (sender,identifier,sent).",
+                "This {} refers to no alert of its sender imported here; its 'references' must name one (sender,identifier,sent).",
                 alert.msg_type.as_str()
             ),
         )
