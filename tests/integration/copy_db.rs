@@ -60,12 +60,33 @@ async fn sqlite_to_postgres_and_back() {
     assert_eq!(s, 200, "{v}");
     let approved_by = app.store.action(approved).await.unwrap().unwrap().approved_by;
     assert!(approved_by.is_some());
+    // A CAP alert imported as a draft: its import record (keyed by sender and identifier) is copied.
+    let cap = app
+        .client
+        .get(app.at(&format!("/api/v1/actions/{action}/cap")))
+        .bearer_auth(&dispatcher)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let imported = app
+        .client
+        .post(app.at("/api/v1/cap"))
+        .bearer_auth(&dispatcher)
+        .header("content-type", "application/cap+xml")
+        .body(cap)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 201);
     app.post_json("/api/v1/participants/self-service-link", &serde_json::json!({"email": "c1@example.org"})).await;
     let token = link_token(app.sandbox("c1@example.org").await.last().unwrap()["body"].as_str().unwrap(), "/mijn/");
     let (_, original) = app.get_json(&format!("/api/v1/self-service/{token}")).await;
     let counts = table_counts(&app).await;
     assert!(counts.iter().any(|(t, n)| t == "areas" && *n > 9000));
-    for table in ["actions", "messages", "deliveries"] {
+    for table in ["actions", "messages", "deliveries", "cap_imports"] {
         assert!(counts.iter().any(|(t, n)| t == table && *n >= 1), "{table} has rows to copy: {counts:?}");
     }
     let app_secrets = app.secrets_file.clone();
@@ -74,7 +95,7 @@ async fn sqlite_to_postgres_and_back() {
     let pg = empty_database(Backend::Postgres).await;
     let (ok, stdout, stderr) = copy(&sqlite, &pg);
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("copied 27 tables from sqlite to postgres"), "{stdout}");
+    assert!(stdout.contains("copied 28 tables from sqlite to postgres"), "{stdout}");
     let secrets = app_secrets.clone();
     let on_pg = TestApp::spawn_configured(&pg, |c| c.secrets_file = Some(secrets)).await;
     assert_eq!(table_counts(&on_pg).await, counts);

@@ -34,6 +34,8 @@ mod ops;
 mod pages;
 mod participants;
 mod place_search;
+mod publishing;
+mod publishing_import;
 mod push;
 mod replies;
 mod reports;

@@ -125,6 +125,14 @@ impl ActionKind {
         matches!(self, ActionKind::MissingPerson | ActionKind::RunawayChild)
     }
 
+    /// Whether actions of this kind may be published to anyone (the CAP feed, other alerting
+    /// systems): alarms, missing persons and runaway children (an AMBER Alert is a national
+    /// missing person). Never a suspect or a wanted vehicle (a description of someone sought),
+    /// nor an `other` appeal, which stay with the people they were sent to.
+    pub fn may_be_published(self) -> bool {
+        self.is_alarm() || self.needs_family_consent()
+    }
+
     /// Whether the structured description is of a person.
     pub fn describes_person(self) -> bool {
         matches!(self, ActionKind::Suspect | ActionKind::MissingPerson | ActionKind::RunawayChild)
@@ -219,6 +227,14 @@ mod tests {
         let info = priority(None, None, MessageStatus::Actual);
         let test = priority(Some(ActionKind::GasLeak), Some(Level::National), MessageStatus::Test);
         assert!(amber == gas && gas < suspect && suspect < info && info < test);
+    }
+
+    #[test]
+    fn only_alarms_and_missing_people_are_published() {
+        let public: Vec<ActionKind> = ActionKind::ALL.iter().copied().filter(|k| k.may_be_published()).collect();
+        use ActionKind::*;
+        assert_eq!(public, vec![MissingPerson, RunawayChild, GasLeak, Bomb, Explosion, Disaster]);
+        assert!(!Suspect.may_be_published() && !Vehicle.may_be_published());
     }
 
     #[test]

@@ -88,7 +88,9 @@ fn status_prefix(status: MessageStatus, lang: Language) -> &'static str {
     }
 }
 
-fn kind_label(kind: ActionKind, lang: Language) -> &'static str {
+/// The kind's name as residents read it ("Vermist", "Gas leak"): the start of a message's title,
+/// and a CAP alert's `event`.
+pub fn kind_label(kind: ActionKind, lang: Language) -> &'static str {
     use ActionKind::*;
     match (kind, lang) {
         (Suspect, Language::Nl) => "Gezocht",
@@ -203,7 +205,8 @@ fn description_sentences(kind: ActionKind, d: &Description, lang: Language) -> V
     out
 }
 
-fn call_to_action(kind: ActionKind, callback: Option<&str>, lang: Language) -> String {
+/// What residents are asked to do (the last sentence of a start or update; a CAP `instruction`).
+pub fn call_to_action(kind: ActionKind, callback: Option<&str>, lang: Language) -> String {
     if kind.is_alarm() {
         return match lang {
             Language::Nl => "Volg de aanwijzingen van de hulpdiensten. Bij direct gevaar: bel 112.".into(),

@@ -7,6 +7,7 @@ mod console;
 mod messages;
 mod providers;
 mod reports;
+mod publishing;
 
 pub use abuse::{AbuseLimits, Limit};
 pub use approval::ApprovalConfig;
@@ -14,6 +15,7 @@ pub use console::ConsoleConfig;
 pub use messages::{AlertingConfig, EnquiriesConfig, LinksConfig, ReplicaConfig};
 pub use providers::{ProvidersConfig, PushConfig, SmsProviderConfig, VoiceProviderConfig};
 pub use reports::{CostRates, ReportsConfig};
+pub use publishing::PublishingConfig;
 
 pub use buurtnet_targeting::geocode::GeocoderConfig;
 use serde::Deserialize;
@@ -80,6 +82,8 @@ pub struct Config {
     pub jobs: crate::jobs::JobsConfig,
     /// Reports: the success target per police unit, the recruitment threshold, the cost rates.
     pub reports: ReportsConfig,
+    /// CAP 1.2: the sender of our alerts, how long ended actions stay in the feed.
+    pub publishing: PublishingConfig,
 }
 
 impl Default for Config {
@@ -109,6 +113,7 @@ impl Default for Config {
             console: ConsoleConfig::default(),
             jobs: crate::jobs::JobsConfig::default(),
             reports: ReportsConfig::default(),
+            publishing: PublishingConfig::default(),
         }
     }
 }
@@ -134,6 +139,17 @@ impl Config {
         let host =
             reqwest::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "localhost".into());
         format!("mailto:webpush@{}", host.trim_start_matches('[').trim_end_matches(']'))
+    }
+
+    /// The CAP `sender` of our alerts: `publishing.cap_sender`, or `buurtnet@{host of public_url}`.
+    pub fn cap_sender(&self) -> String {
+        if let Some(s) = self.publishing.cap_sender.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            return s.to_string();
+        }
+        let url = self.public_url();
+        let host =
+            reqwest::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "localhost".into());
+        format!("buurtnet@{}", host.trim_start_matches('[').trim_end_matches(']'))
     }
 
     /// The host names of `allowed_hosts`, or its default.
@@ -165,6 +181,9 @@ impl Config {
         }
         self.providers.validate()?;
         self.jobs.validate()?;
+        if self.cap_sender().chars().any(|c| c.is_whitespace() || ",<&".contains(c)) {
+            return Err("publishing.cap_sender may not hold spaces, commas, '<' or '&' (CAP 1.2).".into());
+        }
         for (name, limit) in [
             ("register", &self.abuse_limits.register),
             ("resend_code", &self.abuse_limits.resend_code),

@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod jobs;
 pub mod media;
 pub mod policy;
+pub mod publishing;
 pub mod push;
 pub mod replies;
 pub mod reports;

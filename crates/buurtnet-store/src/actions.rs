@@ -143,29 +143,33 @@ macro_rules! bind_message {
 
 pub(crate) use bind_message;
 
+/// A new draft action (bound by [`bind_action`]).
+pub(crate) const INSERT_ACTION: &str =
+    "INSERT INTO actions (id, kind, level, status, state, area, content, consent_by, consent_at, created_by, scope, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $11)";
+
+macro_rules! bind_action {
+    ($q:expr, $id:expr, $a:expr) => {
+        $q.bind($id)
+            .bind(&$a.kind)
+            .bind(&$a.level)
+            .bind(&$a.status)
+            .bind(&$a.area)
+            .bind(&$a.content)
+            .bind(&$a.consent_by)
+            .bind($a.consent_at)
+            .bind($a.created_by)
+            .bind(&$a.scope)
+            .bind($a.now)
+    };
+}
+
+pub(crate) use bind_action;
+
 impl Store {
     pub async fn insert_action(&self, a: &NewAction) -> Result<i64, StoreError> {
         let id = self.allocate_ids("actions", 1).await?;
-        with_pool!(self, |p| {
-            sqlx::query(
-                "INSERT INTO actions (id, kind, level, status, state, area, content, consent_by, consent_at, created_by, scope, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $11)",
-            )
-            .bind(id)
-            .bind(&a.kind)
-            .bind(&a.level)
-            .bind(&a.status)
-            .bind(&a.area)
-            .bind(&a.content)
-            .bind(&a.consent_by)
-            .bind(a.consent_at)
-            .bind(a.created_by)
-            .bind(&a.scope)
-            .bind(a.now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        with_pool!(self, |p| bind_action!(sqlx::query(INSERT_ACTION), id, a).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(id)
     }
 

@@ -220,6 +220,18 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "cap_imports",
+        key: &["sender", "identifier"],
+        columns: &[
+            ("sender", Text),
+            ("identifier", Text),
+            ("msg_type", Text),
+            ("action_id", Int),
+            ("imported_by", Int),
+            ("created_at", Int),
+        ],
+    },
+    TableSpec {
         name: "messages",
         key: &["id"],
         columns: &[

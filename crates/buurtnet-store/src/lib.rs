@@ -41,6 +41,7 @@ pub mod models;
 mod participants;
 mod photos;
 mod postgis;
+pub mod publishing;
 pub mod replies;
 pub mod reports;
 mod sandbox;

@@ -8,6 +8,7 @@ mod api_enquiries;
 mod api_geocode;
 mod api_jobs;
 mod api_participants;
+mod api_publishing;
 mod api_staff;
 mod api_targeting;
 mod assets;

@@ -4,7 +4,8 @@
 //! OpenAPI document (`http::openapi`) and the tests' route lists are all made from this table.
 
 use super::{
-    api_alerting, api_areas, api_devices, api_enquiries, api_geocode, api_jobs, api_participants, api_staff, api_targeting,
+    api_alerting, api_areas, api_devices, api_enquiries, api_geocode, api_jobs, api_participants, api_publishing, api_staff,
+    api_targeting,
 };
 use crate::reports::api as reports_api;
 use crate::resident_app::api as app_api;
@@ -80,6 +81,11 @@ pub(super) fn table() -> Vec<Row> {
         (routes!(api_alerting::retry_dead_of_message), Needs(Op::ManageDeliveries)),
         (routes!(api_alerting::public_live), Public("the public live feed of published actions")),
         (routes!(api_alerting::sms_reports), Public("the SMS gateway's signed delivery reports")),
+        // CAP 1.2: public alerts out, partners' alerts in as drafts.
+        (routes!(api_publishing::alerts_feed), Public("public CAP alerts of kinds the domain publishes")),
+        (routes!(api_publishing::alert_document), Public("public CAP alerts of kinds the domain publishes")),
+        (routes!(api_publishing::action_document), Needs(Op::ManageActions)),
+        (routes!(api_publishing::import_alert), Needs(Op::ManageActions)),
         (routes!(api_enquiries::list), Needs(Op::ReadEnquiries)),
         (routes!(api_enquiries::create), Needs(Op::RequestEnquiry)),
         (routes!(api_enquiries::monthly), Needs(Op::ReadEnquiries)),
