@@ -141,7 +141,8 @@ fn member_reads() -> String {
 }
 
 /// A staff member (`$1`) reads and posts only where they were added.
-const STAFF_ADDED: &str = "EXISTS (SELECT 1 FROM conversation_officials o WHERE o.conversation_id = c.id AND o.staff_user_id = $1)";
+const STAFF_ADDED: &str =
+    "EXISTS (SELECT 1 FROM conversation_officials o WHERE o.conversation_id = c.id AND o.staff_user_id = $1)";
 
 /// The conversations `reader` sees, with `extra` (a condition on `c`, binding from `$3`).
 fn seen_sql(reader: Reader, extra: &str) -> String {
@@ -249,7 +250,13 @@ impl Store {
 
     /// Adds a message to an open conversation its author may post in; false (nothing stored)
     /// otherwise. The author's right is checked in the same statement.
-    pub async fn add_conversation_message(&self, id: i64, author: &Author, body: &str, now: i64) -> Result<Option<i64>, StoreError> {
+    pub async fn add_conversation_message(
+        &self,
+        id: i64,
+        author: &Author,
+        body: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
         let message_id = self.allocate_ids("conversation_messages", 1).await?;
         let (reader, street, staff, official) = match author {
             Author::Member { participant_id, street } => (Reader::Member(*participant_id), street.clone(), None, None),
@@ -287,7 +294,11 @@ impl Store {
                 .await?
                 .rows_affected();
             if n == 1 {
-                sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(n == 1)
@@ -330,8 +341,12 @@ impl Store {
     /// Closes a conversation its starter (`starter`) started; false otherwise or when closed.
     pub async fn close_conversation(&self, id: i64, starter: Reader, now: i64) -> Result<bool, StoreError> {
         let sql = match starter {
-            Reader::Member(_) => "UPDATE conversations SET closed_at = $1, updated_at = $1 WHERE id = $2 AND closed_at IS NULL AND started_by_participant = $3",
-            Reader::Staff(_) => "UPDATE conversations SET closed_at = $1, updated_at = $1 WHERE id = $2 AND closed_at IS NULL AND started_by_staff = $3",
+            Reader::Member(_) => {
+                "UPDATE conversations SET closed_at = $1, updated_at = $1 WHERE id = $2 AND closed_at IS NULL AND started_by_participant = $3"
+            }
+            Reader::Staff(_) => {
+                "UPDATE conversations SET closed_at = $1, updated_at = $1 WHERE id = $2 AND closed_at IS NULL AND started_by_staff = $3"
+            }
         };
         let n = with_pool!(self, |p| {
             sqlx::query(sql).bind(now).bind(id).bind(reader_id(starter)).execute(p).await.map(|r| r.rows_affected())
@@ -355,4 +370,3 @@ impl Store {
         Ok(rows)
     }
 }
-

@@ -92,7 +92,10 @@ impl Store {
     pub async fn leave_neighbourhood(&self, participant_id: i64) -> Result<bool, StoreError> {
         let n = with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM neighbourhood_follows WHERE participant_id = $1").bind(participant_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM neighbourhood_follows WHERE participant_id = $1")
+                .bind(participant_id)
+                .execute(&mut *tx)
+                .await?;
             let n = sqlx::query("DELETE FROM neighbourhood_members WHERE participant_id = $1")
                 .bind(participant_id)
                 .execute(&mut *tx)
@@ -135,10 +138,12 @@ impl Store {
 
     pub async fn followed_neighbourhoods(&self, participant_id: i64) -> Result<Vec<String>, StoreError> {
         let rows = with_pool!(self, |p| {
-            sqlx::query_scalar("SELECT neighbourhood_code FROM neighbourhood_follows WHERE participant_id = $1 ORDER BY neighbourhood_code")
-                .bind(participant_id)
-                .fetch_all(p)
-                .await
+            sqlx::query_scalar(
+                "SELECT neighbourhood_code FROM neighbourhood_follows WHERE participant_id = $1 ORDER BY neighbourhood_code",
+            )
+            .bind(participant_id)
+            .fetch_all(p)
+            .await
         })?;
         Ok(rows)
     }

@@ -28,7 +28,6 @@ pub(super) fn conversation_id(raw: &str) -> AppResult<i64> {
     raw.trim().parse::<i64>().map_err(|_| AppError::NotFound("No such conversation, or it is not addressed to you.".into()))
 }
 
-
 /// `GET /api/v1/app/devices/{id}/neighbourhood`: one's neighbourhoods, membership and the
 /// house rules.
 #[utoipa::path(get, path = "/app/devices/{id}/neighbourhood", tag = "neighbourhoods", params(("id" = String, Path, description = "The device's id")),
@@ -84,7 +83,12 @@ pub async fn rename(
 #[utoipa::path(delete, path = "/app/devices/{id}/neighbourhood", tag = "neighbourhoods", params(("id" = String, Path, description = "The device's id")),
     summary = "Leave the neighbourhood conversations (Authorization: Bearer <device token>)",
     responses((status = 204, description = "Left"), (status = 404, description = "No such device, or not a member")))]
-pub async fn leave(State(state): State<AppState>, client: ClientIp, Path(id): Path<String>, headers: HeaderMap) -> AppResult<StatusCode> {
+pub async fn leave(
+    State(state): State<AppState>,
+    client: ClientIp,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
     let (_, r) = resident_of(&state, &client, &id, &headers).await?;
     membership::leave(&state, &r).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -231,4 +235,3 @@ pub async fn close(
     conversations::close(&state, Reader::Member(r.participant_id), conversation_id(&cid)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
-

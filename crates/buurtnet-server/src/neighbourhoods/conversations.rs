@@ -101,7 +101,11 @@ pub async fn start_as_member(app: &App, r: &Resident, device_id: i64, body: NewC
     let audience = match Audience::parse(body.audience.as_deref().unwrap_or_default()) {
         Some(a) if a.is_available() => Some(a),
         Some(_) => {
-            errors.add("audience", "not_yet_available", "Alarm neighbours are not available yet; choose street or neighbourhood.");
+            errors.add(
+                "audience",
+                "not_yet_available",
+                "Alarm neighbours are not available yet; choose street or neighbourhood.",
+            );
             None
         }
         None => {
@@ -261,7 +265,9 @@ pub async fn list_for_staff(app: &App, user: &StaffUser) -> AppResult<views::Sta
 /// The official taking part, or 403 for the roles that only see counts.
 fn official(user: &StaffUser) -> AppResult<Official> {
     official_of(user.role).ok_or_else(|| {
-        AppError::Forbidden("Only the neighbourhood officer and the municipality take part in conversations; you see counts.".into())
+        AppError::Forbidden(
+            "Only the neighbourhood officer and the municipality take part in conversations; you see counts.".into(),
+        )
     })
 }
 
@@ -313,7 +319,13 @@ pub async fn start_as_staff(app: &App, user: &StaffUser, body: StaffConversation
     };
     let id = app.store.start_conversation(&new).await?;
     app.store
-        .audit(app.now_ms(), &user.actor(), "conversation.start", Some(&format!("conversation:{id}")), &json!({"neighbourhood": code}))
+        .audit(
+            app.now_ms(),
+            &user.actor(),
+            "conversation.start",
+            Some(&format!("conversation:{id}")),
+            &json!({"neighbourhood": code}),
+        )
         .await?;
     Ok(id)
 }
@@ -336,7 +348,13 @@ pub async fn post_as_staff(app: &App, user: &StaffUser, id: i64, body: MessageBo
     let author = Author::Official { staff_user_id: user.id, official: official.as_str().into() };
     let message = app.store.add_conversation_message(id, &author, &text_body, app.now_ms()).await?.ok_or_else(not_found)?;
     app.store
-        .audit(app.now_ms(), &user.actor(), "conversation.answer", Some(&format!("conversation:{id}")), &json!({"message": message}))
+        .audit(
+            app.now_ms(),
+            &user.actor(),
+            "conversation.answer",
+            Some(&format!("conversation:{id}")),
+            &json!({"message": message}),
+        )
         .await?;
     Ok(message)
 }

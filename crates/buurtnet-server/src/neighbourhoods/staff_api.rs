@@ -44,7 +44,11 @@ pub async fn start(
     summary = "A conversation one was added to, with its messages (audited)",
     responses((status = 200, description = "The conversation", body = views::ConversationView), (status = 401, description = "Not signed in"),
         (status = 403, description = "Not for this role"), (status = 404, description = "Not a conversation one was added to")))]
-pub async fn one(State(state): State<AppState>, user: StaffUser, Path(cid): Path<String>) -> AppResult<Json<views::ConversationView>> {
+pub async fn one(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Path(cid): Path<String>,
+) -> AppResult<Json<views::ConversationView>> {
     Ok(Json(conversations::view_for_staff(&state, &user, conversation_id(&cid)?).await?))
 }
 
