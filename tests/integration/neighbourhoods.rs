@@ -34,6 +34,8 @@ async fn call(app: &TestApp, method: &str, path: &str, bearer: &str, body: Optio
 struct Device {
     id: i64,
     token: String,
+    /// The participant's self-service link token (empty for a device linked to nobody).
+    signin: String,
 }
 
 impl Device {
@@ -46,7 +48,7 @@ impl Device {
 async fn bare_device(app: &TestApp, postcode: &str, house: &str) -> Device {
     let (s, v) = app.post_json("/api/v1/devices", &json!({"location": {"postcode": postcode, "house_number": house}})).await;
     assert_eq!(s, 201, "{v}");
-    Device { id: v["id"].as_i64().unwrap(), token: v["token"].as_str().unwrap().to_string() }
+    Device { id: v["id"].as_i64().unwrap(), token: v["token"].as_str().unwrap().to_string(), signin: String::new() }
 }
 
 /// A participant with a home address and a confirmed e-mail address, and a device linked to
@@ -59,12 +61,13 @@ async fn resident(app: &TestApp, email: &str, postcode: &str, house: &str) -> De
     let mail = app.sandbox(email).await.into_iter().find(|m| m["body"].as_str().unwrap().contains("/bevestigen/")).unwrap();
     let token = link_token(mail["body"].as_str().unwrap(), "/bevestigen/");
     assert_eq!(app.post_json("/api/v1/participants/verify-email", &json!({"token": token})).await.0, 200);
-    let device = bare_device(app, postcode, house).await;
+    let mut device = bare_device(app, postcode, house).await;
     assert_eq!(app.post_json("/api/v1/participants/self-service-link", &json!({"email": email})).await.0, 202);
     let mail = app.sandbox(email).await.into_iter().find(|m| m["body"].as_str().unwrap().contains("/mijn/")).unwrap();
     let signin = link_token(mail["body"].as_str().unwrap(), "/mijn/");
     let (s, v) = device.call(app, "POST", "/link", Some(json!({"token": signin}))).await;
     assert_eq!(s, 200, "{v}");
+    device.signin = signin;
     device
 }
 
@@ -225,6 +228,17 @@ async fn members_talk_with_their_street_and_neighbourhood(b: Backend) {
     assert_eq!(cees.call(&app, "GET", "/conversations", None).await.0, 403);
     let (_, v) = anne.call(&app, "GET", &format!("/conversations/{whole}"), None).await;
     assert_eq!(v["messages"][1]["author"], "Oud-buurtbewoner", "{v}");
+
+    // One's export holds the membership and one's messages; deleting the account deletes them.
+    let (s, v) = app.get_json(&format!("/api/v1/self-service/{}", anne.signin)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["neighbourhood"]["display_name"], "Anne", "{v}");
+    assert_eq!(v["neighbourhood"]["messages"].as_array().unwrap().len(), 3, "her three opening messages");
+    let bram_messages = count(&app, "conversation_messages").await;
+    let r = app.client.delete(app.at(&format!("/api/v1/self-service/{}", bram.signin))).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(count(&app, "conversation_messages").await, bram_messages - 1, "Bram's one reply is gone");
+    assert_eq!(count(&app, "neighbourhood_members").await, 2, "Anne and Dirk are left");
 }
 
 /// Every staff role × the four categories × invited or not: an official reads (and answers) a
@@ -390,4 +404,18 @@ async fn an_official_opens_a_conversation_for_a_neighbourhood_of_their_scope(b: 
     assert_eq!(call(&app, "POST", &format!("/conversations/{street}/close"), &officer, None).await.0, 204);
     let (s, _) = anne.call(&app, "POST", &format!("/conversations/{street}/messages"), Some(json!({"body": "Nog iets"}))).await;
     assert_eq!(s, 409);
+
+    // The storage queries themselves refuse a staff member who was not added, whatever a
+    // handler would ask: no conversation, no messages, nothing stored.
+    use buurtnet_store::conversations::{Author, Reader};
+    let outsider =
+        app.store.create_staff_user("outsider@test.example.org", "x", "neighbourhood-officer", "GM0344", 0).await.unwrap();
+    let reader = Reader::Staff(outsider);
+    assert_eq!(app.store.conversation_for(reader, whole).await.unwrap(), None);
+    assert!(app.store.conversation_messages_for(reader, whole).await.unwrap().is_empty());
+    assert!(app.store.conversations_for(reader, 100).await.unwrap().is_empty());
+    let author = Author::Official { staff_user_id: outsider, official: "neighbourhood_officer".into() };
+    let before = count(&app, "conversation_messages").await;
+    assert_eq!(app.store.add_conversation_message(whole, &author, "Ongevraagd", app.clock_ms()).await.unwrap(), None);
+    assert_eq!(count(&app, "conversation_messages").await, before);
 }

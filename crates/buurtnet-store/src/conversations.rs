@@ -354,6 +354,19 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// A participant's own messages (conversation, body, time), for their export.
+    pub async fn conversation_messages_of_participant(&self, participant_id: i64) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        let rows = with_pool!(self, |p| {
+            sqlx::query_as(
+                "SELECT conversation_id, body, created_at FROM conversation_messages WHERE participant_id = $1 ORDER BY id",
+            )
+            .bind(participant_id)
+            .fetch_all(p)
+            .await
+        })?;
+        Ok(rows)
+    }
+
     /// How many conversations each municipality has, per category (open and closed): what a
     /// coordinator or administrator sees.
     pub async fn conversation_counts(&self) -> Result<Vec<ConversationCount>, StoreError> {

@@ -57,7 +57,7 @@ pub fn summary(s: &SeenConversation, reader: Reader) -> views::ConversationSumma
     }
 }
 
-fn message(m: &ConversationMessageRow, lang: Language) -> views::MessageView {
+fn message(m: &ConversationMessageRow, lang: Language) -> views::ConversationMessage {
     let official = m.official.as_deref().and_then(Official::parse);
     let (author, kind) = match official {
         Some(o) => (o.label(lang).to_string(), o.as_str().to_string()),
@@ -66,7 +66,7 @@ fn message(m: &ConversationMessageRow, lang: Language) -> views::MessageView {
             (m.author_name.clone().unwrap_or_else(|| former.to_string()), "resident".to_string())
         }
     };
-    views::MessageView {
+    views::ConversationMessage {
         id: m.id,
         author,
         author_kind: kind,

@@ -181,3 +181,26 @@ pub async fn unfollow(app: &App, r: &Resident, code: &str) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// What a participant's export holds of the neighbourhood conversations (`None`: nothing).
+pub async fn export(app: &App, participant_id: i64) -> AppResult<Option<views::NeighbourhoodExport>> {
+    let m = app.store.neighbourhood_member(participant_id).await?;
+    let following = app.store.followed_neighbourhoods(participant_id).await?;
+    let messages: Vec<views::OwnMessage> = app
+        .store
+        .conversation_messages_of_participant(participant_id)
+        .await?
+        .into_iter()
+        .map(|(conversation, body, at)| views::OwnMessage { conversation, body, created_at: iso(at) })
+        .collect();
+    if m.is_none() && following.is_empty() && messages.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(views::NeighbourhoodExport {
+        member: m.is_some(),
+        display_name: m.as_ref().map(|m| m.display_name.clone()),
+        house_rules_accepted_at: m.as_ref().and_then(|m| iso(m.house_rules_accepted_at)),
+        following,
+        messages,
+    }))
+}

@@ -2,15 +2,9 @@
 //! derived from them). Neighbours see each other's display name and street only: never a
 //! contact point, a house number or a participant id.
 
+pub use crate::resident_app::views::Both;
 use serde::Serialize;
 use utoipa::ToSchema;
-
-/// A text in Dutch and English.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Both {
-    pub nl: String,
-    pub en: String,
-}
 
 /// A neighbourhood one belongs to through a verified home (and its streets there).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -57,7 +51,7 @@ pub struct ConversationSummary {
 
 /// One message as neighbours and added officials see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MessageView {
+pub struct ConversationMessage {
     pub id: i64,
     /// The member's display name, or the official's kind ("Wijkagent", "Gemeente").
     pub author: String,
@@ -74,7 +68,7 @@ pub struct MessageView {
 pub struct ConversationView {
     #[serde(flatten)]
     pub conversation: ConversationSummary,
-    pub messages: Vec<MessageView>,
+    pub messages: Vec<ConversationMessage>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -109,4 +103,22 @@ pub struct CategoryCount {
 pub struct StaffConversations {
     pub counts: Vec<CategoryCount>,
     pub conversations: Vec<ConversationSummary>,
+}
+
+/// One of one's own messages, in one's export.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OwnMessage {
+    pub conversation: i64,
+    pub body: String,
+    pub created_at: Option<String>,
+}
+
+/// Everything stored about one's membership (GDPR articles 15 and 20).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NeighbourhoodExport {
+    pub member: bool,
+    pub display_name: Option<String>,
+    pub house_rules_accepted_at: Option<String>,
+    pub following: Vec<String>,
+    pub messages: Vec<OwnMessage>,
 }
