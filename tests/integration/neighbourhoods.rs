@@ -405,6 +405,14 @@ async fn an_official_opens_a_conversation_for_a_neighbourhood_of_their_scope(b: 
     let (s, _) = anne.call(&app, "POST", &format!("/conversations/{street}/messages"), Some(json!({"body": "Nog iets"}))).await;
     assert_eq!(s, 409);
 
+    // An officer moved to another municipality no longer reads what they were added to there.
+    assert_eq!(call(&app, "GET", &format!("/conversations/{whole}"), &officer, None).await.0, 200);
+    app.store
+        .execute_admin("UPDATE staff_users SET scope = 'GM0014' WHERE role = 'neighbourhood-officer' AND scope = 'GM0344'")
+        .await
+        .unwrap();
+    assert_eq!(call(&app, "GET", &format!("/conversations/{whole}"), &officer, None).await.0, 404);
+
     // The storage queries themselves refuse a staff member who was not added, whatever a
     // handler would ask: no conversation, no messages, nothing stored.
     use buurtnet_store::conversations::{Author, Reader};

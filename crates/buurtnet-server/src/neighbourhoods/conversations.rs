@@ -330,8 +330,19 @@ pub async fn start_as_staff(app: &App, user: &StaffUser, body: StaffConversation
     Ok(id)
 }
 
+/// A conversation an official was added to and whose neighbourhood their scope still covers
+/// (their scope may have changed since), or 404.
+async fn added_conversation(app: &App, user: &StaffUser, id: i64) -> AppResult<SeenConversation> {
+    let seen = app.store.conversation_for(Reader::Staff(user.id), id).await?.ok_or_else(not_found)?;
+    if !user.scope.covers(&app.areas.current().place_of(&seen.conversation.neighbourhood_code)) {
+        return Err(not_found());
+    }
+    Ok(seen)
+}
+
 /// A conversation an official was added to (404 otherwise), audited as a read.
 pub async fn view_for_staff(app: &App, user: &StaffUser, id: i64) -> AppResult<views::ConversationView> {
+    added_conversation(app, user, id).await?;
     let v = conversation_view(app, Reader::Staff(user.id), id, Language::Nl).await?;
     app.store.audit(app.now_ms(), &user.actor(), "conversation.read", Some(&format!("conversation:{id}")), &json!({})).await?;
     Ok(v)
@@ -340,7 +351,7 @@ pub async fn view_for_staff(app: &App, user: &StaffUser, id: i64) -> AppResult<v
 /// An official's answer in a conversation they were added to.
 pub async fn post_as_staff(app: &App, user: &StaffUser, id: i64, body: MessageBody) -> AppResult<i64> {
     let text_body = message_text(body)?;
-    let seen = app.store.conversation_for(Reader::Staff(user.id), id).await?.ok_or_else(not_found)?;
+    let seen = added_conversation(app, user, id).await?;
     if seen.conversation.closed_at.is_some() {
         return Err(closed());
     }
