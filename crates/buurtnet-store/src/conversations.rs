@@ -119,13 +119,13 @@ pub struct ConversationCount {
 }
 
 /// Whether a member (`$1`) posts in conversation `c`: one of their verified homes lies in its
-/// neighbourhood, or in its street. (`$2`: false, for [`VERIFIED_HOMES`].)
+/// neighbourhood, or in its street. (`$2`: false, for [`VERIFIED_HOMES`].) Written as `IN`
+/// subqueries so that the conversations' indexes drive the query.
 fn member_posts() -> String {
     format!(
         "(EXISTS (SELECT 1 FROM neighbourhood_members nm WHERE nm.participant_id = $1)
-          AND EXISTS (SELECT 1 FROM {VERIFIED_HOMES}
-            AND ((c.audience = 'neighbourhood' AND a.neighbourhood_code = c.neighbourhood_code)
-              OR (c.audience = 'street' AND a.municipality_code = c.municipality_code AND ap.street = c.street))))"
+          AND ((c.audience = 'neighbourhood' AND c.neighbourhood_code IN (SELECT a.neighbourhood_code FROM {VERIFIED_HOMES}))
+            OR (c.audience = 'street' AND (c.municipality_code, c.street) IN (SELECT a.municipality_code, ap.street FROM {VERIFIED_HOMES}))))"
     )
 }
 
@@ -135,14 +135,13 @@ fn member_reads() -> String {
     format!(
         "({posts} OR (c.audience = 'neighbourhood'
             AND EXISTS (SELECT 1 FROM neighbourhood_members nm WHERE nm.participant_id = $1)
-            AND EXISTS (SELECT 1 FROM neighbourhood_follows f WHERE f.participant_id = $1 AND f.neighbourhood_code = c.neighbourhood_code)))",
+            AND c.neighbourhood_code IN (SELECT f.neighbourhood_code FROM neighbourhood_follows f WHERE f.participant_id = $1)))",
         posts = member_posts()
     )
 }
 
 /// A staff member (`$1`) reads and posts only where they were added.
-const STAFF_ADDED: &str =
-    "EXISTS (SELECT 1 FROM conversation_officials o WHERE o.conversation_id = c.id AND o.staff_user_id = $1)";
+const STAFF_ADDED: &str = "c.id IN (SELECT o.conversation_id FROM conversation_officials o WHERE o.staff_user_id = $1)";
 
 /// The conversations `reader` sees, with `extra` (a condition on `c`, binding from `$3`).
 fn seen_sql(reader: Reader, extra: &str) -> String {
