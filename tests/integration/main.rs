@@ -29,6 +29,7 @@ mod hardening;
 mod import;
 mod jobs;
 mod migration_parity;
+mod neighbourhoods;
 mod openapi_conformance;
 mod ops;
 mod pages;

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod contact;
 pub mod enquiry;
 pub mod field_error;
+pub mod neighbourhood;
 pub mod policy;
 pub mod postcode;
 pub mod quiet_hours;

@@ -3,6 +3,7 @@
 //! roles. Where an operation is allowed also depends on scope: [`crate::staff::Scope::covers`]
 //! decides that, on the place the data lies in.
 
+use crate::neighbourhood::Official;
 use crate::staff::Role;
 
 /// Something a staff member does. Each API route and console page names the operation it
@@ -60,12 +61,19 @@ pub enum Operation {
     SeeExactCounts,
     /// Read the reports (actions, enquiries, coverage, cost share) of one's scope.
     ReadReports,
+    /// See the neighbourhood conversations one was added to (and the counts per category in
+    /// one's scope); never the contents of another.
+    ReadConversations,
+    /// Take part in neighbourhood conversations: open one for a street or neighbourhood of one's
+    /// scope, read and answer those one was invited into or opened. Only an official (see
+    /// [`official_of`]) is ever added to a conversation: the others pass the route and see none.
+    TakePartInConversations,
 }
 
 use Role::*;
 
 impl Operation {
-    pub const ALL: [Operation; 25] = [
+    pub const ALL: [Operation; 27] = [
         Operation::ReadOwnAccount,
         Operation::CountReach,
         Operation::SearchPlaces,
@@ -91,6 +99,8 @@ impl Operation {
         Operation::ReadReplyPhotos,
         Operation::SeeExactCounts,
         Operation::ReadReports,
+        Operation::ReadConversations,
+        Operation::TakePartInConversations,
     ];
 
     /// The roles that may perform this operation: the one table of the project.
@@ -121,6 +131,8 @@ impl Operation {
             Operation::ReadReplyPhotos => &[Dispatcher, Handler, Approver, Admin],
             Operation::SeeExactCounts => &[Dispatcher, Admin],
             Operation::ReadReports => &[MunicipalityOfficer, RegionalCoordinator, Dispatcher, Admin],
+            Operation::ReadConversations => &[NeighbourhoodOfficer, MunicipalityOfficer, RegionalCoordinator, Admin],
+            Operation::TakePartInConversations => &[NeighbourhoodOfficer, MunicipalityOfficer, Admin],
         }
     }
 
@@ -161,6 +173,29 @@ impl Operation {
             Operation::ReadReplyPhotos => "read-reply-photos",
             Operation::SeeExactCounts => "see-exact-counts",
             Operation::ReadReports => "read-reports",
+            Operation::ReadConversations => "read-conversations",
+            Operation::TakePartInConversations => "take-part-in-conversations",
+        }
+    }
+}
+
+/// The kind of official a staff role takes part in neighbourhood conversations as: the
+/// neighbourhood officer or the municipality's contact. Everyone else (an administrator, a
+/// regional coordinator) is never added to a conversation and sees counts only.
+pub fn official_of(role: Role) -> Option<Official> {
+    match role {
+        NeighbourhoodOfficer => Some(Official::NeighbourhoodOfficer),
+        MunicipalityOfficer => Some(Official::Municipality),
+        _ => None,
+    }
+}
+
+impl Official {
+    /// The staff role of this kind of official.
+    pub fn role(self) -> Role {
+        match self {
+            Official::NeighbourhoodOfficer => NeighbourhoodOfficer,
+            Official::Municipality => MunicipalityOfficer,
         }
     }
 }
@@ -272,6 +307,21 @@ mod tests {
         assert!(!Operation::ReadEnquiries.allows(Dispatcher));
         assert!(!Operation::ManageActions.allows(MunicipalityOfficer));
         assert!(Operation::SendInformation.allows(MunicipalityOfficer));
+    }
+
+    #[test]
+    fn only_officers_and_the_municipality_take_part_in_conversations() {
+        for role in Role::ALL {
+            let official = official_of(role);
+            assert_eq!(official.is_some(), matches!(role, NeighbourhoodOfficer | MunicipalityOfficer), "{role:?}");
+            if let Some(o) = official {
+                assert_eq!(o.role(), role);
+                assert!(Operation::TakePartInConversations.allows(role) && Operation::ReadConversations.allows(role));
+            }
+        }
+        assert!(Operation::ReadConversations.allows(RegionalCoordinator));
+        assert!(!Operation::TakePartInConversations.allows(RegionalCoordinator));
+        assert!(!Operation::TakePartInConversations.allows(Dispatcher));
     }
 
     #[test]

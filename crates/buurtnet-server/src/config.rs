@@ -6,16 +6,16 @@ mod approval;
 mod console;
 mod messages;
 mod providers;
-mod reports;
 mod publishing;
+mod reports;
 
 pub use abuse::{AbuseLimits, Limit};
 pub use approval::ApprovalConfig;
 pub use console::ConsoleConfig;
 pub use messages::{AlertingConfig, EnquiriesConfig, LinksConfig, ReplicaConfig};
 pub use providers::{ProvidersConfig, PushConfig, SmsProviderConfig, VoiceProviderConfig};
-pub use reports::{CostRates, ReportsConfig};
 pub use publishing::PublishingConfig;
+pub use reports::{CostRates, ReportsConfig};
 
 pub use buurtnet_targeting::geocode::GeocoderConfig;
 use serde::Deserialize;

@@ -12,6 +12,7 @@ pub mod http;
 pub mod i18n;
 pub mod jobs;
 pub mod media;
+pub mod neighbourhoods;
 pub mod policy;
 pub mod publishing;
 pub mod push;

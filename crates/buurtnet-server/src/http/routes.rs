@@ -7,6 +7,7 @@ use super::{
     api_alerting, api_areas, api_devices, api_enquiries, api_geocode, api_jobs, api_participants, api_publishing, api_staff,
     api_targeting,
 };
+use crate::neighbourhoods::{api as nbh_api, staff_api as nbh_staff};
 use crate::reports::api as reports_api;
 use crate::resident_app::api as app_api;
 use crate::state::AppState;
@@ -121,6 +122,24 @@ pub(super) fn table() -> Vec<Row> {
         (routes!(app_api::link_device), Public("the device's own token and a self-service link")),
         (routes!(app_api::action_page), Public("a signed action-page link")),
         (with_body_limit(routes!(app_api::send_tip), app_api::MAX_TIP_BYTES), Public("a signed action-page link")),
+        // Neighbourhood conversations: residents with their linked device's token, staff on invitation.
+        (routes!(nbh_api::membership), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::join), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::rename), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::leave), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::follow), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::unfollow), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::list), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::start), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::one), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::reply), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::invite), Public(DEVICE_TOKEN)),
+        (routes!(nbh_api::close), Public(DEVICE_TOKEN)),
+        (routes!(nbh_staff::list), Needs(Op::ReadConversations)),
+        (routes!(nbh_staff::start), Needs(Op::TakePartInConversations)),
+        (routes!(nbh_staff::one), Needs(Op::TakePartInConversations)),
+        (routes!(nbh_staff::reply), Needs(Op::TakePartInConversations)),
+        (routes!(nbh_staff::close), Needs(Op::TakePartInConversations)),
     ]
 }
 

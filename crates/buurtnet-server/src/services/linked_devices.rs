@@ -59,6 +59,7 @@ pub async fn export(app: &App, record: &ParticipantRecord) -> AppResult<super::p
     let mut v = super::participants::export(record);
     let devices = linked(app, record.participant.id).await?;
     v.devices = Some(devices.iter().map(device_json).collect());
+    v.neighbourhood = crate::neighbourhoods::membership::export(app, record.participant.id).await?;
     Ok(v)
 }
 

@@ -375,6 +375,9 @@ pub struct ParticipantExport {
     /// Devices linked through a self-service link.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<super::linked_devices::LinkedDevice>>,
+    /// Membership of the neighbourhood conversations and one's messages there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub neighbourhood: Option<crate::neighbourhoods::views::NeighbourhoodExport>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -462,6 +465,7 @@ pub fn export(record: &ParticipantRecord) -> ParticipantExport {
             })
             .collect(),
         devices: None,
+        neighbourhood: None,
     }
 }
 
