@@ -459,3 +459,100 @@ async fn the_quarterly_report_is_announced_once_after_the_quarter() {
         assert_eq!(app.sandbox(&o.email).await.len(), 1, "announced once");
     }
 }
+
+on_both_backends!(a_recruitment_campaign_counts_its_sign_ups_by_neighbourhood_and_month);
+
+/// A municipality's recruitment campaign: its link and QR code, sign-ups through the link
+/// (only the campaign's id is kept, and only while it runs), per neighbourhood and month.
+async fn a_recruitment_campaign_counts_its_sign_ups_by_neighbourhood_and_month(backend: Backend) {
+    use crate::common::example_registration;
+    let app = TestApp::spawn(backend).await;
+    let officer = app.staff_token("municipality-officer", "GM0344").await;
+    let other = app.staff_token("municipality-officer", "GM0307").await;
+    let admin = app.staff_token("admin", "NL").await;
+    let target = oracle_index().locate(52.09, 5.12).district.unwrap();
+    let (s, c) = post(
+        &app,
+        &officer,
+        "/api/v1/campaigns",
+        &json!({
+        "name": "Jongeren in de wijk", "areas": [target], "from": "2026-11-01", "to": "2026-12-31"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_i64().unwrap();
+    let link = c["link"].as_str().unwrap().to_string();
+    let code = link.split("campagne=").nth(1).unwrap().to_string();
+    assert!(link.starts_with(&format!("{}/aanmelden?campagne=", app.url)), "{link}");
+    // The sign-up page carries the campaign into its form.
+    let page = app.client.get(app.at(&format!("/aanmelden?campagne={code}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("name=\"campagne\" value=\"{code}\"")), "{page}");
+
+    let mut with = example_registration("via-poster@example.org", "+31612340001");
+    with["campaign"] = json!(code);
+    assert_eq!(app.post_json("/api/v1/participants", &with).await.0, 202);
+    assert_eq!(app.post_json("/api/v1/participants", &example_registration("plain@example.org", "+31612340002")).await.0, 202);
+    let mut unknown = example_registration("unknown@example.org", "+31612340003");
+    unknown["campaign"] = json!("nosuchcode");
+    assert_eq!(app.post_json("/api/v1/participants", &unknown).await.0, 202, "an unknown code never stops a sign-up");
+    let attributed = app
+        .store
+        .admin_strings("SELECT CAST(campaign_id AS TEXT) FROM participants WHERE campaign_id IS NOT NULL")
+        .await
+        .unwrap();
+    assert_eq!(attributed, vec![id.to_string()], "only the campaign's id, only for its sign-up");
+
+    let (s, v) = get(&app, &officer, &format!("/api/v1/campaigns/{id}")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!((v["sign_ups"].as_u64(), v["sign_ups_in_target"].as_u64()), (Some(1), Some(1)), "{v}");
+    assert_eq!(v["per_month"], json!([{"month": "2026-11", "sign_ups": 1}]));
+    assert!(v["per_neighbourhood"].as_array().unwrap().iter().any(|h| h["targeted"] == true), "{v}");
+    // Beyond the municipality's own staff: "< 5".
+    let (_, theirs) = get(&app, &admin, &format!("/api/v1/campaigns/{id}")).await;
+    assert_eq!(theirs["sign_ups"], "< 5");
+    let (s, _) = get(&app, &other, &format!("/api/v1/campaigns/{id}")).await;
+    assert_eq!(s, 404, "another municipality's campaign is not there");
+    let (_, list) = get(&app, &other, "/api/v1/campaigns").await;
+    assert_eq!(list["campaigns"].as_array().unwrap().len(), 0);
+
+    // After the campaign a sign-up through the old poster is not attributed.
+    app.clock.set(chrono::DateTime::parse_from_rfc3339("2027-01-02T12:00:00Z").unwrap().to_utc());
+    let mut late = example_registration("late@example.org", "+31612340004");
+    late["campaign"] = json!(code);
+    assert_eq!(app.post_json("/api/v1/participants", &late).await.0, 202);
+    let (_, v) = get(&app, &officer, &format!("/api/v1/campaigns/{id}")).await;
+    assert_eq!(v["sign_ups"], 1);
+
+    // The QR code for posters, as SVG and PNG.
+    let r = app.client.get(app.at(&format!("/api/v1/campaigns/{id}/qr.svg"))).bearer_auth(&officer).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert!(r.text().await.unwrap().contains("<svg"));
+    let r = app.client.get(app.at(&format!("/api/v1/campaigns/{id}/qr.png"))).bearer_auth(&officer).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let png = image::load_from_memory(&r.bytes().await.unwrap()).unwrap().to_luma8();
+    assert!(png.width() >= 250 && png.pixels().any(|p| p.0[0] == 0) && png.pixels().any(|p| p.0[0] == 255));
+
+    // Bad campaigns, each naming its field; nothing stored.
+    let amersfoort = oracle_index().locate(AMERSFOORT.0, AMERSFOORT.1).district.unwrap();
+    for (body, field) in [
+        (json!({"name": "", "areas": [target], "from": "2026-11-01", "to": "2026-12-31"}), "name"),
+        (json!({"name": "X", "areas": [amersfoort], "from": "2026-11-01", "to": "2026-12-31"}), "areas[0]"),
+        (json!({"name": "X", "areas": [target], "from": "2026-12-01", "to": "2026-11-01"}), "to"),
+        (json!({"name": "X", "areas": [target], "from": "1 november", "to": "2026-12-31"}), "from"),
+        (json!({"name": "X", "areas": [], "from": "2026-11-01", "to": "2026-12-31"}), "areas"),
+        (json!({"name": 7, "areas": [target], "from": "2026-11-01", "to": "2026-12-31"}), "name"),
+    ] {
+        let (s, v) = post(&app, &officer, "/api/v1/campaigns", &body).await;
+        assert_eq!(s, 422, "{body}: {v}");
+        assert_eq!(v["fields"][0]["field"], field, "{body}: {v}");
+    }
+    let (s, v) = post(
+        &app,
+        &admin,
+        "/api/v1/campaigns",
+        &json!({"name": "X", "areas": [target], "from": "2026-11-01", "to": "2026-12-31"}),
+    )
+    .await;
+    assert_eq!((s, v["fields"][0]["field"].as_str()), (422, Some("municipality")), "{v}");
+    assert_eq!(app.store.count_rows("campaigns").await.unwrap(), 1);
+}

@@ -61,6 +61,8 @@ pub enum Operation {
     SeeExactCounts,
     /// Read the reports (actions, enquiries, coverage, cost share) of one's scope.
     ReadReports,
+    /// Make recruitment campaigns (a sign-up link and QR code for posters) for one's municipality.
+    ManageCampaigns,
     /// See the neighbourhood conversations one was added to (and the counts per category in
     /// one's scope); never the contents of another.
     ReadConversations,
@@ -73,7 +75,7 @@ pub enum Operation {
 use Role::*;
 
 impl Operation {
-    pub const ALL: [Operation; 27] = [
+    pub const ALL: [Operation; 28] = [
         Operation::ReadOwnAccount,
         Operation::CountReach,
         Operation::SearchPlaces,
@@ -99,6 +101,7 @@ impl Operation {
         Operation::ReadReplyPhotos,
         Operation::SeeExactCounts,
         Operation::ReadReports,
+        Operation::ManageCampaigns,
         Operation::ReadConversations,
         Operation::TakePartInConversations,
     ];
@@ -131,6 +134,7 @@ impl Operation {
             Operation::ReadReplyPhotos => &[Dispatcher, Handler, Approver, Admin],
             Operation::SeeExactCounts => &[Dispatcher, Admin],
             Operation::ReadReports => &[MunicipalityOfficer, RegionalCoordinator, Dispatcher, Admin],
+            Operation::ManageCampaigns => &[MunicipalityOfficer, Admin],
             Operation::ReadConversations => &[NeighbourhoodOfficer, MunicipalityOfficer, RegionalCoordinator, Admin],
             Operation::TakePartInConversations => &[NeighbourhoodOfficer, MunicipalityOfficer, Admin],
         }
@@ -173,6 +177,7 @@ impl Operation {
             Operation::ReadReplyPhotos => "read-reply-photos",
             Operation::SeeExactCounts => "see-exact-counts",
             Operation::ReadReports => "read-reports",
+            Operation::ManageCampaigns => "manage-campaigns",
             Operation::ReadConversations => "read-conversations",
             Operation::TakePartInConversations => "take-part-in-conversations",
         }

@@ -78,6 +78,7 @@ pub const TABLES: &[TableSpec] = &[
             ("municipality_code", Text),
             ("created_at", Int),
             ("updated_at", Int),
+            ("campaign_id", Int),
         ],
     },
     TableSpec {
@@ -386,6 +387,22 @@ pub const TABLES: &[TableSpec] = &[
             ("width", Int),
             ("height", Int),
             ("bytes", Int),
+            ("created_at", Int),
+        ],
+    },
+    // Recruitment campaigns (migration 0029).
+    TableSpec {
+        name: "campaigns",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("municipality", Text),
+            ("name", Text),
+            ("areas", Text),
+            ("starts_on", Text),
+            ("ends_on", Text),
+            ("code", Text),
+            ("created_by", Int),
             ("created_at", Int),
         ],
     },

@@ -29,6 +29,7 @@ mod abuse;
 pub mod actions;
 pub mod approvals;
 mod areas;
+pub mod campaigns;
 pub mod conversations;
 pub mod copy;
 pub mod deliveries;

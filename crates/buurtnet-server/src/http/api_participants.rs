@@ -53,7 +53,8 @@ pub async fn register(
     JsonBody(body): JsonBody,
 ) -> AppResult<(StatusCode, Json<Accepted>)> {
     let draft = parse_registration(&body)?;
-    svc::register(&state, &client, draft).await?;
+    let campaign = body.get("campaign").and_then(serde_json::Value::as_str);
+    svc::register(&state, &client, draft, campaign).await?;
     Ok(accepted("Check your e-mail and SMS to confirm your registration."))
 }
 

@@ -52,3 +52,14 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
         Ok(RequestId(parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string()))
     }
 }
+
+/// Reads a JSON body into its type; a field of the wrong type is a 422 naming it.
+pub fn typed<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> crate::error::AppResult<T> {
+    if !body.is_object() {
+        return Err(crate::error::AppError::bad_request("invalid_body", "The body must be a JSON object."));
+    }
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let field = e.path().to_string();
+        crate::error::AppError::invalid(&field, "invalid_type", format!("This field has the wrong type: {}", e.inner()))
+    })
+}

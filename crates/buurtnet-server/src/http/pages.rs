@@ -146,6 +146,8 @@ struct RegisterForm {
     quiet_voice: Option<String>,
     age_confirmed: Option<String>,
     lang: Option<String>,
+    /// The recruitment campaign's code from its link (`/aanmelden?campagne=…`).
+    campagne: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -157,14 +159,26 @@ struct RegisterPage {
     errors: Vec<(String, String)>,
 }
 
+#[derive(Deserialize)]
+struct RegisterQuery {
+    lang: Option<String>,
+    campagne: Option<String>,
+}
+
 async fn register_form(
     State(state): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-    Query(q): Query<LangQuery>,
+    Query(q): Query<RegisterQuery>,
 ) -> impl IntoResponse {
     let (jar, t, csrf) = form_page(&state, jar, q.lang.as_deref(), &headers);
-    let form = RegisterForm { topics: vec!["urgent".into(), "enquiry".into(), "information".into()], ..RegisterForm::default() };
+    // A campaign code is letters and digits only (anything else cannot be one).
+    let campagne = q.campagne.filter(|c| !c.is_empty() && c.len() <= 32 && c.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let form = RegisterForm {
+        topics: vec!["urgent".into(), "enquiry".into(), "information".into()],
+        campagne,
+        ..RegisterForm::default()
+    };
     (jar, RegisterPage { t, csrf, form, errors: Vec::new() })
 }
 
@@ -191,7 +205,7 @@ async fn register_submit(
         "age_confirmed": form.age_confirmed.is_some(), "topics": form.topics, "addresses": [address],
     });
     let result = match parse_registration(&body) {
-        Ok(draft) => svc::register(&state, &client, draft).await,
+        Ok(draft) => svc::register(&state, &client, draft, form.campagne.as_deref()).await,
         Err(e) => Err(AppError::Validation(e)),
     };
     match result {

@@ -109,6 +109,11 @@ pub(super) fn table() -> Vec<Row> {
         (routes!(reports_api::coverage), Needs(Op::ReadReports)),
         (routes!(reports_api::cost_share), Needs(Op::ReadReports)),
         (routes!(reports_api::quarterly), Needs(Op::ReadReports)),
+        (routes!(crate::reports::campaigns::create), Needs(Op::ManageCampaigns)),
+        (routes!(crate::reports::campaigns::list), Needs(Op::ReadReports)),
+        (routes!(crate::reports::campaigns::one), Needs(Op::ReadReports)),
+        (routes!(crate::reports::campaigns::qr_svg), Needs(Op::ReadReports)),
+        (routes!(crate::reports::campaigns::qr_png), Needs(Op::ReadReports)),
         // Web Push: the VAPID public key and devices registered on their own.
         (routes!(api_devices::public_key), Public("the VAPID public key")),
         (routes!(api_devices::register), Public("a device registers itself")),

@@ -1,21 +1,10 @@
 //! The request bodies of the neighbourhood conversations, as types. Every field is optional in
 //! the type so that a missing one is answered like a wrong one: a 422 naming the field.
 
-use crate::error::{AppError, AppResult};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
-/// Reads a JSON body into its type; a field of the wrong type is a 422 naming it.
-pub fn typed<T: DeserializeOwned>(body: serde_json::Value) -> AppResult<T> {
-    if !body.is_object() {
-        return Err(AppError::bad_request("invalid_body", "The body must be a JSON object."));
-    }
-    serde_path_to_error::deserialize(body).map_err(|e| {
-        let field = e.path().to_string();
-        AppError::invalid(&field, "invalid_type", format!("This field has the wrong type: {}", e.inner()))
-    })
-}
+pub use crate::http::extract::typed;
 
 /// `POST /app/devices/{id}/neighbourhood`: join.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod campaigns;
 pub mod choropleth;
 pub mod cost_share;
 pub mod coverage;

@@ -118,7 +118,10 @@ fn six_digit_code() -> String {
 
 /// Registers a participant (from the API or the web form). The result is the same whether or
 /// not the e-mail address or phone number was known.
-pub async fn register(app: &App, client: &ClientIp, draft: ParticipantDraft) -> AppResult<()> {
+/// Registers a resident; `campaign` is the code of the recruitment campaign whose link they
+/// came through (recorded as the campaign's id while the campaign runs; otherwise ignored: a
+/// poster outliving its campaign must not stop anyone signing up).
+pub async fn register(app: &App, client: &ClientIp, draft: ParticipantDraft, campaign: Option<&str>) -> AppResult<()> {
     let targets: Vec<&str> = draft.email.iter().map(|e| e.as_str()).chain(draft.phone.iter().map(|p| p.as_str())).collect();
     abuse::check(app, "register", &app.config.abuse_limits.register, client, &targets).await?;
     let addresses = resolve_addresses(app, &draft).await?;
@@ -166,7 +169,13 @@ pub async fn register(app: &App, client: &ClientIp, draft: ParticipantDraft) -> 
         addresses,
     };
     match app.store.insert_participants(std::slice::from_ref(&new)).await {
-        Ok(_) => {}
+        Ok(ids) => {
+            if let (Some(code), Some(id)) = (campaign, ids.first())
+                && let Some(c) = crate::reports::campaigns::running(app, code).await?
+            {
+                app.store.set_participant_campaign(*id, c).await?;
+            }
+        }
         // Registered concurrently by someone else a moment ago: same answer as above.
         Err(StoreError::Conflict(_)) => return Ok(()),
         Err(e) => return Err(e.into()),
