@@ -511,6 +511,7 @@ async fn every_role_on_every_console_page_from_both_scopes(b: Backend) {
         format!("/console/buurtonderzoek/{enquiry}"),
         "/console/deelnemers".into(),
         "/console/rapportages".into(),
+        "/console/campagnes".into(),
         "/console/rapportages/kwartaal/GM0307/2026-Q3".into(),
         "/console/beheer/medewerkers".into(),
         "/console/beheer/audit".into(),

@@ -556,3 +556,36 @@ async fn a_recruitment_campaign_counts_its_sign_ups_by_neighbourhood_and_month(b
     assert_eq!((s, v["fields"][0]["field"].as_str()), (422, Some("municipality")), "{v}");
     assert_eq!(app.store.count_rows("campaigns").await.unwrap(), 1);
 }
+
+/// A municipality officer makes a campaign in the console and sees its link, QR code and
+/// sign-ups; axe-core finds nothing serious, and nothing scrolls sideways on a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_is_made_in_the_console() {
+    use crate::browser_kit::{browser_sized, heading_is, screenshot};
+    use crate::console_browser::{no_accessibility_problems, signed_in_on};
+    use fantoccini::Locator;
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let target = oracle_index().locate(UTRECHT.0, UTRECHT.1).district.unwrap();
+    for (width, name) in [(1280, "console-campaigns"), (390, "console-campaigns-phone")] {
+        let (c, _) = signed_in_on(&app, "municipality-officer", "GM0344", browser_sized(width, 900).await).await;
+        c.find(Locator::Id("nav-campaigns")).await.unwrap().click().await.unwrap();
+        heading_is(&c, "Wervingscampagnes").await;
+        c.find(Locator::Id("c-name")).await.unwrap().send_keys(&format!("Poster {width}")).await.unwrap();
+        c.find(Locator::Id("c-areas")).await.unwrap().send_keys(&target).await.unwrap();
+        c.execute("document.getElementById('c-from').value='2026-11-01'; document.getElementById('c-to').value='2026-12-31'; return true;", vec![]).await.unwrap();
+        c.find(Locator::Id("make-campaign")).await.unwrap().click().await.unwrap();
+        let section = crate::browser_kit::text_when(&c, "section.campaign", |t| t.contains(&format!("Poster {width}"))).await;
+        assert!(section.contains("/aanmelden?campagne="), "{section}");
+        let loaded = c
+            .execute("return Array.from(document.querySelectorAll('section.campaign img')).every(i => i.complete && i.naturalWidth > 0)", vec![])
+            .await
+            .unwrap();
+        assert_eq!(loaded, serde_json::json!(true), "the QR codes load");
+        no_accessibility_problems(&c, name).await;
+        let widths = c.execute("return [document.documentElement.scrollWidth, window.innerWidth]", vec![]).await.unwrap();
+        assert!(widths[0].as_f64().unwrap() <= widths[1].as_f64().unwrap(), "{name} scrolls sideways: {widths}");
+        screenshot(&c, name).await;
+        c.close().await.unwrap();
+    }
+    assert_eq!(app.store.count_rows("campaigns").await.unwrap(), 2);
+}

@@ -106,6 +106,10 @@ fn page_table() -> Vec<(Page, MethodRouter<AppState>)> {
         (p("/console/antwoorden/{id}", P, Needs(Operation::HandleReplies)), post(pages_enquiries::reply_step)),
         (p("/console/deelnemers", G, Needs(Operation::ReadCoverage)), get(pages_participants::coverage)),
         (p("/console/rapportages", G, Needs(Operation::ReadReports)), get(pages_reports::page)),
+        (
+            p("/console/campagnes", GP, Needs(Operation::ReadReports)),
+            get(pages_reports::campaigns).post(pages_reports::create_campaign),
+        ),
         (p("/console/rapportages/kwartaal/{gm}/{quarter}", G, Needs(Operation::ReadReports)), get(pages_reports::quarterly)),
         (p("/console/kaart", G, Needs(Operation::ManageActions)), get(pages_actions::map_page)),
         (p("/console/kaart/gebieden", G, Needs(Operation::ManageActions)), get(pages_actions::map_areas)),

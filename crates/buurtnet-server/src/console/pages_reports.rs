@@ -198,3 +198,64 @@ pub async fn quarterly(
         Err(e) => render_error(c.t, e, rid.0),
     }
 }
+
+#[derive(Deserialize, Default)]
+pub struct CampaignForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    areas: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "console/campaigns.html")]
+struct CampaignsPage {
+    t: Ct,
+    shell: Shell,
+    campaigns: Vec<reports::campaigns::CampaignView>,
+    may_create: bool,
+    form: CampaignForm,
+    error: String,
+}
+
+async fn campaigns_page(state: &AppState, c: Console, rid: RequestId, form: CampaignForm, error: String) -> Response {
+    match reports::campaigns::of_scope(state, &c.user).await {
+        Ok(campaigns) => {
+            let may_create = c.user.may(buurtnet_domain::Operation::ManageCampaigns);
+            (c.jar, CampaignsPage { t: c.t, shell: c.shell, campaigns, may_create, form, error }).into_response()
+        }
+        Err(e) => render_error(c.t, e, rid.0),
+    }
+}
+
+/// The recruitment campaigns of one's scope: their link, QR code and sign-ups; a form for new ones.
+pub async fn campaigns(State(state): State<AppState>, c: Console, rid: RequestId) -> Response {
+    campaigns_page(&state, c, rid, CampaignForm::default(), String::new()).await
+}
+
+pub async fn create_campaign(
+    State(state): State<AppState>,
+    c: Console,
+    rid: RequestId,
+    axum_extra::extract::Form(f): axum_extra::extract::Form<CampaignForm>,
+) -> Response {
+    let body = reports::campaigns::NewCampaign {
+        name: Some(f.name.clone()),
+        areas: Some(f.areas.split([',', ' ']).filter(|a| !a.is_empty()).map(str::to_string).collect()),
+        from: Some(f.from.clone()),
+        to: Some(f.to.clone()),
+        municipality: None,
+    };
+    match reports::campaigns::make(&state, &c.user, &body).await {
+        Ok(_) => axum::response::Redirect::to("/console/campagnes").into_response(),
+        Err(crate::error::AppError::Validation(errors)) => {
+            let error = errors.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+            campaigns_page(&state, c, rid, f, error).await
+        }
+        Err(e) => render_error(c.t, e, rid.0),
+    }
+}

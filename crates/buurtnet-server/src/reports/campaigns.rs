@@ -231,34 +231,36 @@ pub async fn create(
     user: StaffUser,
     crate::http::extract::JsonBody(body): crate::http::extract::JsonBody,
 ) -> AppResult<(StatusCode, Json<CampaignView>)> {
-    user.require(Operation::ManageCampaigns)?;
     let body: NewCampaign = crate::http::extract::typed(body)?;
-    let mut row = parse_new(&state, &user, &body)?;
+    Ok((StatusCode::CREATED, Json(make(&state, &user, &body).await?)))
+}
+
+/// Makes a campaign (checked, stored, audited).
+pub async fn make(state: &AppState, user: &StaffUser, body: &NewCampaign) -> AppResult<CampaignView> {
+    user.require(Operation::ManageCampaigns)?;
+    let mut row = parse_new(state, user, body)?;
     row.id = state.store.create_campaign(&row).await?;
-    state
-        .store
-        .audit(
-            state.now_ms(),
-            &user.actor(),
-            "campaign.create",
-            Some(&format!("campaign:{}", row.id)),
-            &serde_json::json!({"municipality": row.municipality}),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(view(&state, &user, row).await?)))
+    let details = serde_json::json!({"municipality": row.municipality});
+    state.store.audit(state.now_ms(), &user.actor(), "campaign.create", Some(&format!("campaign:{}", row.id)), &details).await?;
+    view(state, user, row).await
+}
+
+/// The campaigns of the caller's scope, newest first.
+pub async fn of_scope(state: &AppState, user: &StaffUser) -> AppResult<Vec<CampaignView>> {
+    user.require(Operation::ReadReports)?;
+    let index = state.areas.current();
+    let mut campaigns = Vec::new();
+    for c in state.store.campaigns().await?.into_iter().filter(|c| may_see(user, &index, c)) {
+        campaigns.push(view(state, user, c).await?);
+    }
+    Ok(campaigns)
 }
 
 #[utoipa::path(get, path = "/campaigns", tag = "reports",
     summary = "The recruitment campaigns of one's scope with their sign-ups per neighbourhood and month",
     responses((status = 200, description = "The campaigns", body = CampaignList)))]
 pub async fn list(State(state): State<AppState>, user: StaffUser) -> AppResult<Json<CampaignList>> {
-    user.require(Operation::ReadReports)?;
-    let index = state.areas.current();
-    let mut campaigns = Vec::new();
-    for c in state.store.campaigns().await?.into_iter().filter(|c| may_see(&user, &index, c)) {
-        campaigns.push(view(&state, &user, c).await?);
-    }
-    Ok(Json(CampaignList { campaigns }))
+    Ok(Json(CampaignList { campaigns: of_scope(&state, &user).await? }))
 }
 
 async fn visible(state: &AppState, user: &StaffUser, id: &str) -> AppResult<CampaignRow> {
