@@ -3,17 +3,17 @@ use crate::on_both_backends;
 
 on_both_backends!(register_by_web_form_with_csrf, self_service_pages);
 
-fn csrf(html: &str) -> String {
+pub(crate) fn csrf(html: &str) -> String {
     let start = html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
     html[start..].split('"').next().unwrap().to_string()
 }
 
-async fn page(app: &TestApp, path: &str) -> (u16, String) {
+pub(crate) async fn page(app: &TestApp, path: &str) -> (u16, String) {
     let r = app.client.get(app.at(path)).send().await.unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+pub(crate) async fn post_form(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
     let body: String = form.iter().map(|(k, v)| format!("{k}={}", crate::common::urlencode(v))).collect::<Vec<_>>().join("&");
     let r = app
         .client

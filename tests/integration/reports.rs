@@ -589,3 +589,72 @@ async fn a_campaign_is_made_in_the_console() {
     }
     assert_eq!(app.store.count_rows("campaigns").await.unwrap(), 2);
 }
+
+on_both_backends!(participants_are_asked_once_a_year_and_paused_without_an_answer);
+
+/// The yearly "still with us?": everyone signed up a year ago is asked once, with a link to
+/// their own page; who confirms stays, who does not is paused after the grace period (and sees
+/// why), and confirming resumes them. The municipality's upkeep report counts it.
+async fn participants_are_asked_once_a_year_and_paused_without_an_answer(backend: Backend) {
+    use crate::pages::{csrf, page, post_form};
+    let app = TestApp::spawn(backend).await;
+    let officer = app.staff_token("municipality-officer", "GM0307").await;
+    // The test residents signed up at time 0, long before the test clock's 2026.
+    let a = resident(&app, AMERSFOORT, &[Channel::Email], &[Topic::Urgent], "nl", vec![]).await;
+    let b = resident(&app, AMERSFOORT, &[Channel::Email], &[Topic::Urgent], "en", vec![]).await;
+    app.run_jobs().await;
+    let link = |mails: &[Value]| -> String {
+        let body = mails.iter().find(|m| m["subject"].as_str().is_some_and(|s| s.contains("buurtnet: "))).unwrap()["body"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let start = body.find("/mijn/").unwrap();
+        body[start..].split_whitespace().next().unwrap().to_string()
+    };
+    let mails_a = app.sandbox(&a.email).await;
+    assert_eq!(mails_a.len(), 1, "{mails_a:?}");
+    assert_eq!(mails_a[0]["subject"], "buurtnet: doet u nog mee?");
+    let mails_b = app.sandbox(&b.email).await;
+    assert_eq!(mails_b[0]["subject"], "buurtnet: still with us?", "in their language");
+    // A second run asks nobody again.
+    app.clock.advance(chrono::Duration::hours(1));
+    app.run_jobs().await;
+    assert_eq!(app.sandbox(&a.email).await.len(), 1);
+
+    // A confirms on their page.
+    let (s, html) = page(&app, &link(&mails_a)).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("id=\"confirm-yes\""), "{html}");
+    let (s, html) = post_form(&app, &link(&mails_a), &[("csrf", &csrf(&html)), ("action", "confirm"), ("lang", "nl")]).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("Bedankt: je doet weer een jaar mee.") && !html.contains("id=\"confirm-yes\""), "{html}");
+
+    // Past the grace period B is paused, and sees why; A is not.
+    app.clock.advance(chrono::Duration::days(30) + chrono::Duration::hours(1));
+    app.run_jobs().await;
+    let store = app.store.clone();
+    let paused = |id: i64| {
+        let store = store.clone();
+        async move { store.participant(id).await.unwrap().unwrap().participant.paused }
+    };
+    assert!(!paused(a.id).await);
+    assert!(paused(b.id).await);
+    let (s, v) = get(&app, &officer, "/api/v1/reports/upkeep?area=GM0307").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["participants"].as_u64(), v["paused_unconfirmed"].as_u64(), v["confirmed"].as_u64()),
+        (Some(2), Some(1), Some(1)),
+        "{v}"
+    );
+    // B's link (valid for the grace period and a day) still opens the page: the reason and the way back.
+    let (s, html) = page(&app, &format!("{}?lang=en", link(&mails_b))).await;
+    assert_eq!(s, 200, "{html}");
+    assert!(html.contains("We paused your registration because you did not confirm"), "{html}");
+    let (s, _) = post_form(&app, &link(&mails_b), &[("csrf", &csrf(&html)), ("action", "confirm"), ("lang", "en")]).await;
+    assert_eq!(s, 200);
+    assert!(!paused(b.id).await, "confirming resumes");
+    let (_, v) = get(&app, &officer, "/api/v1/reports/upkeep?area=GM0307").await;
+    assert_eq!((v["paused_unconfirmed"].as_u64(), v["confirmed"].as_u64()), (Some(0), Some(2)), "{v}");
+    let (s, v) = get(&app, &officer, "/api/v1/reports/upkeep?area=RE03").await;
+    assert_eq!(s, 404, "a municipality officer's scope: {v}");
+}

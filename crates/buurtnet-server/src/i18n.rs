@@ -109,6 +109,13 @@ text_table! {
         "save" => ("Opslaan", "Save"),
         "saved" => ("Je wijzigingen zijn opgeslagen.", "Your changes have been saved."),
         "paused" => ("Gepauzeerd: je ontvangt geen berichten", "Paused: you receive no messages"),
+        "paused_unconfirmed" => (
+            "We hebben je aanmelding gepauzeerd omdat je niet hebt bevestigd dat je nog meedoet. Bevestig hieronder en je ontvangt weer berichten.",
+            "We paused your registration because you did not confirm that you still take part. Confirm below and you receive messages again.",
+        ),
+        "confirm_question" => ("Doe je nog mee met buurtnet?", "Are you still with buurtnet?"),
+        "confirm_yes" => ("Ja, ik doe nog mee", "Yes, I am still in"),
+        "confirmed" => ("Bedankt: je doet weer een jaar mee.", "Thank you: you are in for another year."),
         "pause" => ("Pauzeren", "Pause"),
         "resume" => ("Weer berichten ontvangen", "Receive messages again"),
         "download" => ("Download al mijn gegevens (JSON)", "Download all my data (JSON)"),

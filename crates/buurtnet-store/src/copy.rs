@@ -79,6 +79,9 @@ pub const TABLES: &[TableSpec] = &[
             ("created_at", Int),
             ("updated_at", Int),
             ("campaign_id", Int),
+            ("confirmed_at", Int),
+            ("confirm_asked_at", Int),
+            ("paused_reason", Text),
         ],
     },
     TableSpec {

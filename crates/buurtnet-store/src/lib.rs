@@ -52,6 +52,7 @@ mod staff;
 pub mod staff_second_factor;
 pub mod staff_sessions;
 pub mod targeting;
+pub mod upkeep;
 
 pub use devices::{DeviceChange, DevicePlace, DeviceRecord, NewDevice};
 pub use error::StoreError;

@@ -212,7 +212,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = with_pool!(self, |p| {
             let mut tx = p.begin().await?;
-            let n = sqlx::query("UPDATE participants SET language = $1, topics = $2, paused = $3, updated_at = $4 WHERE id = $5")
+            let n = sqlx::query("UPDATE participants SET language = $1, topics = $2, paused = $3, updated_at = $4, paused_reason = NULL WHERE id = $5")
                 .bind(language)
                 .bind(topics)
                 .bind(paused)

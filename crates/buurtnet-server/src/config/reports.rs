@@ -22,6 +22,12 @@ pub struct ReportsConfig {
     /// Per police unit (`[reports.cost_per_region.RE05]`), rates of its own (Twente asked
     /// € 0.08 in all).
     pub cost_per_region: BTreeMap<String, CostRates>,
+    /// A participant is asked whether they still take part this many days after they signed up
+    /// or last confirmed. Default 365.
+    pub confirm_after_days: i64,
+    /// Without an answer this many days after being asked, they are paused (with that reason,
+    /// on their own page). Default 30.
+    pub confirm_grace_days: i64,
 }
 
 /// What each party pays per inhabitant.
@@ -64,6 +70,8 @@ impl Default for ReportsConfig {
             recruitment_threshold_pct: RECRUITMENT_THRESHOLD_PCT,
             cost_per_inhabitant: CostRates::default(),
             cost_per_region: BTreeMap::new(),
+            confirm_after_days: 365,
+            confirm_grace_days: 30,
         }
     }
 }

@@ -402,6 +402,10 @@ struct SelfServicePage {
     token: String,
     notice: String,
     paused: bool,
+    /// Paused by the system for not answering the yearly question.
+    paused_unconfirmed: bool,
+    /// Asked whether they still take part, not answered yet.
+    confirm_pending: bool,
     language: String,
     topics: Vec<String>,
     /// (kind, masked-or-full value, verified)
@@ -423,12 +427,15 @@ async fn render_self_service(
     let devices = crate::services::linked_devices::linked(state, record.participant.id).await?;
     let (jar, csrf) = csrf_token(jar, state.config.secure_cookies);
     let p = &record.participant;
+    let upkeep = state.store.upkeep_state(p.id).await?;
     let page = SelfServicePage {
         t,
         csrf,
         token,
         notice,
         paused: p.paused,
+        paused_unconfirmed: p.paused && upkeep.paused_reason.as_deref() == Some("no_confirmation"),
+        confirm_pending: upkeep.pending(),
         language: p.language.clone(),
         topics: TopicSet::from_bits(p.topics).names().into_iter().map(String::from).collect(),
         contacts: record.contacts.iter().map(|c| (c.kind.clone(), c.value.clone(), c.verified_at.is_some())).collect(),
@@ -512,6 +519,10 @@ async fn self_service_submit(
                 return Ok(Some("unlinked"));
             }
             "pause" => svc::update(&state, &record, &json!({"paused": true})).await?,
+            "confirm" => {
+                state.store.confirm_participant(record.participant.id, state.now_ms()).await?;
+                return Ok(Some("confirmed"));
+            }
             "resume" => svc::update(&state, &record, &json!({"paused": false})).await?,
             _ => {
                 let lang = form.language.as_deref().and_then(Language::parse).unwrap_or(t.lang);

@@ -109,6 +109,7 @@ pub(super) fn table() -> Vec<Row> {
         (routes!(reports_api::coverage), Needs(Op::ReadReports)),
         (routes!(reports_api::cost_share), Needs(Op::ReadReports)),
         (routes!(reports_api::quarterly), Needs(Op::ReadReports)),
+        (routes!(reports_api::upkeep), Needs(Op::ReadReports)),
         (routes!(crate::reports::campaigns::create), Needs(Op::ManageCampaigns)),
         (routes!(crate::reports::campaigns::list), Needs(Op::ReadReports)),
         (routes!(crate::reports::campaigns::one), Needs(Op::ReadReports)),

@@ -41,6 +41,9 @@ pub enum JobKind {
     /// After a quarter's end, each municipality's officers get a link to its quarterly report
     /// (once per municipality and quarter).
     QuarterlyReports,
+    /// Participants are asked once a year whether they still take part, and paused when they
+    /// do not answer in time (`reports.confirm_after_days`, `reports.confirm_grace_days`).
+    ParticipantConfirmation,
 }
 
 /// How a failed job is tried again: after `first`, then twice as long each time, at most `max`.
@@ -59,7 +62,7 @@ impl Backoff {
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::ActionReminders,
         JobKind::DeliveryRetention,
         JobKind::ReplyPhotoRetention,
@@ -67,6 +70,7 @@ impl JobKind {
         JobKind::ChangeFeedPruning,
         JobKind::AbuseCounterPruning,
         JobKind::QuarterlyReports,
+        JobKind::ParticipantConfirmation,
     ];
 
     /// The name in the jobs table (stable: stored rows carry it).
@@ -79,6 +83,7 @@ impl JobKind {
             JobKind::ChangeFeedPruning => "change_feed.prune",
             JobKind::AbuseCounterPruning => "abuse_counters.prune",
             JobKind::QuarterlyReports => "reports.quarterly",
+            JobKind::ParticipantConfirmation => "participants.confirmation",
         }
     }
 
@@ -94,7 +99,8 @@ impl JobKind {
             JobKind::DeliveryRetention
             | JobKind::ReplyPhotoRetention
             | JobKind::IdempotencyKeyPruning
-            | JobKind::QuarterlyReports => Duration::from_secs(300),
+            | JobKind::QuarterlyReports
+            | JobKind::ParticipantConfirmation => Duration::from_secs(300),
             JobKind::ChangeFeedPruning | JobKind::AbuseCounterPruning => Duration::from_secs(60),
         })
     }

@@ -229,3 +229,60 @@ pub async fn answer_quarterly(
         Some(_) => Err(AppError::invalid("format", "invalid_value", "Use format=html, pdf or csv.")),
     }
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UpkeepQuery {
+    /// The municipality (GM…); default the caller's scope.
+    area: Option<String>,
+    /// Confirmations counted from this month (YYYY-MM; default twelve months ago).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    from: Option<String>,
+}
+
+/// The health of a municipality's participant file.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UpkeepReport {
+    pub municipality: String,
+    #[schema(value_type = Value)]
+    pub participants: buurtnet_domain::policy::ShownCount,
+    #[schema(value_type = Value)]
+    pub paused_by_themselves: buurtnet_domain::policy::ShownCount,
+    /// Paused for not answering the yearly "still with us?".
+    #[schema(value_type = Value)]
+    pub paused_unconfirmed: buurtnet_domain::policy::ShownCount,
+    #[schema(value_type = Value)]
+    pub awaiting_confirmation: buurtnet_domain::policy::ShownCount,
+    /// Confirmed since `from`.
+    #[schema(value_type = Value)]
+    pub confirmed: buurtnet_domain::policy::ShownCount,
+}
+
+#[utoipa::path(get, path = "/reports/upkeep", tag = "reports", params(UpkeepQuery),
+    summary = "The participant file of a municipality: paused (by themselves, for not confirming), awaiting confirmation, confirmed",
+    responses((status = 200, description = "The counts", body = UpkeepReport),
+        (status = 404, description = "Area outside the caller's scope"), (status = 422, description = "Invalid parameter")))]
+pub async fn upkeep(
+    State(state): State<AppState>,
+    user: StaffUser,
+    Query(q): Query<UpkeepQuery>,
+) -> AppResult<Json<UpkeepReport>> {
+    let window = Window::parse(&state, q.from.as_deref(), None)?;
+    let area = area_for(&state, &user, q.area.as_deref(), Format::Json)?;
+    if !area.code.starts_with("GM") {
+        return Err(AppError::invalid("area", "not_a_municipality", "The participant file is kept per municipality (GM…)."));
+    }
+    let since = window.read_range().0 + 86_400_000;
+    let c = state.store.upkeep_counts(&area.code, since).await?;
+    audit_read(&state, &user, "upkeep", &area.code).await?;
+    let d = area.disclosure;
+    let n = |x: i64| d.people(x.max(0) as u64);
+    Ok(Json(UpkeepReport {
+        municipality: area.code.clone(),
+        participants: n(c.participants),
+        paused_by_themselves: n(c.paused_by_themselves),
+        paused_unconfirmed: n(c.paused_unconfirmed),
+        awaiting_confirmation: n(c.awaiting_confirmation),
+        confirmed: n(c.confirmed_since),
+    }))
+}

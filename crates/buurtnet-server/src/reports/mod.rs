@@ -14,6 +14,7 @@ pub mod history_import;
 pub mod quarterly;
 pub mod quarterly_mail;
 pub mod quarterly_pdf;
+pub mod upkeep;
 
 use crate::auth::StaffUser;
 use crate::error::{AppError, AppResult};

@@ -571,6 +571,10 @@ pub async fn update(app: &App, record: &ParticipantRecord, body: &Value) -> AppR
         return Err(AppError::Validation(errors));
     }
     app.store.update_self_service(p.id, &language, topics, paused, &address_changes, app.now_ms()).await?;
+    // Resuming is an answer to the yearly "still with us?" too.
+    if p.paused && !paused {
+        app.store.confirm_participant(p.id, app.now_ms()).await?;
+    }
     Ok(())
 }
 

@@ -37,6 +37,9 @@ pub async fn run(state: &AppState, kind: JobKind, _job: &JobRow) -> anyhow::Resu
         JobKind::QuarterlyReports => {
             crate::reports::quarterly_mail::send_due(state).await?;
         }
+        JobKind::ParticipantConfirmation => {
+            crate::reports::upkeep::run(state).await?;
+        }
     }
     Ok(())
 }
