@@ -60,12 +60,16 @@ impl Store {
 
     /// Records that a participant was asked (only if still not asked since their last "yes").
     pub async fn mark_asked(&self, id: i64, now: i64) -> Result<bool, StoreError> {
-        let sql = format!(
-            "UPDATE participants SET confirm_asked_at = $1 WHERE id = $2
-             AND (confirm_asked_at IS NULL OR confirm_asked_at < COALESCE(confirmed_at, created_at))"
-        );
         let n = with_pool!(self, |p| {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(now).bind(id).execute(p).await.map(|r| r.rows_affected())
+            sqlx::query(
+                "UPDATE participants SET confirm_asked_at = $1 WHERE id = $2
+                 AND (confirm_asked_at IS NULL OR confirm_asked_at < COALESCE(confirmed_at, created_at))",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected())
         })?;
         Ok(n == 1)
     }
