@@ -51,7 +51,8 @@ pub async fn resident(
         age_confirmed: true,
         paused: false,
         municipality_code: address.municipality_code.clone(),
-        created_at: 0,
+        // Signed up now (by the test clock), as a resident would be.
+        created_at: app.clock_ms(),
         contacts: vec![
             NewContact { kind: "email".into(), value: email.clone(), mobile: false, verified_at: Some(0) },
             NewContact { kind: "phone".into(), value: phone.clone(), mobile: true, verified_at: Some(0) },

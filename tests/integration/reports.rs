@@ -599,9 +599,12 @@ async fn participants_are_asked_once_a_year_and_paused_without_an_answer(backend
     use crate::pages::{csrf, page, post_form};
     let app = TestApp::spawn(backend).await;
     let officer = app.staff_token("municipality-officer", "GM0307").await;
-    // The test residents signed up at time 0, long before the test clock's 2026.
     let a = resident(&app, AMERSFOORT, &[Channel::Email], &[Topic::Urgent], "nl", vec![]).await;
     let b = resident(&app, AMERSFOORT, &[Channel::Email], &[Topic::Urgent], "en", vec![]).await;
+    // Not asked in their first year; asked once it has passed.
+    app.run_jobs().await;
+    assert!(app.sandbox(&a.email).await.is_empty());
+    app.clock.advance(chrono::Duration::days(366));
     app.run_jobs().await;
     let link = |mails: &[Value]| -> String {
         let body = mails.iter().find(|m| m["subject"].as_str().is_some_and(|s| s.contains("buurtnet: "))).unwrap()["body"]
