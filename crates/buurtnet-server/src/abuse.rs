@@ -150,6 +150,7 @@ pub async fn prune(app: &App) -> AppResult<u64> {
         &app.config.abuse_limits.staff_sign_in,
         &app.config.abuse_limits.tip,
         &app.config.abuse_limits.app,
+        &app.config.abuse_limits.emergency,
     ]
     .iter()
     .map(|l| l.window_seconds)

@@ -225,7 +225,7 @@ fn action_content() -> ActionContent {
 /// Every message an action can send: each message kind (a closing with each outcome).
 fn action_messages() -> Vec<(String, MessageKind, Option<Outcome>, Option<&'static str>)> {
     let mut out = Vec::new();
-    for &message in MessageKind::ALL {
+    for &message in MessageKind::ALL.iter().filter(|k| !k.is_between_residents()) {
         match message {
             MessageKind::Close => {
                 for &outcome in Outcome::ALL {
