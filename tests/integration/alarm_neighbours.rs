@@ -29,6 +29,8 @@ struct Res {
     token: String,
     participant: i64,
     phone: Option<String>,
+    /// The participant's self-service link token.
+    signin: String,
 }
 
 impl Res {
@@ -69,7 +71,8 @@ async fn resident(app: &TestApp, email: &str, phone: Option<&str>, postcode: &st
     assert_eq!(s, 200, "{v}");
     let (s, me) = app.get_json(&format!("/api/v1/self-service/{signin}")).await;
     assert_eq!(s, 200, "{me}");
-    let r = Res { device, token: device_token, participant: me["id"].as_i64().unwrap(), phone: phone.map(str::to_string) };
+    let r =
+        Res { device, token: device_token, participant: me["id"].as_i64().unwrap(), phone: phone.map(str::to_string), signin };
     if let Some(name) = name {
         let (s, v) = r.call(app, "POST", "/neighbourhood", Some(json!({"display_name": name, "accept_house_rules": true}))).await;
         assert_eq!(s, 201, "{v}");
@@ -288,4 +291,19 @@ async fn bad_codes_non_members_and_too_many_presses_are_refused(b: Backend) {
     // An hour later Anne can press again.
     app.clock.advance(chrono::Duration::minutes(61));
     assert_eq!(anne.call(&app, "POST", "/emergency", None).await.0, 202);
+
+    // Her export holds her alarm neighbours and presses.
+    let (s, me) = app.get_json(&format!("/api/v1/self-service/{}", anne.signin)).await;
+    assert_eq!(s, 200, "{me}");
+    assert_eq!(me["neighbourhood"]["alarm_neighbours"], json!(["Bram"]), "{me}");
+    assert_eq!(me["neighbourhood"]["emergency_presses"].as_array().unwrap().len(), 4, "{me}");
+    // Leaving the neighbourhood ends one's alarm neighbours.
+    assert_eq!(bram.call(&app, "DELETE", "/neighbourhood", None).await.0, 204);
+    assert_eq!(count(&app, "alarm_neighbours").await, 0);
+    // Deleting her account deletes her presses and their messages (her name and address).
+    let messages = count(&app, "messages").await;
+    let r = app.client.delete(app.at(&format!("/api/v1/self-service/{}", anne.signin))).send().await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(count(&app, "emergency_presses").await, 1, "Bram's press stays");
+    assert_eq!(count(&app, "messages").await, messages - 4);
 }

@@ -204,7 +204,8 @@ async fn presser(app: &App, r: &Resident, device_id: i64) -> AppResult<(String, 
     Ok((m.display_name, address))
 }
 
-fn entry(p: &buurtnet_store::alarm_neighbours::PressRow) -> PressEntry {
+/// A press as its resident sees it.
+pub(super) fn entry(p: &buurtnet_store::alarm_neighbours::PressRow) -> PressEntry {
     PressEntry { id: p.id, recipients: p.recipients, pressed_at: iso(p.created_at), cancelled_at: p.cancelled_at.and_then(iso) }
 }
 
