@@ -298,6 +298,24 @@ fn information_messages() {
 }
 
 #[test]
+fn emergency_alert_and_its_cancellation() {
+    use buurtnet_domain::alarm::{address_line, alert_texts, cancelled_texts};
+    let mut out = String::new();
+    let address = address_line("Jutfaseweg", "70", Some("Utrecht"));
+    for (name, texts) in [("alert", alert_texts as fn(&str, &str, Language) -> Texts), ("cancelled", cancelled_texts)] {
+        let nl = texts("Anne", &address, Language::Nl);
+        let en = texts("Anne", &address, Language::En);
+        heading(&mut out, name);
+        stored_content(&mut out, &content::stored(&nl, &en, "emergency-0a1b2c", true, Map::new(), &[], false), false);
+    }
+    heading(&mut out, "notice 112");
+    for lang in LANGUAGES {
+        field(&mut out, lang.as_str(), buurtnet_domain::alarm::notice_112(lang));
+    }
+    insta::assert_snapshot!("emergency_messages", out);
+}
+
+#[test]
 fn a_short_plain_dutch_exercise_is_one_sms() {
     use buurtnet_domain::sms_text::{SmsEncoding, measure};
     let c = ActionContent {
