@@ -306,4 +306,14 @@ async fn bad_codes_non_members_and_too_many_presses_are_refused(b: Backend) {
     assert!(r.status().is_success(), "{}", r.status());
     assert_eq!(count(&app, "emergency_presses").await, 1, "Bram's press stays");
     assert_eq!(count(&app, "messages").await, messages - 4);
+    assert_eq!(count(&app, "alarm_invitations").await, 0, "hers went with her account");
+
+    // Invitation codes go a day after they expired (the counters' pruning job).
+    assert_eq!(cees.call(&app, "POST", "/alarm-neighbours/invitations", None).await.0, 201);
+    app.clock.advance(chrono::Duration::hours(24));
+    app.run_jobs().await;
+    assert_eq!(count(&app, "alarm_invitations").await, 1, "kept a day after it expired");
+    app.clock.advance(chrono::Duration::hours(1));
+    app.run_jobs().await;
+    assert_eq!(count(&app, "alarm_invitations").await, 0);
 }

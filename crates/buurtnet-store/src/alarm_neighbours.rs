@@ -114,6 +114,18 @@ impl Store {
         })?)
     }
 
+    /// Deletes invitations that expired before `before` (kept a while so that a late try reads
+    /// "expired" rather than "unknown").
+    pub async fn prune_alarm_invitations(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query("DELETE FROM alarm_invitations WHERE expires_at < $1")
+                .bind(before)
+                .execute(p)
+                .await
+                .map(|r| r.rows_affected())
+        })?)
+    }
+
     /// Spends an invitation (unused, unexpired, not one's own) and pairs its inviter with
     /// `accepter`, in one transaction. `None` when the code was spent or expired meanwhile.
     pub async fn accept_alarm_invitation(&self, code_hash: &str, accepter: i64, now: i64) -> Result<Option<i64>, StoreError> {
