@@ -95,7 +95,7 @@ async fn sqlite_to_postgres_and_back() {
     let pg = empty_database(Backend::Postgres).await;
     let (ok, stdout, stderr) = copy(&sqlite, &pg);
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("copied 34 tables from sqlite to postgres"), "{stdout}");
+    assert!(stdout.contains("copied 38 tables from sqlite to postgres"), "{stdout}");
     let secrets = app_secrets.clone();
     let on_pg = TestApp::spawn_configured(&pg, |c| c.secrets_file = Some(secrets)).await;
     assert_eq!(table_counts(&on_pg).await, counts);

@@ -10,6 +10,7 @@ mod console_map_browser;
 mod fakes;
 
 mod address_import;
+mod alarm_neighbours;
 mod alerting;
 mod alerting_live;
 mod approval;

@@ -842,8 +842,9 @@ impl Worker {
         }
         let urgency = match msg.priority {
             0 => Urgency::Alarm,
-            1..=2 => Urgency::High,
-            3..=7 => Urgency::Normal,
+            // Urgent actions, and a resident's emergency alert to their alarm neighbours (3).
+            1..=3 => Urgency::High,
+            4..=7 => Urgency::Normal,
             _ => Urgency::Low,
         };
         let ttl = ((msg.valid_until - self.now_ms()).max(0) / 1000) as u64;

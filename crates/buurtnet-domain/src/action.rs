@@ -74,6 +74,8 @@ words! {
         Cancel = "cancel",
         Information = "information",
         Enquiry = "enquiry",
+        Emergency = "emergency",
+        EmergencyCancelled = "emergency_cancelled",
     }
 }
 
@@ -112,6 +114,14 @@ impl MessageKind {
     pub fn waits_out_quiet_hours(self) -> bool {
         self == MessageKind::Information
     }
+
+    /// Whether this kind goes from one resident to an explicit list of others (an emergency
+    /// alert to one's alarm neighbours and its cancellation, see `alarm.rs`): no area, no
+    /// action, written with its delivery rows at once rather than fanned out; staff never
+    /// read its content.
+    pub fn is_between_residents(self) -> bool {
+        matches!(self, MessageKind::Emergency | MessageKind::EmergencyCancelled)
+    }
 }
 
 impl ActionKind {
@@ -140,6 +150,7 @@ impl ActionKind {
 }
 
 /// Queue priority: lower goes first. AMBER Alerts and alarms, then other urgent actions, then
+/// a resident's emergency alert to their alarm neighbours ([`EMERGENCY_PRIORITY`]), then
 /// exercises, then information, and tests last.
 pub fn priority(kind: Option<ActionKind>, level: Option<Level>, status: MessageStatus) -> i64 {
     match status {
@@ -155,6 +166,10 @@ pub fn priority(kind: Option<ActionKind>, level: Option<Level>, status: MessageS
         (None, _) => 7,
     }
 }
+
+/// The queue priority of an emergency alert to one's alarm neighbours (and its cancellation):
+/// just after every urgent action (0 to 2), before exercises, information and tests.
+pub const EMERGENCY_PRIORITY: i64 = 3;
 
 /// Whether an action's messages reach people during their quiet hours: real alarms and AMBER
 /// Alerts only (an exercise or test never wakes anyone).
@@ -227,6 +242,11 @@ mod tests {
         let info = priority(None, None, MessageStatus::Actual);
         let test = priority(Some(ActionKind::GasLeak), Some(Level::National), MessageStatus::Test);
         assert!(amber == gas && gas < suspect && suspect < info && info < test);
+        let exercise = priority(Some(ActionKind::Suspect), Some(Level::Local), MessageStatus::Exercise);
+        let regional = priority(Some(ActionKind::Suspect), Some(Level::Regional), MessageStatus::Actual);
+        // An emergency alert comes just after every urgent action and before everything else.
+        assert!(amber < EMERGENCY_PRIORITY && regional < EMERGENCY_PRIORITY && suspect < EMERGENCY_PRIORITY);
+        assert!(EMERGENCY_PRIORITY < exercise && EMERGENCY_PRIORITY < info);
     }
 
     #[test]
@@ -254,5 +274,7 @@ mod tests {
         let waits: Vec<MessageKind> = MessageKind::ALL.iter().copied().filter(|k| k.waits_out_quiet_hours()).collect();
         assert_eq!(waits, vec![Information]);
         assert!(Update.moot_once_action_ends() && !Close.moot_once_action_ends());
+        let between: Vec<MessageKind> = MessageKind::ALL.iter().copied().filter(|k| k.is_between_residents()).collect();
+        assert_eq!(between, vec![Emergency, EmergencyCancelled]);
     }
 }

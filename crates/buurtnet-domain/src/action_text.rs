@@ -276,6 +276,8 @@ pub fn render(
             s.push(outcome_sentence(outcome.unwrap_or(Outcome::None), lang).to_string());
             (format!("{prefix}{word}: {title}"), s)
         }
+        // Not an action's message (see `alarm.rs` for their texts): the title and body as given.
+        MessageKind::Emergency | MessageKind::EmergencyCancelled => (format!("{prefix}{title}"), vec![body.to_string()]),
         MessageKind::Cancel => {
             let (word, sorry) = match lang {
                 Language::Nl => ("Correctie", "Dit bericht is ten onrechte verstuurd. U hoeft niets te doen."),

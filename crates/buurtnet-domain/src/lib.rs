@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod action_text;
+pub mod alarm;
 pub mod approval;
 pub mod area_level;
 pub mod cell;

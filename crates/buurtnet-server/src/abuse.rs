@@ -135,8 +135,8 @@ pub async fn check_staff(app: &App, staff_id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Drops counters of windows that ended long ago, and spent links that expired (run now and
-/// then by every process).
+/// Drops counters of windows that ended long ago, spent links that expired, and alarm-neighbour
+/// invitations a day after they expired (run now and then by every process).
 pub async fn prune(app: &App) -> AppResult<u64> {
     let longest = [
         &app.config.abuse_limits.register,
@@ -150,6 +150,7 @@ pub async fn prune(app: &App) -> AppResult<u64> {
         &app.config.abuse_limits.staff_sign_in,
         &app.config.abuse_limits.tip,
         &app.config.abuse_limits.app,
+        &app.config.abuse_limits.emergency,
     ]
     .iter()
     .map(|l| l.window_seconds)
@@ -158,7 +159,9 @@ pub async fn prune(app: &App) -> AppResult<u64> {
     .max(86_400) as i64;
     // Spent links (a self-service link links one device) are kept only while they verify.
     let spent = app.store.prune_spent_links(app.now_ms()).await?;
-    Ok(app.store.prune_counters(app.now_ms() - 2 * longest * 1000).await? + spent)
+    // Alarm-neighbour invitation codes, a day after they expired.
+    let invitations = app.store.prune_alarm_invitations(app.now_ms() - 86_400_000).await?;
+    Ok(app.store.prune_counters(app.now_ms() - 2 * longest * 1000).await? + spent + invitations)
 }
 
 #[cfg(test)]

@@ -195,6 +195,7 @@ impl Config {
             ("reply", &self.abuse_limits.reply),
             ("tip", &self.abuse_limits.tip),
             ("app", &self.abuse_limits.app),
+            ("emergency", &self.abuse_limits.emergency),
         ] {
             if !(1..=30 * 86_400).contains(&limit.window_seconds) {
                 return Err(format!("abuse_limits.{name}.window_seconds must be between 1 and 2592000 (30 days)"));

@@ -502,6 +502,41 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "alarm_invitations",
+        key: &["code_hash"],
+        columns: &[
+            ("code_hash", Text),
+            ("participant_id", Int),
+            ("created_at", Int),
+            ("expires_at", Int),
+            ("used_at", Int),
+            ("used_by", Int),
+        ],
+    },
+    TableSpec {
+        name: "alarm_neighbours",
+        key: &["id"],
+        columns: &[("id", Int), ("participant_a", Int), ("participant_b", Int), ("created_at", Int)],
+    },
+    TableSpec {
+        name: "emergency_presses",
+        key: &["id"],
+        columns: &[
+            ("id", Int),
+            ("participant_id", Int),
+            ("message_id", Int),
+            ("recipients", Int),
+            ("created_at", Int),
+            ("cancelled_at", Int),
+            ("cancel_message_id", Int),
+        ],
+    },
+    TableSpec {
+        name: "emergency_recipients",
+        key: &["press_id", "participant_id"],
+        columns: &[("press_id", Int), ("participant_id", Int)],
+    },
+    TableSpec {
         name: "sandbox_messages",
         key: &["id"],
         columns: &[("id", Int), ("at", Int), ("channel", Text), ("recipient", Text), ("subject", Text), ("body", Text)],

@@ -545,6 +545,16 @@ impl Store {
 
     /// A delivery by id: its row, or a device of a batch that has none (sent with its batch,
     /// or still waiting in it).
+    /// The distinct queue priorities of a message's deliveries.
+    pub async fn delivery_priorities(&self, message_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(with_pool!(self, |p| {
+            sqlx::query_scalar("SELECT DISTINCT priority FROM deliveries WHERE message_id = $1 ORDER BY priority")
+                .bind(message_id)
+                .fetch_all(p)
+                .await
+        })?)
+    }
+
     pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, StoreError> {
         let row = with_pool!(self, |p| {
             sqlx::query_as(

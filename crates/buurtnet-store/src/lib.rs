@@ -27,6 +27,7 @@ macro_rules! record_change {
 
 mod abuse;
 pub mod actions;
+pub mod alarm_neighbours;
 pub mod approvals;
 mod areas;
 pub mod campaigns;

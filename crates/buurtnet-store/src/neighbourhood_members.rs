@@ -87,12 +87,17 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Leaves: the membership and the followed neighbourhoods go (false: not a member). The
+    /// Leaves: the membership, the followed neighbourhoods and the alarm neighbours go (false: not a member). The
     /// messages stay, shown as a former member's.
     pub async fn leave_neighbourhood(&self, participant_id: i64) -> Result<bool, StoreError> {
         let n = with_pool!(self, |p| {
             let mut tx = p.begin().await?;
             sqlx::query("DELETE FROM neighbourhood_follows WHERE participant_id = $1")
+                .bind(participant_id)
+                .execute(&mut *tx)
+                .await?;
+            // Alarm neighbours are members: leaving ends one's pairs.
+            sqlx::query("DELETE FROM alarm_neighbours WHERE participant_a = $1 OR participant_b = $1")
                 .bind(participant_id)
                 .execute(&mut *tx)
                 .await?;

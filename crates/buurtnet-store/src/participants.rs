@@ -244,6 +244,9 @@ impl Store {
     pub async fn delete_participant(&self, id: i64, now: i64) -> Result<bool, StoreError> {
         let n = with_pool!(self, |p| {
             let mut tx = p.begin().await?;
+            // The alerts of their emergency presses name them and their address.
+            sqlx::query(crate::alarm_neighbours::DELETE_PRESS_DELIVERIES).bind(id).execute(&mut *tx).await?;
+            sqlx::query(crate::alarm_neighbours::DELETE_PRESS_MESSAGES).bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM devices WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM addresses WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM contacts WHERE participant_id = $1").bind(id).execute(&mut *tx).await?;

@@ -138,7 +138,9 @@ pub async fn create(state: &AppState, user: &StaffUser, body: &Value) -> AppResu
 pub async fn visible(state: &AppState, user: &StaffUser, id: i64) -> AppResult<MessageRow> {
     let not_found = || AppError::NotFound(format!("There is no message {id}."));
     let m = state.store.message(id).await?.ok_or_else(not_found)?;
-    if m.action_id.is_some() || !user.scope.sees_record_of(&m.scope) {
+    // A resident's emergency alert (and its cancellation) is between residents: never shown.
+    let between_residents = MessageKind::parse(&m.kind).is_some_and(MessageKind::is_between_residents);
+    if m.action_id.is_some() || between_residents || !user.scope.sees_record_of(&m.scope) {
         return Err(not_found());
     }
     Ok(m)

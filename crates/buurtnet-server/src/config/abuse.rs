@@ -58,6 +58,10 @@ pub struct AbuseLimits {
     /// The resident web app's action pages and device calls (`/api/v1/app/…`) per client
     /// address; counted before a link or token is looked up, so guessing them is limited too.
     pub app: Limit,
+    /// Presses of the emergency button (`POST /api/v1/app/devices/{id}/emergency`) per
+    /// participant (`per_target`; `per_ip` 0: neighbours may share a network). Default: 3 an
+    /// hour (`buurtnet_domain::alarm`); beyond it `429`.
+    pub emergency: Limit,
     /// Account messages (codes, links, notices) one phone number or e-mail address receives
     /// per 24 hours over every endpoint together; beyond it nothing more is sent that day
     /// (silently: the caller's answer must not depend on it). 0 = no cap.
@@ -80,6 +84,7 @@ impl Default for AbuseLimits {
             staff_sign_in: Limit::new(50, 10, 900),
             tip: Limit::new(30, 10, 3600),
             app: Limit::new(600, 0, 3600),
+            emergency: Limit::new(0, buurtnet_domain::alarm::PRESSES_PER_WINDOW, buurtnet_domain::alarm::PRESS_WINDOW_SECONDS),
             messages_per_target_per_day: 10,
         }
     }

@@ -7,7 +7,7 @@ use super::{
     api_alerting, api_areas, api_devices, api_enquiries, api_geocode, api_jobs, api_participants, api_publishing, api_staff,
     api_targeting,
 };
-use crate::neighbourhoods::{api as nbh_api, staff_api as nbh_staff};
+use crate::neighbourhoods::{alarm_api, api as nbh_api, staff_api as nbh_staff};
 use crate::reports::api as reports_api;
 use crate::resident_app::api as app_api;
 use crate::state::AppState;
@@ -141,6 +141,13 @@ pub(super) fn table() -> Vec<Row> {
         (routes!(nbh_api::reply), Public(DEVICE_TOKEN)),
         (routes!(nbh_api::invite), Public(DEVICE_TOKEN)),
         (routes!(nbh_api::close), Public(DEVICE_TOKEN)),
+        (routes!(alarm_api::invite), Public(DEVICE_TOKEN)),
+        (routes!(alarm_api::accept), Public(DEVICE_TOKEN)),
+        (routes!(alarm_api::list), Public(DEVICE_TOKEN)),
+        (routes!(alarm_api::end), Public(DEVICE_TOKEN)),
+        (routes!(alarm_api::press), Public(DEVICE_TOKEN)),
+        (routes!(alarm_api::presses), Public(DEVICE_TOKEN)),
+        (routes!(alarm_api::cancel), Public(DEVICE_TOKEN)),
         (routes!(nbh_staff::list), Needs(Op::ReadConversations)),
         (routes!(nbh_staff::start), Needs(Op::TakePartInConversations)),
         (routes!(nbh_staff::one), Needs(Op::TakePartInConversations)),

@@ -17,7 +17,12 @@ use axum::http::{HeaderMap, StatusCode};
 use buurtnet_store::conversations::Reader;
 
 /// The resident behind the device of a request (after the abuse limits), and the device's id.
-async fn resident_of(state: &AppState, client: &ClientIp, id: &str, headers: &HeaderMap) -> AppResult<(i64, Resident)> {
+pub(super) async fn resident_of(
+    state: &AppState,
+    client: &ClientIp,
+    id: &str,
+    headers: &HeaderMap,
+) -> AppResult<(i64, Resident)> {
     abuse::check(state, "app", &state.config.abuse_limits.app, client, &[]).await?;
     let device = authorised_device(state, id, headers).await?;
     Ok((device.id, membership::resident(state, &device).await?))

@@ -193,7 +193,11 @@ pub async fn export(app: &App, participant_id: i64) -> AppResult<Option<views::N
         .into_iter()
         .map(|(conversation, body, at)| views::OwnMessage { conversation, body, created_at: iso(at) })
         .collect();
-    if m.is_none() && following.is_empty() && messages.is_empty() {
+    let alarm_neighbours: Vec<String> =
+        app.store.alarm_neighbours_of(participant_id).await?.into_iter().map(|n| n.display_name).collect();
+    let emergency_presses: Vec<_> =
+        app.store.emergency_presses_of(participant_id, i64::MAX).await?.iter().map(super::alarm::entry).collect();
+    if m.is_none() && following.is_empty() && messages.is_empty() && emergency_presses.is_empty() {
         return Ok(None);
     }
     Ok(Some(views::NeighbourhoodExport {
@@ -202,5 +206,7 @@ pub async fn export(app: &App, participant_id: i64) -> AppResult<Option<views::N
         house_rules_accepted_at: m.as_ref().and_then(|m| iso(m.house_rules_accepted_at)),
         following,
         messages,
+        alarm_neighbours,
+        emergency_presses,
     }))
 }

@@ -76,3 +76,11 @@ pub struct InviteBody {
     #[schema(pattern = "^(neighbourhood_officer|municipality)$")]
     pub official: Option<String>,
 }
+
+/// `POST /app/devices/{id}/alarm-neighbours`: accept an invitation with its code.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AcceptAlarmBody {
+    /// The 8-character code the inviting neighbour was given (spaces and hyphens are ignored).
+    #[schema(max_length = 20)]
+    pub code: Option<String>,
+}

@@ -121,4 +121,8 @@ pub struct NeighbourhoodExport {
     pub house_rules_accepted_at: Option<String>,
     pub following: Vec<String>,
     pub messages: Vec<OwnMessage>,
+    /// One's alarm neighbours (their display names).
+    pub alarm_neighbours: Vec<String>,
+    /// One's presses of the emergency button.
+    pub emergency_presses: Vec<super::alarm_views::PressEntry>,
 }

@@ -225,7 +225,7 @@ fn action_content() -> ActionContent {
 /// Every message an action can send: each message kind (a closing with each outcome).
 fn action_messages() -> Vec<(String, MessageKind, Option<Outcome>, Option<&'static str>)> {
     let mut out = Vec::new();
-    for &message in MessageKind::ALL {
+    for &message in MessageKind::ALL.iter().filter(|k| !k.is_between_residents()) {
         match message {
             MessageKind::Close => {
                 for &outcome in Outcome::ALL {
@@ -295,6 +295,24 @@ fn information_messages() {
         );
     }
     insta::assert_snapshot!("information_messages", out);
+}
+
+#[test]
+fn emergency_alert_and_its_cancellation() {
+    use buurtnet_domain::alarm::{address_line, alert_texts, cancelled_texts};
+    let mut out = String::new();
+    let address = address_line("Jutfaseweg", "70", Some("Utrecht"));
+    for (name, texts) in [("alert", alert_texts as fn(&str, &str, Language) -> Texts), ("cancelled", cancelled_texts)] {
+        let nl = texts("Anne", &address, Language::Nl);
+        let en = texts("Anne", &address, Language::En);
+        heading(&mut out, name);
+        stored_content(&mut out, &content::stored(&nl, &en, "emergency-0a1b2c", true, Map::new(), &[], false), false);
+    }
+    heading(&mut out, "notice 112");
+    for lang in LANGUAGES {
+        field(&mut out, lang.as_str(), buurtnet_domain::alarm::notice_112(lang));
+    }
+    insta::assert_snapshot!("emergency_messages", out);
 }
 
 #[test]
