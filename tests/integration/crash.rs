@@ -62,7 +62,7 @@ fn people(n: usize) -> Vec<NewParticipant> {
                 municipality_code: address.municipality_code.clone(),
                 // Signed up just now (the worker process runs on the real clock): not due for the
                 // yearly "still with us?" its job runner would otherwise send them.
-                created_at: chrono::Utc::now().timestamp_millis(),
+                created_at: buurtnet_domain::Clock::now(&buurtnet_domain::SystemClock).timestamp_millis(),
                 contacts: vec![NewContact {
                     kind: "phone".into(),
                     value: format!("+3165{i:07}"),
