@@ -292,7 +292,7 @@ text_table! {
         "sign_ups" => ("Aanmeldingen", "Sign-ups"),
         "in_target" => ("in de doelgebieden", "in the target areas"),
         "no_campaigns" => ("Nog geen campagnes.", "No campaigns yet."),
-        "qr_alt" => ("QR-code van de aanmeldlink", "QR code of the sign-up link"),
+        "campaign_qr_alt" => ("QR-code van de aanmeldlink", "QR code of the sign-up link"),
         "reports_intro" => (
             "Cijfers van je gebied, ook uit de meegebrachte historie. Aantallen mensen onder 5 staan buiten de eigen gemeente als \"< 5\".",
             "Figures of your area, including the history brought along. Outside the municipality's own staff, counts of people under 5 show as \"< 5\".",
