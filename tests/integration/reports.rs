@@ -661,3 +661,27 @@ async fn participants_are_asked_once_a_year_and_paused_without_an_answer(backend
     let (s, v) = get(&app, &officer, "/api/v1/reports/upkeep?area=RE03").await;
     assert_eq!(s, 404, "a municipality officer's scope: {v}");
 }
+
+on_both_backends!(a_flood_of_report_requests_gets_429);
+
+/// Reports are heavy reads: a flood from one account is cut off by the staff API limit, with
+/// the usual JSON error and `Retry-After`.
+async fn a_flood_of_report_requests_gets_429(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.abuse_limits.staff_api = buurtnet_server::config::Limit { per_ip: 0, per_target: 5, window_seconds: 60 };
+    })
+    .await;
+    let officer = app.staff_token("municipality-officer", "GM0307").await;
+    for _ in 0..5 {
+        let (s, v) = get(&app, &officer, "/api/v1/reports/coverage?level=district").await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let r = app.client.get(app.at("/api/v1/reports/actions")).bearer_auth(&officer).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let v: Value = r.json().await.unwrap();
+    assert!(v["error"].is_string() && v["message"].is_string(), "{v}");
+    // Unauthenticated: 401 and nothing of anyone's figures.
+    let r = app.client.get(app.at("/api/v1/reports/cost-share")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}
